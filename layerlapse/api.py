@@ -1,0 +1,176 @@
+"""The public workflow: scene -> network -> deformation -> movie, each step one call.
+
+The CLI is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
+from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.layers import LayerPlan, orient_layers
+from layerlapse.networks.model import NetworkConfig
+from layerlapse.networks.timeline import Timeline, TimelineConfig
+from layerlapse.networks.train import Network, TrainConfig, train
+from layerlapse.scenes.base import Scene
+from layerlapse.scenes.registry import get_spec, load_scene, validation_message
+
+OUTPUTS = Path("outputs")
+
+
+def _scene(scene: Scene | str) -> Scene:
+    return load_scene(scene) if isinstance(scene, str) else scene
+
+
+def _update(model, overrides: dict | None, where: str):
+    if not overrides:
+        return model
+    try:
+        return type(model).model_validate({**model.model_dump(), **overrides})
+    except ValidationError as exc:
+        raise LayerlapseError(validation_message(where, exc)) from None
+
+
+def network_settings(scene: Scene, network: dict | None = None, training: dict | None = None) -> tuple[NetworkConfig, TrainConfig]:
+    """The scene's default network and training configs with ``network``/``training`` overrides."""
+    spec = get_spec(scene.name)
+    return _update(spec.network, network, "network"), _update(spec.training, training, "training")
+
+
+def default_checkpoint(scene: Scene, config: NetworkConfig, training: TrainConfig) -> Path:
+    """``outputs/<scene>/network-<hash>.pt``: one file per scene, architecture and training."""
+    return OUTPUTS / scene.name / f"network-{fingerprint(scene.key, config, training)}.pt"
+
+
+def train_network(
+    scene: Scene | str, *, network: dict | None = None, training: dict | None = None, progress: bool = True
+) -> Network:
+    """Train the scene's network (its defaults, with overrides) on its samples."""
+    scene = _scene(scene)
+    config, train_config = network_settings(scene, network, training)
+    bar = tqdm(total=train_config.epochs, unit="epoch", desc="train", disable=not progress, file=sys.stderr)
+
+    def report(epoch: int, loss: float) -> None:
+        bar.update(1)
+        if epoch % 10 == 0 or epoch == train_config.epochs:
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+    try:
+        return train(scene.samples, scene.labels, config, train_config, scene_key=scene.key, progress=report)
+    finally:
+        bar.close()
+
+
+def get_network(
+    scene: Scene | str,
+    *,
+    checkpoint: str | Path | None = None,
+    network: dict | None = None,
+    training: dict | None = None,
+    retrain: bool = False,
+    progress: bool = True,
+) -> Network:
+    """Load the checkpoint if it exists (refusing one made for another scene or
+    architecture), otherwise train and save it there. ``checkpoint=None`` uses
+    :func:`default_checkpoint`."""
+    scene = _scene(scene)
+    config, train_config = network_settings(scene, network, training)
+    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(scene, config, train_config)
+    if path.exists() and not retrain:
+        return load_network(path, scene_key=scene.key, config=config)
+    net = train_network(scene, network=network, training=training, progress=progress)
+    save_network(net, path)
+    return net
+
+
+def timeline_settings(scene: Scene, overrides: dict | None = None) -> TimelineConfig:
+    return _update(get_spec(scene.name).timeline, overrides, "timeline")
+
+
+def deform(
+    scene: Scene | str,
+    network: Network,
+    *,
+    fps: float = 30.0,
+    timeline: dict | TimelineConfig | None = None,
+    linear_path: str = "polar",
+) -> Deformation:
+    """Every frame's positions of the scene's points under ``network``'s layer stages."""
+    scene = _scene(scene)
+    if network.config.input_dim != scene.dim:
+        raise LayerlapseError(
+            f"network.input_dim: {network.config.input_dim} does not match scene {scene.name!r} (dim {scene.dim})"
+        )
+    config = timeline if isinstance(timeline, TimelineConfig) else timeline_settings(scene, timeline)
+    hidden, head = network.model.layers()
+    plan: LayerPlan = orient_layers(hidden, head, linear_path=linear_path)
+    tl = Timeline.build([layer.activation for layer in plan.hidden], config, fps)
+    points, _ = scene.points()
+    return Deformation(plan, tl, points)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What :func:`render` made: the movie, the network, the animated plan's notes."""
+
+    path: Path
+    network: Network
+    deformation: Deformation
+    trajectory: Path | None = None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.deformation.plan.notes
+
+
+def render(
+    scene: Scene | str,
+    out: str | Path | None = None,
+    *,
+    quality: str = "medium",
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    seconds_per_stage: float | None = None,
+    network: Network | None = None,
+    checkpoint: str | Path | None = None,
+    network_config: dict | None = None,
+    training: dict | None = None,
+    retrain: bool = False,
+    linear_path: str = "polar",
+    style=None,
+    save_trajectory: str | Path | None = None,
+    progress: bool = True,
+) -> RenderResult:
+    """Render ``scene`` (a name or a Scene) to a movie; ``out`` defaults to
+    ``outputs/<scene>/<scene>.mp4``. Trains the network unless ``network`` is given
+    or a checkpoint exists. Returns a :class:`RenderResult`.
+    """
+    from layerlapse.render.encoder import check_writable, movie_format
+    from layerlapse.render.movie import resolve_settings, write_movie
+    from layerlapse.render.style import Style
+    from layerlapse.trajectory import save_trajectory as write_trajectory
+
+    scene = _scene(scene)
+    style = style or Style()
+    out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.mp4"
+    movie_format(out)
+    settings = resolve_settings(quality, size, fps, even=out.suffix.lower() == ".mp4", style=style)
+    check_writable(out)  # before any work
+    timeline = {"seconds_per_stage": seconds_per_stage} if seconds_per_stage is not None else None
+    timeline_config = timeline_settings(scene, timeline)
+    if network is None:
+        network = get_network(scene, checkpoint=checkpoint, network=network_config, training=training,
+                              retrain=retrain, progress=progress)
+    deformation = deform(scene, network, fps=settings.fps, timeline=timeline_config, linear_path=linear_path)
+    title = f"{scene.name} \u00b7 {network.config.describe()}"
+    write_movie(out, scene, deformation, settings, style=style, title=title,
+                accuracy=network.accuracy, progress=progress)
+    trajectory = write_trajectory(save_trajectory, scene, deformation) if save_trajectory else None
+    return RenderResult(out, network, deformation, trajectory)

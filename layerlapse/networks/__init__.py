@@ -1,0 +1,32 @@
+"""Networks: the MLP, its training, checkpoints, and the continuous layer stages."""
+
+from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
+from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.layers import Layer, LayerPlan, orient_layers, swap_neurons
+from layerlapse.networks.model import MLP, NetworkConfig
+from layerlapse.networks.stages import ACTIVATIONS, LinearPath, polar, rotation_log
+from layerlapse.networks.timeline import Timeline, TimelineConfig
+from layerlapse.networks.train import Network, TrainConfig, accuracy, train
+
+__all__ = [
+    "ACTIVATIONS",
+    "Deformation",
+    "Layer",
+    "LayerPlan",
+    "LinearPath",
+    "MLP",
+    "Network",
+    "NetworkConfig",
+    "Timeline",
+    "TimelineConfig",
+    "TrainConfig",
+    "accuracy",
+    "fingerprint",
+    "load_network",
+    "orient_layers",
+    "polar",
+    "rotation_log",
+    "save_network",
+    "swap_neurons",
+    "train",
+]

@@ -1,0 +1,179 @@
+"""The three continuous stages of a layer ``x -> sigma(W x + b)``.
+
+Each stage is a map from the identity (t = 0) to the stage itself (t = 1):
+
+=========== ================================ ==========================================
+linear      ``x -> p(t) x``                  ``p(0) = I``, ``p(1) = W``, ``det p(t) > 0``
+translate   ``x -> x + t b``
+activation  ``x -> (1 - t) x + t sigma(x)``  a homeomorphism for tanh, sigmoid, softplus
+=========== ================================ ==========================================
+
+The path ``p(t)`` is the polar path: with ``W = Q S`` (``Q`` a rotation, ``S``
+symmetric positive definite), ``p(t) = expm(t L) ((1 - t) I + t S)`` where ``L``
+is a real skew-symmetric logarithm of ``Q``. The rotation keeps singular values and
+the eigenvalues of ``(1 - t) I + t S`` lie between 1 and those of ``S``, so
+``sigma_min(p(t)) >= min(1, sigma_min(W))`` for every t.
+
+Everything here is pure numpy/scipy: no files, no drawing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, special
+
+from layerlapse.errors import LayerlapseError, choice_error
+
+ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu")
+#: Activations for which ``(1 - t) x + t sigma(x)`` is a homeomorphism for every t.
+HOMEOMORPHIC_ACTIVATIONS = ("tanh", "sigmoid", "softplus")
+LINEAR_PATHS = ("polar", "straight")
+#: Below this ratio sigma_min / sigma_max a layer is treated as singular.
+SINGULAR_RTOL = 1e-9
+
+
+def activate(name: str, x: np.ndarray) -> np.ndarray:
+    """Apply activation ``name`` elementwise; (..., n) -> (..., n)."""
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "sigmoid":
+        return special.expit(x)
+    if name == "softplus":
+        return np.logaddexp(0.0, x)
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    raise choice_error("activation", name, ACTIVATIONS)
+
+
+def polar(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polar decomposition ``W = Q S``; (n, n) -> (Q orthogonal, S symmetric PSD)."""
+    U, s, Vt = np.linalg.svd(W)
+    Q = U @ Vt
+    S = (Vt.T * s) @ Vt
+    return Q, 0.5 * (S + S.T)
+
+
+@dataclass(frozen=True)
+class RotationLog:
+    """A rotation ``Q`` written as commuting plane rotations: ``Q = prod_k R_k(theta_k)``.
+
+    ``u``, ``v``: (k, n) orthonormal pairs spanning each plane; ``theta``: (k,) angles
+    in [0, pi]. ``expm(t L)`` is the rotation by ``t * theta_k`` in every plane, which
+    is the exponential of the real skew-symmetric logarithm ``L`` of ``Q``.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    theta: np.ndarray
+
+    def at(self, t: np.ndarray) -> np.ndarray:
+        """``expm(t L)`` for every t; (F,) -> (F, n, n)."""
+        t = np.asarray(t, dtype=float).reshape(-1)
+        n = self.u.shape[1]
+        out = np.broadcast_to(np.eye(n), (t.size, n, n)).copy()
+        if self.theta.size == 0:
+            return out
+        angle = t[:, None] * self.theta[None, :]  # (F, k)
+        uu = np.einsum("ki,kj->kij", self.u, self.u) + np.einsum("ki,kj->kij", self.v, self.v)
+        vu = np.einsum("ki,kj->kij", self.v, self.u) - np.einsum("ki,kj->kij", self.u, self.v)
+        out += np.einsum("fk,kij->fij", np.cos(angle) - 1.0, uu)
+        out += np.einsum("fk,kij->fij", np.sin(angle), vu)
+        return out
+
+
+def rotation_log(Q: np.ndarray) -> RotationLog:
+    """Real logarithm of a rotation ``Q`` (det +1) from its real Schur form.
+
+    ``scipy.linalg.logm`` returns a complex result for rotations by pi (``-I`` in 2D);
+    here the -1 eigenvalues, which come in pairs when det Q = +1, are paired into
+    rotations by pi in the planes their Schur vectors span.
+    """
+    n = Q.shape[0]
+    T, Z = linalg.schur(Q, output="real")
+    us, vs, thetas, negatives = [], [], [], []
+    i = 0
+    while i < n:
+        if i + 1 < n and T[i + 1, i] != 0.0:
+            cos = 0.5 * (T[i, i] + T[i + 1, i + 1])
+            sin = 0.5 * (T[i + 1, i] - T[i, i + 1])
+            us.append(Z[:, i])
+            vs.append(Z[:, i + 1])
+            thetas.append(np.arctan2(sin, cos))
+            i += 2
+        else:
+            if T[i, i] < 0.0:
+                negatives.append(i)
+            i += 1
+    if len(negatives) % 2:
+        raise LayerlapseError("rotation_log: the matrix is not a rotation (det Q = -1)")
+    for a, b in zip(negatives[0::2], negatives[1::2]):
+        us.append(Z[:, a])
+        vs.append(Z[:, b])
+        thetas.append(np.pi)
+    if not thetas:
+        return RotationLog(np.zeros((0, n)), np.zeros((0, n)), np.zeros(0))
+    return RotationLog(np.array(us), np.array(vs), np.array(thetas, dtype=float))
+
+
+@dataclass(frozen=True)
+class LinearPath:
+    """A path ``p(t)`` of n x n matrices from ``I`` (t = 0) to ``W`` (t = 1).
+
+    ``method='polar'`` (default) stays in GL+(n) when det W > 0. ``'straight'`` is
+    ``(1 - t) I + t W``; it passes through a singular matrix exactly when W has a real
+    eigenvalue <= 0 (see :attr:`crosses_singular`).
+    """
+
+    W: np.ndarray
+    method: str = "polar"
+
+    def __post_init__(self) -> None:
+        if self.method not in LINEAR_PATHS:
+            raise choice_error("linear_path", self.method, LINEAR_PATHS)
+        W = np.asarray(self.W, dtype=float)
+        if W.ndim != 2 or W.shape[0] != W.shape[1]:
+            raise LayerlapseError(f"LinearPath: W must be square, got shape {W.shape}")
+        object.__setattr__(self, "W", W)
+        if self.method == "polar":
+            if np.linalg.det(W) <= 0:
+                raise LayerlapseError(
+                    "LinearPath: the polar path needs det W > 0; swap two neurons first "
+                    "(orient_layers) or use method='straight'"
+                )
+            Q, S = polar(W)
+            object.__setattr__(self, "_log", rotation_log(Q))
+            object.__setattr__(self, "_S", S)
+
+    @property
+    def crosses_singular(self) -> bool:
+        """True when the straight line from I to W meets det = 0 for some t in (0, 1]."""
+        ev = np.linalg.eigvals(self.W)
+        real = np.abs(ev.imag) <= 1e-12 * max(1.0, np.abs(ev).max())
+        return bool(np.any(real & (ev.real <= 0.0)))
+
+    def at(self, t: np.ndarray) -> np.ndarray:
+        """The matrices ``p(t)``; (F,) -> (F, n, n)."""
+        t = np.asarray(t, dtype=float).reshape(-1)
+        n = self.W.shape[0]
+        eye = np.eye(n)
+        if self.method == "straight":
+            return (1.0 - t)[:, None, None] * eye + t[:, None, None] * self.W
+        stretch = (1.0 - t)[:, None, None] * eye + t[:, None, None] * self._S  # type: ignore[attr-defined]
+        return self._log.at(t) @ stretch  # type: ignore[attr-defined]
+
+
+def linear_stage(X: np.ndarray, path: LinearPath, t: np.ndarray) -> np.ndarray:
+    """``x -> p(t) x`` for every t; X (V, n), t (F,) -> (F, V, n)."""
+    return np.einsum("fij,vj->fvi", path.at(t), X)
+
+
+def lerp_stage(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``(1 - t) start + t end``; (V, n), (V, n), (F,) -> (F, V, n).
+
+    The translate stage (``end = start + b``) and the activation stage
+    (``end = sigma(start)``) are both of this form.
+    """
+    t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
+    return start[None] + t * (end - start)[None]

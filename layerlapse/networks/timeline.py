@@ -1,0 +1,112 @@
+"""The timeline: frame index -> (stage, local t).
+
+The stages, in order: ``input`` (a hold on the undeformed data), then for each hidden
+layer k ``layerk.linear``, ``layerk.translate``, ``layerk.<activation>`` and a pause,
+and last ``output`` (a hold on the final representation, where the decision boundary
+appears). Inside a stage, time runs linearly and is eased (smoothstep by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+STAGE_KINDS = ("linear", "translate", "activation")
+EASINGS = ("smoothstep", "smootherstep", "linear")
+
+
+def ease(s: np.ndarray, easing: str) -> np.ndarray:
+    """Easing of local time s in [0, 1]; keeps 0 -> 0 and 1 -> 1 exactly."""
+    s = np.clip(np.asarray(s, dtype=float), 0.0, 1.0)
+    if easing == "linear":
+        return s
+    if easing == "smoothstep":
+        return s * s * (3.0 - 2.0 * s)
+    if easing == "smootherstep":
+        return s * s * s * (s * (6.0 * s - 15.0) + 10.0)
+    raise ValueError(easing)
+
+
+class TimelineConfig(BaseModel):
+    """Durations in seconds; validated where they enter (CLI, scene file, Python)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seconds_per_stage: float = Field(2.0, gt=0, le=600)
+    pause: float = Field(0.5, ge=0, le=600, description="hold after each layer")
+    hold_start: float = Field(1.0, ge=0, le=600, description="hold on the input")
+    hold_end: float = Field(2.5, ge=0, le=600, description="hold on the output")
+    easing: Literal["smoothstep", "smootherstep", "linear"] = "smoothstep"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Per-frame stage table.
+
+    ``stage_names``: (S,) names, ``input`` first and ``output`` last;
+    ``stage``: (F,) int index into the animated stages (0 .. 3L - 1) whose map the frame
+    samples, -1 for the undeformed input; ``t``: (F,) eased local time in [0, 1]; ``name``: (F,) index into
+    ``stage_names`` for the label; ``layer``: (F,) 1-based layer, 0 for the input.
+    """
+
+    stage_names: tuple[str, ...]
+    stage: np.ndarray
+    t: np.ndarray
+    name: np.ndarray
+    layer: np.ndarray
+    fps: float
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.t.size)
+
+    @property
+    def duration(self) -> float:
+        return self.n_frames / self.fps
+
+    def label(self, frame: int) -> str:
+        """A short on-screen text for a frame, e.g. ``layer 2 of 3 - tanh``."""
+        name = self.stage_names[self.name[frame]]
+        n_layers = (len(self.stage_names) - 2) // 3
+        if name in ("input", "output"):
+            return name
+        layer, kind = name.split(".")
+        return f"layer {layer[5:]} of {n_layers} \u00b7 {kind}"
+
+    @classmethod
+    def build(cls, activations: list[str] | tuple[str, ...], config: TimelineConfig, fps: float) -> "Timeline":
+        """Lay out ``len(activations)`` layers at ``fps`` frames per second."""
+        names = ["input"]
+        stage, t, name, layer = [], [], [], []
+
+        def segment(stage_index: int, local: np.ndarray, label: int, lay: int) -> None:
+            stage.append(np.full(local.size, stage_index))
+            t.append(local)
+            name.append(np.full(local.size, label))
+            layer.append(np.full(local.size, lay))
+
+        def frames(seconds: float) -> int:
+            return int(round(seconds * fps))
+
+        segment(-1, np.zeros(frames(config.hold_start)), 0, 0)
+        for k, act in enumerate(activations):
+            for j, kind in enumerate(STAGE_KINDS):
+                names.append(f"layer{k + 1}.{act if kind == 'activation' else kind}")
+                n = max(frames(config.seconds_per_stage), 2)
+                local = ease(np.linspace(0.0, 1.0, n), config.easing)
+                segment(3 * k + j, local, len(names) - 1, k + 1)
+            segment(3 * k + 2, np.ones(frames(config.pause)), len(names) - 1, k + 1)
+        names.append("output")
+        last = 3 * len(activations) - 1
+        segment(last, np.ones(max(frames(config.hold_end), 1)), len(names) - 1, len(activations))
+        return cls(
+            stage_names=tuple(names),
+            stage=np.concatenate(stage).astype(np.int64),
+            t=np.concatenate(t),
+            name=np.concatenate(name).astype(np.int64),
+            layer=np.concatenate(layer).astype(np.int64),
+            fps=float(fps),
+        )

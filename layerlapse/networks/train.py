@@ -1,0 +1,103 @@
+"""Seeded training with Adam; the same seed gives the same weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.model import MLP, NetworkConfig
+
+
+class TrainConfig(BaseModel):
+    """Optimisation settings; ``batch_size=0`` means full batch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    epochs: int = Field(300, ge=1, le=100_000)
+    lr: float = Field(0.02, gt=0, le=10)
+    batch_size: int = Field(256, ge=0, le=1_000_000)
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    seed: int = Field(0, ge=0)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A trained (or loaded) network and what it was trained for.
+
+    ``scene_key``: the scene name and parameters it was trained on (a dict), so a
+    checkpoint can refuse to be used for another scene.
+    """
+
+    model: MLP
+    config: NetworkConfig
+    training: TrainConfig
+    accuracy: float
+    scene_key: dict
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices; (N, input_dim) -> (N,)."""
+        with torch.no_grad():
+            return self.model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
+
+
+def accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of samples classified correctly."""
+    with torch.no_grad():
+        pred = model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
+    return float((pred == y).mean())
+
+
+def train(
+    X: np.ndarray,
+    y: np.ndarray,
+    config: NetworkConfig,
+    training: TrainConfig,
+    *,
+    scene_key: dict | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> Network:
+    """Train an MLP on samples X (N, input_dim) with labels y (N,) in 0 .. classes - 1.
+
+    ``progress(epoch, loss)`` is called after every epoch.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != config.input_dim:
+        raise LayerlapseError(
+            f"network.input_dim: {config.input_dim} does not match the samples' dimension "
+            f"{X.shape[1] if X.ndim == 2 else X.shape}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= config.classes):
+        raise LayerlapseError(f"network.classes: {config.classes} is too few for labels up to {y.max()}")
+    generator = torch.Generator().manual_seed(training.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(training.seed)
+        model = MLP(config)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    optimiser = torch.optim.Adam(model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = len(Xt)
+    batch = n if training.batch_size == 0 else min(training.batch_size, n)
+    for epoch in range(training.epochs):
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            optimiser.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(idx)
+        if not np.isfinite(total):
+            raise LayerlapseError(
+                f"training: the loss became NaN/Inf at epoch {epoch + 1}; lower training.lr "
+                f"(now {training.lr})"
+            )
+        if progress is not None:
+            progress(epoch + 1, total / n)
+    return Network(model.eval(), config, training, accuracy(model, X, y), dict(scene_key or {}))

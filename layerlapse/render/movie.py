@@ -1,0 +1,118 @@
+"""Render a scene's continuous deformation to a movie file."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.deformation import Deformation
+from layerlapse.render.camera import CameraPath
+from layerlapse.render.encoder import MovieWriter, check_writable, movie_format
+from layerlapse.render.style import QUALITIES, Style
+from layerlapse.render.view import SceneView
+from layerlapse.scenes.base import Scene
+
+MAX_SIDE = 8192
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Size, frame rate and anti-aliasing after presets and overrides are resolved."""
+
+    size: tuple[int, int]
+    fps: float
+    anti_aliasing: str
+
+
+def resolve_settings(
+    quality: str = "medium",
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    *,
+    even: bool = True,
+    style: Style | None = None,
+) -> RenderSettings:
+    """Apply ``size``/``fps`` overrides to a quality preset and check them.
+
+    ``even=True`` (H.264 with yuv420p) rounds odd sides down to even, with a warning.
+    """
+    if quality not in QUALITIES:
+        raise LayerlapseError(f"quality: unknown value {quality!r}; allowed: {', '.join(QUALITIES)}")
+    preset = QUALITIES[quality]
+    w, h = size if size is not None else preset.size
+    if w <= 0 or h <= 0:
+        raise LayerlapseError(f"size: {w}x{h} is not positive; give WIDTHxHEIGHT with both sides >= 2")
+    if w > MAX_SIDE or h > MAX_SIDE:
+        raise LayerlapseError(f"size: {w}x{h} is larger than the renderer allows ({MAX_SIDE} per side)")
+    if even and (w % 2 or h % 2):
+        ew, eh = max(2, w - w % 2), max(2, h - h % 2)
+        warnings.warn(f"size: {w}x{h} rounded to {ew}x{eh} (H.264 with yuv420p needs even sides)", stacklevel=2)
+        w, h = ew, eh
+    fps = preset.fps if fps is None else fps
+    if not (0 < fps <= 240):
+        raise LayerlapseError(f"fps: {fps} is out of range; allowed: 0 < fps <= 240")
+    aa = style.anti_aliasing if style is not None and style.anti_aliasing is not None else preset.anti_aliasing
+    return RenderSettings((int(w), int(h)), float(fps), aa)
+
+
+def render_frames(
+    scene: Scene,
+    deformation: Deformation,
+    settings: RenderSettings,
+    *,
+    style: Style,
+    title: str = "",
+    accuracy: float | None = None,
+    progress: bool = True,
+    batch: int = 8,
+):
+    """Yield every frame of the timeline as (H, W, 3) uint8, rendered in one Plotter."""
+    camera = CameraPath.follow(
+        deformation,
+        fps=settings.fps,
+        smooth_seconds=style.camera_smoothing,
+        azimuth=style.azimuth,
+        degrees_per_second=style.orbit_degrees_per_second,
+        elevation=style.elevation,
+    )
+    view = SceneView(scene, deformation, camera, style=style, size=settings.size,
+                     anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy)
+    bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    try:
+        for idx, positions in deformation.iter_display(batch):
+            for frame, pos in zip(idx, positions):
+                view.show_frame(int(frame), pos)
+                yield view.grab()
+                bar.update(1)
+    finally:
+        bar.close()
+        view.close()
+
+
+def write_movie(
+    path: str | Path,
+    scene: Scene,
+    deformation: Deformation,
+    settings: RenderSettings,
+    *,
+    style: Style,
+    title: str = "",
+    accuracy: float | None = None,
+    progress: bool = True,
+) -> Path:
+    """Render every frame into ``path`` (written to a temporary name, renamed when complete)."""
+    path = Path(path)
+    movie_format(path)
+    check_writable(path)
+    with MovieWriter(path, settings.size, settings.fps) as writer:
+        for frame in render_frames(scene, deformation, settings, style=style, title=title,
+                                   accuracy=accuracy, progress=progress):
+            writer.write(frame)
+    return path

@@ -1,0 +1,192 @@
+"""One Plotter drawing a scene whose points move: built once, updated in place per frame.
+
+Every actor (class meshes, curve tubes, grid, decision boundary, labels) is created
+when the view is made; :meth:`SceneView.show_frame` only writes new point and normal
+arrays into the existing meshes, sets texts and the camera. Nothing is rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+if not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
+    # No X server: go straight to EGL instead of failing over from X with a warning.
+    os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+import numpy as np
+import pyvista as pv
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+
+from layerlapse.networks.deformation import Deformation
+from layerlapse.render.camera import CameraPath
+from layerlapse.render.meshes import Tube, VertexNormals
+from layerlapse.render.style import Style
+from layerlapse.scenes.base import Scene
+
+
+def _polydata(points: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> pv.PolyData:
+    mesh = pv.PolyData(points.astype(np.float32), np.hstack([np.full((len(faces), 1), 3), faces]).astype(np.int64))
+    mesh.point_data["Normals"] = normals
+    mesh.point_data.active_normals_name = "Normals"
+    return mesh
+
+
+def decision_boundary(head_W: np.ndarray, head_b: np.ndarray, final: np.ndarray, tube_radius: float) -> pv.PolyData | None:
+    """The set where the two logits tie, clipped to the final points' box, in display space.
+
+    head_W (2, n), head_b (2,), final (V, 3) display positions of the last representation.
+    A plane for n = 3, a tube along a line for n = 2; None for other cases.
+    """
+    if head_W.shape[0] != 2:
+        return None
+    n = head_W.shape[1]
+    w = np.zeros(3)
+    w[:n] = head_W[1] - head_W[0]
+    c = float(head_b[1] - head_b[0])
+    norm = np.linalg.norm(w)
+    if norm < 1e-12:
+        return None
+    lo, hi = final.min(0), final.max(0)
+    pad = 0.05 * float((hi - lo).max())
+    lo, hi = lo - pad, hi + pad
+    mid = 0.5 * (lo + hi)
+    origin = mid - ((w @ mid + c) / norm**2) * w
+    size = 4 * float(np.linalg.norm(hi - lo)) + 1e-6
+    if n == 3:
+        plane = pv.Plane(center=origin, direction=w, i_size=size, j_size=size, i_resolution=1, j_resolution=1)
+        clipped = plane.clip_box((lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]), invert=False)
+        return clipped.extract_surface() if clipped.n_points else None
+    if n == 2:
+        along = np.array([-w[1], w[0], 0.0]) / norm
+        line = pv.Line(origin - size * along, origin + size * along, resolution=1)
+        clipped = line.clip_box((lo[0], hi[0], lo[1], hi[1], -1.0, 1.0), invert=False)
+        if not clipped.n_points:
+            return None
+        return clipped.extract_surface().tube(radius=tube_radius, n_sides=16)
+    return None
+
+
+class SceneView:
+    """A scene drawn in one Plotter; call :meth:`show_frame` then :meth:`grab`.
+
+    ``deformation`` holds the scene's stacked points (``Scene.points``) deformed over its
+    timeline; ``camera`` its per-frame camera.
+    """
+
+    def __init__(
+        self,
+        scene: Scene,
+        deformation: Deformation,
+        camera: CameraPath,
+        *,
+        style: Style,
+        size: tuple[int, int],
+        anti_aliasing: str = "none",
+        title: str = "",
+        accuracy: float | None = None,
+        off_screen: bool = True,
+    ) -> None:
+        self.scene, self.deformation, self.camera, self.style = scene, deformation, camera, style
+        self.size = size
+        self.accuracy = accuracy
+        theme = pv.themes.Theme()
+        theme.multi_samples = 0  # 3-4x cheaper on llvmpipe; see Quality
+        theme.background = style.background
+        theme.font.color = style.text_color
+        self.plotter = pv.Plotter(off_screen=off_screen, window_size=list(size), theme=theme, lighting="light kit")
+        if anti_aliasing == "ssaa":
+            self.plotter.enable_anti_aliasing("ssaa")
+        scale = size[1] / 720
+        _, self.slices = scene.points()
+        start = deformation.display(np.array([0]))[0]
+        self._updaters = []
+        radius0 = style.tube_radius * float(camera.radius[0])
+        slices = iter(self.slices)
+        for surface in scene.surfaces:
+            sl = next(slices)
+            normals = VertexNormals(surface.faces, len(surface.vertices))
+            mesh = _polydata(start[sl], surface.faces, normals(start[sl]))
+            self._add_class_mesh(mesh, surface.label)
+            self._updaters.append(("surface", sl, mesh, normals))
+        for curve in scene.curves:
+            sl = next(slices)
+            tube = Tube(len(curve.points), closed=curve.closed)
+            points, normals = tube(start[sl], radius0)
+            mesh = _polydata(points, tube.faces, normals)
+            self._add_class_mesh(mesh, curve.label)
+            self._updaters.append(("curve", sl, mesh, tube))
+        if scene.grid is not None:
+            sl = next(slices)
+            L, P = scene.grid.lines.shape[:2]
+            cells = np.hstack([np.full((L, 1), P), np.arange(L * P).reshape(L, P)]).astype(np.int64)
+            mesh = pv.PolyData(start[sl].astype(np.float32), lines=cells)
+            self.plotter.add_mesh(
+                mesh, color=style.grid_color, line_width=style.grid_width * scale,
+                lighting=False, render=False, reset_camera=False,
+            )
+            self._updaters.append(("grid", sl, mesh, None))
+        final = deformation.keyframes[-1]
+        final3 = np.zeros((len(final), 3))
+        final3[:, : final.shape[1]] = final
+        boundary = decision_boundary(deformation.plan.head.W, deformation.plan.head.b, final3,
+                                     style.tube_radius * float(camera.radius[-1]) * 0.6)
+        self.boundary_actor = None
+        if boundary is not None:
+            self.boundary_actor = self.plotter.add_mesh(boundary, color=style.decision_color, opacity=0.0,
+                                                        smooth_shading=False, render=False, reset_camera=False)
+        font = max(8, int(round(20 * scale)))
+        self.label_actor = self.plotter.add_text("", position="upper_left", font_size=font, render=False)
+        self.title_actor = self.plotter.add_text(title, position="lower_left", font_size=max(7, int(round(13 * scale))), render=False)
+        self._pixels = vtkUnsignedCharArray()
+        if off_screen:
+            self.plotter.show(auto_close=False, interactive=False)
+
+    def _add_class_mesh(self, mesh: pv.PolyData, label: int) -> None:
+        colors = self.style.class_colors
+        actor = self.plotter.add_mesh(mesh, color=colors[label % len(colors)], smooth_shading=False,
+                                      specular=self.style.specular, specular_power=25.0,
+                                      render=False, reset_camera=False)
+        actor.prop.interpolation = "gouraud"
+
+    def show_frame(self, frame: int, positions: np.ndarray) -> None:
+        """Put every part at ``positions`` (V, 3) float32 and set label and camera for ``frame``."""
+        radius = self.style.tube_radius * float(self.camera.radius[frame])
+        for kind, sl, mesh, helper in self._updaters:
+            pts = positions[sl]
+            if kind == "surface":
+                mesh.points[:] = pts
+                mesh.point_data["Normals"][:] = helper(pts)
+            elif kind == "curve":
+                verts, normals = helper(pts, radius)
+                mesh.points[:] = verts
+                mesh.point_data["Normals"][:] = normals
+            else:
+                mesh.points[:] = pts
+            mesh.GetPoints().Modified()
+            if kind != "grid":
+                mesh.GetPointData().GetNormals().Modified()
+        timeline = self.deformation.timeline
+        name = timeline.stage_names[timeline.name[frame]]
+        text = timeline.label(frame)
+        if name == "output" and self.accuracy is not None:
+            text += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
+        self.label_actor.SetText(2, text)  # 2: upper left corner
+        if self.boundary_actor is not None:
+            first_output = int(np.argmax(timeline.name == timeline.name[-1]))
+            fade = (frame - first_output) / max(0.5 * timeline.fps, 1)
+            self.boundary_actor.prop.opacity = float(np.clip(fade, 0, 1)) * 0.55 if name == "output" else 0.0
+            self.boundary_actor.SetVisibility(name == "output")
+        self.camera.apply(self.plotter.camera, frame, self.size[0] / self.size[1])
+
+    def grab(self) -> np.ndarray:
+        """Render and read back the frame; -> (H, W, 3) uint8 (a new array)."""
+        window = self.plotter.render_window
+        window.Render()
+        w, h = self.size
+        window.GetPixelData(0, 0, w - 1, h - 1, 0, self._pixels, 0)
+        return vtk_to_numpy(self._pixels).reshape(h, w, 3)[::-1].copy()
+
+    def close(self) -> None:
+        self.plotter.close()

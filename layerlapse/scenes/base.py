@@ -1,0 +1,73 @@
+"""What a scene is: class manifolds to draw, the ambient grid, and labelled samples.
+
+All coordinates live in data space R^n (n = ``Scene.dim``, 1 to 3); the renderer pads
+them to 3D. Nothing here draws or touches files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A triangle mesh of class ``label``; vertices (V, n) float, faces (T, 3) int."""
+
+    label: int
+    vertices: np.ndarray
+    faces: np.ndarray
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A polyline of class ``label``, drawn as a tube; points (N, n)."""
+
+    label: int
+    points: np.ndarray
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The ambient grid: straight lines through the bounding box; lines (L, P, n)."""
+
+    lines: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A built scene: geometry to deform and draw, and samples to train on.
+
+    ``samples``: (N, n) float; ``labels``: (N,) int in 0 .. len(class_names) - 1;
+    ``key``: the scene name and its validated parameters (what a checkpoint records).
+    """
+
+    name: str
+    description: str
+    dim: int
+    class_names: tuple[str, ...]
+    surfaces: tuple[Surface, ...]
+    curves: tuple[Curve, ...]
+    grid: Grid | None
+    samples: np.ndarray
+    labels: np.ndarray
+    key: dict = field(default_factory=dict)
+
+    def parts(self) -> list[tuple[str, np.ndarray]]:
+        """(kind, points) for every drawable part, in the order :meth:`points` stacks them."""
+        out = [("surface", s.vertices) for s in self.surfaces]
+        out += [("curve", c.points) for c in self.curves]
+        if self.grid is not None:
+            out.append(("grid", self.grid.lines.reshape(-1, self.dim)))
+        return out
+
+    def points(self) -> tuple[np.ndarray, list[slice]]:
+        """All drawable points stacked, (V, n), and each part's slice into them."""
+        arrays = [p for _, p in self.parts()]
+        slices, start = [], 0
+        for a in arrays:
+            slices.append(slice(start, start + len(a)))
+            start += len(a)
+        return np.concatenate(arrays).astype(float), slices

@@ -1,0 +1,97 @@
+"""Stateless array functions that make scene geometry; shapes in the docstrings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def periodic_grid_faces(nu: int, nv: int, *, wrap_u: bool = True, wrap_v: bool = True) -> np.ndarray:
+    """Triangles of an (nu, nv) vertex grid, vertex (i, j) at index i * nv + j; -> (T, 3) int."""
+    iu = np.arange(nu if wrap_u else nu - 1)
+    jv = np.arange(nv if wrap_v else nv - 1)
+    i, j = np.meshgrid(iu, jv, indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    i1, j1 = (i + 1) % nu, (j + 1) % nv
+    a, b, c, d = i * nv + j, i1 * nv + j, i1 * nv + j1, i * nv + j1
+    return np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]).astype(np.int64)
+
+
+def torus_frame(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors (3,), (3,) spanning the plane orthogonal to ``normal``."""
+    n = np.asarray(normal, dtype=float)
+    n = n / np.linalg.norm(n)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = np.cross(n, helper)
+    e1 /= np.linalg.norm(e1)
+    return e1, np.cross(n, e1)
+
+
+def torus_surface(
+    center: np.ndarray, normal: np.ndarray, major: float, minor: float, nu: int, nv: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A closed torus mesh around the circle of radius ``major`` in the plane ⟂ ``normal``.
+
+    Returns vertices (nu * nv, 3) and outward-oriented faces (2 nu nv, 3).
+    """
+    e1, e2 = torus_frame(normal)
+    n = np.cross(e1, e2)
+    u = np.linspace(0, 2 * np.pi, nu, endpoint=False)[:, None]
+    v = np.linspace(0, 2 * np.pi, nv, endpoint=False)[None, :]
+    radial = np.cos(u)[..., None] * e1 + np.sin(u)[..., None] * e2  # (nu, 1, 3)
+    ring = major * radial + minor * (np.cos(v)[..., None] * radial + np.sin(v)[..., None] * n)
+    vertices = (np.asarray(center, dtype=float) + ring).reshape(-1, 3)
+    return vertices, periodic_grid_faces(nu, nv)
+
+
+def inside_torus(X: np.ndarray, center: np.ndarray, normal: np.ndarray, major: float, minor: float) -> np.ndarray:
+    """Whether points X (N, 3) lie inside the solid torus; -> (N,) bool."""
+    n = np.asarray(normal, dtype=float) / np.linalg.norm(normal)
+    d = X - np.asarray(center, dtype=float)
+    h = d @ n
+    rho = np.linalg.norm(d - h[:, None] * n, axis=1)
+    return (rho - major) ** 2 + h**2 < minor**2
+
+
+def rejection_sample(
+    rng: np.random.Generator, count: int, lo: np.ndarray, hi: np.ndarray, inside
+) -> np.ndarray:
+    """``count`` points uniform in the region where ``inside(X)`` holds, inside box [lo, hi]."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    found: list[np.ndarray] = []
+    total = 0
+    while total < count:
+        X = rng.uniform(lo, hi, size=(max(4 * count, 256), lo.size))
+        X = X[inside(X)]
+        found.append(X)
+        total += len(X)
+    return np.concatenate(found)[:count]
+
+
+def grid_lines(lo: np.ndarray, hi: np.ndarray, lines_per_axis: int, points_per_line: int) -> np.ndarray:
+    """Straight lines through the box [lo, hi] parallel to each axis; -> (L, P, n).
+
+    In n dimensions there are ``n * lines_per_axis ** (n - 1)`` lines, each sampled at
+    ``points_per_line`` points so that it can bend when deformed.
+    """
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    n = lo.size
+    ticks = [np.linspace(lo[a], hi[a], lines_per_axis) for a in range(n)]
+    out = []
+    for axis in range(n):
+        others = [a for a in range(n) if a != axis]
+        along = np.linspace(lo[axis], hi[axis], points_per_line)
+        mesh = np.meshgrid(*[ticks[a] for a in others], indexing="ij") if others else []
+        for idx in np.ndindex(*(lines_per_axis,) * len(others)):
+            line = np.zeros((points_per_line, n))
+            line[:, axis] = along
+            for a, m in zip(others, mesh):
+                line[:, a] = m[idx]
+            out.append(line)
+    return np.array(out)
+
+
+def padded_box(X: np.ndarray, pad: float) -> tuple[np.ndarray, np.ndarray]:
+    """The bounding box of X (N, n) grown by ``pad`` times its largest side on every side."""
+    lo, hi = X.min(0), X.max(0)
+    margin = pad * float((hi - lo).max())
+    return lo - margin, hi + margin

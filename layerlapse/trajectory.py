@@ -1,0 +1,66 @@
+"""Export every frame's vertex positions for people who render elsewhere (Blender, matplotlib)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from layerlapse._files import atomic_output
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.deformation import Deformation
+from layerlapse.scenes.base import Scene
+
+
+def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *, batch: int = 32) -> Path:
+    """Write an ``.npz`` with the whole motion; see the README for its arrays.
+
+    ``positions`` (F, V, 3) float32: every frame's display positions of the stacked
+    points (``Scene.points``); ``frame_layer`` (F,), ``frame_stage`` (F,) index into
+    ``stage_names``, ``frame_t`` (F,); ``part_kind``/``part_start``/``part_stop``/
+    ``part_label`` describe the stacked parts; ``faces_<i>`` the triangles of part i
+    (indices local to the part); ``W<k>``, ``b<k>``, ``activation<k>`` for each hidden
+    layer k = 1..L as animated (after any neuron swap), and ``W_head``, ``b_head``.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise LayerlapseError(f"save_trajectory: {path.name!r} must end in .npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LayerlapseError(f"save_trajectory: cannot create folder {str(path.parent)!r} ({exc.strerror})") from None
+    tl = deformation.timeline
+    positions = np.zeros((deformation.n_frames, deformation.n_points, 3), dtype=np.float32)
+    for idx, pos in deformation.iter_display(batch):
+        positions[idx] = pos
+    arrays: dict[str, np.ndarray] = {
+        "positions": positions,
+        "frame_layer": tl.layer,
+        "frame_stage": tl.name,
+        "frame_t": tl.t.astype(np.float32),
+        "stage_names": np.array(tl.stage_names),
+        "fps": np.array(tl.fps),
+        "class_names": np.array(scene.class_names),
+    }
+    kinds, labels = [], []
+    _, slices = scene.points()
+    for i, (kind, _) in enumerate(scene.parts()):
+        kinds.append(kind)
+        if kind == "surface":
+            surface = scene.surfaces[i]
+            arrays[f"faces_{i}"] = surface.faces
+            labels.append(surface.label)
+        elif kind == "curve":
+            labels.append(scene.curves[i - len(scene.surfaces)].label)
+        else:
+            labels.append(-1)
+    arrays.update(
+        part_kind=np.array(kinds), part_label=np.array(labels),
+        part_start=np.array([s.start for s in slices]), part_stop=np.array([s.stop for s in slices]),
+    )
+    for k, layer in enumerate(deformation.plan.hidden, start=1):
+        arrays[f"W{k}"], arrays[f"b{k}"], arrays[f"activation{k}"] = layer.W, layer.b, np.array(layer.activation)
+    arrays["W_head"], arrays["b_head"] = deformation.plan.head.W, deformation.plan.head.b
+    with atomic_output(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return path
