@@ -1,1 +1,46 @@
-"""layerlapse"""
+"""layerlapse: watch a neural network's layers stretch and squish the manifolds its data lives on.
+
+>>> import layerlapse as ll
+>>> scene = ll.load_scene("linked-tori")
+>>> net = ll.get_network(scene)                 # trains, or loads outputs/linked-tori/network-*.pt
+>>> ll.render(scene, "outputs/tori.mp4", network=net, quality="low")
+"""
+
+from layerlapse.api import RenderResult, deform, get_network, render, train_network
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks import (
+    Deformation,
+    Network,
+    NetworkConfig,
+    Timeline,
+    TimelineConfig,
+    TrainConfig,
+    load_network,
+    save_network,
+)
+from layerlapse.scenes import SCENES, Scene, SceneSpec, load_scene, register_scene, scene_names
+from layerlapse.trajectory import save_trajectory
+
+__all__ = [
+    "Deformation",
+    "LayerlapseError",
+    "Network",
+    "NetworkConfig",
+    "RenderResult",
+    "SCENES",
+    "Scene",
+    "SceneSpec",
+    "Timeline",
+    "TimelineConfig",
+    "TrainConfig",
+    "deform",
+    "get_network",
+    "load_network",
+    "load_scene",
+    "register_scene",
+    "render",
+    "save_network",
+    "save_trajectory",
+    "scene_names",
+    "train_network",
+]

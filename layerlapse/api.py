@@ -12,15 +12,18 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from layerlapse.errors import LayerlapseError
+from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import LayerPlan, orient_layers
 from layerlapse.networks.model import NetworkConfig
+from layerlapse.networks.stages import LINEAR_PATHS
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network, TrainConfig, train
 from layerlapse.scenes.base import Scene
 from layerlapse.scenes.registry import get_spec, load_scene, validation_message
+
+__all__ = ["load_scene", "train_network", "get_network", "deform", "render", "RenderResult"]
 
 OUTPUTS = Path("outputs")
 
@@ -157,6 +160,8 @@ def render(
     from layerlapse.render.style import Style
     from layerlapse.trajectory import save_trajectory as write_trajectory
 
+    if linear_path not in LINEAR_PATHS:
+        raise choice_error("linear_path", linear_path, LINEAR_PATHS)
     scene = _scene(scene)
     style = style or Style()
     out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.mp4"

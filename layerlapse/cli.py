@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import warnings
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,17 +22,6 @@ app = typer.Typer(
 )
 
 
-class QualityName(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-
-
-class PathName(str, Enum):
-    polar = "polar"
-    straight = "straight"
-
-
 def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
     if value is None:
         return None
@@ -40,6 +29,20 @@ def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
     if not m:
         raise LayerlapseError(f"size: {value!r} is not WIDTHxHEIGHT (e.g. 1280x720)")
     return int(m.group(1)), int(m.group(2))
+
+
+def parse_params(items: Optional[list[str]]) -> dict:
+    """``["radius=0.2", "seed=3"]`` -> ``{"radius": 0.2, "seed": 3}`` (JSON values, else strings)."""
+    params = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise LayerlapseError(f"set: {item!r} is not KEY=VALUE (e.g. --set seed=3)")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
 
 
 def fail(message: str) -> None:
@@ -68,13 +71,14 @@ def train_command(
     checkpoint: Annotated[Optional[Path], typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="training seed")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Train (or retrain) the scene's network and save a checkpoint."""
     from layerlapse import api
 
     training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
-    net = api.get_network(scene, checkpoint=checkpoint, training=training, retrain=True, progress=progress)
+    net = api.get_network(api.load_scene(scene, **parse_params(set_)), checkpoint=checkpoint, training=training, retrain=True, progress=progress)
     typer.echo(f"trained {net.config.describe()} on {scene}: accuracy {100 * net.accuracy:.1f}%")
 
 
@@ -82,7 +86,7 @@ def train_command(
 def render_command(
     scene: Annotated[str, typer.Argument(help="scene name (see `layerlapse scenes`)")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output file (default: outputs/SCENE/SCENE.mp4)")] = None,
-    quality: Annotated[QualityName, typer.Option(help="low: 854x480 15 fps; medium: 1280x720 30 fps; high: 1920x1080 30 fps with SSAA")] = QualityName.medium,
+    quality: Annotated[str, typer.Option(help="low (854x480, 15 fps), medium (1280x720, 30 fps) or high (1920x1080, 30 fps, SSAA)")] = "medium",
     size: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT, overrides the quality's size")] = None,
     fps: Annotated[Optional[float], typer.Option(help="frames per second, overrides the quality's")] = None,
     seconds_per_stage: Annotated[Optional[float], typer.Option(help="seconds for each stage of each layer")] = None,
@@ -90,8 +94,9 @@ def render_command(
     retrain: Annotated[bool, typer.Option(help="train even if a checkpoint exists")] = False,
     epochs: Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="training seed")] = None,
-    linear_path: Annotated[PathName, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = PathName.polar,
+    linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
     save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
@@ -99,16 +104,16 @@ def render_command(
 
     training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
     result = api.render(
-        scene,
+        api.load_scene(scene, **parse_params(set_)),
         out,
-        quality=quality.value,
+        quality=quality,
         size=parse_size(size),
         fps=fps,
         seconds_per_stage=seconds_per_stage,
         checkpoint=checkpoint,
         training=training or None,
         retrain=retrain,
-        linear_path=linear_path.value,
+        linear_path=linear_path,
         save_trajectory=save_trajectory,
         progress=progress,
     )

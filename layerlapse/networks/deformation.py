@@ -42,9 +42,10 @@ class Deformation:
             )
         keys = [X]
         for k, layer in enumerate(plan.hidden):
-            keys.append(X @ layer.W.T)
-            keys.append(keys[-1] + layer.b)
-            keys.append(activate(layer.activation, keys[-1]))
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                keys.append(X @ layer.W.T)
+                keys.append(keys[-1] + layer.b)
+                keys.append(activate(layer.activation, keys[-1]))
             X = keys[-1]
             if not np.isfinite(X).all() or not np.isfinite(keys[-2]).all():
                 raise LayerlapseError(

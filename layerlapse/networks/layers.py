@@ -103,7 +103,7 @@ def orient_layers(
                 f"layer {k + 1}: W is singular (sigma_min/sigma_max = {s[-1] / s[0]:.1e}); "
                 "it is not a homeomorphism and is animated on the straight path"
             )
-        elif np.linalg.det(layer.W) < 0 and linear_path == "polar":
+        elif np.linalg.slogdet(layer.W)[0] < 0 and linear_path == "polar":
             if n < 2:
                 raise LayerlapseError(
                     f"network: layer {k + 1} has det W < 0 with a single neuron; no neuron "

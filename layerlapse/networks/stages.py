@@ -137,7 +137,7 @@ class LinearPath:
             raise LayerlapseError(f"LinearPath: W must be square, got shape {W.shape}")
         object.__setattr__(self, "W", W)
         if self.method == "polar":
-            if np.linalg.det(W) <= 0:
+            if np.linalg.slogdet(W)[0] <= 0:
                 raise LayerlapseError(
                     "LinearPath: the polar path needs det W > 0; swap two neurons first "
                     "(orient_layers) or use method='straight'"

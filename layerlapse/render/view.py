@@ -57,14 +57,14 @@ def decision_boundary(head_W: np.ndarray, head_b: np.ndarray, final: np.ndarray,
     if n == 3:
         plane = pv.Plane(center=origin, direction=w, i_size=size, j_size=size, i_resolution=1, j_resolution=1)
         clipped = plane.clip_box((lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]), invert=False)
-        return clipped.extract_surface() if clipped.n_points else None
+        return clipped.extract_surface(algorithm=None) if clipped.n_points else None
     if n == 2:
         along = np.array([-w[1], w[0], 0.0]) / norm
         line = pv.Line(origin - size * along, origin + size * along, resolution=1)
         clipped = line.clip_box((lo[0], hi[0], lo[1], hi[1], -1.0, 1.0), invert=False)
         if not clipped.n_points:
             return None
-        return clipped.extract_surface().tube(radius=tube_radius, n_sides=16)
+        return clipped.extract_surface(algorithm=None).tube(radius=tube_radius, n_sides=16)
     return None
 
 

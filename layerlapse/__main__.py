@@ -1,0 +1,3 @@
+from layerlapse.cli import main
+
+main()

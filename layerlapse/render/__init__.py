@@ -1,0 +1,21 @@
+"""Drawing: styles, the in-place scene view, movie writing. Imports pyvista (scenes and networks never do)."""
+
+from layerlapse.render.camera import CameraPath
+from layerlapse.render.encoder import MOVIE_FORMATS, MovieWriter
+from layerlapse.render.movie import RenderSettings, render_frames, resolve_settings, write_movie
+from layerlapse.render.style import QUALITIES, Quality, Style
+from layerlapse.render.view import SceneView
+
+__all__ = [
+    "CameraPath",
+    "MOVIE_FORMATS",
+    "MovieWriter",
+    "QUALITIES",
+    "Quality",
+    "RenderSettings",
+    "SceneView",
+    "Style",
+    "render_frames",
+    "resolve_settings",
+    "write_movie",
+]

@@ -1,0 +1,74 @@
+"""The `layerlapse` command end to end on a tiny setting, and its bad-input errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+TINY = ["--set", "resolution=12", "--set", "samples_per_class=100", "--set", "grid_lines=2", "--epochs", "2"]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "layerlapse", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_help_and_scenes():
+    r = run("--help")
+    assert r.returncode == 0 and "render" in r.stdout and "scenes" in r.stdout
+    r = run("render", "--help")
+    assert r.returncode == 0 and "--quality" in r.stdout and "--save-trajectory" in r.stdout
+    r = run("scenes")
+    lines = r.stdout.strip().splitlines()
+    assert r.returncode == 0 and any(line.startswith("linked-tori ") for line in lines)
+    assert all(len(line.split()) > 2 for line in lines)
+
+
+def test_render_end_to_end(tmp_path):
+    r = run("render", "linked-tori", *TINY, "--size", "128x72", "--fps", "6", "--seconds-per-stage", "0.3",
+            "--no-progress", "--save-trajectory", "traj.npz")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "outputs" / "linked-tori" / "linked-tori.mp4"
+    assert out.exists() and out.stat().st_size > 1000
+    assert "accuracy" in r.stdout and f"wrote {out.relative_to(tmp_path)}" in r.stdout
+    assert np.load(tmp_path / "traj.npz")["positions"].shape[2] == 3
+    checkpoints = list((tmp_path / "outputs" / "linked-tori").glob("network-*.pt"))
+    assert len(checkpoints) == 1
+    # a second render reuses the checkpoint instead of training
+    r = run("render", "linked-tori", *TINY, "--size", "64x48", "--fps", "4", "--seconds-per-stage", "0.2",
+            "-o", "again.mp4", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "train" not in r.stderr and (tmp_path / "again.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["render", "nope"], "error: scene: unknown scene 'nope'; known scenes: linked-tori, spirals"),
+        (["render", "spirals", "--size", "0x100"], "error: size: 0x100 is not positive"),
+        (["render", "spirals", "--size", "big"], "error: size: 'big' is not WIDTHxHEIGHT"),
+        (["render", "spirals", "-o", "blocker/x.mp4"], "error: out: cannot write to folder 'blocker'"),
+        (["render", "spirals", "-o", "x.avi"], "error: out: unknown value 'x.avi (extension .avi)'; allowed: .mp4"),
+        (["render", "spirals", "--set", "turns=-2"], "error: scene 'spirals'.turns: Input should be greater than 0"),
+        (["render", "spirals", "--set", "colour=red"], "error: scene 'spirals'.colour: Extra inputs are not permitted"),
+        (["render", "spirals", "--epochs", "0"], "error: training.epochs: Input should be greater than or equal to 1"),
+        (["render", "spirals", "--checkpoint", "junk.pt"], "error: checkpoint: 'junk.pt' is not a loadable layerlapse checkpoint"),
+        (["render", "spirals", "--quality", "ultra"], "error: quality: unknown value 'ultra'; allowed: low, medium, high"),
+        (["render", "spirals", "--linear-path", "zigzag"], "error: linear_path: unknown value 'zigzag'; allowed: polar, straight"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, args, message):
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    r = run(*args)
+    assert r.returncode != 0
+    assert message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "outputs" / "spirals" / "spirals.mp4").exists()
+
+
+def test_odd_size_notice(tmp_path):
+    r = run("render", "spirals", "--set", "points_per_curve=20", "--set", "samples_per_class=50", "--epochs", "1",
+            "--size", "65x49", "--fps", "4", "--seconds-per-stage", "0.2", "--no-progress", "-o", "odd.mp4")
+    assert r.returncode == 0, r.stderr
+    assert "notice: size: 65x49 rounded to 64x48" in r.stderr
