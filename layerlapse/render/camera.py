@@ -67,10 +67,11 @@ class CameraPath:
         half_angle = np.radians(VIEW_ANGLE / 2)
         if self.planar:
             # fit the square [c - r, c + r]^2 with a margin; the limiting side is the shorter one
-            dist = 1.12 * r / np.tan(half_angle) / min(1.0, aspect)
+            dist = 1.3 * r / np.tan(half_angle) / min(1.0, aspect)
             direction, up = np.array([0.0, 0.0, 1.0]), (0.0, 1.0, 0.0)
         else:
-            dist = 1.05 * r / np.sin(half_angle) / min(1.0, aspect)
+            # r bounds the data's distance from c; its silhouette is rarely that wide
+            dist = 0.85 * r / np.sin(half_angle) / min(1.0, aspect)
             az, el = np.radians(self.azimuth[frame]), np.radians(self.elevation)
             direction = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
             up = (0.0, 0.0, 1.0)

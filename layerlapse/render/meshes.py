@@ -75,7 +75,9 @@ class Tube:
         self.n, self.closed, self.sides = n, closed, sides
         phi = np.linspace(0, 2 * np.pi, sides, endpoint=False)
         self._cos, self._sin = np.cos(phi)[None, :, None], np.sin(phi)[None, :, None]
-        faces = periodic_grid_faces(n, sides, wrap_u=closed, wrap_v=True)
+        # reversed winding so the faces' front side is the outside: VTK's two-sided
+        # lighting flips the normals of back faces, which would darken the tube
+        faces = periodic_grid_faces(n, sides, wrap_u=closed, wrap_v=True)[:, [0, 2, 1]]
         if not closed:
             ring = np.arange(sides)
             first, last = n * sides, n * sides + 1

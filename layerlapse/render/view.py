@@ -133,15 +133,27 @@ class SceneView:
         boundary = decision_boundary(deformation.plan.head.W, deformation.plan.head.b, final3,
                                      style.tube_radius * float(camera.radius[-1]) * 0.6)
         self.boundary_actor = None
+        names = deformation.timeline.name
+        self._first_output = int(np.argmax(names == names[-1]))
         if boundary is not None:
             self.boundary_actor = self.plotter.add_mesh(boundary, color=style.decision_color, opacity=0.0,
                                                         smooth_shading=False, render=False, reset_camera=False)
-        font = max(8, int(round(20 * scale)))
-        self.label_actor = self.plotter.add_text("", position="upper_left", font_size=font, render=False)
-        self.title_actor = self.plotter.add_text(title, position="lower_left", font_size=max(7, int(round(13 * scale))), render=False)
+        margin = 0.022 * size[1] / size[0]
+        self.label_actor = self._text("", (margin, 0.965), 20 * scale, top=True)
+        self.title_actor = self._text(title, (margin, 0.03), 13 * scale, top=False)
         self._pixels = vtkUnsignedCharArray()
         if off_screen:
             self.plotter.show(auto_close=False, interactive=False)
+
+    def _text(self, text: str, position: tuple[float, float], size: float, *, top: bool):
+        """A text actor at a viewport position (fractions of width, height), inset from the edges."""
+        actor = self.plotter.add_text(text, position=position, viewport=True, font_size=max(7, int(round(size))), render=False)
+        prop = actor.GetTextProperty()
+        if top:
+            prop.SetVerticalJustificationToTop()
+        else:
+            prop.SetVerticalJustificationToBottom()
+        return actor
 
     def _add_class_mesh(self, mesh: pv.PolyData, label: int) -> None:
         colors = self.style.class_colors
@@ -172,10 +184,9 @@ class SceneView:
         text = timeline.label(frame)
         if name == "output" and self.accuracy is not None:
             text += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
-        self.label_actor.SetText(2, text)  # 2: upper left corner
+        self.label_actor.SetInput(text)
         if self.boundary_actor is not None:
-            first_output = int(np.argmax(timeline.name == timeline.name[-1]))
-            fade = (frame - first_output) / max(0.5 * timeline.fps, 1)
+            fade = (frame - self._first_output) / max(0.5 * timeline.fps, 1)
             self.boundary_actor.prop.opacity = float(np.clip(fade, 0, 1)) * 0.55 if name == "output" else 0.0
             self.boundary_actor.SetVisibility(name == "output")
         self.camera.apply(self.plotter.camera, frame, self.size[0] / self.size[1])
