@@ -50,8 +50,7 @@ def pipeline(scene, net, deformation, settings) -> float:
 
 def bare_loop(scene, deformation, settings) -> float:
     style = Style()
-    camera = CameraPath.follow(deformation, fps=settings.fps, smooth_seconds=0.6, azimuth=style.azimuth,
-                               degrees_per_second=style.orbit_degrees_per_second, elevation=style.elevation)
+    camera = CameraPath.follow(deformation, fps=settings.fps, style=style)
     view = SceneView(scene, deformation, camera, style=style, size=settings.size, anti_aliasing=settings.anti_aliasing)
     positions = np.concatenate([p for _, p in deformation.iter_display(32)])  # precomputed, not timed
     meshes = [(sl, mesh) for _, sl, mesh, _ in view._updaters]

@@ -5,6 +5,7 @@ The CLI is a thin layer over these functions.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from layerlapse.networks.train import Network, TrainConfig, train
 from layerlapse.scenes.base import Scene
 from layerlapse.scenes.registry import get_spec, load_scene, validation_message
 
-__all__ = ["load_scene", "train_network", "get_network", "deform", "render", "RenderResult"]
+__all__ = ["load_scene", "train_network", "get_network", "deform", "render", "figure", "RenderResult"]
 
 OUTPUTS = Path("outputs")
 
@@ -155,7 +156,7 @@ def render(
     ``outputs/<scene>/<scene>.mp4``. Trains the network unless ``network`` is given
     or a checkpoint exists. Returns a :class:`RenderResult`.
     """
-    from layerlapse.render.encoder import check_writable, movie_format
+    from layerlapse.render.encoder import FOLDER, check_frame_folder, check_writable, output_kind
     from layerlapse.render.movie import resolve_settings, write_movie
     from layerlapse.render.style import Style
     from layerlapse.trajectory import save_trajectory as write_trajectory
@@ -165,9 +166,11 @@ def render(
     scene = _scene(scene)
     style = style or Style()
     out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.mp4"
-    movie_format(out)
-    settings = resolve_settings(quality, size, fps, even=out.suffix.lower() == ".mp4", style=style)
+    kind = output_kind(out)
+    settings = resolve_settings(quality, size, fps, kind=kind, style=style)
     check_writable(out)  # before any work
+    if kind == FOLDER:
+        check_frame_folder(out)
     timeline = {"seconds_per_stage": seconds_per_stage} if seconds_per_stage is not None else None
     timeline_config = timeline_settings(scene, timeline)
     if network is None:
@@ -179,3 +182,58 @@ def render(
                 accuracy=network.accuracy, progress=progress)
     trajectory = write_trajectory(save_trajectory, scene, deformation) if save_trajectory else None
     return RenderResult(out, network, deformation, trajectory)
+
+
+def _prepared(scene: Scene | str, network: Network | None, checkpoint, progress: bool,
+              fps: float = 30.0, training: dict | None = None) -> tuple[Scene, Network, Deformation]:
+    scene = _scene(scene)
+    if network is None:
+        network = get_network(scene, checkpoint=checkpoint, training=training, progress=progress)
+    return scene, network, deform(scene, network, fps=fps)
+
+
+def figure(
+    scene: Scene | str,
+    out: str | Path | None = None,
+    *,
+    at: str = "output",
+    sheet: bool = False,
+    stages: list[str] | None = None,
+    columns: int | None = None,
+    size: tuple[int, int] | None = None,
+    inches: tuple[float, float] | None = None,
+    dpi: float = 300.0,
+    supersample: int = 2,
+    transparent: bool = False,
+    style=None,
+    network: Network | None = None,
+    checkpoint: str | Path | None = None,
+    training: dict | None = None,
+    progress: bool = True,
+) -> Path:
+    """A publication still (``at``: ``'layer2.tanh:0.5'``, ``'output'``, ``'3.2s'``...) or,
+    with ``sheet=True``, a contact sheet of ``stages``. ``size`` in pixels (per panel for
+    sheets) or ``inches`` at ``dpi``. PNG, or PDF/SVG/EPS for single frames.
+    Default ``out``: ``outputs/<scene>/<scene>-<at>.png`` or ``<scene>-sheet.png``."""
+    from layerlapse.render.figure import FigureSize, save_contact_sheet, save_figure
+    from layerlapse.render.style import Style
+
+    style = style or Style()
+    scene = _scene(scene)
+    if inches is not None:
+        fsize = FigureSize.inches(*inches, dpi)
+    elif size is not None:
+        fsize = FigureSize(int(size[0]), int(size[1]), dpi if dpi else 100.0)
+    else:
+        fsize = FigureSize(800, 600, dpi) if sheet else FigureSize(1600, 1200, dpi)
+    if out is None:
+        tag = "sheet" if sheet else re.sub(r"[^A-Za-z0-9.]+", "-", at).strip("-")
+        out = OUTPUTS / scene.name / f"{scene.name}-{tag}.png"
+    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training)
+    if sheet:
+        return save_contact_sheet(out, scene, deformation, stages=stages, columns=columns, panel=fsize,
+                                  supersample=supersample, transparent=transparent, style=style,
+                                  accuracy=network.accuracy)
+    return save_figure(out, scene, deformation, at=at, size=fsize, supersample=supersample,
+                       transparent=transparent, style=style, accuracy=network.accuracy,
+                       title=f"{scene.name} \u00b7 {network.config.describe()}")

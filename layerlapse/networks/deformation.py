@@ -87,7 +87,13 @@ class Deformation:
 
     def display(self, frames: np.ndarray, subset: slice | np.ndarray = slice(None)) -> np.ndarray:
         """Positions in display space R^3 (zeros padded for 1-D and 2-D data); -> (F, V, 3) float32."""
-        X = self.frames(frames, subset)
+        return self._to_display(self.frames(frames, subset))
+
+    def display_at(self, stage: int, t: float) -> np.ndarray:
+        """Display positions at any point of a stage (-1: the input), t in [0, 1]; -> (V, 3) float32."""
+        return self._to_display(self.stage(stage, np.array([float(t)])))[0]
+
+    def _to_display(self, X: np.ndarray) -> np.ndarray:
         out = np.zeros(X.shape[:2] + (DISPLAY_DIM,), dtype=np.float32)
         out[..., : self.dim] = X
         if not np.isfinite(out).all():

@@ -1,36 +1,79 @@
-"""Frames to a movie file through imageio-ffmpeg, on a background thread.
+"""Frames to files on a background thread: MP4, WebM, GIF (imageio-ffmpeg) or a PNG folder.
 
-Frames are queued (a bounded queue, so memory stays flat) and piped to ffmpeg while
-the next frame renders. The file is written under a temporary name in the target
-folder and renamed into place only when ffmpeg has finished cleanly.
+Frames are queued (a bounded queue, so memory stays flat) and written while the next
+frame renders. Output goes to a temporary name beside the target and is renamed into
+place only when writing finished cleanly; on failure nothing is left behind.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 
 from layerlapse._files import commit, temporary_sibling
-from layerlapse.errors import LayerlapseError, choice_error
+from layerlapse.errors import LayerlapseError
 
-#: extension -> ffmpeg output parameters
+#: extension -> imageio-ffmpeg settings. H.264 and VP9 with yuv420p need even sides.
 MOVIE_FORMATS: dict[str, dict] = {
-    ".mp4": {"codec": "libx264", "pix_fmt_out": "yuv420p", "output_params": ["-crf", "18", "-preset", "veryfast", "-movflags", "+faststart"]},
+    ".mp4": {
+        "codec": "libx264",
+        "pix_fmt_out": "yuv420p",
+        "output_params": ["-crf", "18", "-preset", "veryfast", "-movflags", "+faststart"],
+    },
+    ".webm": {
+        "codec": "libvpx-vp9",
+        "pix_fmt_out": "yuv420p",
+        "output_params": ["-b:v", "0", "-crf", "31", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1"],
+    },
+    ".gif": {
+        "codec": "gif",
+        "pix_fmt_out": "pal8",
+        # one palette for the whole clip, from the pixels that change, ordered dithering
+        "output_params": [
+            "-vf",
+            "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle",
+            "-loop",
+            "0",
+        ],
+    },
 }
+EVEN_SIZE_FORMATS = (".mp4", ".webm")
+FOLDER = "folder"  # a path without extension: a folder of PNG frames
+FORMAT_NAMES = (*MOVIE_FORMATS, "a folder (PNG frames)")
 
 
-def movie_format(path: Path) -> dict:
-    """The encoder settings for ``path``'s extension, or a clear error listing the formats."""
+def output_kind(path: Path) -> str:
+    """``'.mp4'``, ``'.webm'``, ``'.gif'`` or :data:`FOLDER`; a clear error for anything else."""
     ext = path.suffix.lower()
+    if not ext:
+        return FOLDER
     if ext not in MOVIE_FORMATS:
-        raise choice_error("out", f"{path.name} (extension {ext or 'none'})", sorted(MOVIE_FORMATS))
-    return MOVIE_FORMATS[ext]
+        raise LayerlapseError(
+            f"out: unknown format {ext!r} of {path.name!r}; allowed: {', '.join(FORMAT_NAMES)}"
+        )
+    return ext
+
+
+def check_frame_folder(path: Path) -> None:
+    """A PNG-frame target may be new or hold only earlier frames; never clobber other files."""
+    if path.is_file():
+        raise LayerlapseError(f"out: {str(path)!r} is a file; a PNG frame sequence needs a folder path")
+    if path.is_dir():
+        others = [p.name for p in path.iterdir() if not (p.name.startswith("frame_") and p.suffix == ".png")]
+        if others:
+            raise LayerlapseError(
+                f"out: folder {str(path)!r} exists and holds other files ({others[0]!r}, ...); "
+                "choose a new folder for the PNG frames"
+            )
 
 
 def check_writable(path: Path) -> None:
@@ -48,24 +91,41 @@ def check_writable(path: Path) -> None:
         raise LayerlapseError(f"out: cannot write to folder {str(folder)!r} ({exc.strerror or exc})") from None
 
 
-class MovieWriter:
-    """Write RGB frames (H, W, 3) uint8 to ``path`` atomically; use as a context manager."""
+class FrameWriter:
+    """Write RGB frames (H, W, 3) uint8 to ``path`` atomically; use as a context manager.
+
+    The format follows the extension (:data:`MOVIE_FORMATS`); no extension writes
+    ``frame_00000.png``, ... into the folder ``path``.
+    """
 
     def __init__(self, path: str | Path, size: tuple[int, int], fps: float, *, queue_size: int = 8) -> None:
         self.path = Path(path)
         self.size = size
         self.fps = fps
-        self.settings = movie_format(self.path)
+        self.kind = output_kind(self.path)
         check_writable(self.path)
-        self.tmp = temporary_sibling(self.path)
+        if self.kind == FOLDER:
+            check_frame_folder(self.path)
+        if self.kind == FOLDER:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        else:
+            self.tmp = temporary_sibling(self.path)
         self.frames_written = 0
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="layerlapse-encoder", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="layerlapse-writer", daemon=True)
         self._thread.start()
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        while (frame := self._queue.get()) is not None:
+            yield frame
 
     def _run(self) -> None:
         try:
+            if self.kind == FOLDER:
+                for i, frame in enumerate(self._frames()):
+                    iio.imwrite(self.tmp / f"frame_{i:05d}.png", frame, compress_level=3)
+                return
             gen = imageio_ffmpeg.write_frames(
                 str(self.tmp),
                 self.size,
@@ -73,40 +133,52 @@ class MovieWriter:
                 quality=None,
                 macro_block_size=1,  # never pad: the video has exactly the size asked for
                 ffmpeg_log_level="error",
-                **self.settings,
+                **MOVIE_FORMATS[self.kind],
             )
             gen.send(None)
-            while (frame := self._queue.get()) is not None:
+            for frame in self._frames():
                 gen.send(frame)
             gen.close()
         except BaseException as exc:  # surfaced in write()/close() on the caller's thread
             self._error = exc
-            while self._queue.get() is not None:  # drain so the producer never blocks
+            for _ in self._frames():  # drain so the producer never blocks
                 pass
 
     def write(self, frame: np.ndarray) -> None:
         """Queue one frame; it must be (H, W, 3) uint8 with (W, H) == size."""
         if self._error is not None:
-            raise LayerlapseError(f"encoder: ffmpeg failed: {self._error}")
+            raise LayerlapseError(f"writer: {self._error}")
         if frame.shape != (self.size[1], self.size[0], 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame of shape {frame.shape} {frame.dtype}, expected {(self.size[1], self.size[0], 3)} uint8")
         self._queue.put(np.ascontiguousarray(frame))
         self.frames_written += 1
 
+    def _discard(self) -> None:
+        if self.tmp.is_dir():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
     def close(self, *, success: bool = True) -> Path | None:
-        """Finish encoding; rename into place on success, delete the temporary file otherwise."""
+        """Finish writing; rename into place on success, delete the temporary output otherwise."""
         self._queue.put(None)
         self._thread.join()
         if success and self._error is None and self.frames_written:
+            if self.kind == FOLDER:
+                if self.path.exists():  # only earlier frames: see check_frame_folder
+                    shutil.rmtree(self.path)
+                os.chmod(self.tmp, 0o755)
+                os.replace(self.tmp, self.path)
+                return self.path
             return commit(self.tmp, self.path)
-        self.tmp.unlink(missing_ok=True)
+        self._discard()
         if success and self._error is not None:
-            raise LayerlapseError(f"encoder: ffmpeg failed: {self._error}")
+            raise LayerlapseError(f"writer: {self._error}")
         if success:
-            raise LayerlapseError("encoder: no frames were written")
+            raise LayerlapseError("writer: no frames were written")
         return None
 
-    def __enter__(self) -> "MovieWriter":
+    def __enter__(self) -> "FrameWriter":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

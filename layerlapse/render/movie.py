@@ -12,7 +12,7 @@ from tqdm import tqdm
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.render.camera import CameraPath
-from layerlapse.render.encoder import MovieWriter, check_writable, movie_format
+from layerlapse.render.encoder import EVEN_SIZE_FORMATS, FOLDER, FrameWriter, check_frame_folder, check_writable, output_kind
 from layerlapse.render.style import QUALITIES, Style
 from layerlapse.render.view import SceneView
 from layerlapse.scenes.base import Scene
@@ -29,22 +29,34 @@ class RenderSettings:
     anti_aliasing: str
 
 
+GIF_MAX_WIDTH = 640
+GIF_MAX_FPS = 12.0
+GIF_WARN_BYTES = 30e6
+
+
 def resolve_settings(
     quality: str = "medium",
     size: tuple[int, int] | None = None,
     fps: float | None = None,
     *,
-    even: bool = True,
+    kind: str = ".mp4",
     style: Style | None = None,
 ) -> RenderSettings:
     """Apply ``size``/``fps`` overrides to a quality preset and check them.
 
-    ``even=True`` (H.264 with yuv420p) rounds odd sides down to even, with a warning.
+    ``kind`` is the output format (see :func:`~layerlapse.render.encoder.output_kind`):
+    MP4 and WebM round odd sides down to even, with a warning; GIF defaults to at most
+    640 pixels wide and 12 fps unless size or fps are given.
     """
     if quality not in QUALITIES:
         raise LayerlapseError(f"quality: unknown value {quality!r}; allowed: {', '.join(QUALITIES)}")
     preset = QUALITIES[quality]
     w, h = size if size is not None else preset.size
+    if kind == ".gif" and size is None and w > GIF_MAX_WIDTH:
+        w, h = GIF_MAX_WIDTH, int(round(h * GIF_MAX_WIDTH / w))
+    if kind == ".gif" and fps is None:
+        fps = min(preset.fps, GIF_MAX_FPS)
+    even = kind in EVEN_SIZE_FORMATS
     if w <= 0 or h <= 0:
         raise LayerlapseError(f"size: {w}x{h} is not positive; give WIDTHxHEIGHT with both sides >= 2")
     if w > MAX_SIDE or h > MAX_SIDE:
@@ -72,14 +84,7 @@ def render_frames(
     batch: int = 8,
 ):
     """Yield every frame of the timeline as (H, W, 3) uint8, rendered in one Plotter."""
-    camera = CameraPath.follow(
-        deformation,
-        fps=settings.fps,
-        smooth_seconds=style.camera_smoothing,
-        azimuth=style.azimuth,
-        degrees_per_second=style.orbit_degrees_per_second,
-        elevation=style.elevation,
-    )
+    camera = CameraPath.follow(deformation, fps=settings.fps, style=style)
     view = SceneView(scene, deformation, camera, style=style, size=settings.size,
                      anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy)
     bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,
@@ -106,11 +111,25 @@ def write_movie(
     accuracy: float | None = None,
     progress: bool = True,
 ) -> Path:
-    """Render every frame into ``path`` (written to a temporary name, renamed when complete)."""
+    """Render every frame into ``path`` (written to a temporary name, renamed when complete).
+
+    The extension picks the format: ``.mp4`` (H.264), ``.webm`` (VP9), ``.gif``
+    (palette-optimised), none: a folder of PNG frames.
+    """
     path = Path(path)
-    movie_format(path)
+    kind = output_kind(path)
     check_writable(path)
-    with MovieWriter(path, settings.size, settings.fps) as writer:
+    if kind == FOLDER:
+        check_frame_folder(path)
+    if kind == ".gif":
+        estimate = deformation.n_frames * settings.size[0] * settings.size[1] * 0.12
+        if estimate > GIF_WARN_BYTES:
+            warnings.warn(
+                f"out: this GIF will be about {estimate / 1e6:.0f} MB ({deformation.n_frames} frames at "
+                f"{settings.size[0]}x{settings.size[1]}); use .mp4 or .webm, or a smaller --size/--fps",
+                stacklevel=2,
+            )
+    with FrameWriter(path, settings.size, settings.fps) as writer:
         for frame in render_frames(scene, deformation, settings, style=style, title=title,
                                    accuracy=accuracy, progress=progress):
             writer.write(frame)

@@ -4,32 +4,70 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, ...).
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
+#: camera name -> (azimuth, elevation) in degrees; ``top`` looks down the z axis.
+CAMERAS: dict[str, tuple[float, float]] = {"iso": (-35.0, 22.0), "front": (-90.0, 0.0), "top": (-90.0, 90.0)}
+
+#: background shorthands: (background, text, grid)
+BACKGROUNDS: dict[str, tuple[str, str, str]] = {
+    "white": ("white", "#222222", "#b4b4b4"),
+    "dark": ("#1c1c21", "#eeeeee", "#5e5e66"),
+}
+
+
+def _check_colour(value: str) -> str:
+    from pyvista import Color
+
+    try:
+        Color(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a colour (a name such as 'white' or a hex code such as '#0072B2')") from None
+    return value
+
 
 class Style(BaseModel):
-    """Colours, lines, text and camera motion shared by every output."""
+    """Colours, lines, text and camera shared by every output (movie, figure, window).
+
+    ``Style.themed("dark", ...)`` picks text and grid colours to suit the background.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     background: str = "white"
-    class_colors: tuple[str, ...] = OKABE_ITO
+    class_colors: tuple[str, ...] = Field(OKABE_ITO, min_length=1)
     grid_color: str = "#b4b4b4"
     grid_width: float = Field(1.0, gt=0, le=20, description="grid line width at 720p, in pixels")
     text_color: str = "#222222"
     tube_radius: float = Field(0.012, gt=0, le=1, description="curve tube radius, fraction of the view")
-    decision_color: str = "#404040"
+    decision_color: str = "#808080"
     specular: float = Field(0.35, ge=0, le=1)
+    camera: Literal["iso", "front", "top"] = "iso"
     orbit_degrees_per_second: float = Field(6.0, ge=-360, le=360)
     camera_smoothing: float = Field(0.6, ge=0, le=60, description="seconds over which the camera follows the data")
-    elevation: float = Field(22.0, ge=-89, le=89, description="camera elevation in degrees (3D scenes)")
-    azimuth: float = Field(-35.0, ge=-360, le=360, description="camera azimuth at the start (3D scenes)")
-    anti_aliasing: Literal["none", "ssaa"] | None = Field(
-        None, description="None: the quality preset decides"
-    )
+    anti_aliasing: Literal["none", "ssaa"] | None = Field(None, description="None: the quality preset decides")
+
+    @field_validator("background", "grid_color", "text_color", "decision_color")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        return _check_colour(value)
+
+    @field_validator("class_colors")
+    @classmethod
+    def _colours(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_check_colour(v) for v in value)
+
+    @classmethod
+    def themed(cls, background: str = "white", **overrides) -> "Style":
+        """A style for ``background`` ('white', 'dark' or any colour) with fitting text and grid."""
+        bg, text, grid = BACKGROUNDS.get(background, (background, None, None))
+        base = {"background": bg}
+        if text is not None:
+            base.update(text_color=text, grid_color=grid)
+        return cls(**{**base, **overrides})
 
 
 class Quality(BaseModel):

@@ -1,8 +1,8 @@
-"""One Plotter drawing a scene whose points move: built once, updated in place per frame.
+"""One Plotter drawing a scene whose points move: built once, updated in place.
 
 Every actor (class meshes, curve tubes, grid, decision boundary, labels) is created
-when the view is made; :meth:`SceneView.show_frame` only writes new point and normal
-arrays into the existing meshes, sets texts and the camera. Nothing is rebuilt.
+when the view is made; :meth:`SceneView.set_state` only writes new point and normal
+arrays into the existing meshes and sets texts. Nothing is rebuilt per frame.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from layerlapse.render.camera import CameraPath
 from layerlapse.render.meshes import Tube, VertexNormals
 from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
+
+BOUNDARY_OPACITY = 0.55
 
 
 def _polydata(points: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> pv.PolyData:
@@ -69,10 +71,10 @@ def decision_boundary(head_W: np.ndarray, head_b: np.ndarray, final: np.ndarray,
 
 
 class SceneView:
-    """A scene drawn in one Plotter; call :meth:`show_frame` then :meth:`grab`.
+    """A scene drawn in one Plotter: :meth:`set_state` or :meth:`show_frame`, then :meth:`grab`.
 
     ``deformation`` holds the scene's stacked points (``Scene.points``) deformed over its
-    timeline; ``camera`` its per-frame camera.
+    timeline; ``camera`` its per-frame camera (or a still one).
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class SceneView:
         _, self.slices = scene.points()
         start = deformation.display(np.array([0]))[0]
         self._updaters = []
+        self.class_actors: dict[int, list] = {}
         radius0 = style.tube_radius * float(camera.radius[0])
         slices = iter(self.slices)
         for surface in scene.surfaces:
@@ -117,27 +120,27 @@ class SceneView:
             mesh = _polydata(points, tube.faces, normals)
             self._add_class_mesh(mesh, curve.label)
             self._updaters.append(("curve", sl, mesh, tube))
+        self.grid_actor = None
         if scene.grid is not None:
             sl = next(slices)
             L, P = scene.grid.lines.shape[:2]
             cells = np.hstack([np.full((L, 1), P), np.arange(L * P).reshape(L, P)]).astype(np.int64)
             mesh = pv.PolyData(start[sl].astype(np.float32), lines=cells)
-            self.plotter.add_mesh(
+            self.grid_actor = self.plotter.add_mesh(
                 mesh, color=style.grid_color, line_width=style.grid_width * scale,
                 lighting=False, render=False, reset_camera=False,
             )
             self._updaters.append(("grid", sl, mesh, None))
-        final = deformation.keyframes[-1]
-        final3 = np.zeros((len(final), 3))
-        final3[:, : final.shape[1]] = final
-        boundary = decision_boundary(deformation.plan.head.W, deformation.plan.head.b, final3,
+        final = deformation.display(np.array([deformation.n_frames - 1]))[0]
+        boundary = decision_boundary(deformation.plan.head.W, deformation.plan.head.b, final,
                                      style.tube_radius * float(camera.radius[-1]) * 0.6)
         self.boundary_actor = None
-        names = deformation.timeline.name
-        self._first_output = int(np.argmax(names == names[-1]))
         if boundary is not None:
             self.boundary_actor = self.plotter.add_mesh(boundary, color=style.decision_color, opacity=0.0,
                                                         smooth_shading=False, render=False, reset_camera=False)
+            self.boundary_actor.SetVisibility(False)
+        names = deformation.timeline.name
+        self._first_output = int(np.argmax(names == names[-1]))
         margin = 0.022 * size[1] / size[0]
         self.label_actor = self._text("", (margin, 0.965), 20 * scale, top=True)
         self.title_actor = self._text(title, (margin, 0.03), 13 * scale, top=False)
@@ -161,17 +164,18 @@ class SceneView:
                                       specular=self.style.specular, specular_power=25.0,
                                       render=False, reset_camera=False)
         actor.prop.interpolation = "gouraud"
+        self.class_actors.setdefault(label, []).append(actor)
 
-    def show_frame(self, frame: int, positions: np.ndarray) -> None:
-        """Put every part at ``positions`` (V, 3) float32 and set label and camera for ``frame``."""
-        radius = self.style.tube_radius * float(self.camera.radius[frame])
+    def set_state(self, positions: np.ndarray, *, label: str, tube_radius: float, boundary: float = 0.0) -> None:
+        """Put every part at ``positions`` (V, 3) float32, show ``label``; ``boundary`` in [0, 1]
+        is the decision boundary's visibility."""
         for kind, sl, mesh, helper in self._updaters:
             pts = positions[sl]
             if kind == "surface":
                 mesh.points[:] = pts
                 mesh.point_data["Normals"][:] = helper(pts)
             elif kind == "curve":
-                verts, normals = helper(pts, radius)
+                verts, normals = helper(pts, tube_radius)
                 mesh.points[:] = verts
                 mesh.point_data["Normals"][:] = normals
             else:
@@ -179,17 +183,30 @@ class SceneView:
             mesh.GetPoints().Modified()
             if kind != "grid":
                 mesh.GetPointData().GetNormals().Modified()
-        timeline = self.deformation.timeline
-        name = timeline.stage_names[timeline.name[frame]]
-        text = timeline.label(frame)
-        if name == "output" and self.accuracy is not None:
-            text += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
-        self.label_actor.SetInput(text)
+        self.label_actor.SetInput(label)
         if self.boundary_actor is not None:
-            fade = (frame - self._first_output) / max(0.5 * timeline.fps, 1)
-            self.boundary_actor.prop.opacity = float(np.clip(fade, 0, 1)) * 0.55 if name == "output" else 0.0
-            self.boundary_actor.SetVisibility(name == "output")
-        self.camera.apply(self.plotter.camera, frame, self.size[0] / self.size[1])
+            self.boundary_actor.prop.opacity = BOUNDARY_OPACITY * float(np.clip(boundary, 0, 1))
+            self.boundary_actor.SetVisibility(boundary > 0)
+
+    def frame_label(self, frame: int) -> str:
+        """The on-screen text for ``frame``: layer and stage, and the accuracy at the end."""
+        timeline = self.deformation.timeline
+        text = timeline.label(frame)
+        if timeline.stage_names[timeline.name[frame]] == "output" and self.accuracy is not None:
+            text += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
+        return text
+
+    def show_frame(self, frame: int, positions: np.ndarray, *, move_camera: bool = True) -> None:
+        """Show timeline frame ``frame`` at ``positions`` (V, 3), with its label and camera."""
+        timeline = self.deformation.timeline
+        fade = 0.0
+        if timeline.stage_names[timeline.name[frame]] == "output":
+            fade = (frame - self._first_output + 1) / max(0.5 * timeline.fps, 1)
+        camera_frame = min(frame, len(self.camera.radius) - 1)
+        self.set_state(positions, label=self.frame_label(frame),
+                       tube_radius=self.style.tube_radius * float(self.camera.radius[camera_frame]), boundary=fade)
+        if move_camera:
+            self.camera.apply(self.plotter.camera, camera_frame, self.size[0] / self.size[1])
 
     def grab(self) -> np.ndarray:
         """Render and read back the frame; -> (H, W, 3) uint8 (a new array)."""

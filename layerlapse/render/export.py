@@ -1,0 +1,82 @@
+"""Deformed meshes for other tools: PLY, OBJ or GLB (trimesh), coloured by class.
+
+Surfaces keep their triangles; curves become the same tubes the renderer draws. PLY
+and OBJ hold one mesh with per-vertex colours; GLB holds one named object per part, so
+each class stays a separate object in Blender.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from layerlapse._files import atomic_output
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.deformation import Deformation
+from layerlapse.render.camera import CameraPath
+from layerlapse.render.encoder import check_writable
+from layerlapse.render.figure import parse_at
+from layerlapse.render.meshes import Tube
+from layerlapse.render.style import Style
+from layerlapse.scenes.base import Scene
+
+MESH_FORMATS = (".ply", ".obj", ".glb")
+
+
+def _rgba(colour: str) -> np.ndarray:
+    from pyvista import Color
+
+    return np.array(Color(colour).int_rgba, dtype=np.uint8)
+
+
+def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: Style) -> list[tuple[str, trimesh.Trimesh]]:
+    """(name, mesh) for every surface and curve of ``scene`` at moment ``at`` (see :func:`parse_at`)."""
+    moment = parse_at(at, deformation)
+    positions = deformation.display_at(moment.stage, moment.t)
+    _, slices = scene.points()
+    radius = style.tube_radius * float(CameraPath.still(positions, style=style, planar=deformation.dim < 3).radius[0])
+    parts = []
+    for i, surface in enumerate(scene.surfaces):
+        vertices, faces = positions[slices[i]], surface.faces
+        parts.append((f"{scene.class_names[surface.label]} surface {i + 1}", vertices, faces, surface.label))
+    for j, curve in enumerate(scene.curves):
+        tube = Tube(len(curve.points), closed=curve.closed)
+        vertices, _ = tube(positions[slices[len(scene.surfaces) + j]], radius)
+        parts.append((f"{scene.class_names[curve.label]} curve {j + 1}", vertices, tube.faces, curve.label))
+    out = []
+    for name, vertices, faces, label in parts:
+        colour = _rgba(style.class_colors[label % len(style.class_colors)])
+        mesh = trimesh.Trimesh(vertices=np.asarray(vertices, dtype=np.float64), faces=faces, process=False,
+                               vertex_colors=np.broadcast_to(colour, (len(vertices), 4)).copy())
+        out.append((name.replace(" ", "_"), mesh))
+    return out
+
+
+def export_meshes(path: str | Path, scene: Scene, deformation: Deformation, at: list[str] | tuple[str, ...] = ("output",),
+                  *, style: Style = Style()) -> list[Path]:
+    """Write the deformed meshes at each moment in ``at``; returns the files written.
+
+    One moment writes ``path``; several write ``<stem>-<moment>.<ext>`` beside it.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in MESH_FORMATS:
+        raise LayerlapseError(f"out: unknown mesh format {ext or '(none)'!r} of {path.name!r}; allowed: {', '.join(MESH_FORMATS)}")
+    if not at:
+        raise LayerlapseError("at: give at least one stage")
+    for spec in at:
+        parse_at(spec, deformation)  # every name checked before anything is written
+    check_writable(path)
+    written = []
+    for spec in at:
+        target = path if len(at) == 1 else path.with_name(f"{path.stem}-{spec.replace(':', '_')}{path.suffix}")
+        parts = deformed_parts(scene, deformation, spec, style=style)
+        with atomic_output(target) as tmp:
+            if ext == ".glb":
+                trimesh.Scene({name: mesh for name, mesh in parts}).export(tmp, file_type="glb")
+            else:
+                trimesh.util.concatenate([m for _, m in parts]).export(tmp, file_type=ext[1:])
+        written.append(target)
+    return written

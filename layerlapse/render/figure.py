@@ -1,0 +1,264 @@
+"""Publication stills: one moment of the timeline, or a contact sheet of several.
+
+PNGs are rendered ``supersample`` times larger and averaged down (SSAA), optionally
+with a transparent background; PDF/SVG/EPS are vector exports of the same view
+(VTK's GL2PS through ``Plotter.save_graphic``) for single frames: their text is vector,
+but VTK's OpenGL2 backend embeds 3D geometry as a raster image (a warning says so).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+
+from layerlapse._files import atomic_output
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.deformation import Deformation
+from layerlapse.render.camera import CameraPath
+from layerlapse.render.encoder import check_writable
+from layerlapse.render.style import Style
+from layerlapse.render.view import SceneView
+from layerlapse.scenes.base import Scene
+
+RASTER_FORMATS = (".png",)
+VECTOR_FORMATS = (".pdf", ".svg", ".eps")
+FIGURE_FORMATS = RASTER_FORMATS + VECTOR_FORMATS
+#: the software renderer's largest framebuffer side (llvmpipe: 16384)
+MAX_RENDER_SIDE = 16384
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point of the timeline: animated stage index (-1: input), local time t, and its label."""
+
+    stage: int
+    t: float
+    name: str
+    label: str
+
+
+def stage_choices(deformation: Deformation) -> tuple[str, ...]:
+    return deformation.timeline.stage_names
+
+
+def parse_at(spec: str, deformation: Deformation) -> Moment:
+    """``'layer2.tanh:0.5'``, ``'layer2.tanh'`` (its end), ``'input'``, ``'output'``, or a time
+    ``'3.2s'`` / ``'3.2'`` in seconds of the movie timeline."""
+    tl = deformation.timeline
+    names = tl.stage_names
+    spec = spec.strip()
+    if re.fullmatch(r"\d+(\.\d*)?s?", spec):
+        seconds = float(spec.rstrip("s"))
+        if seconds > tl.duration:
+            raise LayerlapseError(f"at: {spec!r} is past the end of the timeline ({tl.duration:.2f} s)")
+        frame = min(int(round(seconds * tl.fps)), tl.n_frames - 1)
+        name = names[tl.name[frame]]
+        return Moment(int(tl.stage[frame]), float(tl.t[frame]), name, tl.label(frame))
+    name, _, frac = spec.partition(":")
+    if name not in names:
+        raise LayerlapseError(f"at: unknown stage {name!r}; stages: {', '.join(names)} (optionally :FRACTION, or a time like 3.2s)")
+    try:
+        t = 1.0 if not frac else float(frac)
+    except ValueError:
+        raise LayerlapseError(f"at: fraction {frac!r} is not a number in [0, 1]") from None
+    if not 0.0 <= t <= 1.0:
+        raise LayerlapseError(f"at: fraction {t} is outside [0, 1]")
+    index = names.index(name)
+    n_stages = len(names) - 2
+    if name == "input":
+        return Moment(-1, 0.0, name, "input")
+    if name == "output":
+        return Moment(n_stages - 1, 1.0, name, "output")
+    layer, kind = name.split(".")
+    label = f"layer {layer[5:]} of {n_stages // 3} \u00b7 {kind}" + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
+    return Moment(index - 1, t, name, label)
+
+
+@dataclass(frozen=True)
+class FigureSize:
+    """A figure's pixel size, from pixels or from inches at a DPI."""
+
+    width: int
+    height: int
+    dpi: float = 100.0
+
+    @classmethod
+    def inches(cls, width: float, height: float, dpi: float = 300.0) -> "FigureSize":
+        if width <= 0 or height <= 0 or dpi <= 0:
+            raise LayerlapseError(f"size: {width}x{height} in at {dpi} dpi is not positive")
+        return cls(int(round(width * dpi)), int(round(height * dpi)), dpi)
+
+    def check(self, supersample: int, *, columns: int = 1, rows: int = 1) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise LayerlapseError(f"size: {self.width}x{self.height} is not positive")
+        if not 1 <= supersample <= 8:
+            raise LayerlapseError(f"supersample: {supersample} is out of range; allowed: 1 to 8")
+        side = max(self.width, self.height) * supersample
+        if side > MAX_RENDER_SIDE:
+            raise LayerlapseError(
+                f"size: {self.width}x{self.height} at supersample {supersample} needs a {side}-pixel "
+                f"render, larger than the renderer allows ({MAX_RENDER_SIDE}); lower --size or --supersample"
+            )
+        if self.width * columns * self.height * rows > 400e6:
+            raise LayerlapseError(f"size: a {columns}x{rows} sheet of {self.width}x{self.height} panels is too large")
+
+
+def _figure_kind(path: Path) -> str:
+    ext = path.suffix.lower()
+    if ext not in FIGURE_FORMATS:
+        raise LayerlapseError(f"out: unknown figure format {ext or '(none)'!r} of {path.name!r}; allowed: {', '.join(FIGURE_FORMATS)}")
+    return ext
+
+
+def _downsample(img: np.ndarray, k: int) -> np.ndarray:
+    """Average k x k blocks (premultiplied by alpha when there is one); (kH, kW, C) -> (H, W, C)."""
+    if k == 1:
+        return img
+    h, w = img.shape[0] // k, img.shape[1] // k
+    x = img[: h * k, : w * k].astype(np.float32).reshape(h, k, w, k, -1)
+    if img.shape[2] == 4:
+        a = x[..., 3:4] / 255.0
+        rgb = (x[..., :3] * a).mean((1, 3))
+        alpha = a.mean((1, 3))
+        out = np.concatenate([rgb / np.maximum(alpha, 1e-6), alpha * 255.0], -1)
+    else:
+        out = x.mean((1, 3))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+class StillRenderer:
+    """One offscreen view reused for every panel of a figure."""
+
+    def __init__(self, scene: Scene, deformation: Deformation, *, style: Style, size: FigureSize,
+                 supersample: int, accuracy: float | None, title: str = "") -> None:
+        self.deformation, self.style, self.k = deformation, style, supersample
+        self.planar = deformation.dim < 3
+        first = CameraPath.still(deformation.display_at(-1, 0.0), style=style, planar=self.planar)
+        self.px = (size.width * supersample, size.height * supersample)
+        self.view = SceneView(scene, deformation, first, style=style, size=self.px, title=title, accuracy=accuracy)
+        self.accuracy = accuracy
+
+    def pose(self, moment: Moment) -> None:
+        positions = self.deformation.display_at(moment.stage, moment.t)
+        camera = CameraPath.still(positions, style=self.style, planar=self.planar)
+        label = moment.label
+        if moment.name == "output" and self.accuracy is not None:
+            label += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
+        self.view.set_state(positions, label=label, tube_radius=self.style.tube_radius * float(camera.radius[0]),
+                            boundary=1.0 if moment.name == "output" else 0.0)
+        camera.apply(self.view.plotter.camera, 0, self.px[0] / self.px[1])
+
+    def image(self, *, transparent: bool) -> np.ndarray:
+        self.view.plotter.render_window.Render()  # screenshot() only reads the buffer back
+        img = self.view.plotter.screenshot(transparent_background=transparent, return_img=True)
+        return _downsample(np.asarray(img), self.k)
+
+    def close(self) -> None:
+        self.view.close()
+
+
+def _save_png(path: Path, img: np.ndarray, dpi: float) -> Path:
+    with atomic_output(path) as tmp:
+        iio.imwrite(tmp, img, extension=".png", dpi=(dpi, dpi))
+    return path
+
+
+def save_figure(
+    path: str | Path,
+    scene: Scene,
+    deformation: Deformation,
+    *,
+    at: str = "output",
+    size: FigureSize = FigureSize(1600, 1200),
+    supersample: int = 2,
+    transparent: bool = False,
+    style: Style = Style(),
+    accuracy: float | None = None,
+    title: str = "",
+) -> Path:
+    """One moment ``at`` of the timeline as PNG (SSAA, optional transparency) or PDF/SVG/EPS."""
+    path = Path(path)
+    kind = _figure_kind(path)
+    vector = kind in VECTOR_FORMATS
+    moment = parse_at(at, deformation)
+    ss = 1 if vector else supersample
+    size.check(ss)
+    check_writable(path)
+    still = StillRenderer(scene, deformation, style=style, size=size, supersample=ss, accuracy=accuracy, title=title)
+    try:
+        still.pose(moment)
+        if not vector:
+            return _save_png(path, still.image(transparent=transparent), size.dpi)
+        warnings.warn(
+            f"out: in the {kind} the labels are vector but the 3D geometry is a raster image at "
+            f"{size.width}x{size.height}: VTK's OpenGL2 backend has no vector path for 3D primitives; "
+            "raise --size for a sharper image",
+            stacklevel=2,
+        )
+        still.view.plotter.render_window.Render()
+        with atomic_output(path) as tmp:
+            still.view.plotter.save_graphic(str(tmp), raster=False, painter=True)
+        return path
+    finally:
+        still.close()
+
+
+def default_sheet_stages(deformation: Deformation) -> list[str]:
+    """The input, then the end of each layer (the last one as ``output``, with the boundary)."""
+    names = deformation.timeline.stage_names
+    layer_ends = [n for n in names if n.startswith("layer") and n.split(".")[1] not in ("linear", "translate")]
+    return ["input", *layer_ends[:-1], "output"] if layer_ends else ["input", "output"]
+
+
+def save_contact_sheet(
+    path: str | Path,
+    scene: Scene,
+    deformation: Deformation,
+    *,
+    stages: list[str] | None = None,
+    columns: int | None = None,
+    panel: FigureSize = FigureSize(800, 600),
+    supersample: int = 2,
+    transparent: bool = False,
+    style: Style = Style(),
+    accuracy: float | None = None,
+) -> Path:
+    """Small multiples of the chosen stages (default :func:`default_sheet_stages`), each titled,
+    in one row (``columns=None``) or a grid; one style and one viewpoint, each panel framed
+    to its data. PNG only."""
+    path = Path(path)
+    if _figure_kind(path) != ".png":
+        raise LayerlapseError(f"out: contact sheets are written as PNG; {path.suffix} is for single frames (layerlapse figure --at)")
+    moments = [parse_at(s, deformation) for s in (stages or default_sheet_stages(deformation))]
+    columns = len(moments) if columns is None else columns
+    if not 1 <= columns <= 64:
+        raise LayerlapseError(f"columns: {columns} is out of range; allowed: 1 to 64")
+    rows = math.ceil(len(moments) / columns)
+    panel.check(supersample, columns=columns, rows=rows)
+    check_writable(path)
+    still = StillRenderer(scene, deformation, style=style, size=panel, supersample=supersample, accuracy=accuracy)
+    try:
+        images = []
+        for m in moments:
+            still.pose(m)
+            images.append(still.image(transparent=transparent))
+    finally:
+        still.close()
+    channels = images[0].shape[2]
+    gap = max(2, panel.width // 100)
+    sheet = np.zeros((rows * panel.height + (rows - 1) * gap, columns * panel.width + (columns - 1) * gap, channels), np.uint8)
+    if not transparent:
+        from pyvista import Color
+
+        sheet[:] = Color(style.background).int_rgb[:channels]
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        y, x = r * (panel.height + gap), c * (panel.width + gap)
+        sheet[y : y + img.shape[0], x : x + img.shape[1]] = img
+    return _save_png(path, sheet, panel.dpi)
