@@ -4,9 +4,21 @@
 >>> scene = ll.load_scene("linked-tori")
 >>> net = ll.get_network(scene)                 # trains, or loads outputs/linked-tori/network-*.pt
 >>> ll.render(scene, "outputs/tori.mp4", network=net, quality="low")
+>>> ll.figure(scene, "outputs/tori-sheet.png", network=net, sheet=True)
 """
 
-from layerlapse.api import RenderResult, deform, get_network, render, train_network
+from layerlapse.api import (
+    RenderResult,
+    deform,
+    export_meshes,
+    figure,
+    get_network,
+    inline_movie,
+    notebook,
+    render,
+    show,
+    train_network,
+)
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import (
     Deformation,
@@ -34,6 +46,11 @@ __all__ = [
     "TimelineConfig",
     "TrainConfig",
     "deform",
+    "export_meshes",
+    "figure",
+    "inline_movie",
+    "notebook",
+    "show",
     "get_network",
     "load_network",
     "load_scene",

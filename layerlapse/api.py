@@ -24,7 +24,7 @@ from layerlapse.networks.train import Network, TrainConfig, train
 from layerlapse.scenes.base import Scene
 from layerlapse.scenes.registry import get_spec, load_scene, validation_message
 
-__all__ = ["load_scene", "train_network", "get_network", "deform", "render", "figure", "RenderResult"]
+__all__ = ["load_scene", "train_network", "get_network", "deform", "render", "figure", "export_meshes", "show", "notebook", "inline_movie", "RenderResult"]
 
 OUTPUTS = Path("outputs")
 
@@ -184,6 +184,16 @@ def render(
     return RenderResult(out, network, deformation, trajectory)
 
 
+def _check_moments(scene: Scene, specs: list[str], training: dict | None) -> None:
+    """Validate stage names against the network the scene will get, before any training."""
+    from layerlapse.render.figure import parse_at
+
+    config, _ = network_settings(scene, None, training)
+    timeline = Timeline.build([config.activation] * len(config.hidden), timeline_settings(scene), 30.0)
+    for spec in specs:
+        parse_at(spec, timeline)
+
+
 def _prepared(scene: Scene | str, network: Network | None, checkpoint, progress: bool,
               fps: float = 30.0, training: dict | None = None) -> tuple[Scene, Network, Deformation]:
     scene = _scene(scene)
@@ -215,7 +225,8 @@ def figure(
     with ``sheet=True``, a contact sheet of ``stages``. ``size`` in pixels (per panel for
     sheets) or ``inches`` at ``dpi``. PNG, or PDF/SVG/EPS for single frames.
     Default ``out``: ``outputs/<scene>/<scene>-<at>.png`` or ``<scene>-sheet.png``."""
-    from layerlapse.render.figure import FigureSize, save_contact_sheet, save_figure
+    from layerlapse.render.encoder import check_writable
+    from layerlapse.render.figure import FigureSize, figure_kind, save_contact_sheet, save_figure
     from layerlapse.render.style import Style
 
     style = style or Style()
@@ -229,6 +240,12 @@ def figure(
     if out is None:
         tag = "sheet" if sheet else re.sub(r"[^A-Za-z0-9.]+", "-", at).strip("-")
         out = OUTPUTS / scene.name / f"{scene.name}-{tag}.png"
+    out = Path(out)
+    figure_kind(out)
+    fsize.check(supersample)
+    if network is None:
+        _check_moments(scene, (stages or []) if sheet else [at], training)
+    check_writable(out)
     scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training)
     if sheet:
         return save_contact_sheet(out, scene, deformation, stages=stages, columns=columns, panel=fsize,
@@ -237,3 +254,93 @@ def figure(
     return save_figure(out, scene, deformation, at=at, size=fsize, supersample=supersample,
                        transparent=transparent, style=style, accuracy=network.accuracy,
                        title=f"{scene.name} \u00b7 {network.config.describe()}")
+
+
+def export_meshes(
+    scene: Scene | str,
+    out: str | Path | None = None,
+    *,
+    at: list[str] | tuple[str, ...] = ("input", "output"),
+    style=None,
+    network: Network | None = None,
+    checkpoint: str | Path | None = None,
+    training: dict | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """The deformed meshes at each stage in ``at`` as PLY/OBJ/GLB (by ``out``'s extension),
+    coloured by class. Default ``out``: ``outputs/<scene>/<scene>.glb``."""
+    from layerlapse.render.export import MESH_FORMATS
+    from layerlapse.render.export import export_meshes as write
+    from layerlapse.render.style import Style
+
+    scene = _scene(scene)
+    out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.glb"
+    if out.suffix.lower() not in MESH_FORMATS:
+        raise LayerlapseError(f"out: unknown mesh format {out.suffix or '(none)'!r} of {out.name!r}; allowed: {', '.join(MESH_FORMATS)}")
+    if network is None:
+        _check_moments(scene, list(at), training)
+    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training)
+    return write(out, scene, deformation, at, style=style or Style())
+
+
+def show(
+    scene: Scene | str,
+    *,
+    size: tuple[int, int] | None = None,
+    style=None,
+    network: Network | None = None,
+    checkpoint: str | Path | None = None,
+    training: dict | None = None,
+    progress: bool = True,
+    block: bool = True,
+):
+    """Open an interactive window (a time slider, Space to play, Left/Right to step
+    stages). Needs a display; without one it raises a clear error. Returns the
+    :class:`~layerlapse.render.window.Viewer` (after the window closes when ``block``)."""
+    from layerlapse.render.style import Style
+    from layerlapse.render.window import Viewer, check_display
+
+    check_display()  # before any training
+    scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=60.0, training=training)
+    viewer = Viewer(scene, deformation, style=style or Style(), size=size or (1280, 800),
+                    accuracy=network.accuracy, title=f"{scene.name} \u00b7 {network.config.describe()}")
+    viewer.show(block=block)
+    return viewer
+
+
+def notebook(
+    scene: Scene | str,
+    *,
+    backend: str = "auto",
+    frames: int = 48,
+    size: tuple[int, int] = (640, 400),
+    style=None,
+    network: Network | None = None,
+    checkpoint: str | Path | None = None,
+    training: dict | None = None,
+    progress: bool = False,
+):
+    """Show a scene inline in Jupyter with a time slider: a live trame view when PyVista's
+    trame backend is installed (``backend='auto'`` or ``'trame'``), else (or with
+    ``'static'``) ``frames`` pre-rendered frames under an HTML slider."""
+    from layerlapse.render.notebook import BACKENDS, frame_slider, live_view, trame_available
+    from layerlapse.render.style import Style
+
+    if backend not in BACKENDS:
+        raise choice_error("backend", backend, BACKENDS)
+    if backend == "trame" and not trame_available():
+        raise LayerlapseError("backend: 'trame' needs PyVista's trame backend: pip install 'pyvista[jupyter]'")
+    style = style or Style()
+    live = backend == "trame" or (backend == "auto" and trame_available())
+    scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=30.0 if live else 15.0,
+                                            training=training)
+    if live:
+        return live_view(scene, deformation, size=size, style=style, accuracy=network.accuracy)
+    return frame_slider(scene, deformation, frames=frames, size=size, style=style, accuracy=network.accuracy)
+
+
+def inline_movie(path: str | Path):
+    """A rendered movie (MP4, WebM or GIF) that a notebook displays inline."""
+    from layerlapse.render.notebook import InlineMovie
+
+    return InlineMovie(path)

@@ -21,6 +21,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# Options shared by several commands: one definition each.
+SceneArg = Annotated[str, typer.Argument(help="scene name (see `layerlapse scenes`)")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
+CheckpointOpt = Annotated[Optional[Path], typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")]
+EpochsOpt = Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")]
+SeedOpt = Annotated[Optional[int], typer.Option(help="training seed")]
+ProgressOpt = Annotated[bool, typer.Option(help="show progress bars")]
+CameraOpt = Annotated[str, typer.Option(help="camera preset: iso, front or top (2D scenes always look from the top)")]
+BackgroundOpt = Annotated[str, typer.Option(help="white (papers), dark (talks) or any colour")]
+ColorsOpt = Annotated[Optional[str], typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
+SizeOpt = Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels")]
+
 
 def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
     if value is None:
@@ -45,6 +57,34 @@ def parse_params(items: Optional[list[str]]) -> dict:
     return params
 
 
+def make_style(camera: str, background: str, colors: Optional[str], orbit: Optional[float] = None):
+    from pydantic import ValidationError
+
+    from layerlapse.render.style import Style
+    from layerlapse.scenes.registry import validation_message
+
+    overrides: dict = {"camera": camera}
+    if colors:
+        overrides["class_colors"] = tuple(c.strip() for c in colors.split(","))
+    if orbit is not None:
+        overrides["orbit_degrees_per_second"] = orbit
+    try:
+        return Style.themed(background, **overrides)
+    except ValidationError as exc:
+        raise LayerlapseError(validation_message("style", exc)) from None
+
+
+def training_overrides(epochs: Optional[int], seed: Optional[int]) -> Optional[dict]:
+    training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
+    return training or None
+
+
+def load(scene: str, set_: Optional[list[str]]):
+    from layerlapse import api
+
+    return api.load_scene(scene, **parse_params(set_))
+
+
 def fail(message: str) -> None:
     """Print one error line and exit 2 (outside typer's own error handling)."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
@@ -67,53 +107,57 @@ def scenes_command() -> None:
 
 @app.command("train")
 def train_command(
-    scene: Annotated[str, typer.Argument(help="scene name (see `layerlapse scenes`)")],
+    scene: SceneArg,
     checkpoint: Annotated[Optional[Path], typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="training seed")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")] = None,
-    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    progress: ProgressOpt = True,
 ) -> None:
     """Train (or retrain) the scene's network and save a checkpoint."""
     from layerlapse import api
 
-    training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
-    net = api.get_network(api.load_scene(scene, **parse_params(set_)), checkpoint=checkpoint, training=training, retrain=True, progress=progress)
+    net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=training_overrides(epochs, seed),
+                          retrain=True, progress=progress)
     typer.echo(f"trained {net.config.describe()} on {scene}: accuracy {100 * net.accuracy:.1f}%")
 
 
 @app.command("render")
 def render_command(
-    scene: Annotated[str, typer.Argument(help="scene name (see `layerlapse scenes`)")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output file (default: outputs/SCENE/SCENE.mp4)")] = None,
+    scene: SceneArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
     quality: Annotated[str, typer.Option(help="low (854x480, 15 fps), medium (1280x720, 30 fps) or high (1920x1080, 30 fps, SSAA)")] = "medium",
-    size: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT, overrides the quality's size")] = None,
+    size: SizeOpt = None,
     fps: Annotated[Optional[float], typer.Option(help="frames per second, overrides the quality's")] = None,
     seconds_per_stage: Annotated[Optional[float], typer.Option(help="seconds for each stage of each layer")] = None,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")] = None,
+    checkpoint: CheckpointOpt = None,
     retrain: Annotated[bool, typer.Option(help="train even if a checkpoint exists")] = False,
-    epochs: Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="training seed")] = None,
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
     linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
     save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")] = None,
-    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    camera: CameraOpt = "iso",
+    background: BackgroundOpt = "white",
+    colors: ColorsOpt = None,
+    orbit: Annotated[Optional[float], typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
+    set_: SetOpt = None,
+    progress: ProgressOpt = True,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
     from layerlapse import api
 
-    training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
     result = api.render(
-        api.load_scene(scene, **parse_params(set_)),
+        load(scene, set_),
         out,
         quality=quality,
         size=parse_size(size),
         fps=fps,
         seconds_per_stage=seconds_per_stage,
         checkpoint=checkpoint,
-        training=training or None,
+        training=training_overrides(epochs, seed),
         retrain=retrain,
         linear_path=linear_path,
+        style=make_style(camera, background, colors, orbit),
         save_trajectory=save_trajectory,
         progress=progress,
     )
@@ -123,6 +167,93 @@ def render_command(
     typer.echo(f"wrote {result.path} ({result.deformation.n_frames} frames)")
     if result.trajectory is not None:
         typer.echo(f"wrote {result.trajectory}")
+
+
+@app.command("figure")
+def figure_command(
+    scene: SceneArg,
+    at: Annotated[str, typer.Option(help="moment: a stage (input, layer2.tanh, output, ...) with optional :FRACTION (layer2.tanh:0.5), or a time like 3.2s")] = "output",
+    sheet: Annotated[bool, typer.Option(help="a contact sheet of several stages instead of one frame")] = False,
+    stages: Annotated[Optional[str], typer.Option(help="sheet panels, comma-separated (default: input, then the end of each layer)")] = None,
+    columns: Annotated[Optional[int], typer.Option(help="sheet columns (default: one row)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help=".png, or .pdf/.svg/.eps for single frames (default: outputs/SCENE/SCENE-AT.png)")] = None,
+    size: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels (per panel for sheets; default 1600x1200, sheets 800x600)")] = None,
+    inches: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in inches, at --dpi (e.g. 6x4)")] = None,
+    dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
+    supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
+    transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
+    camera: CameraOpt = "iso",
+    background: BackgroundOpt = "white",
+    colors: ColorsOpt = None,
+    checkpoint: CheckpointOpt = None,
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Publication stills: one moment of the timeline, or a contact sheet of stages."""
+    from layerlapse import api
+
+    inch_size = None
+    if inches is not None:
+        m = re.fullmatch(r"\s*([\d.]+)\s*[xX]\s*([\d.]+)\s*", inches)
+        if not m:
+            raise LayerlapseError(f"inches: {inches!r} is not WIDTHxHEIGHT (e.g. 6x4)")
+        inch_size = (float(m.group(1)), float(m.group(2)))
+    path = api.figure(
+        load(scene, set_), out, at=at, sheet=sheet,
+        stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
+        size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
+        style=make_style(camera, background, colors), checkpoint=checkpoint,
+        training=training_overrides(epochs, seed), progress=progress,
+    )
+    typer.echo(f"wrote {path}")
+
+
+@app.command("export")
+def export_command(
+    scene: SceneArg,
+    at: Annotated[str, typer.Option(help="stages to export, comma-separated (e.g. input,layer1.tanh,output)")] = "input,output",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
+    colors: ColorsOpt = None,
+    checkpoint: CheckpointOpt = None,
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
+    from layerlapse import api
+
+    paths = api.export_meshes(load(scene, set_), out, at=[s.strip() for s in at.split(",") if s.strip()],
+                              style=make_style("iso", "white", colors), checkpoint=checkpoint,
+                              training=training_overrides(epochs, seed), progress=progress)
+    for p in paths:
+        typer.echo(f"wrote {p}")
+
+
+@app.command("show")
+def show_command(
+    scene: SceneArg,
+    size: SizeOpt = "1280x800",
+    camera: CameraOpt = "iso",
+    background: BackgroundOpt = "white",
+    colors: ColorsOpt = None,
+    checkpoint: CheckpointOpt = None,
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Open an interactive window with a time slider over the whole deformation.
+
+    Keys: Space play/pause, Left/Right previous/next stage, g grid, 1-9 classes,
+    b decision boundary, f camera follows the data, r fit camera; the mouse orbits and zooms.
+    """
+    from layerlapse import api
+
+    api.show(load(scene, set_), size=parse_size(size), style=make_style(camera, background, colors),
+             checkpoint=checkpoint, training=training_overrides(epochs, seed), progress=progress)
 
 
 def main() -> None:

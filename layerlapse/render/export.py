@@ -33,7 +33,7 @@ def _rgba(colour: str) -> np.ndarray:
 
 def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: Style) -> list[tuple[str, trimesh.Trimesh]]:
     """(name, mesh) for every surface and curve of ``scene`` at moment ``at`` (see :func:`parse_at`)."""
-    moment = parse_at(at, deformation)
+    moment = parse_at(at, deformation.timeline)
     positions = deformation.display_at(moment.stage, moment.t)
     _, slices = scene.points()
     radius = style.tube_radius * float(CameraPath.still(positions, style=style, planar=deformation.dim < 3).radius[0])
@@ -67,7 +67,7 @@ def export_meshes(path: str | Path, scene: Scene, deformation: Deformation, at: 
     if not at:
         raise LayerlapseError("at: give at least one stage")
     for spec in at:
-        parse_at(spec, deformation)  # every name checked before anything is written
+        parse_at(spec, deformation.timeline)  # every name checked before anything is written
     check_writable(path)
     written = []
     for spec in at:

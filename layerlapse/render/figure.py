@@ -20,6 +20,7 @@ import numpy as np
 from layerlapse._files import atomic_output
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.timeline import Timeline
 from layerlapse.render.camera import CameraPath
 from layerlapse.render.encoder import check_writable
 from layerlapse.render.style import Style
@@ -43,14 +44,10 @@ class Moment:
     label: str
 
 
-def stage_choices(deformation: Deformation) -> tuple[str, ...]:
-    return deformation.timeline.stage_names
-
-
-def parse_at(spec: str, deformation: Deformation) -> Moment:
+def parse_at(spec: str, timeline: Timeline) -> Moment:
     """``'layer2.tanh:0.5'``, ``'layer2.tanh'`` (its end), ``'input'``, ``'output'``, or a time
     ``'3.2s'`` / ``'3.2'`` in seconds of the movie timeline."""
-    tl = deformation.timeline
+    tl = timeline
     names = tl.stage_names
     spec = spec.strip()
     if re.fullmatch(r"\d+(\.\d*)?s?", spec):
@@ -109,7 +106,7 @@ class FigureSize:
             raise LayerlapseError(f"size: a {columns}x{rows} sheet of {self.width}x{self.height} panels is too large")
 
 
-def _figure_kind(path: Path) -> str:
+def figure_kind(path: Path) -> str:
     ext = path.suffix.lower()
     if ext not in FIGURE_FORMATS:
         raise LayerlapseError(f"out: unknown figure format {ext or '(none)'!r} of {path.name!r}; allowed: {', '.join(FIGURE_FORMATS)}")
@@ -184,9 +181,9 @@ def save_figure(
 ) -> Path:
     """One moment ``at`` of the timeline as PNG (SSAA, optional transparency) or PDF/SVG/EPS."""
     path = Path(path)
-    kind = _figure_kind(path)
+    kind = figure_kind(path)
     vector = kind in VECTOR_FORMATS
-    moment = parse_at(at, deformation)
+    moment = parse_at(at, deformation.timeline)
     ss = 1 if vector else supersample
     size.check(ss)
     check_writable(path)
@@ -233,9 +230,9 @@ def save_contact_sheet(
     in one row (``columns=None``) or a grid; one style and one viewpoint, each panel framed
     to its data. PNG only."""
     path = Path(path)
-    if _figure_kind(path) != ".png":
+    if figure_kind(path) != ".png":
         raise LayerlapseError(f"out: contact sheets are written as PNG; {path.suffix} is for single frames (layerlapse figure --at)")
-    moments = [parse_at(s, deformation) for s in (stages or default_sheet_stages(deformation))]
+    moments = [parse_at(s, deformation.timeline) for s in (stages or default_sheet_stages(deformation))]
     columns = len(moments) if columns is None else columns
     if not 1 <= columns <= 64:
         raise LayerlapseError(f"columns: {columns} is out of range; allowed: 1 to 64")
