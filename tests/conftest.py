@@ -37,3 +37,34 @@ TINY_TRAINING = dict(epochs=3)
 
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY"))
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    """A virtual X display for window tests (Xvfb, installed by .ci/run)."""
+    import shutil
+    import subprocess
+    import time
+
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("Xvfb is not installed; .ci/run installs it with apt-get")
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    number = 90 + os.getpid() % 400
+    proc = subprocess.Popen([exe, f":{number}", "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socket = f"/tmp/.X11-unix/X{number}"
+    for _ in range(100):
+        if os.path.exists(socket):
+            break
+        time.sleep(0.05)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    yield f":{number}"
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -48,7 +48,13 @@ def test_render_end_to_end(tmp_path):
         (["render", "spirals", "--size", "0x100"], "error: size: 0x100 is not positive"),
         (["render", "spirals", "--size", "big"], "error: size: 'big' is not WIDTHxHEIGHT"),
         (["render", "spirals", "-o", "blocker/x.mp4"], "error: out: cannot write to folder 'blocker'"),
-        (["render", "spirals", "-o", "x.avi"], "error: out: unknown value 'x.avi (extension .avi)'; allowed: .mp4"),
+        (["render", "spirals", "-o", "x.avi"], "error: out: unknown format '.avi' of 'x.avi'; allowed: .mp4, .webm, .gif, a folder (PNG frames)"),
+        (["render", "spirals", "--background", "blurple"], "error: style.background: 'blurple' is not a colour"),
+        (["render", "spirals", "--camera", "side"], "error: style.camera: Input should be 'iso', 'front' or 'top'"),
+        (["figure", "spirals", "--at", "layer9.tanh"], "error: at: unknown stage 'layer9.tanh'; stages: input, layer1.linear"),
+        (["figure", "spirals", "-o", "f.jpg"], "error: out: unknown figure format '.jpg' of 'f.jpg'; allowed: .png, .pdf, .svg, .eps"),
+        (["figure", "spirals", "--size", "9000x9000"], "larger than the renderer allows (16384)"),
+        (["export", "spirals", "-o", "m.stl"], "error: out: unknown mesh format '.stl' of 'm.stl'; allowed: .ply, .obj, .glb"),
         (["render", "spirals", "--set", "turns=-2"], "error: scene 'spirals'.turns: Input should be greater than 0"),
         (["render", "spirals", "--set", "colour=red"], "error: scene 'spirals'.colour: Extra inputs are not permitted"),
         (["render", "spirals", "--epochs", "0"], "error: training.epochs: Input should be greater than or equal to 1"),
@@ -65,6 +71,23 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     assert message in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "outputs" / "spirals" / "spirals.mp4").exists()
+
+
+def test_figure_export_and_formats_end_to_end(tmp_path):
+    tiny = ["--set", "points_per_curve=20", "--set", "samples_per_class=50", "--epochs", "1", "--no-progress"]
+    r = run("figure", "spirals", *tiny, "--sheet", "--size", "120x90", "--supersample", "1")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "outputs" / "spirals" / "spirals-sheet.png").exists()
+    r = run("figure", "spirals", *tiny, "--at", "layer1.tanh:0.5", "--inches", "1x0.5", "--dpi", "100",
+            "--transparent", "--background", "dark", "-o", "still.png")
+    assert r.returncode == 0, r.stderr
+    import imageio.v3 as iio
+
+    assert iio.imread(tmp_path / "still.png").shape == (50, 100, 4)
+    r = run("export", "spirals", *tiny, "--at", "output", "-o", "mesh.ply")
+    assert r.returncode == 0 and (tmp_path / "mesh.ply").exists(), r.stderr
+    r = run("render", "spirals", *tiny, "-o", "clip.gif", "--size", "80x60", "--fps", "4", "--seconds-per-stage", "0.2")
+    assert r.returncode == 0 and (tmp_path / "clip.gif").exists(), r.stderr
 
 
 def test_odd_size_notice(tmp_path):

@@ -1,0 +1,93 @@
+"""The interactive window under a virtual display: slider, keys, labels; no display -> clear error."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import TINY_TORI, TINY_TRAINING
+from layerlapse import api
+from layerlapse.errors import LayerlapseError
+
+
+@pytest.fixture(scope="module")
+def tori():
+    scene = api.load_scene("linked-tori", **TINY_TORI)
+    return scene, api.train_network(scene, training=TINY_TRAINING, progress=False)
+
+
+@pytest.mark.display
+def test_window_slider_keys_and_labels(xvfb, tori):
+    scene, net = tori
+    viewer = api.show(scene, network=net, size=(480, 320), block=False)
+    try:
+        assert type(viewer.plotter.render_window).__name__ == "vtkXOpenGLRenderWindow"
+        first = viewer.screenshot()
+        assert viewer.label == "input" and first.shape == (320, 480, 3)
+        # the slider, moved as a user would: continuous time, not only stage ends
+        rep = viewer.slider.GetRepresentation()
+        t_mid = viewer.boundaries[1] + 0.37 * (viewer.boundaries[2] - viewer.boundaries[1])
+        rep.SetValue(t_mid)
+        viewer.slider.InvokeEvent("InteractionEvent")
+        assert abs(viewer.time - t_mid) < 1e-9
+        assert viewer.label == "layer 1 of 3 \u00b7 linear"
+        assert 0 < viewer.timeline.t[viewer.frame] < 1
+        moved = viewer.screenshot()
+        assert np.abs(moved.astype(int) - first).mean() > 1
+        # Right / Left step between stage boundaries
+        viewer.press("Right")
+        assert viewer.time == pytest.approx(viewer.boundaries[2])
+        assert viewer.label == "layer 1 of 3 \u00b7 translate"
+        viewer.press("Left")
+        assert viewer.time == pytest.approx(viewer.boundaries[1])
+        # Space plays: the timer's ticks advance time; Space again pauses
+        viewer.press("space")
+        assert viewer.playing
+        before = viewer.time
+        for _ in range(5):
+            viewer.tick()
+        assert viewer.time == pytest.approx(before + 5 / viewer.fps)
+        viewer.press("space")
+        viewer.tick()
+        assert not viewer.playing and viewer.time == pytest.approx(before + 5 / viewer.fps)
+        # g toggles the grid, 1 and 2 the classes
+        shot = viewer.screenshot()
+        viewer.press("g")
+        assert not viewer.view.grid_actor.GetVisibility()
+        assert np.abs(viewer.screenshot().astype(int) - shot).mean() > 0.1
+        viewer.press("g")
+        assert viewer.view.grid_actor.GetVisibility()
+        viewer.press("1")
+        assert not any(a.GetVisibility() for a in viewer.view.class_actors[0])
+        assert all(a.GetVisibility() for a in viewer.view.class_actors[1])
+        viewer.press("1")
+        # at the end the label gives the accuracy and the boundary shows; b hides it
+        viewer.set_time(viewer.timeline.duration)
+        assert viewer.label.startswith("output \u00b7 accuracy")
+        assert viewer.view.boundary_actor.GetVisibility()
+        viewer.press("b")
+        assert not viewer.view.boundary_actor.GetVisibility()
+        # r refits the camera; f stops following the data
+        viewer.press("f")
+        assert not viewer.follow
+        viewer.press("r")
+        assert viewer.screenshot().std() > 5
+    finally:
+        viewer.close()
+
+
+def test_no_display_is_a_clear_error(tori, monkeypatch):
+    scene, net = tori
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(LayerlapseError, match="no display .*xvfb-run"):
+        api.show(scene, network=net, block=False)
+
+
+def test_unreachable_display_is_a_clear_error_not_a_crash(tmp_path):
+    env = {**os.environ, "DISPLAY": ":4242"}
+    r = subprocess.run([sys.executable, "-m", "layerlapse", "show", "spirals", "--no-progress"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "error: show: cannot open display ':4242'" in r.stderr
