@@ -50,7 +50,7 @@ def pipeline(scene, net, deformation, settings) -> float:
 
 def bare_loop(scene, deformation, settings) -> float:
     style = Style()
-    camera = CameraPath.follow(deformation, fps=settings.fps, style=style)
+    camera = CameraPath.follow(deformation, fps=settings.fps, style=style, aspect=settings.size[0] / settings.size[1])
     view = SceneView(scene, deformation, camera, style=style, size=settings.size, anti_aliasing=settings.anti_aliasing)
     positions = np.concatenate([p for _, p in deformation.iter_display(32)])  # precomputed, not timed
     meshes = [(sl, mesh) for _, sl, mesh, _ in view._updaters]
@@ -59,7 +59,7 @@ def bare_loop(scene, deformation, settings) -> float:
 
     pixels = vtkUnsignedCharArray()
     w, h = settings.size
-    camera.apply(view.plotter.camera, 0, w / h)
+    camera.apply(view.plotter.camera, 0)
     t = time.perf_counter()
     for frame in range(deformation.n_frames):
         for sl, mesh in meshes:

@@ -136,20 +136,21 @@ class StillRenderer:
                  supersample: int, accuracy: float | None, title: str = "") -> None:
         self.deformation, self.style, self.k = deformation, style, supersample
         self.planar = deformation.dim < 3
-        first = CameraPath.still(deformation.display_at(-1, 0.0), style=style, planar=self.planar)
+        first = CameraPath.still(deformation.display_at(-1, 0.0), style=style, planar=self.planar,
+                                 aspect=size.width / size.height)
         self.px = (size.width * supersample, size.height * supersample)
         self.view = SceneView(scene, deformation, first, style=style, size=self.px, title=title, accuracy=accuracy)
         self.accuracy = accuracy
 
     def pose(self, moment: Moment) -> None:
         positions = self.deformation.display_at(moment.stage, moment.t)
-        camera = CameraPath.still(positions, style=self.style, planar=self.planar)
+        camera = CameraPath.still(positions, style=self.style, planar=self.planar, aspect=self.px[0] / self.px[1])
         label = moment.label
         if moment.name == "output" and self.accuracy is not None:
             label += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
         self.view.set_state(positions, label=label, tube_radius=self.style.tube_radius * float(camera.radius[0]),
                             boundary=1.0 if moment.name == "output" else 0.0)
-        camera.apply(self.view.plotter.camera, 0, self.px[0] / self.px[1])
+        camera.apply(self.view.plotter.camera, 0)
 
     def image(self, *, transparent: bool) -> np.ndarray:
         self.view.plotter.render_window.Render()  # screenshot() only reads the buffer back

@@ -150,7 +150,8 @@ class SceneView:
 
     def _text(self, text: str, position: tuple[float, float], size: float, *, top: bool):
         """A text actor at a viewport position (fractions of width, height), inset from the edges."""
-        actor = self.plotter.add_text(text, position=position, viewport=True, font_size=max(7, int(round(size))), render=False)
+        actor = self.plotter.add_text(text, position=position, viewport=True, font_size=max(7, int(round(size))),
+                                      color=self.style.text_color, render=False)
         prop = actor.GetTextProperty()
         if top:
             prop.SetVerticalJustificationToTop()
@@ -206,7 +207,7 @@ class SceneView:
         self.set_state(positions, label=self.frame_label(frame),
                        tube_radius=self.style.tube_radius * float(self.camera.radius[camera_frame]), boundary=fade)
         if move_camera:
-            self.camera.apply(self.plotter.camera, camera_frame, self.size[0] / self.size[1])
+            self.camera.apply(self.plotter.camera, camera_frame)
 
     def grab(self) -> np.ndarray:
         """Render and read back the frame; -> (H, W, 3) uint8 (a new array)."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.camera import CameraPath
+from layerlapse.render.camera import MARGIN, CameraPath
 from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
 
@@ -89,7 +89,8 @@ class Viewer:
         self.deformation = deformation
         self.timeline = deformation.timeline
         self.fps = self.timeline.fps
-        camera = CameraPath.follow(deformation, fps=self.fps, style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
+        camera = CameraPath.follow(deformation, fps=self.fps, style=style.model_copy(update={"orbit_degrees_per_second": 0.0}),
+                                   aspect=size[0] / size[1])
         with _x_window():
             self.view = SceneView(scene, deformation, camera, style=style, size=size, title=title,
                                   accuracy=accuracy, off_screen=False)
@@ -113,7 +114,7 @@ class Viewer:
             self.plotter.add_key_event(key, action)
         for label in range(min(9, len(scene.class_names))):
             self.plotter.add_key_event(str(label + 1), lambda label=label: self.toggle_class(label))
-        camera.apply(self.plotter.camera, 0, size[0] / size[1])
+        camera.apply(self.plotter.camera, 0)
         self.set_time(0.0)
 
     # --- state -----------------------------------------------------------------------
@@ -183,8 +184,7 @@ class Viewer:
         direction /= max(np.linalg.norm(direction), 1e-12)
         centre = self.camera_path.centre[self.frame]
         radius = float(self.camera_path.radius[self.frame])
-        aspect = self.view.size[0] / self.view.size[1]
-        dist = 0.85 * radius / np.sin(np.radians(cam.GetViewAngle() / 2)) / min(1.0, aspect)
+        dist = MARGIN * radius / np.tan(np.radians(cam.GetViewAngle() / 2)) + float(self.camera_path.depth[self.frame])
         cam.SetFocalPoint(*centre)
         cam.SetPosition(*(centre + dist * direction))
         self.plotter.renderer.ResetCameraClippingRange()
