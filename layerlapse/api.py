@@ -16,7 +16,7 @@ from tqdm import tqdm
 from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
-from layerlapse.networks.layers import LayerPlan, orient_layers
+from layerlapse.networks.layers import LayerPlan, orient_layers, stage_list
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.stages import LINEAR_PATHS
 from layerlapse.networks.timeline import Timeline, TimelineConfig
@@ -114,8 +114,8 @@ def deform(
         )
     config = timeline if isinstance(timeline, TimelineConfig) else timeline_settings(scene, timeline)
     hidden, head = network.model.layers()
-    plan: LayerPlan = orient_layers(hidden, head, linear_path=linear_path)
-    tl = Timeline.build([layer.activation for layer in plan.hidden], config, fps)
+    plan: LayerPlan = orient_layers(hidden, head, linear_path=linear_path, input_dim=network.config.input_dim)
+    tl = Timeline.build(plan.stages(), config, fps)
     points, _ = scene.points()
     return Deformation(plan, tl, points)
 
@@ -189,7 +189,8 @@ def _check_moments(scene: Scene, specs: list[str], training: dict | None) -> Non
     from layerlapse.render.figure import parse_at
 
     config, _ = network_settings(scene, None, training)
-    timeline = Timeline.build([config.activation] * len(config.hidden), timeline_settings(scene), 30.0)
+    stages = stage_list((config.input_dim, *config.hidden), config.activation)
+    timeline = Timeline.build(stages, timeline_settings(scene), 30.0)
     for spec in specs:
         parse_at(spec, timeline)
 

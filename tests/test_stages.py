@@ -151,11 +151,69 @@ def test_swap_neurons_single_pair():
     assert np.sign(np.linalg.det(a2.W)) == -np.sign(np.linalg.det(a.W))
 
 
-def test_width_change_is_a_clear_error():
-    wide = Layer(np.ones((4, 3)), np.zeros(4), "tanh")
-    head = Layer(np.ones((2, 4)), np.zeros(2), None)
-    with pytest.raises(LayerlapseError, match="width 3 -> 4"):
-        orient_layers([wide], head)
+@st.composite
+def width_changing_networks(draw):
+    widths = draw(st.sampled_from([(1, 2), (3, 4, 4), (2, 3, 2), (3, 2), (2, 3), (3, 4, 3), (1, 2, 3, 4)]))
+    rng = np.random.default_rng(draw(st.integers(0, 10_000)))
+    hidden = [Layer(rng.normal(size=(m, n)) * 1.3, rng.normal(size=m) * 0.5, "tanh") for n, m in zip(widths[:-1], widths[1:])]
+    head = Layer(rng.normal(size=(2, widths[-1])), rng.normal(size=2), None)
+    return widths, hidden, head, rng.normal(size=(25, widths[0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(width_changing_networks())
+def test_width_changes_compose_to_the_forward_pass(net):
+    from layerlapse.networks.deformation import Deformation
+    from layerlapse.networks.timeline import Timeline, TimelineConfig
+
+    widths, hidden, head, X = net
+    plan = orient_layers(hidden, head, input_dim=widths[0])
+    assert plan.ambient == max(widths)
+    for layer, M, path in zip(plan.hidden, plan.squares, plan.paths):
+        m, n = layer.W.shape
+        np.testing.assert_allclose(M[:m, :n], layer.W, atol=1e-12)  # the completion extends W
+        if m < n:
+            np.testing.assert_allclose(M[m:] @ layer.W.T, 0, atol=1e-9)  # rows span W's null space
+        P = path.at(T_GRID)
+        assert (np.linalg.det(P) > 0).all()
+    tl = Timeline.build(plan.stages(), TimelineConfig(seconds_per_stage=1.0, pause=0.0), fps=20)
+    d = Deformation(plan, tl, X)
+    final = d.keyframes[-1][:, : widths[-1]]
+    np.testing.assert_allclose(final, plan.hidden_forward(X), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(d.keyframes[-1][:, widths[-1]:], 0, atol=1e-12)
+    # continuity: every stage starts where the previous ended, and frames move boundedly
+    P = d.display(np.arange(d.n_frames))
+    np.testing.assert_array_equal(P[0, :, : widths[0]], X.astype(np.float32)[:, :3])
+    steps = np.linalg.norm(np.diff(P, axis=0), axis=2).max()
+    assert steps < 0.3 * max(np.abs(P).max(), 1.0), steps
+    if plan.ambient < 3:
+        assert d.planar
+
+
+def test_projection_sub_stage_when_narrowing():
+    rng = np.random.default_rng(0)
+    plan = orient_layers([Layer(rng.normal(size=(2, 3)), np.zeros(2), "tanh")], Layer(np.ones((2, 2)), np.zeros(2), None))
+    assert [s.kind for s in plan.stages()] == ["linear", "project", "translate", "activation"]
+    assert [s.name for s in plan.stages()][1] == "layer1.project"
+
+
+def test_four_dimensional_representations_are_projected_continuously():
+    from layerlapse.networks.deformation import Deformation
+    from layerlapse.networks.timeline import Timeline, TimelineConfig
+
+    rng = np.random.default_rng(1)
+    hidden = [Layer(rng.normal(size=(4, 3)), rng.normal(size=4), "tanh"), Layer(rng.normal(size=(4, 4)), rng.normal(size=4), "tanh")]
+    plan = orient_layers(hidden, Layer(rng.normal(size=(2, 4)), np.zeros(2), None))
+    X = rng.normal(size=(40, 3))
+    d = Deformation(plan, Timeline.build(plan.stages(), TimelineConfig(seconds_per_stage=0.5), fps=30), X)
+    P = d.projection(np.arange(d.n_frames))
+    np.testing.assert_allclose(P @ P.transpose(0, 2, 1), np.broadcast_to(np.eye(3), (d.n_frames, 3, 3)), atol=1e-9)
+    np.testing.assert_array_equal(P[0], np.eye(3, 4))  # the input is shown as defined
+    assert np.abs(np.diff(P, axis=0)).max() < 0.2  # the view turns, never jumps
+    assert np.abs(P[-1] - np.eye(3, 4)).max() > 0.01
+    shown = d.display(np.arange(d.n_frames))
+    np.testing.assert_array_equal(shown[0], X.astype(np.float32))
+    assert d.display_head(d.n_frames - 1) is None  # a 4-D boundary has no faithful 3-D picture
 
 
 def test_singular_layer_uses_straight_path_and_is_reported():

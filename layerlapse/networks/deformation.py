@@ -1,8 +1,15 @@
 """Every frame's vertex positions: the layer stages sampled along a timeline.
 
-The points at every stage boundary are computed once (``keyframes``), so any frame
-costs one partial stage; frames are computed in vectorized batches (one einsum or
-one broadcast per batch), never vertex by vertex.
+All stages run in the ambient space R^D, D the network's largest width; points of
+narrower stages carry zeros in the unused coordinates. The points at every stage
+boundary are computed once (``keyframes``), so any frame costs one partial stage,
+computed for a batch of frames with one einsum or one broadcast, never vertex by vertex.
+
+Display: for D <= 3 the first three coordinates (zero-padded). For D > 3, a projection
+``P(tau)`` (3 x D, orthonormal rows) that is ``[I | 0]`` until the first layer that widens
+past 3 starts, turns continuously during that layer towards a view of the final
+representation (the decision direction and its two main directions of spread), and
+stays there: no frame jumps and the input looks as it was defined.
 """
 
 from __future__ import annotations
@@ -14,47 +21,84 @@ import numpy as np
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.layers import LayerPlan
 from layerlapse.networks.stages import activate, lerp_stage, linear_stage
-from layerlapse.networks.timeline import Timeline
+from layerlapse.networks.timeline import Timeline, ease
 
 DISPLAY_DIM = 3
+
+
+def _orthonormal_rows(A: np.ndarray) -> np.ndarray:
+    """The closest matrix with orthonormal rows (polar factor); (..., 3, D) -> same."""
+    U, _, Vt = np.linalg.svd(A, full_matrices=False)
+    return U @ Vt
+
+
+def final_view(final: np.ndarray, head_W: np.ndarray, ambient: int) -> np.ndarray:
+    """A 3 x D projection of the final representation (V, D): first axis the decision
+    direction (for two classes), then the main directions of spread orthogonal to it."""
+    D = ambient
+    axes = []
+    if head_W.shape[0] == 2:
+        w = np.zeros(D)
+        w[: head_W.shape[1]] = head_W[1] - head_W[0]
+        if np.linalg.norm(w) > 1e-12:
+            axes.append(w / np.linalg.norm(w))
+    X = final - final.mean(0)
+    for a in axes:
+        X = X - np.outer(X @ a, a)
+    _, _, Vt = np.linalg.svd(X, full_matrices=False)
+    for v in Vt:
+        if len(axes) == 3:
+            break
+        for a in axes:
+            v = v - (v @ a) * a
+        if np.linalg.norm(v) > 1e-9:
+            axes.append(v / np.linalg.norm(v))
+    P1 = np.array(axes[:3])
+    # rotate within the screen so the view starts as close to [I | 0] as it can
+    P0 = np.eye(3, D)
+    U, _, Vt = np.linalg.svd(P0 @ P1.T)
+    return (U @ Vt) @ P1
 
 
 class Deformation:
     """Positions of ``points`` (V, n) at every frame of ``timeline`` under ``plan``.
 
-    ``keyframes``: (3L + 1, V, n), the points before the first stage and after each
-    stage. Raises :class:`LayerlapseError` if the network sends any point to NaN/Inf.
+    ``keyframes``: (S + 1, V, D), the points before the first stage and after each of
+    the S stages. Raises :class:`LayerlapseError` if the network sends any point to NaN/Inf.
     """
 
     def __init__(self, plan: LayerPlan, timeline: Timeline, points: np.ndarray) -> None:
         X = np.asarray(points, dtype=float)
-        if X.ndim != 2:
-            raise LayerlapseError(f"Deformation: points must be (V, n), got shape {X.shape}")
-        if X.shape[1] > DISPLAY_DIM:
+        if X.ndim != 2 or X.shape[1] != plan.input_dim:
             raise LayerlapseError(
-                f"Deformation: data in R^{X.shape[1]} needs a projection to 3D for display, "
-                "which is not supported yet"
+                f"Deformation: the network takes {plan.input_dim}-D input, the points have shape {X.shape}"
             )
-        if len(plan.hidden) and plan.hidden[0].W.shape[1] != X.shape[1]:
-            raise LayerlapseError(
-                f"Deformation: the network takes {plan.hidden[0].W.shape[1]}-D input, "
-                f"the points are {X.shape[1]}-D"
-            )
-        keys = [X]
-        for k, layer in enumerate(plan.hidden):
-            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-                keys.append(X @ layer.W.T)
-                keys.append(keys[-1] + layer.b)
-                keys.append(activate(layer.activation, keys[-1]))
-            X = keys[-1]
-            if not np.isfinite(X).all() or not np.isfinite(keys[-2]).all():
-                raise LayerlapseError(
-                    f"network: layer {k + 1} sends points to NaN or Inf; refusing to draw it"
-                )
+        D = plan.ambient
+        self.stages = plan.stages()
+        keys = [np.hstack([X, np.zeros((len(X), D - X.shape[1]))])]
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            for st in self.stages:
+                Y = keys[-1].copy()
+                layer = plan.hidden[st.layer]
+                q = max(st.n, st.m)
+                if st.kind == "linear":
+                    Y[:, :q] = Y[:, :q] @ plan.squares[st.layer].T
+                elif st.kind == "project":
+                    Y[:, st.m : st.n] = 0.0
+                elif st.kind == "translate":
+                    Y[:, : st.m] += layer.b
+                else:
+                    Y[:, : st.m] = activate(layer.activation, Y[:, : st.m])
+                if not np.isfinite(Y).all():
+                    raise LayerlapseError(
+                        f"network: layer {st.layer + 1} sends points to NaN or Inf; refusing to draw it"
+                    )
+                keys.append(Y)
         self.plan = plan
         self.timeline = timeline
         self.keyframes = np.stack(keys)
-        self.dim = self.keyframes.shape[2]
+        self.dim = D
+        self._projection = self._projection_path() if D > DISPLAY_DIM else None
 
     @property
     def n_frames(self) -> int:
@@ -64,18 +108,28 @@ class Deformation:
     def n_points(self) -> int:
         return self.keyframes.shape[1]
 
+    @property
+    def planar(self) -> bool:
+        """Whether every frame lies in the z = 0 plane (all widths at most 2)."""
+        return self.dim < 3
+
     def stage(self, index: int, t: np.ndarray, subset: slice | np.ndarray = slice(None)) -> np.ndarray:
-        """Animated stage ``index`` (0 .. 3L - 1; -1 is the input) at times t; -> (F, V, n)."""
+        """Animated stage ``index`` (-1 is the input) at times t; -> (F, V, D)."""
         t = np.asarray(t, dtype=float).reshape(-1)
         if index < 0:
-            return np.broadcast_to(self.keyframes[0][subset], (t.size,) + self.keyframes[0][subset].shape).copy()
+            start = self.keyframes[0][subset]
+            return np.broadcast_to(start, (t.size,) + start.shape).copy()
         start = self.keyframes[index][subset]
-        if index % 3 == 0:
-            return linear_stage(start, self.plan.paths[index // 3], t)
+        st = self.stages[index]
+        if st.kind == "linear":
+            q = max(st.n, st.m)
+            out = np.broadcast_to(start, (t.size,) + start.shape).copy()
+            out[..., :q] = linear_stage(start[:, :q], self.plan.paths[st.layer], t)
+            return out
         return lerp_stage(start, self.keyframes[index + 1][subset], t)
 
     def frames(self, frames: np.ndarray, subset: slice | np.ndarray = slice(None)) -> np.ndarray:
-        """Positions at the given frame indices; (F,) -> (F, V, n) float64."""
+        """Positions at the given frame indices; (F,) -> (F, V, D) float64."""
         frames = np.asarray(frames, dtype=np.int64).reshape(-1)
         n = self.keyframes[0][subset].shape[0]
         out = np.zeros((frames.size, n, self.dim))
@@ -85,20 +139,61 @@ class Deformation:
             out[sel] = self.stage(int(s), self.timeline.t[frames[sel]], subset)
         return out
 
+    # --- display --------------------------------------------------------------------
+    def _projection_path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(P0, P1, tau per frame) for D > 3; see the module docstring."""
+        D = self.dim
+        wide = [i for i, st in enumerate(self.stages) if max(st.n, st.m) > DISPLAY_DIM]
+        first, layer = wide[0], self.stages[wide[0]].layer
+        last = max(i for i, st in enumerate(self.stages) if st.layer == layer)
+        tl = self.timeline
+        frames_of = np.flatnonzero((tl.stage >= first) & (tl.stage <= last))
+        f0, f1 = frames_of[0], frames_of[-1]
+        tau = ease((np.arange(tl.n_frames) - f0) / max(f1 - f0, 1), "smoothstep")
+        P0 = np.eye(DISPLAY_DIM, D)
+        P1 = final_view(self.keyframes[-1], self.plan.head.W, D)
+        return P0, P1, tau
+
+    def projection(self, frames: np.ndarray) -> np.ndarray:
+        """The display projection for each frame; (F,) -> (F, 3, D)."""
+        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
+        if self._projection is None:
+            return np.broadcast_to(np.eye(DISPLAY_DIM, self.dim), (frames.size, DISPLAY_DIM, self.dim))
+        P0, P1, tau = self._projection
+        a = tau[frames][:, None, None]
+        return _orthonormal_rows((1 - a) * P0 + a * P1)
+
     def display(self, frames: np.ndarray, subset: slice | np.ndarray = slice(None)) -> np.ndarray:
-        """Positions in display space R^3 (zeros padded for 1-D and 2-D data); -> (F, V, 3) float32."""
-        return self._to_display(self.frames(frames, subset))
+        """Positions in display space R^3 (zeros padded for 1-D and 2-D); -> (F, V, 3) float32."""
+        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
+        return self._to_display(self.frames(frames, subset), self.projection(frames))
 
-    def display_at(self, stage: int, t: float) -> np.ndarray:
-        """Display positions at any point of a stage (-1: the input), t in [0, 1]; -> (V, 3) float32."""
-        return self._to_display(self.stage(stage, np.array([float(t)])))[0]
+    def display_at(self, stage: int, t: float, frame: int | None = None) -> np.ndarray:
+        """Display positions at any point of a stage (-1: the input), t in [0, 1]; -> (V, 3).
 
-    def _to_display(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros(X.shape[:2] + (DISPLAY_DIM,), dtype=np.float32)
-        out[..., : self.dim] = X
+        ``frame`` picks the display projection (for D > 3); default: the stage's last frame.
+        """
+        if frame is None:
+            hits = np.flatnonzero(self.timeline.stage == stage)
+            frame = int(hits[-1]) if hits.size else 0
+        return self._to_display(self.stage(stage, np.array([float(t)])), self.projection(np.array([frame])))[0]
+
+    def _to_display(self, X: np.ndarray, P: np.ndarray) -> np.ndarray:
+        if self.dim <= DISPLAY_DIM:
+            out = np.zeros(X.shape[:2] + (DISPLAY_DIM,), dtype=np.float32)
+            out[..., : self.dim] = X
+        else:
+            out = np.einsum("fij,fvj->fvi", P, X).astype(np.float32)
         if not np.isfinite(out).all():
             raise LayerlapseError("network: a frame has NaN or Inf positions; refusing to draw it")
         return out
+
+    def display_head(self, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The classifier head as an affine map of display space at ``frame``, or None if
+        the final representation is not shown faithfully (D > 3)."""
+        if self.dim > DISPLAY_DIM:
+            return None
+        return self.plan.head.W, self.plan.head.b
 
     def iter_display(self, batch: int = 16) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(frame indices (B,), display positions (B, V, 3))`` over the whole timeline."""

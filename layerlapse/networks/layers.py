@@ -5,6 +5,14 @@ essay says, swapping two hidden neurons (rows i, j of ``W`` and entries i, j of 
 columns i, j of the next layer's ``W``) leaves the network's function unchanged and
 flips the sign of ``det W``. :func:`orient_layers` does this once, before animating,
 and reports which layers were flipped.
+
+Width changes (``W`` of shape m x n, m != n) are animated in ``R^max(m, n)``:
+
+* m > n: points are embedded by appending zeros and ``W`` is completed to the square
+  ``[W | C]``, the columns of C an orthonormal basis of the complement of W's columns,
+  signed so that the determinant is positive; ``[W | C] (x, 0) = W x``.
+* m < n: ``W`` is completed by rows, ``[W ; R]`` with R spanning W's null space, the path
+  runs in GL+(n), then a ``project`` stage lets the last n - m coordinates shrink to 0.
 """
 
 from __future__ import annotations
@@ -37,9 +45,58 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One animated stage: layer index (0-based), kind (linear, project, translate,
+    activation), its display name (``layer2.tanh``), and the dimensions it acts on:
+    ``n`` in, ``m`` out of the layer."""
+
+    layer: int
+    kind: str
+    name: str
+    n: int
+    m: int
+
+
+def stage_list(widths: list[int] | tuple[int, ...], activation: str) -> list[Stage]:
+    """The stages of hidden layers with ``widths`` = (input_dim, h1, h2, ...)."""
+    stages = []
+    for k, (n, m) in enumerate(zip(widths[:-1], widths[1:])):
+        kinds = ["linear"] + (["project"] if m < n else []) + ["translate", "activation"]
+        for kind in kinds:
+            label = activation if kind == "activation" else kind
+            stages.append(Stage(k, kind, f"layer{k + 1}.{label}", n, m))
+    return stages
+
+
+def complete_square(W: np.ndarray) -> np.ndarray | None:
+    """``W`` (m, n) completed to a q x q matrix, q = max(m, n), with det > 0 when possible.
+
+    Returns None when W is rank deficient (no completion is invertible).
+    """
+    m, n = W.shape
+    if m == n:
+        return W
+    U, s, Vt = np.linalg.svd(W)
+    if s[-1] <= SINGULAR_RTOL * max(s[0], 1e-300):
+        return None
+    if m > n:
+        C = U[:, n:].copy()
+        M = np.hstack([W, C])
+        if np.linalg.slogdet(M)[0] < 0:
+            M[:, -1] *= -1
+    else:
+        R = Vt[m:, :].copy()
+        M = np.vstack([W, R])
+        if np.linalg.slogdet(M)[0] < 0:
+            M[-1] *= -1
+    return M
+
+
+@dataclass(frozen=True)
 class LayerPlan:
     """Hidden layers ready to animate, the classifier head, and what was done to them.
 
+    ``squares``: the q x q matrix each linear stage reaches (W itself, or its completion);
     ``flips``: (layer index, i, j) for every neuron swap made; ``singular``: indices of
     layers whose W is singular or nearly so (animated on the straight path);
     ``notes``: one human-readable line per flip, singular layer or non-homeomorphic
@@ -49,12 +106,30 @@ class LayerPlan:
     hidden: tuple[Layer, ...]
     head: Layer
     paths: tuple[LinearPath, ...]
+    squares: tuple[np.ndarray, ...] = ()
     flips: tuple[tuple[int, int, int], ...] = ()
     singular: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    input_dim: int = 0
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (self.input_dim, *(layer.W.shape[0] for layer in self.hidden))
+
+    @property
+    def ambient(self) -> int:
+        """The dimension all stages are animated in: the largest width."""
+        return max(self.widths)
+
+    @property
+    def activation(self) -> str:
+        return self.hidden[0].activation if self.hidden else "tanh"
+
+    def stages(self) -> list[Stage]:
+        return stage_list(self.widths, self.activation)
 
     def hidden_forward(self, X: np.ndarray) -> np.ndarray:
-        """The last hidden representation; (V, n) -> (V, n)."""
+        """The last hidden representation; (V, n) -> (V, m_last)."""
         for layer in self.hidden:
             X = layer(X)
         return X
@@ -74,36 +149,28 @@ def swap_neurons(layer: Layer, following: Layer, i: int, j: int) -> tuple[Layer,
 
 
 def orient_layers(
-    hidden: list[Layer] | tuple[Layer, ...], head: Layer, *, linear_path: str = "polar"
+    hidden: list[Layer] | tuple[Layer, ...], head: Layer, *, linear_path: str = "polar",
+    input_dim: int | None = None,
 ) -> LayerPlan:
-    """Make every hidden W animatable from the identity; see the module docstring.
-
-    Hidden layers must be square (widths equal to the input dimension): animating a
-    width change is not supported yet and raises a :class:`LayerlapseError`.
-    """
+    """Make every hidden W animatable from the identity; see the module docstring."""
     layers = list(hidden)
     following = layers[1:] + [head]
-    flips, singular, notes, paths = [], [], [], []
+    flips, singular, notes, paths, squares = [], [], [], [], []
     for k, layer in enumerate(layers):
         m, n = layer.W.shape
-        if m != n:
-            raise LayerlapseError(
-                f"network.hidden: layer {k + 1} changes width {n} -> {m}; animating width "
-                f"changes is not supported yet: use hidden widths equal to the input "
-                f"dimension ({layers[0].W.shape[1]})"
-            )
         if not (np.isfinite(layer.W).all() and np.isfinite(layer.b).all()):
             raise LayerlapseError(f"network: layer {k + 1} has NaN or Inf weights")
-        s = np.linalg.svd(layer.W, compute_uv=False)
+        M = complete_square(layer.W)
         method = linear_path
-        if s[-1] <= SINGULAR_RTOL * max(s[0], 1e-300):
+        if M is None or np.linalg.svd(M, compute_uv=False)[-1] <= SINGULAR_RTOL * max(np.abs(M).max(), 1e-300):
             singular.append(k)
             method = "straight"
-            notes.append(
-                f"layer {k + 1}: W is singular (sigma_min/sigma_max = {s[-1] / s[0]:.1e}); "
-                "it is not a homeomorphism and is animated on the straight path"
-            )
-        elif np.linalg.slogdet(layer.W)[0] < 0 and linear_path == "polar":
+            q = max(m, n)
+            M = np.zeros((q, q))
+            M[:m, :n] = layer.W
+            notes.append(f"layer {k + 1}: W is singular (rank deficient); it is not a homeomorphism "
+                         "and is animated on the straight path")
+        elif m == n and np.linalg.slogdet(layer.W)[0] < 0 and linear_path == "polar":
             if n < 2:
                 raise LayerlapseError(
                     f"network: layer {k + 1} has det W < 0 with a single neuron; no neuron "
@@ -116,21 +183,22 @@ def orient_layers(
                 layers[k + 1] = nxt
             else:
                 head = nxt
+            M = layer.W
             flips.append((k, 0, 1))
             notes.append(f"layer {k + 1}: det W < 0, swapped neurons 1 and 2 (same function)")
-        path = LinearPath(layer.W, method)
+        elif m != n:
+            notes.append(f"layer {k + 1}: width {n} -> {m}, animated in R^{max(m, n)}"
+                         + (" with a projection stage" if m < n else ""))
+        path = LinearPath(M, method)
         if method == "straight" and k not in singular and path.crosses_singular:
             notes.append(f"layer {k + 1}: the straight path passes through a singular matrix")
         paths.append(path)
+        squares.append(M)
         if layer.activation not in HOMEOMORPHIC_ACTIVATIONS:
-            notes.append(
-                f"layer {k + 1}: {layer.activation} is not a homeomorphism (it folds space)"
-            )
+            notes.append(f"layer {k + 1}: {layer.activation} is not a homeomorphism (it folds space)")
+    if input_dim is None:
+        input_dim = layers[0].W.shape[1] if layers else head.W.shape[1]
     return LayerPlan(
-        hidden=tuple(layers),
-        head=head,
-        paths=tuple(paths),
-        flips=tuple(flips),
-        singular=tuple(singular),
-        notes=tuple(notes),
+        hidden=tuple(layers), head=head, paths=tuple(paths), squares=tuple(squares),
+        flips=tuple(flips), singular=tuple(singular), notes=tuple(notes), input_dim=input_dim,
     )

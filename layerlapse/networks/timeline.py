@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-STAGE_KINDS = ("linear", "translate", "activation")
+STAGE_KINDS = ("linear", "project", "translate", "activation")
 EASINGS = ("smoothstep", "smootherstep", "linear")
 
 
@@ -46,10 +46,11 @@ class TimelineConfig(BaseModel):
 class Timeline:
     """Per-frame stage table.
 
-    ``stage_names``: (S,) names, ``input`` first and ``output`` last;
-    ``stage``: (F,) int index into the animated stages (0 .. 3L - 1) whose map the frame
-    samples, -1 for the undeformed input; ``t``: (F,) eased local time in [0, 1]; ``name``: (F,) index into
-    ``stage_names`` for the label; ``layer``: (F,) 1-based layer, 0 for the input.
+    ``stage_names``: (S + 2,) names, ``input`` first and ``output`` last, the S animated
+    stages between; ``stage``: (F,) index of the animated stage (0 .. S - 1) whose map the
+    frame samples, -1 for the undeformed input; ``t``: (F,) eased local time in [0, 1];
+    ``name``: (F,) index into ``stage_names`` for the label; ``layer``: (F,) 1-based
+    layer, 0 for the input.
     """
 
     stage_names: tuple[str, ...]
@@ -58,6 +59,7 @@ class Timeline:
     name: np.ndarray
     layer: np.ndarray
     fps: float
+    n_layers: int
 
     @property
     def n_frames(self) -> int:
@@ -67,18 +69,21 @@ class Timeline:
     def duration(self) -> float:
         return self.n_frames / self.fps
 
-    def label(self, frame: int) -> str:
-        """A short on-screen text for a frame, e.g. ``layer 2 of 3 - tanh``."""
-        name = self.stage_names[self.name[frame]]
-        n_layers = (len(self.stage_names) - 2) // 3
+    def stage_label(self, name: str) -> str:
+        """``layer2.tanh`` -> ``layer 2 of 3 · tanh``; ``input``/``output`` unchanged."""
         if name in ("input", "output"):
             return name
         layer, kind = name.split(".")
-        return f"layer {layer[5:]} of {n_layers} \u00b7 {kind}"
+        return f"layer {layer[5:]} of {self.n_layers} \u00b7 {kind}"
+
+    def label(self, frame: int) -> str:
+        """A short on-screen text for a frame, e.g. ``layer 2 of 3 · tanh``."""
+        return self.stage_label(self.stage_names[self.name[frame]])
 
     @classmethod
-    def build(cls, activations: list[str] | tuple[str, ...], config: TimelineConfig, fps: float) -> "Timeline":
-        """Lay out ``len(activations)`` layers at ``fps`` frames per second."""
+    def build(cls, stages, config: TimelineConfig, fps: float) -> "Timeline":
+        """Lay out animated ``stages`` (:class:`~layerlapse.networks.layers.Stage`, in order)
+        at ``fps`` frames per second, with a pause after each layer."""
         names = ["input"]
         stage, t, name, layer = [], [], [], []
 
@@ -92,16 +97,16 @@ class Timeline:
             return int(round(seconds * fps))
 
         segment(-1, np.zeros(frames(config.hold_start)), 0, 0)
-        for k, act in enumerate(activations):
-            for j, kind in enumerate(STAGE_KINDS):
-                names.append(f"layer{k + 1}.{act if kind == 'activation' else kind}")
-                n = max(frames(config.seconds_per_stage), 2)
-                local = ease(np.linspace(0.0, 1.0, n), config.easing)
-                segment(3 * k + j, local, len(names) - 1, k + 1)
-            segment(3 * k + 2, np.ones(frames(config.pause)), len(names) - 1, k + 1)
+        for i, st in enumerate(stages):
+            names.append(st.name)
+            n = max(frames(config.seconds_per_stage), 2)
+            segment(i, ease(np.linspace(0.0, 1.0, n), config.easing), len(names) - 1, st.layer + 1)
+            last_of_layer = i + 1 == len(stages) or stages[i + 1].layer != st.layer
+            if last_of_layer:
+                segment(i, np.ones(frames(config.pause)), len(names) - 1, st.layer + 1)
         names.append("output")
-        last = 3 * len(activations) - 1
-        segment(last, np.ones(max(frames(config.hold_end), 1)), len(names) - 1, len(activations))
+        n_layers = (stages[-1].layer + 1) if stages else 0
+        segment(len(stages) - 1, np.ones(max(frames(config.hold_end), 1)), len(names) - 1, n_layers)
         return cls(
             stage_names=tuple(names),
             stage=np.concatenate(stage).astype(np.int64),
@@ -109,4 +114,5 @@ class Timeline:
             name=np.concatenate(name).astype(np.int64),
             layer=np.concatenate(layer).astype(np.int64),
             fps=float(fps),
+            n_layers=n_layers,
         )

@@ -68,7 +68,7 @@ class CameraPath:
         step = max(1, deformation.n_points // max_points)
         subset = np.arange(0, deformation.n_points, step)
         azimuth0, elevation = CAMERAS[style.camera]
-        top = deformation.dim < 3 or style.camera == "top"
+        top = deformation.planar or style.camera == "top"
         orbit = 0.0 if top else style.orbit_degrees_per_second
         azimuth = azimuth0 + orbit * np.arange(deformation.n_frames) / fps
         towards, up, right = view_axes(azimuth, elevation, top)

@@ -36,7 +36,7 @@ def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: St
     moment = parse_at(at, deformation.timeline)
     positions = deformation.display_at(moment.stage, moment.t)
     _, slices = scene.points()
-    radius = style.tube_radius * float(CameraPath.still(positions, style=style, planar=deformation.dim < 3, aspect=1.0).radius[0])
+    radius = style.tube_radius * float(CameraPath.still(positions, style=style, planar=deformation.planar, aspect=1.0).radius[0])
     parts = []
     for i, surface in enumerate(scene.surfaces):
         vertices, faces = positions[slices[i]], surface.faces

@@ -67,13 +67,11 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
     if not 0.0 <= t <= 1.0:
         raise LayerlapseError(f"at: fraction {t} is outside [0, 1]")
     index = names.index(name)
-    n_stages = len(names) - 2
     if name == "input":
         return Moment(-1, 0.0, name, "input")
     if name == "output":
-        return Moment(n_stages - 1, 1.0, name, "output")
-    layer, kind = name.split(".")
-    label = f"layer {layer[5:]} of {n_stages // 3} \u00b7 {kind}" + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
+        return Moment(len(names) - 3, 1.0, name, "output")
+    label = tl.stage_label(name) + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
     return Moment(index - 1, t, name, label)
 
 
@@ -135,7 +133,7 @@ class StillRenderer:
     def __init__(self, scene: Scene, deformation: Deformation, *, style: Style, size: FigureSize,
                  supersample: int, accuracy: float | None, title: str = "") -> None:
         self.deformation, self.style, self.k = deformation, style, supersample
-        self.planar = deformation.dim < 3
+        self.planar = deformation.planar
         first = CameraPath.still(deformation.display_at(-1, 0.0), style=style, planar=self.planar,
                                  aspect=size.width / size.height)
         self.px = (size.width * supersample, size.height * supersample)

@@ -131,9 +131,12 @@ class SceneView:
                 lighting=False, render=False, reset_camera=False,
             )
             self._updaters.append(("grid", sl, mesh, None))
-        final = deformation.display(np.array([deformation.n_frames - 1]))[0]
-        boundary = decision_boundary(deformation.plan.head.W, deformation.plan.head.b, final,
-                                     style.tube_radius * float(camera.radius[-1]) * 0.6)
+        last = deformation.n_frames - 1
+        head = deformation.display_head(last)
+        boundary = None
+        if head is not None:
+            boundary = decision_boundary(*head, deformation.display(np.array([last]))[0],
+                                         style.tube_radius * float(camera.radius[-1]) * 0.6)
         self.boundary_actor = None
         if boundary is not None:
             self.boundary_actor = self.plotter.add_mesh(boundary, color=style.decision_color, opacity=0.0,
