@@ -30,11 +30,17 @@ from layerlapse.networks import (
     load_network,
     save_network,
 )
-from layerlapse.scenes import SCENES, Scene, SceneSpec, load_scene, register_scene, scene_names
+from layerlapse.scenes import SCENES, Curve, Grid, Scene, SceneSpec, Surface, load_scene, register_scene, scene, scene_names
+from layerlapse.scenefile import load_scene_file
 from layerlapse.trajectory import save_trajectory
 
 __all__ = [
+    "Curve",
     "Deformation",
+    "Grid",
+    "Surface",
+    "load_scene_file",
+    "scene",
     "LayerlapseError",
     "Network",
     "NetworkConfig",

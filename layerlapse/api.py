@@ -17,12 +17,12 @@ from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import LayerPlan, orient_layers, stage_list
-from layerlapse.networks.model import NetworkConfig
+from layerlapse.networks.model import MLP, NetworkConfig
 from layerlapse.networks.stages import LINEAR_PATHS
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network, TrainConfig, train
 from layerlapse.scenes.base import Scene
-from layerlapse.scenes.registry import get_spec, load_scene, validation_message
+from layerlapse.scenes.registry import load_scene, validation_message
 
 __all__ = ["load_scene", "train_network", "get_network", "deform", "render", "figure", "export_meshes", "show", "notebook", "inline_movie", "RenderResult"]
 
@@ -30,7 +30,11 @@ OUTPUTS = Path("outputs")
 
 
 def _scene(scene: Scene | str) -> Scene:
-    return load_scene(scene) if isinstance(scene, str) else scene
+    if isinstance(scene, str):
+        from layerlapse.scenefile import resolve_scene
+
+        return resolve_scene(scene)
+    return scene
 
 
 def _update(model, overrides: dict | None, where: str):
@@ -44,8 +48,8 @@ def _update(model, overrides: dict | None, where: str):
 
 def network_settings(scene: Scene, network: dict | None = None, training: dict | None = None) -> tuple[NetworkConfig, TrainConfig]:
     """The scene's default network and training configs with ``network``/``training`` overrides."""
-    spec = get_spec(scene.name)
-    return _update(spec.network, network, "network"), _update(spec.training, training, "training")
+    base_network = scene.network or NetworkConfig(input_dim=scene.dim, hidden=(scene.dim,) * 3)
+    return _update(base_network, network, "network"), _update(scene.training or TrainConfig(), training, "training")
 
 
 def default_checkpoint(scene: Scene, config: NetworkConfig, training: TrainConfig) -> Path:
@@ -86,6 +90,8 @@ def get_network(
     :func:`default_checkpoint`."""
     scene = _scene(scene)
     config, train_config = network_settings(scene, network, training)
+    if scene.fixed is not None and not network:
+        return fixed_network(scene, config)
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(scene, config, train_config)
     if path.exists() and not retrain:
         return load_network(path, scene_key=scene.key, config=config)
@@ -94,8 +100,22 @@ def get_network(
     return net
 
 
+def fixed_network(scene: Scene, config: NetworkConfig) -> Network:
+    """The scene's hand-set layers as a Network (no training, no accuracy)."""
+    import torch
+
+    model = MLP(config)
+    with torch.no_grad():
+        for lin, (W, b) in zip(model.hidden, scene.fixed):
+            lin.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
+            lin.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+        model.head.weight.copy_(torch.eye(config.classes, model.head.in_features))
+        model.head.bias.zero_()
+    return Network(model.eval(), config, TrainConfig(), None, scene.key)
+
+
 def timeline_settings(scene: Scene, overrides: dict | None = None) -> TimelineConfig:
-    return _update(get_spec(scene.name).timeline, overrides, "timeline")
+    return _update(scene.timeline or TimelineConfig(), overrides, "timeline")
 
 
 def deform(
@@ -158,13 +178,12 @@ def render(
     """
     from layerlapse.render.encoder import FOLDER, check_frame_folder, check_writable, output_kind
     from layerlapse.render.movie import resolve_settings, write_movie
-    from layerlapse.render.style import Style
     from layerlapse.trajectory import save_trajectory as write_trajectory
 
     if linear_path not in LINEAR_PATHS:
         raise choice_error("linear_path", linear_path, LINEAR_PATHS)
     scene = _scene(scene)
-    style = style or Style()
+    style = style or _scene_style(scene)
     out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.mp4"
     kind = output_kind(out)
     settings = resolve_settings(quality, size, fps, kind=kind, style=style)
@@ -177,7 +196,7 @@ def render(
         network = get_network(scene, checkpoint=checkpoint, network=network_config, training=training,
                               retrain=retrain, progress=progress)
     deformation = deform(scene, network, fps=settings.fps, timeline=timeline_config, linear_path=linear_path)
-    title = f"{scene.name} \u00b7 {network.config.describe()}"
+    title = f"{scene.name} \u00b7 {network.config.describe()}" if scene.class_names else scene.name
     write_movie(out, scene, deformation, settings, style=style, title=title,
                 accuracy=network.accuracy, progress=progress)
     trajectory = write_trajectory(save_trajectory, scene, deformation) if save_trajectory else None
@@ -193,6 +212,14 @@ def _check_moments(scene: Scene, specs: list[str], training: dict | None) -> Non
     timeline = Timeline.build(stages, timeline_settings(scene), 30.0)
     for spec in specs:
         parse_at(spec, timeline)
+
+
+def _scene_style(scene: Scene | str):
+    """The style a scene file asked for, else the default."""
+    from layerlapse.render.style import Style
+
+    scene = _scene(scene)
+    return Style.themed(**scene.style) if scene.style else Style()
 
 
 def _prepared(scene: Scene | str, network: Network | None, checkpoint, progress: bool,
@@ -228,9 +255,8 @@ def figure(
     Default ``out``: ``outputs/<scene>/<scene>-<at>.png`` or ``<scene>-sheet.png``."""
     from layerlapse.render.encoder import check_writable
     from layerlapse.render.figure import FigureSize, figure_kind, save_contact_sheet, save_figure
-    from layerlapse.render.style import Style
 
-    style = style or Style()
+    style = style or _scene_style(scene)
     scene = _scene(scene)
     if inches is not None:
         fsize = FigureSize.inches(*inches, dpi)
@@ -272,7 +298,6 @@ def export_meshes(
     coloured by class. Default ``out``: ``outputs/<scene>/<scene>.glb``."""
     from layerlapse.render.export import MESH_FORMATS
     from layerlapse.render.export import export_meshes as write
-    from layerlapse.render.style import Style
 
     scene = _scene(scene)
     out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.glb"
@@ -281,7 +306,7 @@ def export_meshes(
     if network is None:
         _check_moments(scene, list(at), training)
     scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training)
-    return write(out, scene, deformation, at, style=style or Style())
+    return write(out, scene, deformation, at, style=style or _scene_style(scene))
 
 
 def show(
@@ -298,12 +323,11 @@ def show(
     """Open an interactive window (a time slider, Space to play, Left/Right to step
     stages). Needs a display; without one it raises a clear error. Returns the
     :class:`~layerlapse.render.window.Viewer` (after the window closes when ``block``)."""
-    from layerlapse.render.style import Style
     from layerlapse.render.window import Viewer, check_display
 
     check_display()  # before any training
     scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=60.0, training=training)
-    viewer = Viewer(scene, deformation, style=style or Style(), size=size or (1280, 800),
+    viewer = Viewer(scene, deformation, style=style or _scene_style(scene), size=size or (1280, 800),
                     accuracy=network.accuracy, title=f"{scene.name} \u00b7 {network.config.describe()}")
     viewer.show(block=block)
     return viewer
@@ -325,13 +349,12 @@ def notebook(
     trame backend is installed (``backend='auto'`` or ``'trame'``), else (or with
     ``'static'``) ``frames`` pre-rendered frames under an HTML slider."""
     from layerlapse.render.notebook import BACKENDS, frame_slider, live_view, trame_available
-    from layerlapse.render.style import Style
 
     if backend not in BACKENDS:
         raise choice_error("backend", backend, BACKENDS)
     if backend == "trame" and not trame_available():
         raise LayerlapseError("backend: 'trame' needs PyVista's trame backend: pip install 'pyvista[jupyter]'")
-    style = style or Style()
+    style = style or _scene_style(scene)
     live = backend == "trame" or (backend == "auto" and trame_available())
     scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=30.0 if live else 15.0,
                                             training=training)

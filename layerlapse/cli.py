@@ -22,14 +22,14 @@ app = typer.Typer(
 )
 
 # Options shared by several commands: one definition each.
-SceneArg = Annotated[str, typer.Argument(help="scene name (see `layerlapse scenes`)")]
+SceneArg = Annotated[str, typer.Argument(help="a scene name (see `layerlapse scenes`), a .toml scene file, or file.py[:NAME]")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
 CheckpointOpt = Annotated[Optional[Path], typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")]
 EpochsOpt = Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")]
 SeedOpt = Annotated[Optional[int], typer.Option(help="training seed")]
 ProgressOpt = Annotated[bool, typer.Option(help="show progress bars")]
-CameraOpt = Annotated[str, typer.Option(help="camera preset: iso, front or top (2D scenes always look from the top)")]
-BackgroundOpt = Annotated[str, typer.Option(help="white (papers), dark (talks) or any colour")]
+CameraOpt = Annotated[Optional[str], typer.Option(help="camera preset: iso (default), front or top (2D scenes always look from the top)")]
+BackgroundOpt = Annotated[Optional[str], typer.Option(help="white (papers; default), dark (talks) or any colour")]
 ColorsOpt = Annotated[Optional[str], typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
 SizeOpt = Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels")]
 
@@ -57,13 +57,18 @@ def parse_params(items: Optional[list[str]]) -> dict:
     return params
 
 
-def make_style(camera: str, background: str, colors: Optional[str], orbit: Optional[float] = None):
+def make_style(scene, camera: Optional[str], background: Optional[str], colors: Optional[str],
+               orbit: Optional[float] = None):
+    """The scene file's style (if any) with the command line's overrides on top."""
     from pydantic import ValidationError
 
     from layerlapse.render.style import Style
     from layerlapse.scenes.registry import validation_message
 
-    overrides: dict = {"camera": camera}
+    overrides: dict = dict(scene.style or {})
+    background = background or overrides.pop("background", "white")
+    if camera:
+        overrides["camera"] = camera
     if colors:
         overrides["class_colors"] = tuple(c.strip() for c in colors.split(","))
     if orbit is not None:
@@ -80,9 +85,13 @@ def training_overrides(epochs: Optional[int], seed: Optional[int]) -> Optional[d
 
 
 def load(scene: str, set_: Optional[list[str]]):
-    from layerlapse import api
+    from layerlapse.scenefile import resolve_scene
 
-    return api.load_scene(scene, **parse_params(set_))
+    return resolve_scene(scene, **parse_params(set_))
+
+
+def accuracy_text(net) -> str:
+    return "fixed weights, not trained" if net.accuracy is None else f"accuracy {100 * net.accuracy:.1f}%"
 
 
 def fail(message: str) -> None:
@@ -119,7 +128,7 @@ def train_command(
 
     net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=training_overrides(epochs, seed),
                           retrain=True, progress=progress)
-    typer.echo(f"trained {net.config.describe()} on {scene}: accuracy {100 * net.accuracy:.1f}%")
+    typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net)}")
 
 
 @app.command("render")
@@ -136,8 +145,8 @@ def render_command(
     seed: SeedOpt = None,
     linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
     save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
-    camera: CameraOpt = "iso",
-    background: BackgroundOpt = "white",
+    camera: CameraOpt = None,
+    background: BackgroundOpt = None,
     colors: ColorsOpt = None,
     orbit: Annotated[Optional[float], typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
     set_: SetOpt = None,
@@ -146,8 +155,9 @@ def render_command(
     """Render SCENE's deformation through every layer of a trained network to a movie."""
     from layerlapse import api
 
+    scene_obj = load(scene, set_)
     result = api.render(
-        load(scene, set_),
+        scene_obj,
         out,
         quality=quality,
         size=parse_size(size),
@@ -157,13 +167,13 @@ def render_command(
         training=training_overrides(epochs, seed),
         retrain=retrain,
         linear_path=linear_path,
-        style=make_style(camera, background, colors, orbit),
+        style=make_style(scene_obj, camera, background, colors, orbit),
         save_trajectory=save_trajectory,
         progress=progress,
     )
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
-    typer.echo(f"network {result.network.config.describe()}: accuracy {100 * result.network.accuracy:.1f}%")
+    typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network)}")
     typer.echo(f"wrote {result.path} ({result.deformation.n_frames} frames)")
     if result.trajectory is not None:
         typer.echo(f"wrote {result.trajectory}")
@@ -182,8 +192,8 @@ def figure_command(
     dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
     supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
     transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
-    camera: CameraOpt = "iso",
-    background: BackgroundOpt = "white",
+    camera: CameraOpt = None,
+    background: BackgroundOpt = None,
     colors: ColorsOpt = None,
     checkpoint: CheckpointOpt = None,
     epochs: EpochsOpt = None,
@@ -200,11 +210,12 @@ def figure_command(
         if not m:
             raise LayerlapseError(f"inches: {inches!r} is not WIDTHxHEIGHT (e.g. 6x4)")
         inch_size = (float(m.group(1)), float(m.group(2)))
+    scene_obj = load(scene, set_)
     path = api.figure(
-        load(scene, set_), out, at=at, sheet=sheet,
+        scene_obj, out, at=at, sheet=sheet,
         stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
         size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
-        style=make_style(camera, background, colors), checkpoint=checkpoint,
+        style=make_style(scene_obj, camera, background, colors), checkpoint=checkpoint,
         training=training_overrides(epochs, seed), progress=progress,
     )
     typer.echo(f"wrote {path}")
@@ -225,8 +236,9 @@ def export_command(
     """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
     from layerlapse import api
 
-    paths = api.export_meshes(load(scene, set_), out, at=[s.strip() for s in at.split(",") if s.strip()],
-                              style=make_style("iso", "white", colors), checkpoint=checkpoint,
+    scene_obj = load(scene, set_)
+    paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
+                              style=make_style(scene_obj, None, None, colors), checkpoint=checkpoint,
                               training=training_overrides(epochs, seed), progress=progress)
     for p in paths:
         typer.echo(f"wrote {p}")
@@ -236,8 +248,8 @@ def export_command(
 def show_command(
     scene: SceneArg,
     size: SizeOpt = "1280x800",
-    camera: CameraOpt = "iso",
-    background: BackgroundOpt = "white",
+    camera: CameraOpt = None,
+    background: BackgroundOpt = None,
     colors: ColorsOpt = None,
     checkpoint: CheckpointOpt = None,
     epochs: EpochsOpt = None,
@@ -252,7 +264,8 @@ def show_command(
     """
     from layerlapse import api
 
-    api.show(load(scene, set_), size=parse_size(size), style=make_style(camera, background, colors),
+    scene_obj = load(scene, set_)
+    api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, camera, background, colors),
              checkpoint=checkpoint, training=training_overrides(epochs, seed), progress=progress)
 
 

@@ -10,7 +10,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from layerlapse._files import atomic_output
@@ -39,7 +38,7 @@ def save_network(network: Network, path: str | Path) -> Path:
         "network": network.config.model_dump(mode="json"),
         "training": network.training.model_dump(mode="json"),
         "scene": json.loads(json.dumps(network.scene_key)),
-        "accuracy": float(network.accuracy),
+        "accuracy": None if network.accuracy is None else float(network.accuracy),
         "state_dict": network.model.state_dict(),
     }
     with atomic_output(path) as tmp:
@@ -90,6 +89,6 @@ def load_network(
         model.eval(),
         saved_config,
         TrainConfig.model_validate(payload["training"]),
-        float(np.float64(payload["accuracy"])),
+        None if payload["accuracy"] is None else float(payload["accuracy"]),
         saved_scene,
     )

@@ -23,6 +23,7 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(256, ge=0, le=1_000_000)
     weight_decay: float = Field(0.0, ge=0, le=1)
     seed: int = Field(0, ge=0)
+    restarts: int = Field(1, ge=1, le=100, description="train seeds seed .. seed + restarts - 1, keep the best")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Network:
     model: MLP
     config: NetworkConfig
     training: TrainConfig
-    accuracy: float
+    accuracy: float | None
     scene_key: dict
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -63,7 +64,9 @@ def train(
 ) -> Network:
     """Train an MLP on samples X (N, input_dim) with labels y (N,) in 0 .. classes - 1.
 
-    ``progress(epoch, loss)`` is called after every epoch.
+    ``progress(epoch, loss)`` is called after every epoch (of every restart). With
+    ``training.restarts > 1`` the network with the best training accuracy is kept (the
+    first among equals), so the result is still determined by ``training.seed``.
     """
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
@@ -74,9 +77,19 @@ def train(
         )
     if y.size and (y.min() < 0 or y.max() >= config.classes):
         raise LayerlapseError(f"network.classes: {config.classes} is too few for labels up to {y.max()}")
-    generator = torch.Generator().manual_seed(training.seed)
+    best: tuple[float, MLP] | None = None
+    for restart in range(training.restarts):
+        model = _train_once(X, y, config, training, training.seed + restart, restart, progress)
+        acc = accuracy(model, X, y)
+        if best is None or acc > best[0]:
+            best = (acc, model)
+    return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}))
+
+
+def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, restart: int, progress) -> MLP:
+    generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(training.seed)
+        torch.manual_seed(seed)
         model = MLP(config)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     optimiser = torch.optim.Adam(model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
@@ -99,5 +112,5 @@ def train(
                 f"(now {training.lr})"
             )
         if progress is not None:
-            progress(epoch + 1, total / n)
-    return Network(model.eval(), config, training, accuracy(model, X, y), dict(scene_key or {}))
+            progress(restart * training.epochs + epoch + 1, total / n)
+    return model

@@ -31,6 +31,10 @@ def _rgba(colour: str) -> np.ndarray:
     return np.array(Color(colour).int_rgba, dtype=np.uint8)
 
 
+def _class_name(scene: Scene, label: int) -> str:
+    return scene.class_names[label] if 0 <= label < len(scene.class_names) else "guide"
+
+
 def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: Style) -> list[tuple[str, trimesh.Trimesh]]:
     """(name, mesh) for every surface and curve of ``scene`` at moment ``at`` (see :func:`parse_at`)."""
     moment = parse_at(at, deformation.timeline)
@@ -40,14 +44,14 @@ def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: St
     parts = []
     for i, surface in enumerate(scene.surfaces):
         vertices, faces = positions[slices[i]], surface.faces
-        parts.append((f"{scene.class_names[surface.label]} surface {i + 1}", vertices, faces, surface.label))
+        parts.append((f"{_class_name(scene, surface.label)} surface {i + 1}", vertices, faces, surface.label))
     for j, curve in enumerate(scene.curves):
         tube = Tube(len(curve.points), closed=curve.closed)
         vertices, _ = tube(positions[slices[len(scene.surfaces) + j]], radius)
-        parts.append((f"{scene.class_names[curve.label]} curve {j + 1}", vertices, tube.faces, curve.label))
+        parts.append((f"{_class_name(scene, curve.label)} curve {j + 1}", vertices, tube.faces, curve.label))
     out = []
     for name, vertices, faces, label in parts:
-        colour = _rgba(style.class_colors[label % len(style.class_colors)])
+        colour = _rgba(style.colour(label))
         mesh = trimesh.Trimesh(vertices=np.asarray(vertices, dtype=np.float64), faces=faces, process=False,
                                vertex_colors=np.broadcast_to(colour, (len(vertices), 4)).copy())
         out.append((name.replace(" ", "_"), mesh))

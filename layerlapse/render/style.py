@@ -60,11 +60,15 @@ class Style(BaseModel):
     def _colours(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_check_colour(v) for v in value)
 
+    def colour(self, label: int) -> str:
+        """The colour of class ``label``; negative labels (borders, guides) take the text colour."""
+        return self.text_color if label < 0 else self.class_colors[label % len(self.class_colors)]
+
     @classmethod
     def themed(cls, background: str = "white", **overrides) -> "Style":
         """A style for ``background`` ('white', 'dark' or any colour) with fitting text and grid."""
         bg, text, grid = BACKGROUNDS.get(background, (background, None, None))
-        base = {"background": bg}
+        base: dict = {"background": bg}
         if text is not None:
             base.update(text_color=text, grid_color=grid)
         return cls(**{**base, **overrides})

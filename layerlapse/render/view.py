@@ -134,7 +134,7 @@ class SceneView:
         last = deformation.n_frames - 1
         head = deformation.display_head(last)
         boundary = None
-        if head is not None:
+        if head is not None and scene.class_names:
             boundary = decision_boundary(*head, deformation.display(np.array([last]))[0],
                                          style.tube_radius * float(camera.radius[-1]) * 0.6)
         self.boundary_actor = None
@@ -163,8 +163,7 @@ class SceneView:
         return actor
 
     def _add_class_mesh(self, mesh: pv.PolyData, label: int) -> None:
-        colors = self.style.class_colors
-        actor = self.plotter.add_mesh(mesh, color=colors[label % len(colors)], smooth_shading=False,
+        actor = self.plotter.add_mesh(mesh, color=self.style.colour(label), smooth_shading=False,
                                       specular=self.style.specular, specular_power=25.0,
                                       render=False, reset_camera=False)
         actor.prop.interpolation = "gouraud"

@@ -1,7 +1,7 @@
 """Scenes: class manifolds, the ambient grid and labelled samples, by name."""
 
 from layerlapse.scenes.base import Curve, Grid, Scene, Surface
-from layerlapse.scenes.registry import SCENES, SceneSpec, get_spec, load_scene, register_scene, scene_names
+from layerlapse.scenes.registry import SCENES, SceneSpec, get_spec, load_scene, register_scene, scene, scene_names
 
 __all__ = [
     "Curve",
@@ -13,5 +13,6 @@ __all__ = [
     "get_spec",
     "load_scene",
     "register_scene",
+    "scene",
     "scene_names",
 ]

@@ -41,7 +41,10 @@ class Scene:
     """A built scene: geometry to deform and draw, and samples to train on.
 
     ``samples``: (N, n) float; ``labels``: (N,) int in 0 .. len(class_names) - 1;
-    ``key``: the scene name and its validated parameters (what a checkpoint records).
+    ``key``: the scene name and its validated parameters (what a checkpoint records);
+    ``network``/``training``/``timeline``: the defaults for this scene (from its preset or
+    scene file); ``fixed``: hidden layers ((W, b), ...) to use without training;
+    ``style``: style settings from a scene file.
     """
 
     name: str
@@ -54,6 +57,11 @@ class Scene:
     samples: np.ndarray
     labels: np.ndarray
     key: dict = field(default_factory=dict)
+    network: object | None = None
+    training: object | None = None
+    timeline: object | None = None
+    fixed: tuple | None = None
+    style: dict | None = None
 
     def parts(self) -> list[tuple[str, np.ndarray]]:
         """(kind, points) for every drawable part, in the order :meth:`points` stacks them."""

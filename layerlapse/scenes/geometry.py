@@ -95,3 +95,43 @@ def padded_box(X: np.ndarray, pad: float) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = X.min(0), X.max(0)
     margin = pad * float((hi - lo).max())
     return lo - margin, hi + margin
+
+
+def disk_mesh(r_inner: float, r_outer: float, n_angle: int, n_radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """A flat disk (``r_inner = 0``) or annulus in the plane; -> vertices (V, 2), faces (T, 3).
+
+    Rings of ``n_angle`` vertices at ``n_radius`` radii; a disk gets a centre vertex.
+    """
+    radii = np.linspace(r_inner, r_outer, n_radius + 1)
+    if r_inner == 0:
+        radii = radii[1:]
+    angle = np.linspace(0, 2 * np.pi, n_angle, endpoint=False)
+    ring = np.stack([np.cos(angle), np.sin(angle)], 1)
+    vertices = (radii[:, None, None] * ring[None]).reshape(-1, 2)
+    faces = periodic_grid_faces(len(radii), n_angle, wrap_u=False, wrap_v=True)
+    if r_inner == 0:
+        centre = len(vertices)
+        vertices = np.vstack([vertices, [[0.0, 0.0]]])
+        j = np.arange(n_angle)
+        faces = np.vstack([faces, np.stack([np.full(n_angle, centre), j, (j + 1) % n_angle], 1)])
+    return vertices, faces
+
+
+def sphere_mesh(radius: float, subdivisions: int) -> tuple[np.ndarray, np.ndarray]:
+    """An icosphere; -> vertices (V, 3), outward faces (T, 3)."""
+    import trimesh
+
+    ico = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
+    return np.asarray(ico.vertices, dtype=float), np.asarray(ico.faces, dtype=np.int64)
+
+
+def curve_samples(rng: np.random.Generator, points: np.ndarray, count: int, noise: float, *, closed: bool) -> np.ndarray:
+    """``count`` points uniform in arc length along a polyline (N, n), plus Gaussian noise."""
+    P = np.vstack([points, points[:1]]) if closed else points
+    seg = np.linalg.norm(np.diff(P, axis=0), axis=1)
+    cum = np.r_[0.0, np.cumsum(seg)]
+    s = rng.uniform(0, cum[-1], count)
+    i = np.clip(np.searchsorted(cum, s, side="right") - 1, 0, len(seg) - 1)
+    f = ((s - cum[i]) / np.maximum(seg[i], 1e-30))[:, None]
+    X = P[i] + f * (P[i + 1] - P[i])
+    return X + rng.normal(0.0, noise, X.shape) if noise else X

@@ -23,6 +23,12 @@ class SpiralsParams(BaseModel):
     seed: int = Field(0, ge=0)
 
 
+class TangledSpiralsParams(SpiralsParams):
+    """The same spirals, wound further into each other."""
+
+    turns: float = Field(1.5, gt=0, le=10, description="how far each spiral winds")
+
+
 def spiral(theta: np.ndarray, theta_max: float, sign: float) -> np.ndarray:
     """Points (N, 2) of the spiral ``r = theta / theta_max`` (sign -1: rotated by pi)."""
     r = theta / theta_max

@@ -1,0 +1,165 @@
+"""Scene files (TOML) and Python scene files: the edge where user files become scenes.
+
+A TOML file names a preset family and its parameters, or lists mesh files, and may set
+the network, training, timeline and style. Everything is validated on load: an unknown
+key, a wrong type or a value out of range gives one error naming the file, the field,
+the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.model import NetworkConfig
+from layerlapse.networks.timeline import TimelineConfig
+from layerlapse.networks.train import TrainConfig
+from layerlapse.scenes.base import Scene
+from layerlapse.scenes.registry import SCENES, get_spec, load_scene, scene_names, validation_message
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MESH_EXTENSIONS = (".ply", ".obj", ".stl", ".glb", ".gltf", ".off")
+
+
+class MeshEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = Field(description="mesh file, relative to the scene file")
+    label: str = Field(min_length=1, description="the class name")
+
+
+class SceneFile(BaseModel):
+    """The schema of a ``.toml`` scene file; see ``examples/``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(None, description="default: the file's stem")
+    description: str = ""
+    family: str | None = Field(None, description="a preset (layerlapse scenes) to take geometry from")
+    params: dict[str, Any] = Field(default_factory=dict)
+    meshes: list[MeshEntry] | None = Field(None, min_length=2, max_length=16)
+    samples_per_class: int = Field(1000, ge=10, le=1_000_000)
+    normalize: bool = True
+    grid_lines: int = Field(4, ge=0, le=50)
+    seed: int = Field(0, ge=0)
+    network: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    timeline: dict[str, Any] = Field(default_factory=dict)
+    style: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "SceneFile":
+        if (self.family is None) == (self.meshes is None):
+            raise ValueError("give either family = \"<preset>\" or [[meshes]] entries, not both or neither")
+        if self.family is not None and self.family not in SCENES:
+            raise ValueError(f"unknown family {self.family!r}; allowed: {', '.join(scene_names())}")
+        return self
+
+
+def _section(where: str, model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise LayerlapseError(validation_message(where, exc)) from None
+
+
+def load_scene_file(path: str | Path) -> Scene:
+    """Build the scene a ``.toml`` file describes (validated; errors name file and field)."""
+    path = Path(path)
+    where = f"scene file {path.name!r}"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LayerlapseError(f"{where}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LayerlapseError(f"{where}: not valid TOML ({exc})") from None
+    spec_file = _section(where, SceneFile, raw)
+    name = spec_file.name or path.stem
+    if spec_file.family is not None:
+        spec = get_spec(spec_file.family)
+        params = _section(f"{where}: params", spec.params, spec_file.params)
+        scene = load_scene(spec_file.family, **params.model_dump())
+        network = spec.network
+    else:
+        scene = _mesh_scene(path, spec_file, name, where)
+        network = NetworkConfig(input_dim=3, hidden=(3, 3, 3), classes=len(scene.class_names))
+    net_data = {**network.model_dump(), **spec_file.network, "input_dim": scene.dim}
+    network = _section(f"{where}: network", NetworkConfig, net_data)
+    base_training = scene.training.model_dump() if scene.training is not None else {}
+    training = _section(f"{where}: training", TrainConfig, {**base_training, **spec_file.training})
+    base_timeline = scene.timeline.model_dump() if scene.timeline is not None else {}
+    timeline = _section(f"{where}: timeline", TimelineConfig, {**base_timeline, **spec_file.timeline})
+    if spec_file.style:
+        from layerlapse.render.style import Style
+
+        try:
+            Style.themed(**spec_file.style)
+        except ValidationError as exc:
+            raise LayerlapseError(validation_message(f"{where}: style", exc)) from None
+    key = {"name": name, "file": raw}
+    return replace(scene, name=name, description=spec_file.description or scene.description, key=key,
+                   network=network, training=training, timeline=timeline, style=dict(spec_file.style) or None)
+
+
+def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> Scene:
+    import trimesh
+
+    from layerlapse.scenes.meshes import build_mesh_scene, check_mesh
+
+    meshes = []
+    for i, entry in enumerate(spec.meshes or []):
+        file = (path.parent / entry.path).resolve()
+        field = f"{where}: meshes[{i}].path"
+        if file.suffix.lower() not in MESH_EXTENSIONS:
+            raise LayerlapseError(f"{field}: {entry.path!r} is not a mesh file; allowed: {', '.join(MESH_EXTENSIONS)}")
+        if not file.is_file():
+            raise LayerlapseError(f"{field}: {entry.path!r} does not exist (looked in {str(file.parent)!r})")
+        try:
+            mesh = trimesh.load(file, force="mesh")
+        except Exception as exc:  # trimesh raises many types for unreadable files
+            raise LayerlapseError(f"{field}: cannot read {entry.path!r} ({type(exc).__name__}: {exc})") from None
+        if not isinstance(mesh, trimesh.Trimesh):
+            raise LayerlapseError(f"{field}: {entry.path!r} holds no triangle mesh")
+        check_mesh(mesh, f"{field} {entry.path!r}")
+        meshes.append((entry.label, mesh))
+    return build_mesh_scene(name, meshes, samples_per_class=spec.samples_per_class, normalize=spec.normalize,
+                            grid_lines_per_axis=spec.grid_lines, seed=spec.seed)
+
+
+def load_python_scenes(path: str | Path) -> list[str]:
+    """Run a Python file that registers scenes (``register_scene`` or ``@scene``); -> their names."""
+    path = Path(path)
+    if not path.is_file():
+        raise LayerlapseError(f"scene: {str(path)!r} does not exist")
+    before = set(SCENES)
+    spec = importlib.util.spec_from_file_location(f"layerlapse_user_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return sorted(set(SCENES) - before)
+
+
+def resolve_scene(ref: str, **params: Any) -> Scene:
+    """A preset name, a ``.toml`` scene file, or ``file.py[:name]`` registering Python scenes."""
+    if ref.endswith(".toml"):
+        if params:
+            raise LayerlapseError("set: scene files take their parameters from the file's [params]")
+        return load_scene_file(ref)
+    file, _, name = ref.partition(":")
+    if file.endswith(".py"):
+        added = load_python_scenes(file)
+        if not name:
+            if len(added) != 1:
+                raise LayerlapseError(f"scene: {file!r} registers {added or 'no scenes'}; pick one with {file}:NAME")
+            name = added[0]
+        return load_scene(name, **params)
+    return load_scene(ref, **params)

@@ -1,0 +1,72 @@
+"""Scenes from the user's own meshes: one class per mesh, samples inside or on each.
+
+Pure geometry on trimesh objects; reading the files happens in
+:mod:`layerlapse.scenefile`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import trimesh
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.scenes.base import Grid, Scene, Surface
+from layerlapse.scenes.geometry import grid_lines, padded_box
+
+MAX_FACES = 500_000
+
+
+def check_mesh(mesh: trimesh.Trimesh, where: str) -> None:
+    """Refuse meshes that cannot be drawn or sampled, naming the file."""
+    if len(mesh.faces) == 0 or len(mesh.vertices) == 0:
+        raise LayerlapseError(f"{where}: the mesh has no triangles")
+    if not np.isfinite(mesh.vertices).all():
+        raise LayerlapseError(f"{where}: the mesh has NaN or Inf coordinates")
+    if len(mesh.faces) > MAX_FACES:
+        raise LayerlapseError(
+            f"{where}: the mesh has {len(mesh.faces)} triangles, more than {MAX_FACES}; "
+            "simplify it first (e.g. MeshLab's quadric edge collapse)"
+        )
+
+
+def build_mesh_scene(name: str, meshes: list[tuple[str, trimesh.Trimesh]], *, samples_per_class: int,
+                     normalize: bool, grid_lines_per_axis: int, seed: int) -> Scene:
+    """Class i is ``meshes[i]`` (class name, mesh). Samples fill a watertight mesh and lie
+    on the surface of any other (with a notice); ``normalize`` fits all into [-1, 1]^3."""
+    rng = np.random.default_rng(seed)
+    vertices = [np.asarray(m.vertices, dtype=float) for _, m in meshes]
+    if normalize:
+        allv = np.vstack(vertices)
+        centre = 0.5 * (allv.min(0) + allv.max(0))
+        scale = 2.0 / max(float((allv.max(0) - allv.min(0)).max()), 1e-12)
+        vertices = [(v - centre) * scale for v in vertices]
+    surfaces, samples, labels = [], [], []
+    for label, ((cls, mesh), v) in enumerate(zip(meshes, vertices)):
+        m = trimesh.Trimesh(v, mesh.faces, process=False)
+        surfaces.append(Surface(label, v, np.asarray(mesh.faces, dtype=np.int64)))
+        if m.is_watertight and m.is_volume:
+            X = _sample_inside(rng, m, samples_per_class)
+        else:
+            warnings.warn(f"mesh {cls!r} is not a closed manifold; its samples lie on its surface", stacklevel=2)
+            X, _ = trimesh.sample.sample_surface(m, samples_per_class, seed=int(rng.integers(2**31)))
+        samples.append(np.asarray(X, dtype=float))
+        labels.append(np.full(len(X), label))
+    allv = np.vstack(vertices)
+    grid = Grid(grid_lines(*padded_box(allv, 0.08), grid_lines_per_axis, 48)) if grid_lines_per_axis else None
+    return Scene(name, "", 3, tuple(c for c, _ in meshes), tuple(surfaces), (), grid,
+                 np.vstack(samples), np.concatenate(labels))
+
+
+def _sample_inside(rng: np.random.Generator, mesh: trimesh.Trimesh, count: int) -> np.ndarray:
+    lo, hi = mesh.bounds
+    found, total = [], 0
+    for _ in range(200):
+        X = rng.uniform(lo, hi, size=(max(4 * count, 256), 3))
+        X = X[mesh.contains(X)]
+        found.append(X)
+        total += len(X)
+        if total >= count:
+            return np.vstack(found)[:count]
+    raise LayerlapseError("mesh: could not draw samples inside it (is it very thin?)")

@@ -1,0 +1,126 @@
+"""3-D examples: a ball inside a spherical shell; tangled, unlinked and knotted curves."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from layerlapse.scenes.base import Curve, Grid, Scene, Surface
+from layerlapse.scenes.geometry import curve_samples, grid_lines, padded_box, rejection_sample, sphere_mesh
+
+
+def _grid(points: np.ndarray, lines: int) -> Grid | None:
+    if not lines:
+        return None
+    lo, hi = padded_box(points, 0.08)
+    return Grid(grid_lines(lo, hi, lines, 48))
+
+
+class SphereShellParams(BaseModel):
+    """Ball A (r < ball_radius) inside shell B (shell_inner < r < 1): the disk and annulus in 3-D."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ball_radius: float = Field(0.35, gt=0, lt=1)
+    shell_inner: float = Field(0.65, gt=0, lt=1)
+    subdivisions: int = Field(3, ge=1, le=6, description="icosphere refinement of each sphere")
+    cutaway: bool = Field(True, description="open a wedge of the shell so the ball shows")
+    samples_per_class: int = Field(1500, ge=10, le=1_000_000)
+    grid_lines: int = Field(4, ge=0, le=50)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _nested(self) -> "SphereShellParams":
+        if self.shell_inner <= self.ball_radius:
+            raise ValueError(f"shell_inner ({self.shell_inner}) must exceed ball_radius ({self.ball_radius})")
+        return self
+
+
+def build_sphere_shell(p: SphereShellParams) -> Scene:
+    rng = np.random.default_rng(p.seed)
+    ball = Surface(0, *sphere_mesh(p.ball_radius, p.subdivisions))
+    inner_v, inner_f = sphere_mesh(p.shell_inner, p.subdivisions)
+    outer = Surface(1, *sphere_mesh(1.0, p.subdivisions))
+    inner = Surface(1, inner_v, inner_f[:, ::-1])  # the shell's inside faces inward
+    if p.cutaway:  # drop the faces in the quarter the default camera looks from
+        inner, outer = (Surface(s.label, s.vertices, _cut(s.vertices, s.faces)) for s in (inner, outer))
+    lo, hi = np.full(3, -1.0), np.full(3, 1.0)
+    r = lambda X: np.linalg.norm(X, axis=1)  # noqa: E731
+    A = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: r(X) < p.ball_radius)
+    B = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: (r(X) > p.shell_inner) & (r(X) < 1))
+    return Scene("sphere-shell", "", 3, ("ball A", "shell B"), (ball, inner, outer), (), _grid(outer.vertices, p.grid_lines),
+                 np.vstack([A, B]), np.r_[np.zeros(len(A), np.int64), np.ones(len(B), np.int64)])
+
+
+def _cut(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Faces outside the wedge x > 0, y < 0 (the side the iso camera sees)."""
+    c = vertices[faces].mean(1)
+    return faces[~((c[:, 0] > 0) & (c[:, 1] < 0))]
+
+
+class CurvePairParams(BaseModel):
+    """Common parameters of the 3-D curve scenes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    points_per_curve: int = Field(400, ge=16, le=100_000)
+    samples_per_class: int = Field(1200, ge=10, le=1_000_000)
+    noise: float = Field(0.03, ge=0, le=1, description="std of the samples around each curve")
+    grid_lines: int = Field(4, ge=0, le=50)
+    seed: int = Field(0, ge=0)
+
+
+def _curve_scene(name: str, classes: tuple[str, str], curves: list[Curve], p: CurvePairParams) -> Scene:
+    rng = np.random.default_rng(p.seed)
+    samples, labels = [], []
+    for label in (0, 1):
+        mine = [c for c in curves if c.label == label]
+        lengths = np.array([np.linalg.norm(np.diff(c.points, axis=0), axis=1).sum() for c in mine])
+        counts = np.floor(p.samples_per_class * lengths / lengths.sum()).astype(int)
+        counts[0] += p.samples_per_class - counts.sum()
+        for c, k in zip(mine, counts):
+            samples.append(curve_samples(rng, c.points, int(k), p.noise, closed=c.closed))
+            labels.append(np.full(int(k), label))
+    allp = np.vstack([c.points for c in curves])
+    return Scene(name, "", 3, classes, (), tuple(curves), _grid(allp, p.grid_lines), np.vstack(samples), np.concatenate(labels))
+
+
+def build_unlink(p: CurvePairParams) -> Scene:
+    """A closed loop (A) and an open curve (B) that spirals twice around it: not linked."""
+    s = np.linspace(0, 2 * np.pi, p.points_per_curve, endpoint=False)
+    loop = np.stack([np.cos(s), np.sin(s), 0 * s], 1) * 0.8
+    u = np.linspace(0.15 * np.pi, 1.85 * np.pi, p.points_per_curve)
+    wraps = 2 * 2 * np.pi / (u[-1] - u[0])
+    rho = 0.25
+    radial = np.stack([np.cos(u), np.sin(u), 0 * u], 1)
+    spiral = (0.8 + rho * np.cos(wraps * (u - u[0])))[:, None] * radial
+    spiral[:, 2] = rho * np.sin(wraps * (u - u[0]))
+    return _curve_scene("unlink", ("loop A", "spiral B"), [Curve(0, loop, closed=True), Curve(1, spiral)], p)
+
+
+def build_easy_way_out(p: CurvePairParams) -> Scene:
+    """Two open helices wound around each other (a double helix): tangled, not linked."""
+    s = np.linspace(-1, 1, p.points_per_curve)
+    turns = 1.5 * 2 * np.pi
+    curves = []
+    for label, phase in enumerate((0.0, np.pi)):
+        curves.append(Curve(label, np.stack([0.35 * np.cos(turns * s + phase), 0.35 * np.sin(turns * s + phase), s], 1)))
+    return _curve_scene("easy-way-out", ("helix A", "helix B"), curves, p)
+
+
+def trefoil(s: np.ndarray) -> np.ndarray:
+    """The trefoil knot (sin s + 2 sin 2s, cos s - 2 cos 2s, -sin 3s), scaled into [-1, 1]^3; (N, 3)."""
+    return np.stack([np.sin(s) + 2 * np.sin(2 * s), np.cos(s) - 2 * np.cos(2 * s), -np.sin(3 * s)], 1) / 3.2
+
+
+def build_trefoil(p: CurvePairParams) -> Scene:
+    """A trefoil knot (A) and an unknotted ring (B) running around one of its strands."""
+    s = np.linspace(0, 2 * np.pi, p.points_per_curve, endpoint=False)
+    centre = trefoil(np.array([0.0]))[0]
+    tangent = trefoil(np.array([1e-4]))[0] - centre
+    tangent /= np.linalg.norm(tangent)
+    e1 = np.cross(tangent, [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(tangent, e1)
+    ring = centre + 0.2 * (np.cos(s)[:, None] * e1 + np.sin(s)[:, None] * e2)
+    return _curve_scene("trefoil", ("trefoil A", "ring B"), [Curve(0, trefoil(s), closed=True), Curve(1, ring, closed=True)], p)
