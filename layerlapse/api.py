@@ -151,7 +151,8 @@ class RenderResult:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return self.deformation.plan.notes
+        plan = getattr(self.deformation, "plan", None)  # a training-clock movie has no layer plan
+        return plan.notes if plan is not None else ()
 
 
 def render(
@@ -170,11 +171,17 @@ def render(
     linear_path: str = "polar",
     style=None,
     save_trajectory: str | Path | None = None,
+    over: str = "depth",
+    seconds: float = 12.0,
     progress: bool = True,
 ) -> RenderResult:
     """Render ``scene`` (a name or a Scene) to a movie; ``out`` defaults to
     ``outputs/<scene>/<scene>.mp4``. Trains the network unless ``network`` is given
     or a checkpoint exists. Returns a :class:`RenderResult`.
+
+    ``over="training"`` animates the other clock: the last hidden representation and its
+    decision boundary as a fresh network trains, over ``seconds`` seconds (default
+    ``outputs/<scene>/<scene>-training.mp4``).
     """
     from layerlapse.render.encoder import FOLDER, check_frame_folder, check_writable, output_kind
     from layerlapse.render.movie import resolve_settings, write_movie
@@ -182,9 +189,16 @@ def render(
 
     if linear_path not in LINEAR_PATHS:
         raise choice_error("linear_path", linear_path, LINEAR_PATHS)
+    if over not in CLOCKS:
+        raise choice_error("over", over, CLOCKS)
+    if over == "training" and save_trajectory:
+        raise LayerlapseError("save_trajectory: trajectories are written for --over depth only")
+    if not 0 < seconds <= 3600:
+        raise LayerlapseError(f"seconds: {seconds} is out of range; allowed: 0 < seconds <= 3600")
     scene = _scene(scene)
     style = style or _scene_style(scene)
-    out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.mp4"
+    suffix = "-training" if over == "training" else ""
+    out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}{suffix}.mp4"
     kind = output_kind(out)
     settings = resolve_settings(quality, size, fps, kind=kind, style=style)
     check_writable(out)  # before any work
@@ -192,6 +206,8 @@ def render(
         check_frame_folder(out)
     timeline = {"seconds_per_stage": seconds_per_stage} if seconds_per_stage is not None else None
     timeline_config = timeline_settings(scene, timeline)
+    if over == "training":
+        return _render_training(scene, out, settings, style, network_config, training, seconds, progress)
     if network is None:
         network = get_network(scene, checkpoint=checkpoint, network=network_config, training=training,
                               retrain=retrain, progress=progress)
@@ -201,6 +217,28 @@ def render(
                 accuracy=network.accuracy, progress=progress)
     trajectory = write_trajectory(save_trajectory, scene, deformation) if save_trajectory else None
     return RenderResult(out, network, deformation, trajectory)
+
+
+CLOCKS = ("depth", "training")
+
+
+def _render_training(scene: Scene, out: Path, settings, style, network_config: dict | None, training: dict | None,
+                     seconds: float, progress: bool) -> RenderResult:
+    from layerlapse.networks.training_clock import record_training
+    from layerlapse.render.movie import write_movie
+
+    config, train_config = network_settings(scene, network_config, training)
+    points, _ = scene.points()
+    bar = tqdm(total=train_config.epochs, unit="epoch", desc="train", disable=not progress, file=sys.stderr)
+    try:
+        movie, network = record_training(points, scene.samples, scene.labels, config, train_config,
+                                         frames=max(2, int(round(seconds * settings.fps))), fps=settings.fps,
+                                         scene_key=scene.key, progress=lambda epoch, loss: bar.update(1))
+    finally:
+        bar.close()
+    title = f"{scene.name} \u00b7 {config.describe()} \u00b7 training"
+    write_movie(out, scene, movie, settings, style=style, title=title, accuracy=None, progress=progress)
+    return RenderResult(out, network, movie, None)
 
 
 def _check_moments(scene: Scene, specs: list[str], training: dict | None) -> None:

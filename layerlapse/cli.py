@@ -145,6 +145,8 @@ def render_command(
     seed: SeedOpt = None,
     linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
     save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
+    over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
+    seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
     camera: CameraOpt = None,
     background: BackgroundOpt = None,
     colors: ColorsOpt = None,
@@ -169,6 +171,8 @@ def render_command(
         linear_path=linear_path,
         style=make_style(scene_obj, camera, background, colors, orbit),
         save_trajectory=save_trajectory,
+        over=over,
+        seconds=seconds,
         progress=progress,
     )
     for note in result.notes:

@@ -80,6 +80,14 @@ class Timeline:
         """A short on-screen text for a frame, e.g. ``layer 2 of 3 · tanh``."""
         return self.stage_label(self.stage_names[self.name[frame]])
 
+    def boundary_opacity(self, frame: int) -> float:
+        """The decision boundary fades in over half a second once the output is reached."""
+        names = self.name
+        if self.stage_names[names[frame]] != "output":
+            return 0.0
+        first = int(np.argmax(names == names[-1]))
+        return float(min(1.0, (frame - first + 1) / max(0.5 * self.fps, 1.0)))
+
     @classmethod
     def build(cls, stages, config: TimelineConfig, fps: float) -> "Timeline":
         """Lay out animated ``stages`` (:class:`~layerlapse.networks.layers.Stage`, in order)

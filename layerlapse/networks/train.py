@@ -61,10 +61,12 @@ def train(
     *,
     scene_key: dict | None = None,
     progress: Callable[[int, float], None] | None = None,
+    on_step: Callable[[int, MLP], None] | None = None,
 ) -> Network:
     """Train an MLP on samples X (N, input_dim) with labels y (N,) in 0 .. classes - 1.
 
-    ``progress(epoch, loss)`` is called after every epoch (of every restart). With
+    ``progress(epoch, loss)`` is called after every epoch (of every restart);
+    ``on_step(step, model)`` after every optimisation step (before the first, with step 0). With
     ``training.restarts > 1`` the network with the best training accuracy is kept (the
     first among equals), so the result is still determined by ``training.seed``.
     """
@@ -79,14 +81,15 @@ def train(
         raise LayerlapseError(f"network.classes: {config.classes} is too few for labels up to {y.max()}")
     best: tuple[float, MLP] | None = None
     for restart in range(training.restarts):
-        model = _train_once(X, y, config, training, training.seed + restart, restart, progress)
+        model = _train_once(X, y, config, training, training.seed + restart, restart, progress, on_step)
         acc = accuracy(model, X, y)
         if best is None or acc > best[0]:
             best = (acc, model)
     return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}))
 
 
-def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, restart: int, progress) -> MLP:
+def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, restart: int, progress,
+                on_step=None) -> MLP:
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -96,6 +99,9 @@ def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, r
     loss_fn = torch.nn.CrossEntropyLoss()
     n = len(Xt)
     batch = n if training.batch_size == 0 else min(training.batch_size, n)
+    step = 0
+    if on_step is not None:
+        on_step(0, model)
     for epoch in range(training.epochs):
         order = torch.randperm(n, generator=generator)
         total = 0.0
@@ -106,6 +112,9 @@ def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, r
             loss.backward()
             optimiser.step()
             total += loss.item() * len(idx)
+            step += 1
+            if on_step is not None:
+                on_step(step, model)
         if not np.isfinite(total):
             raise LayerlapseError(
                 f"training: the loss became NaN/Inf at epoch {epoch + 1}; lower training.lr "

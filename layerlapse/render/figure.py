@@ -147,7 +147,8 @@ class StillRenderer:
         if moment.name == "output" and self.accuracy is not None:
             label += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
         self.view.set_state(positions, label=label, tube_radius=self.style.tube_radius * float(camera.radius[0]),
-                            boundary=1.0 if moment.name == "output" else 0.0)
+                            boundary=1.0 if moment.name == "output" else 0.0,
+                            head=self.deformation.display_head(self.deformation.n_frames - 1))
         camera.apply(self.view.plotter.camera, 0)
 
     def image(self, *, transparent: bool) -> np.ndarray:

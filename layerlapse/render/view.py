@@ -35,39 +35,87 @@ def _polydata(points: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> pv.
     return mesh
 
 
-def decision_boundary(head_W: np.ndarray, head_b: np.ndarray, final: np.ndarray, tube_radius: float) -> pv.PolyData | None:
-    """The set where the two logits tie, clipped to the final points' box, in display space.
+def _plane_box_polygon(w: np.ndarray, c: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """Corners (k, 3), k in 3..6, of the plane w.x + c = 0 inside the box [lo, hi], in order."""
+    box = np.array([lo, hi])
+    corners = np.array([[box[i, 0], box[j, 1], box[k, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    side = corners @ w + c
+    points = []
+    for a in range(8):
+        for b in range(a + 1, 8):
+            if bin(a ^ b).count("1") == 1 and side[a] * side[b] < 0:  # a box edge the plane crosses
+                f = side[a] / (side[a] - side[b])
+                points.append(corners[a] + f * (corners[b] - corners[a]))
+    if len(points) < 3:
+        return None
+    P = np.array(points)
+    centre = P.mean(0)
+    n = w / np.linalg.norm(w)
+    u = P[0] - centre
+    u /= max(np.linalg.norm(u), 1e-30)
+    v = np.cross(n, u)
+    order = np.argsort(np.arctan2((P - centre) @ v, (P - centre) @ u))
+    return P[order]
 
-    head_W (2, n), head_b (2,), final (V, 3) display positions of the last representation.
-    A plane for n = 3, a tube along a line for n = 2; None for other cases.
+
+class DecisionBoundary:
+    """The set where the two logits tie, drawn with a fixed topology and posed per frame.
+
+    A tube along a line when the last representation is at most 2-D, a square patch of
+    the plane when it is 3-D; either sized to the frame's points. Posing writes points
+    in place, so a boundary that moves (training clock) costs no rebuild.
     """
-    if head_W.shape[0] != 2:
-        return None
-    n = head_W.shape[1]
-    w = np.zeros(3)
-    w[:n] = head_W[1] - head_W[0]
-    c = float(head_b[1] - head_b[0])
-    norm = np.linalg.norm(w)
-    if norm < 1e-12:
-        return None
-    lo, hi = final.min(0), final.max(0)
-    pad = 0.05 * float((hi - lo).max())
-    lo, hi = lo - pad, hi + pad
-    mid = 0.5 * (lo + hi)
-    origin = mid - ((w @ mid + c) / norm**2) * w
-    size = 4 * float(np.linalg.norm(hi - lo)) + 1e-6
-    if n == 3:
-        plane = pv.Plane(center=origin, direction=w, i_size=size, j_size=size, i_resolution=1, j_resolution=1)
-        clipped = plane.clip_box((lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]), invert=False)
-        return clipped.extract_surface(algorithm=None) if clipped.n_points else None
-    if n == 2:
-        along = np.array([-w[1], w[0], 0.0]) / norm
-        line = pv.Line(origin - size * along, origin + size * along, resolution=1)
-        clipped = line.clip_box((lo[0], hi[0], lo[1], hi[1], -1.0, 1.0), invert=False)
-        if not clipped.n_points:
-            return None
-        return clipped.extract_surface(algorithm=None).tube(radius=tube_radius, n_sides=16)
-    return None
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        if width <= 2:
+            self.tube = Tube(2, closed=False, sides=12)
+            faces = self.tube.faces
+            n = self.tube.n_points
+        else:  # the plane cut by a box is a polygon of at most 6 corners: a fan around its centre
+            faces = np.array([[0, 1 + i, 1 + (i + 1) % 6] for i in range(6)])
+            n = 7
+        self.mesh = _polydata(np.zeros((n, 3), np.float32), faces, np.tile(np.float32([0, 0, 1]), (n, 1)))
+
+    def pose(self, W: np.ndarray, b: np.ndarray, points: np.ndarray, radius: float) -> bool:
+        """Fit the boundary of head (W (2, m), b (2,)) to points (V, 3); False if it misses them."""
+        w = np.zeros(3)
+        w[: W.shape[1]] = W[1] - W[0]
+        c = float(b[1] - b[0])
+        norm = float(np.linalg.norm(w))
+        if norm < 1e-12:
+            return False
+        lo, hi = points.min(0), points.max(0)
+        pad = 0.05 * float((hi - lo).max()) + 1e-9
+        lo, hi = lo - pad, hi + pad
+        mid = 0.5 * (lo + hi)
+        origin = mid - ((w @ mid + c) / norm**2) * w
+        if self.width <= 2:
+            direction = np.array([-w[1], w[0], 0.0]) / norm
+            s0, s1 = -np.inf, np.inf
+            for i in range(2):  # clip the line to the box (Liang-Barsky)
+                if abs(direction[i]) < 1e-12:
+                    if not lo[i] <= origin[i] <= hi[i]:
+                        return False
+                    continue
+                a, z = sorted(((lo[i] - origin[i]) / direction[i], (hi[i] - origin[i]) / direction[i]))
+                s0, s1 = max(s0, a), min(s1, z)
+            if s1 <= s0:
+                return False
+            ends = np.array([origin + s0 * direction, origin + s1 * direction])
+            ends[:, 2] = 0.0  # a representation of width <= 2 lies in the z = 0 plane
+            vertices, normals = self.tube(ends.astype(np.float32), radius)
+        else:
+            corners = _plane_box_polygon(w, c, lo, hi)
+            if corners is None:
+                return False
+            vertices = np.vstack([corners.mean(0), corners, np.repeat(corners[-1:], 6 - len(corners), 0)])
+            normals = np.tile(w / norm, (7, 1))
+        self.mesh.points[:] = vertices
+        self.mesh.point_data["Normals"][:] = normals
+        self.mesh.GetPoints().Modified()
+        self.mesh.GetPointData().GetNormals().Modified()
+        return True
 
 
 class SceneView:
@@ -131,19 +179,13 @@ class SceneView:
                 lighting=False, render=False, reset_camera=False,
             )
             self._updaters.append(("grid", sl, mesh, None))
-        last = deformation.n_frames - 1
-        head = deformation.display_head(last)
-        boundary = None
-        if head is not None and scene.class_names:
-            boundary = decision_boundary(*head, deformation.display(np.array([last]))[0],
-                                         style.tube_radius * float(camera.radius[-1]) * 0.6)
-        self.boundary_actor = None
-        if boundary is not None:
-            self.boundary_actor = self.plotter.add_mesh(boundary, color=style.decision_color, opacity=0.0,
+        head = deformation.display_head(deformation.n_frames - 1)
+        self.boundary = self.boundary_actor = None
+        if head is not None and head[0].shape[0] == 2 and len(scene.class_names) == 2:
+            self.boundary = DecisionBoundary(head[0].shape[1])
+            self.boundary_actor = self.plotter.add_mesh(self.boundary.mesh, color=style.decision_color, opacity=0.0,
                                                         smooth_shading=False, render=False, reset_camera=False)
             self.boundary_actor.SetVisibility(False)
-        names = deformation.timeline.name
-        self._first_output = int(np.argmax(names == names[-1]))
         margin = 0.022 * size[1] / size[0]
         self.label_actor = self._text("", (margin, 0.965), 20 * scale, top=True)
         self.title_actor = self._text(title, (margin, 0.03), 13 * scale, top=False)
@@ -169,9 +211,10 @@ class SceneView:
         actor.prop.interpolation = "gouraud"
         self.class_actors.setdefault(label, []).append(actor)
 
-    def set_state(self, positions: np.ndarray, *, label: str, tube_radius: float, boundary: float = 0.0) -> None:
+    def set_state(self, positions: np.ndarray, *, label: str, tube_radius: float, boundary: float = 0.0,
+                  head: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Put every part at ``positions`` (V, 3) float32, show ``label``; ``boundary`` in [0, 1]
-        is the decision boundary's visibility."""
+        is the visibility of the decision boundary of ``head`` (W, b) in display space."""
         for kind, sl, mesh, helper in self._updaters:
             pts = positions[sl]
             if kind == "surface":
@@ -188,8 +231,9 @@ class SceneView:
                 mesh.GetPointData().GetNormals().Modified()
         self.label_actor.SetInput(label)
         if self.boundary_actor is not None:
+            shown = boundary > 0 and head is not None and self.boundary.pose(*head, positions, 0.6 * tube_radius)
             self.boundary_actor.prop.opacity = BOUNDARY_OPACITY * float(np.clip(boundary, 0, 1))
-            self.boundary_actor.SetVisibility(boundary > 0)
+            self.boundary_actor.SetVisibility(bool(shown))
 
     def frame_label(self, frame: int) -> str:
         """The on-screen text for ``frame``: layer and stage, and the accuracy at the end."""
@@ -202,12 +246,10 @@ class SceneView:
     def show_frame(self, frame: int, positions: np.ndarray, *, move_camera: bool = True) -> None:
         """Show timeline frame ``frame`` at ``positions`` (V, 3), with its label and camera."""
         timeline = self.deformation.timeline
-        fade = 0.0
-        if timeline.stage_names[timeline.name[frame]] == "output":
-            fade = (frame - self._first_output + 1) / max(0.5 * timeline.fps, 1)
         camera_frame = min(frame, len(self.camera.radius) - 1)
         self.set_state(positions, label=self.frame_label(frame),
-                       tube_radius=self.style.tube_radius * float(self.camera.radius[camera_frame]), boundary=fade)
+                       tube_radius=self.style.tube_radius * float(self.camera.radius[camera_frame]),
+                       boundary=timeline.boundary_opacity(frame), head=self.deformation.display_head(frame))
         if move_camera:
             self.camera.apply(self.plotter.camera, camera_frame)
 
