@@ -273,6 +273,21 @@ def show_command(
              checkpoint=checkpoint, training=training_overrides(epochs, seed), progress=progress)
 
 
+@app.command("reproduce")
+def reproduce_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for results.md, results.json and key frames")] = Path("outputs/reproduce"),
+    seeds: Annotated[int, typer.Option(help="training seeds per network")] = 3,
+    epochs: EpochsOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Train the networks the essay's claims are about (several seeds each) and write a table and key frames."""
+    from layerlapse.reproduce import markdown, run
+
+    results = run(out, seeds=seeds, epochs=epochs, progress=progress)
+    typer.echo(markdown(results, seeds))
+    typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'} and {len(results)} key frames")
+
+
 def main() -> None:
     """Entry point: user errors become one red line and exit code 2, never a traceback."""
     warnings.showwarning = _notice

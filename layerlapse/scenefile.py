@@ -125,13 +125,13 @@ def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> Scene:
         if not file.is_file():
             raise LayerlapseError(f"{field}: {entry.path!r} does not exist (looked in {str(file.parent)!r})")
         try:
-            mesh = trimesh.load(file, force="mesh")
+            mesh = trimesh.load(file, force="mesh", process=False)  # unprocessed, so NaN rows survive to be refused
         except Exception as exc:  # trimesh raises many types for unreadable files
             raise LayerlapseError(f"{field}: cannot read {entry.path!r} ({type(exc).__name__}: {exc})") from None
         if not isinstance(mesh, trimesh.Trimesh):
             raise LayerlapseError(f"{field}: {entry.path!r} holds no triangle mesh")
         check_mesh(mesh, f"{field} {entry.path!r}")
-        meshes.append((entry.label, mesh))
+        meshes.append((entry.label, mesh.process()))  # merge duplicate vertices (STL keeps one set per face)
     return build_mesh_scene(name, meshes, samples_per_class=spec.samples_per_class, normalize=spec.normalize,
                             grid_lines_per_axis=spec.grid_lines, seed=spec.seed)
 

@@ -90,7 +90,7 @@ def record_training(
     *, frames: int, fps: float, scene_key: dict | None = None, progress: Callable[[int, float], None] | None = None,
 ) -> tuple[TrainingMovie, Network]:
     """Train once (no restarts) and snapshot the hidden representation of ``points`` (V, n)
-    about ``frames`` times, evenly over the optimisation steps."""
+    ``frames`` times, evenly over the optimisation steps (fewer if there are fewer steps)."""
     if config.hidden and config.hidden[-1] > DISPLAY_DIM:
         raise LayerlapseError(
             f"over: training is drawn in the last hidden representation, which must have at most "
@@ -99,12 +99,12 @@ def record_training(
     n = len(samples)
     batch = n if training.batch_size == 0 else min(training.batch_size, n)
     total_steps = training.epochs * -(-n // batch)
-    every = max(1, total_steps // max(frames - 1, 1))
+    wanted = set(np.unique(np.linspace(0, total_steps, frames).round().astype(int)).tolist())
     X = torch.as_tensor(np.asarray(points, dtype=np.float32))
     shots: list[tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray], float]] = []
 
     def snapshot(step: int, model) -> None:
-        if step % every and step != total_steps:
+        if step not in wanted:
             return
         with torch.no_grad():
             rep = model.representation(X).numpy()

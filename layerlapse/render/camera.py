@@ -17,7 +17,7 @@ from layerlapse.networks.deformation import Deformation
 from layerlapse.render.style import CAMERAS, Style
 
 VIEW_ANGLE = 30.0
-MARGIN = 1.12
+MARGIN = 1.2
 
 
 def view_axes(azimuth: np.ndarray, elevation: float, top: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
