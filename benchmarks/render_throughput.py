@@ -2,7 +2,8 @@
 
 Renders the same scene at the same size twice:
   * pipeline: layerlapse's real path (deformation + camera + render + read back + encode);
-  * bare loop: the same meshes updated in place, render, read back pixels, nothing else.
+  * bare loop: the same meshes updated in place (precomputed positions, no normals),
+    the same camera per frame, render, read back pixels, nothing else.
 Prints both frames/s and, last, ``ratio: X`` (pipeline fps / bare-loop fps). Then peak
 memory (RSS) of a short and a 10x longer render, each in its own process.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from layerlapse import api
-from layerlapse.render import Style, resolve_settings, write_movie
+from layerlapse.render import FrameWriter, Style, render_frames, resolve_settings, write_movie
 from layerlapse.render.camera import CameraPath
 from layerlapse.render.view import SceneView
 
@@ -48,6 +49,30 @@ def pipeline(scene, net, deformation, settings) -> float:
         return deformation.n_frames / (time.perf_counter() - t)
 
 
+def pipeline_without_encoding(scene, net, deformation, settings) -> float:
+    """The real frames (deformation, normals, tubes, labels, camera, read back), not encoded."""
+    t = time.perf_counter()
+    for _ in render_frames(scene, deformation, settings, style=Style(), title="bench", accuracy=net.accuracy,
+                           progress=False):
+        pass
+    return deformation.n_frames / (time.perf_counter() - t)
+
+
+def encoder_cost(scene, net, deformation, settings, frames: int = 120) -> float:
+    """CPU milliseconds ffmpeg spends per frame encoding the real frames as H.264 (its own process)."""
+    images = []
+    for image in render_frames(scene, deformation, settings, style=Style(), accuracy=net.accuracy, progress=False):
+        images.append(image)
+        if len(images) == frames:
+            break
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as tmp, FrameWriter(Path(tmp) / "e.mp4", settings.size, settings.fps) as w:
+        for image in images:
+            w.write(image)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return 1000 * ((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)) / len(images)
+
+
 def bare_loop(scene, deformation, settings) -> float:
     style = Style()
     camera = CameraPath.follow(deformation, fps=settings.fps, style=style, aspect=settings.size[0] / settings.size[1])
@@ -59,9 +84,9 @@ def bare_loop(scene, deformation, settings) -> float:
 
     pixels = vtkUnsignedCharArray()
     w, h = settings.size
-    camera.apply(view.plotter.camera, 0)
     t = time.perf_counter()
     for frame in range(deformation.n_frames):
+        camera.apply(view.plotter.camera, frame)  # the same views as the pipeline: same pixels to fill
         for sl, mesh in meshes:
             mesh.points[:] = positions[frame, sl]
             mesh.GetPoints().Modified()
@@ -94,18 +119,21 @@ def main() -> None:
     settings = resolve_settings("medium", size, 30)
     scene, net, deformation = setup(args.frames, settings.fps)
     print(f"scene {SCENE}: {deformation.n_points} points, {deformation.n_frames} frames at {size[0]}x{size[1]}")
-    bares, pipes = [], []
+    bares, pipes, quiet = [], [], []
     for _ in range(args.repeats):  # interleaved, best of N: the machine's speed drifts
         bares.append(bare_loop(scene, deformation, settings))
+        quiet.append(pipeline_without_encoding(scene, net, deformation, settings))
         pipes.append(pipeline(scene, net, deformation, settings))
-    bare, pipe = max(bares), max(pipes)
+    bare, pipe, no_encode = max(bares), max(pipes), max(quiet)
     if not args.skip_memory:
         for frames in (args.frames, 10 * args.frames):
             out = subprocess.run([sys.executable, __file__, "--memory-child", str(frames), "--size", args.size],
                                  capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"peak memory, {r['frames']} frames: {r['peak_mb']:.0f} MB")
+    print(f"H.264 encoding (ffmpeg's own CPU time): {encoder_cost(scene, net, deformation, settings):.1f} ms per frame")
     print(f"bare loop: {bare:.1f} frames/s")
+    print(f"pipeline without encoding: {no_encode:.1f} frames/s (ratio {no_encode / bare:.3f})")
     print(f"pipeline: {pipe:.1f} frames/s")
     print(f"ratio: {pipe / bare:.3f}")
 

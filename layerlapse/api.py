@@ -241,11 +241,11 @@ def _render_training(scene: Scene, out: Path, settings, style, network_config: d
     return RenderResult(out, network, movie, None)
 
 
-def _check_moments(scene: Scene, specs: list[str], training: dict | None) -> None:
+def _check_moments(scene: Scene, specs: list[str], training: dict | None, network_config: dict | None = None) -> None:
     """Validate stage names against the network the scene will get, before any training."""
     from layerlapse.render.figure import parse_at
 
-    config, _ = network_settings(scene, None, training)
+    config, _ = network_settings(scene, network_config, training)
     stages = stage_list((config.input_dim, *config.hidden), config.activation)
     timeline = Timeline.build(stages, timeline_settings(scene), 30.0)
     for spec in specs:
@@ -261,10 +261,12 @@ def _scene_style(scene: Scene | str):
 
 
 def _prepared(scene: Scene | str, network: Network | None, checkpoint, progress: bool,
-              fps: float = 30.0, training: dict | None = None) -> tuple[Scene, Network, Deformation]:
+              fps: float = 30.0, training: dict | None = None,
+              network_config: dict | None = None) -> tuple[Scene, Network, Deformation]:
     scene = _scene(scene)
     if network is None:
-        network = get_network(scene, checkpoint=checkpoint, training=training, progress=progress)
+        network = get_network(scene, checkpoint=checkpoint, network=network_config, training=training,
+                              progress=progress)
     return scene, network, deform(scene, network, fps=fps)
 
 
@@ -284,6 +286,7 @@ def figure(
     style=None,
     network: Network | None = None,
     checkpoint: str | Path | None = None,
+    network_config: dict | None = None,
     training: dict | None = None,
     progress: bool = True,
 ) -> Path:
@@ -309,9 +312,10 @@ def figure(
     figure_kind(out)
     fsize.check(supersample)
     if network is None:
-        _check_moments(scene, (stages or []) if sheet else [at], training)
+        _check_moments(scene, (stages or []) if sheet else [at], training, network_config)
     check_writable(out)
-    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training)
+    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training,
+                                            network_config=network_config)
     if sheet:
         return save_contact_sheet(out, scene, deformation, stages=stages, columns=columns, panel=fsize,
                                   supersample=supersample, transparent=transparent, style=style,
@@ -329,6 +333,7 @@ def export_meshes(
     style=None,
     network: Network | None = None,
     checkpoint: str | Path | None = None,
+    network_config: dict | None = None,
     training: dict | None = None,
     progress: bool = True,
 ) -> list[Path]:
@@ -342,8 +347,9 @@ def export_meshes(
     if out.suffix.lower() not in MESH_FORMATS:
         raise LayerlapseError(f"out: unknown mesh format {out.suffix or '(none)'!r} of {out.name!r}; allowed: {', '.join(MESH_FORMATS)}")
     if network is None:
-        _check_moments(scene, list(at), training)
-    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training)
+        _check_moments(scene, list(at), training, network_config)
+    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training,
+                                            network_config=network_config)
     return write(out, scene, deformation, at, style=style or _scene_style(scene))
 
 
@@ -354,6 +360,7 @@ def show(
     style=None,
     network: Network | None = None,
     checkpoint: str | Path | None = None,
+    network_config: dict | None = None,
     training: dict | None = None,
     progress: bool = True,
     block: bool = True,
@@ -364,7 +371,8 @@ def show(
     from layerlapse.render.window import Viewer, check_display
 
     check_display()  # before any training
-    scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=60.0, training=training)
+    scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=60.0, training=training,
+                                            network_config=network_config)
     viewer = Viewer(scene, deformation, style=style or _scene_style(scene), size=size or (1280, 800),
                     accuracy=network.accuracy, title=f"{scene.name} \u00b7 {network.config.describe()}")
     viewer.show(block=block)
@@ -380,6 +388,7 @@ def notebook(
     style=None,
     network: Network | None = None,
     checkpoint: str | Path | None = None,
+    network_config: dict | None = None,
     training: dict | None = None,
     progress: bool = False,
 ):
@@ -395,7 +404,7 @@ def notebook(
     style = style or _scene_style(scene)
     live = backend == "trame" or (backend == "auto" and trame_available())
     scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=30.0 if live else 15.0,
-                                            training=training)
+                                            training=training, network_config=network_config)
     if live:
         return live_view(scene, deformation, size=size, style=style, accuracy=network.accuracy)
     return frame_slider(scene, deformation, frames=frames, size=size, style=style, accuracy=network.accuracy)

@@ -32,6 +32,8 @@ CameraOpt = Annotated[Optional[str], typer.Option(help="camera preset: iso (defa
 BackgroundOpt = Annotated[Optional[str], typer.Option(help="white (papers; default), dark (talks) or any colour")]
 ColorsOpt = Annotated[Optional[str], typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
 SizeOpt = Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels")]
+HiddenOpt = Annotated[Optional[str], typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's")]
+ActivationOpt = Annotated[Optional[str], typer.Option(help="tanh, sigmoid, softplus or relu (default: the scene's)")]
 
 
 def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
@@ -79,6 +81,19 @@ def make_style(scene, camera: Optional[str], background: Optional[str], colors: 
         raise LayerlapseError(validation_message("style", exc)) from None
 
 
+def network_overrides(hidden: Optional[str], activation: Optional[str]) -> Optional[dict]:
+    out: dict = {}
+    if hidden is not None:
+        text = hidden.strip().lower()
+        try:
+            out["hidden"] = () if text in ("none", "") else tuple(int(w) for w in text.split(","))
+        except ValueError:
+            raise LayerlapseError(f"hidden: {hidden!r} is not a list of widths like 4,4 (or none)") from None
+    if activation is not None:
+        out["activation"] = activation
+    return out or None
+
+
 def training_overrides(epochs: Optional[int], seed: Optional[int]) -> Optional[dict]:
     training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
     return training or None
@@ -120,6 +135,8 @@ def train_command(
     checkpoint: Annotated[Optional[Path], typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
     epochs: EpochsOpt = None,
     seed: SeedOpt = None,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
     set_: SetOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -127,7 +144,7 @@ def train_command(
     from layerlapse import api
 
     net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=training_overrides(epochs, seed),
-                          retrain=True, progress=progress)
+                          network=network_overrides(hidden, activation), retrain=True, progress=progress)
     typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net)}")
 
 
@@ -143,6 +160,8 @@ def render_command(
     retrain: Annotated[bool, typer.Option(help="train even if a checkpoint exists")] = False,
     epochs: EpochsOpt = None,
     seed: SeedOpt = None,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
     linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
     save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
     over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
@@ -167,6 +186,7 @@ def render_command(
         seconds_per_stage=seconds_per_stage,
         checkpoint=checkpoint,
         training=training_overrides(epochs, seed),
+        network_config=network_overrides(hidden, activation),
         retrain=retrain,
         linear_path=linear_path,
         style=make_style(scene_obj, camera, background, colors, orbit),
@@ -202,6 +222,8 @@ def figure_command(
     checkpoint: CheckpointOpt = None,
     epochs: EpochsOpt = None,
     seed: SeedOpt = None,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
     set_: SetOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -220,7 +242,8 @@ def figure_command(
         stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
         size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
         style=make_style(scene_obj, camera, background, colors), checkpoint=checkpoint,
-        training=training_overrides(epochs, seed), progress=progress,
+        training=training_overrides(epochs, seed), network_config=network_overrides(hidden, activation),
+        progress=progress,
     )
     typer.echo(f"wrote {path}")
 
@@ -234,6 +257,8 @@ def export_command(
     checkpoint: CheckpointOpt = None,
     epochs: EpochsOpt = None,
     seed: SeedOpt = None,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
     set_: SetOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -243,7 +268,8 @@ def export_command(
     scene_obj = load(scene, set_)
     paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
                               style=make_style(scene_obj, None, None, colors), checkpoint=checkpoint,
-                              training=training_overrides(epochs, seed), progress=progress)
+                              training=training_overrides(epochs, seed),
+                              network_config=network_overrides(hidden, activation), progress=progress)
     for p in paths:
         typer.echo(f"wrote {p}")
 
@@ -258,6 +284,8 @@ def show_command(
     checkpoint: CheckpointOpt = None,
     epochs: EpochsOpt = None,
     seed: SeedOpt = None,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
     set_: SetOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -270,7 +298,8 @@ def show_command(
 
     scene_obj = load(scene, set_)
     api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, camera, background, colors),
-             checkpoint=checkpoint, training=training_overrides(epochs, seed), progress=progress)
+             checkpoint=checkpoint, training=training_overrides(epochs, seed),
+             network_config=network_overrides(hidden, activation), progress=progress)
 
 
 @app.command("reproduce")

@@ -8,7 +8,7 @@ from conftest import TINY_SPIRALS, TINY_TORI, TINY_TRAINING
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
-from layerlapse.networks.layers import Layer, orient_layers
+from layerlapse.networks.layers import Layer, orient_layers, stage_list
 from layerlapse.networks.timeline import Timeline, TimelineConfig, ease
 
 
@@ -50,7 +50,7 @@ def test_first_frame_is_the_undeformed_input(tori):
 
 def test_timeline_layout():
     cfg = TimelineConfig(seconds_per_stage=1.0, pause=0.5, hold_start=1.0, hold_end=2.0)
-    tl = Timeline.build(["tanh", "tanh"], cfg, fps=10)
+    tl = Timeline.build(stage_list((2, 2, 2), "tanh"), cfg, fps=10)
     assert tl.stage_names == (
         "input", "layer1.linear", "layer1.translate", "layer1.tanh",
         "layer2.linear", "layer2.translate", "layer2.tanh", "output",
@@ -87,7 +87,7 @@ def test_nan_network_is_refused_before_drawing():
         orient_layers([bad], head)
     huge = Layer(np.diag([1e308, 1e308]), np.zeros(2), "softplus")
     plan = orient_layers([huge], head)
-    tl = Timeline.build(["softplus"], TimelineConfig(), fps=5)
+    tl = Timeline.build(plan.stages(), TimelineConfig(), fps=5)
     with pytest.raises(LayerlapseError, match="NaN or Inf"):
         Deformation(plan, tl, np.full((4, 2), 10.0))
 

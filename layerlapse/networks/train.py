@@ -23,7 +23,7 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(256, ge=0, le=1_000_000)
     weight_decay: float = Field(0.0, ge=0, le=1)
     seed: int = Field(0, ge=0)
-    restarts: int = Field(1, ge=1, le=100, description="train seeds seed .. seed + restarts - 1, keep the best")
+    restarts: int = Field(1, ge=1, le=100, description="train this many seeds derived from seed, keep the best")
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,19 @@ def train(
         raise LayerlapseError(f"network.classes: {config.classes} is too few for labels up to {y.max()}")
     best: tuple[float, MLP] | None = None
     for restart in range(training.restarts):
-        model = _train_once(X, y, config, training, training.seed + restart, restart, progress, on_step)
+        model = _train_once(X, y, config, training, restart_seed(training.seed, restart), restart, progress, on_step)
         acc = accuracy(model, X, y)
         if best is None or acc > best[0]:
             best = (acc, model)
     return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}))
+
+
+def restart_seed(seed: int, restart: int) -> int:
+    """Restart 0 uses ``seed`` itself; later restarts get independent seeds derived from
+    (seed, restart), so the restarts of neighbouring seeds never coincide."""
+    if restart == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, restart]).generate_state(1)[0])
 
 
 def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, restart: int, progress,
