@@ -35,8 +35,13 @@ TINY_SPIRALS = dict(points_per_curve=40, samples_per_class=100, grid_lines=5)
 TINY_TRAINING = dict(epochs=3)
 
 
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY"))
+@pytest.fixture(scope="session")
+def tiny_tori():
+    """A small linked-tori scene and a 3-epoch network, shared by the rendering tests."""
+    from layerlapse import api
+
+    scene = api.load_scene("linked-tori", **TINY_TORI)
+    return scene, api.train_network(scene, training=TINY_TRAINING, progress=False)
 
 
 @pytest.fixture(scope="session")

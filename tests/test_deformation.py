@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY_SPIRALS, TINY_TORI, TINY_TRAINING
+from conftest import TINY_SPIRALS
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
@@ -13,10 +13,8 @@ from layerlapse.networks.timeline import Timeline, TimelineConfig, ease
 
 
 @pytest.fixture(scope="module")
-def tori():
-    scene = api.load_scene("linked-tori", **TINY_TORI)
-    net = api.train_network(scene, training=TINY_TRAINING, progress=False)
-    return scene, net
+def tori(tiny_tori):
+    return tiny_tori
 
 
 def test_stages_at_one_compose_to_the_forward_pass(tori):

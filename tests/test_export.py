@@ -4,16 +4,15 @@ import numpy as np
 import pytest
 import trimesh
 
-from conftest import TINY_SPIRALS, TINY_TORI, TINY_TRAINING
+from conftest import TINY_SPIRALS, TINY_TRAINING
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render.style import OKABE_ITO
 
 
 @pytest.fixture(scope="module")
-def tori():
-    scene = api.load_scene("linked-tori", **TINY_TORI)
-    net = api.train_network(scene, training=TINY_TRAINING, progress=False)
+def tori(tiny_tori):
+    scene, net = tiny_tori
     return scene, net, api.deform(scene, net)
 
 

@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY_SPIRALS, TINY_TORI, TINY_TRAINING
+from conftest import TINY_SPIRALS, TINY_TRAINING
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render.figure import FigureSize, default_sheet_stages, parse_at
@@ -16,9 +16,8 @@ REFERENCE = Path(__file__).parent / "reference"
 
 
 @pytest.fixture(scope="module")
-def tori():
-    scene = api.load_scene("linked-tori", **TINY_TORI)
-    net = api.train_network(scene, training=TINY_TRAINING, progress=False)
+def tori(tiny_tori):
+    scene, net = tiny_tori
     return scene, net, api.deform(scene, net, fps=10)
 
 

@@ -1,13 +1,12 @@
 """Tiny renders whose frames are checked: not blank, class colours, stages differ, sizes exact."""
 
-import warnings
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY_SPIRALS, TINY_TORI, TINY_TRAINING
+from conftest import TINY_SPIRALS, TINY_TRAINING
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render import Style, render_frames, resolve_settings
@@ -18,10 +17,8 @@ SIZE = (192, 108)
 
 
 @pytest.fixture(scope="module")
-def tori():
-    scene = api.load_scene("linked-tori", **TINY_TORI)
-    net = api.train_network(scene, training=TINY_TRAINING, progress=False)
-    return scene, net
+def tori(tiny_tori):
+    return tiny_tori
 
 
 def rgb(hex_colour):

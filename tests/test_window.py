@@ -7,15 +7,13 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import TINY_TORI, TINY_TRAINING
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 
 
 @pytest.fixture(scope="module")
-def tori():
-    scene = api.load_scene("linked-tori", **TINY_TORI)
-    return scene, api.train_network(scene, training=TINY_TRAINING, progress=False)
+def tori(tiny_tori):
+    return tiny_tori
 
 
 @pytest.mark.display

@@ -60,7 +60,18 @@ def final_view(final: np.ndarray, head_W: np.ndarray, ambient: int) -> np.ndarra
     return (U @ Vt) @ P1
 
 
-class Deformation:
+class FrameSource:
+    """What a renderer needs of a motion: ``n_frames``, ``display(frames, subset)`` -> (F, V, 3),
+    ``display_head(frame)``, ``timeline`` and ``planar``. Shared batching lives here."""
+
+    def iter_display(self, batch: int = 16) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(frame indices (B,), display positions (B, V, 3))`` over the whole timeline."""
+        for start in range(0, self.n_frames, batch):
+            idx = np.arange(start, min(start + batch, self.n_frames))
+            yield idx, self.display(idx)
+
+
+class Deformation(FrameSource):
     """Positions of ``points`` (V, n) at every frame of ``timeline`` under ``plan``.
 
     ``keyframes``: (S + 1, V, D), the points before the first stage and after each of
@@ -194,9 +205,3 @@ class Deformation:
         if self.dim > DISPLAY_DIM:
             return None
         return self.plan.head.W, self.plan.head.b
-
-    def iter_display(self, batch: int = 16) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(frame indices (B,), display positions (B, V, 3))`` over the whole timeline."""
-        for start in range(0, self.n_frames, batch):
-            idx = np.arange(start, min(start + batch, self.n_frames))
-            yield idx, self.display(idx)

@@ -9,13 +9,14 @@ renderer, styles and files serve both clocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.networks.deformation import FrameSource
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.train import Network, TrainConfig, accuracy, train
 
@@ -49,7 +50,7 @@ class TrainingTimeline:
         return 1.0
 
 
-class TrainingMovie:
+class TrainingMovie(FrameSource):
     """Display positions (F, V, 3) of the scene's points and the head at every frame."""
 
     def __init__(self, positions: np.ndarray, heads: list[tuple[np.ndarray, np.ndarray]], timeline: TrainingTimeline,
@@ -78,11 +79,6 @@ class TrainingMovie:
 
     def display_head(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
         return self.heads[frame]
-
-    def iter_display(self, batch: int = 16) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, self.n_frames, batch):
-            idx = np.arange(start, min(start + batch, self.n_frames))
-            yield idx, self.positions[idx]
 
 
 def record_training(
