@@ -105,16 +105,18 @@ def _register_presets() -> None:
     def tanh(dim: int, *hidden: int) -> NetworkConfig:
         return NetworkConfig(input_dim=dim, hidden=hidden, activation="tanh")
 
+    # Narrow networks often stop in a poor local minimum (two-curves: 2 of 8 seeds reach 100%,
+    # spirals: 1 of 8), so these presets keep the best of several restarts.
     presets = [
         ("two-curves", "two curves in the square; one width-2 tanh layer makes them separable (2-2-2)",
-         planar.TwoCurvesParams, planar.build_two_curves, tanh(2, 2), TrainConfig(epochs=300, lr=0.03, restarts=3)),
+         planar.TwoCurvesParams, planar.build_two_curves, tanh(2, 2), TrainConfig(epochs=300, lr=0.03, restarts=6)),
         ("grid-only", "one fixed tanh layer on the grid alone: W, then b, then tanh bends lines toward the box edges",
          planar.GridOnlyParams, planar.build_grid_only, tanh(2, 2), TrainConfig()),
         ("spirals", "two slightly entangled spirals; four width-2 tanh layers separate them",
-         spirals.SpiralsParams, spirals.build_spirals, tanh(2, 2, 2, 2, 2), TrainConfig(epochs=400, lr=0.01, batch_size=64, restarts=4)),
+         spirals.SpiralsParams, spirals.build_spirals, tanh(2, 2, 2, 2, 2), TrainConfig(epochs=400, lr=0.01, batch_size=64, restarts=6)),
         ("spirals-tangled", "more entangled spirals; the same four width-2 tanh layers fail (honestly)",
          spirals.TangledSpiralsParams, spirals.build_spirals, tanh(2, 2, 2, 2, 2),
-         TrainConfig(epochs=400, lr=0.01, batch_size=64, restarts=4)),
+         TrainConfig(epochs=400, lr=0.01, batch_size=64, restarts=6)),
         ("disk-annulus", "disk A inside annulus B; width-2 tanh layers cannot separate them, whatever the depth",
          planar.DiskAnnulusParams, planar.build_disk_annulus, tanh(2, 2, 2, 2), TrainConfig(epochs=300, lr=0.02, restarts=3)),
         ("disk-annulus-lift", "disk and annulus with a 3-unit tanh layer: lifted into 3-D, a plane separates them",
