@@ -28,7 +28,8 @@ CheckpointOpt = Annotated[Optional[Path], typer.Option(help="network checkpoint:
 EpochsOpt = Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")]
 SeedOpt = Annotated[Optional[int], typer.Option(help="training seed")]
 ProgressOpt = Annotated[bool, typer.Option(help="show progress bars")]
-CameraOpt = Annotated[Optional[str], typer.Option(help="camera preset: iso (default), front or top (2D scenes always look from the top)")]
+CameraOpt = Annotated[Optional[str], typer.Option(help="camera: a direction iso (default), front or top (2-D scenes always look from the top), and/or follow (refit every frame) or still (default: still within each layer), e.g. front,follow")]
+GridOpt = Annotated[Optional[str], typer.Option(help="grid: full (2-D default), box (3-D default: the box's edges and a few faint lines) or none")]
 BackgroundOpt = Annotated[Optional[str], typer.Option(help="white (papers; default), dark (talks) or any colour")]
 ColorsOpt = Annotated[Optional[str], typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
 SizeOpt = Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels")]
@@ -59,8 +60,26 @@ def parse_params(items: Optional[list[str]]) -> dict:
     return params
 
 
+CAMERA_WORDS = {"iso": ("camera", "iso"), "front": ("camera", "front"), "top": ("camera", "top"),
+                "follow": ("framing", "follow"), "still": ("framing", "layer")}
+
+
+def camera_overrides(value: str) -> dict:
+    """``"front,follow"`` -> ``{"camera": "front", "framing": "follow"}``."""
+    out: dict = {}
+    for word in (w.strip().lower() for w in value.split(",") if w.strip()):
+        if word not in CAMERA_WORDS:
+            raise LayerlapseError(f"camera: unknown value {word!r}; allowed: {', '.join(CAMERA_WORDS)} "
+                                  "(a direction and/or a framing, comma-separated)")
+        key, setting = CAMERA_WORDS[word]
+        if key in out and out[key] != setting:
+            raise LayerlapseError(f"camera: {value!r} names two {'directions' if key == 'camera' else 'framings'}")
+        out[key] = setting
+    return out
+
+
 def make_style(scene, camera: Optional[str], background: Optional[str], colors: Optional[str],
-               orbit: Optional[float] = None):
+               orbit: Optional[float] = None, grid: Optional[str] = None):
     """The scene file's style (if any) with the command line's overrides on top."""
     from pydantic import ValidationError
 
@@ -70,7 +89,9 @@ def make_style(scene, camera: Optional[str], background: Optional[str], colors: 
     overrides: dict = dict(scene.style or {})
     background = background or overrides.pop("background", "white")
     if camera:
-        overrides["camera"] = camera
+        overrides.update(camera_overrides(camera))
+    if grid:
+        overrides["grid"] = grid
     if colors:
         overrides["class_colors"] = tuple(c.strip() for c in colors.split(","))
     if orbit is not None:
@@ -167,6 +188,7 @@ def render_command(
     over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
     seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
     camera: CameraOpt = None,
+    grid: GridOpt = None,
     background: BackgroundOpt = None,
     colors: ColorsOpt = None,
     orbit: Annotated[Optional[float], typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
@@ -189,7 +211,7 @@ def render_command(
         network_config=network_overrides(hidden, activation),
         retrain=retrain,
         linear_path=linear_path,
-        style=make_style(scene_obj, camera, background, colors, orbit),
+        style=make_style(scene_obj, camera, background, colors, orbit, grid),
         save_trajectory=save_trajectory,
         over=over,
         seconds=seconds,
@@ -217,6 +239,7 @@ def figure_command(
     supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
     transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
     camera: CameraOpt = None,
+    grid: GridOpt = None,
     background: BackgroundOpt = None,
     colors: ColorsOpt = None,
     checkpoint: CheckpointOpt = None,
@@ -241,7 +264,7 @@ def figure_command(
         scene_obj, out, at=at, sheet=sheet,
         stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
         size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
-        style=make_style(scene_obj, camera, background, colors), checkpoint=checkpoint,
+        style=make_style(scene_obj, camera, background, colors, grid=grid), checkpoint=checkpoint,
         training=training_overrides(epochs, seed), network_config=network_overrides(hidden, activation),
         progress=progress,
     )
@@ -279,6 +302,7 @@ def show_command(
     scene: SceneArg,
     size: SizeOpt = "1280x800",
     camera: CameraOpt = None,
+    grid: GridOpt = None,
     background: BackgroundOpt = None,
     colors: ColorsOpt = None,
     checkpoint: CheckpointOpt = None,
@@ -297,7 +321,7 @@ def show_command(
     from layerlapse import api
 
     scene_obj = load(scene, set_)
-    api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, camera, background, colors),
+    api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, camera, background, colors, grid=grid),
              checkpoint=checkpoint, training=training_overrides(epochs, seed),
              network_config=network_overrides(hidden, activation), progress=progress)
 

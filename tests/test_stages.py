@@ -213,7 +213,12 @@ def test_four_dimensional_representations_are_projected_continuously():
     assert np.abs(P[-1] - np.eye(3, 4)).max() > 0.01
     shown = d.display(np.arange(d.n_frames))
     np.testing.assert_array_equal(shown[0], X.astype(np.float32))
-    assert d.display_head(d.n_frames - 1) is None  # a 4-D boundary has no faithful 3-D picture
+    # before the view turns, the decision direction is not on screen; at the end it is, and the
+    # head in display space gives the network's own logit difference on the shown points
+    assert d.display_head(0) is None
+    Wd, bd = d.display_head(d.n_frames - 1)
+    w, c = plan.head.W[1] - plan.head.W[0], plan.head.b[1] - plan.head.b[0]
+    np.testing.assert_allclose(shown[-1] @ (Wd[1] - Wd[0]) + (bd[1] - bd[0]), d.keyframes[-1] @ w + c, atol=1e-4)
 
 
 def test_singular_layer_uses_straight_path_and_is_reported():

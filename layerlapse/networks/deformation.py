@@ -86,30 +86,54 @@ class Deformation(FrameSource):
             )
         D = plan.ambient
         self.stages = plan.stages()
-        keys = [np.hstack([X, np.zeros((len(X), D - X.shape[1]))])]
-        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-            for st in self.stages:
-                Y = keys[-1].copy()
-                layer = plan.hidden[st.layer]
-                q = max(st.n, st.m)
-                if st.kind == "linear":
-                    Y[:, :q] = Y[:, :q] @ plan.squares[st.layer].T
-                elif st.kind == "project":
-                    Y[:, st.m : st.n] = 0.0
-                elif st.kind == "translate":
-                    Y[:, : st.m] += layer.b
-                else:
-                    Y[:, : st.m] = activate(layer.activation, Y[:, : st.m])
-                if not np.isfinite(Y).all():
-                    raise LayerlapseError(
-                        f"network: layer {st.layer + 1} sends points to NaN or Inf; refusing to draw it"
-                    )
-                keys.append(Y)
         self.plan = plan
+        keys = [self._embed(X)]
+        for st in self.stages:
+            keys.append(self._apply(st, keys[-1]))
         self.timeline = timeline
         self.keyframes = np.stack(keys)
         self.dim = D
         self._projection = self._projection_path() if D > DISPLAY_DIM else None
+
+    def _embed(self, X: np.ndarray) -> np.ndarray:
+        return np.hstack([X, np.zeros((len(X), self.plan.ambient - X.shape[1]))])
+
+    def _apply(self, st, X: np.ndarray) -> np.ndarray:
+        """Stage ``st`` at t = 1 applied to points X (V, D); NaN/Inf refused."""
+        Y = X.copy()
+        layer = self.plan.hidden[st.layer]
+        q = max(st.n, st.m)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            if st.kind == "linear":
+                Y[:, :q] = Y[:, :q] @ self.plan.squares[st.layer].T
+            elif st.kind == "project":
+                Y[:, st.m : st.n] = 0.0
+            elif st.kind == "translate":
+                Y[:, : st.m] += layer.b
+            else:
+                Y[:, : st.m] = activate(layer.activation, Y[:, : st.m])
+        if not np.isfinite(Y).all():
+            raise LayerlapseError(f"network: layer {st.layer + 1} sends points to NaN or Inf; refusing to draw it")
+        return Y
+
+    def final(self, points: np.ndarray) -> np.ndarray:
+        """Other points (N, n), e.g. the training samples, carried through every stage; -> (N, D)."""
+        Y = self._embed(np.asarray(points, dtype=float).reshape(-1, self.plan.input_dim))
+        for st in self.stages:
+            Y = self._apply(st, Y)
+        return Y
+
+    def misclassified(self, samples: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The samples (N, n) the network gets wrong: -> (indices (K,), their final display
+        positions (K, 3) float32 at the last frame)."""
+        if len(samples) == 0:
+            return np.zeros(0, np.int64), np.zeros((0, DISPLAY_DIM), np.float32)
+        Y = self.final(samples)
+        head = self.plan.head
+        logits = Y[:, : head.W.shape[1]] @ head.W.T + head.b
+        wrong = np.flatnonzero(logits.argmax(1) != np.asarray(labels))
+        last = np.array([self.n_frames - 1])
+        return wrong, self._to_display(Y[wrong][None], self.projection(last))[0]
 
     @property
     def n_frames(self) -> int:
@@ -201,7 +225,21 @@ class Deformation(FrameSource):
 
     def display_head(self, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The classifier head as an affine map of display space at ``frame``, or None if
-        the final representation is not shown faithfully (D > 3)."""
-        if self.dim > DISPLAY_DIM:
+        the decision is not seen faithfully there.
+
+        For D > 3 the logits' difference depends on the direction w = W[1] - W[0] only; once
+        the display projection P contains w (from the widening layer on, see
+        :func:`final_view`), w.x = (P w).(P x) and the head in display space is W P^T.
+        """
+        W, b = self.plan.head.W, self.plan.head.b
+        if self.dim <= DISPLAY_DIM:
+            return W, b
+        if W.shape[0] != 2:
             return None
-        return self.plan.head.W, self.plan.head.b
+        Wd = np.zeros((2, self.dim))
+        Wd[:, : W.shape[1]] = W
+        P = self.projection(np.array([frame]))[0]
+        w = Wd[1] - Wd[0]
+        if np.linalg.norm(P @ w) < (1 - 1e-6) * np.linalg.norm(w):
+            return None
+        return Wd @ P.T, b

@@ -50,7 +50,8 @@ class Timeline:
     stages between; ``stage``: (F,) index of the animated stage (0 .. S - 1) whose map the
     frame samples, -1 for the undeformed input; ``t``: (F,) eased local time in [0, 1];
     ``name``: (F,) index into ``stage_names`` for the label; ``layer``: (F,) 1-based
-    layer, 0 for the input.
+    layer, 0 for the input; ``hold``: (F,) True where nothing moves (the input hold, the
+    pause after each layer, the output hold): the camera moves only there.
     """
 
     stage_names: tuple[str, ...]
@@ -60,6 +61,7 @@ class Timeline:
     layer: np.ndarray
     fps: float
     n_layers: int
+    hold: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -93,9 +95,10 @@ class Timeline:
         """Lay out animated ``stages`` (:class:`~layerlapse.networks.layers.Stage`, in order)
         at ``fps`` frames per second, with a pause after each layer."""
         names = ["input"]
-        stage, t, name, layer = [], [], [], []
+        stage, t, name, layer, hold = [], [], [], [], []
 
-        def segment(stage_index: int, local: np.ndarray, label: int, lay: int) -> None:
+        def segment(stage_index: int, local: np.ndarray, label: int, lay: int, still: bool = True) -> None:
+            hold.append(np.full(local.size, still))
             stage.append(np.full(local.size, stage_index))
             t.append(local)
             name.append(np.full(local.size, label))
@@ -108,7 +111,7 @@ class Timeline:
         for i, st in enumerate(stages):
             names.append(st.name)
             n = max(frames(config.seconds_per_stage), 2)
-            segment(i, ease(np.linspace(0.0, 1.0, n), config.easing), len(names) - 1, st.layer + 1)
+            segment(i, ease(np.linspace(0.0, 1.0, n), config.easing), len(names) - 1, st.layer + 1, still=False)
             last_of_layer = i + 1 == len(stages) or stages[i + 1].layer != st.layer
             if last_of_layer:
                 segment(i, np.ones(frames(config.pause)), len(names) - 1, st.layer + 1)
@@ -123,4 +126,5 @@ class Timeline:
             layer=np.concatenate(layer).astype(np.int64),
             fps=float(fps),
             n_layers=n_layers,
+            hold=np.concatenate(hold).astype(bool),
         )

@@ -1,9 +1,17 @@
-"""Cameras: one that follows the data smoothly and orbits slowly, or a still fit.
+"""Cameras: a still frame of reference per layer (the default), one that follows the data,
+or a still fit for one moment.
 
-The data is framed by its extent projected on the screen plane for each frame's
-viewing direction (computed first, on a subsample of the points). Over a movie the
-framing is a max-filter followed by a Gaussian in time, so the camera pulls back
-before the data grows, closes in after it shrinks, and never jumps.
+Motion is only seen against something that holds still. By default (``framing="layer"``)
+the camera is fixed while a layer's stages play: it frames everything the data does in
+that layer (a 3-D scene may orbit at constant distance), and it eases to the next layer's
+framing only in the pause between layers, and to the final representation at the start
+of the output hold (and from the input's own framing to the first layer's in the second
+half of the input hold). ``framing="follow"`` refits every frame (a max-filter followed by a
+Gaussian in time, so the camera pulls back before the data grows and never jumps).
+
+Only the class parts are framed (not the grid, which would shrink them); the framing
+keeps a band at the top and bottom of the picture free for the labels. 2-D scenes are
+seen from the top with an orthographic (parallel) projection, as the essay draws them.
 """
 
 from __future__ import annotations
@@ -13,11 +21,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
-from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.deformation import FrameSource
+from layerlapse.networks.timeline import ease
 from layerlapse.render.style import CAMERAS, Style
 
 VIEW_ANGLE = 30.0
-MARGIN = 1.2
+#: the data's half-extent fills 1 / FIT of the view's half-height (or half-width)
+FIT = 1.3
+#: the data sits this fraction of the view's half-height below the middle, between the
+#: stage label at the top (about 9% of the height) and the title at the bottom (about 6%)
+DROP = 0.04
+#: seconds of the output hold over which the camera eases to the final representation
+OUTPUT_EASE = 0.75
+MARGIN = FIT  # the window's follow mode uses the same fit
 
 
 def view_axes(azimuth: np.ndarray, elevation: float, top: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,24 +50,36 @@ def view_axes(azimuth: np.ndarray, elevation: float, top: bool) -> tuple[np.ndar
     return towards, up, right
 
 
-def framing(points: np.ndarray, towards: np.ndarray, up: np.ndarray, right: np.ndarray,
-            aspect: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centre (F, 3), screen half-height to fit (F,) and depth half-extent (F,) of points (F, V, 3)."""
-    lo, hi = points.min(1), points.max(1)
-    centre = 0.5 * (lo + hi)
+def extent(points: np.ndarray, centre: np.ndarray, towards: np.ndarray, up: np.ndarray, right: np.ndarray,
+           aspect: float) -> tuple[np.ndarray, np.ndarray]:
+    """Screen half-height that fits points (F, V, 3) around centre (F, 3) -> (F,), and depth half-extent (F,)."""
     rel = points - centre[:, None]
     half_h = np.abs(np.einsum("fvi,fi->fv", rel, up)).max(1)
     half_w = np.abs(np.einsum("fvi,fi->fv", rel, right)).max(1)
     depth = np.abs(np.einsum("fvi,fi->fv", rel, towards)).max(1)
-    return centre, np.maximum(half_h, half_w / aspect), depth
+    return np.maximum(half_h, half_w / aspect), depth
+
+
+def framing(points: np.ndarray, towards: np.ndarray, up: np.ndarray, right: np.ndarray,
+            aspect: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre (F, 3), screen half-height to fit (F,) and depth half-extent (F,) of points (F, V, 3)."""
+    centre = 0.5 * (points.min(1) + points.max(1))
+    return (centre, *extent(points, centre, towards, up, right, aspect))
+
+
+def _subset(source: FrameSource, subset: np.ndarray | None, max_points: int) -> np.ndarray:
+    """At most about ``max_points`` indices of the points to frame (default: all points)."""
+    idx = np.arange(source.n_points) if subset is None or len(subset) == 0 else np.asarray(subset)
+    return idx[:: max(1, len(idx) // max_points)]
 
 
 @dataclass(frozen=True)
 class CameraPath:
-    """Per-frame camera: centre (F, 3), half-height in view (F,), depth (F,), azimuth (F,).
+    """Per-frame camera: centre (F, 3), half-height of the data in view (F,), depth (F,), azimuth (F,).
 
-    ``top`` (2D scenes, or the ``top`` preset) looks down the z axis with y up.
-    ``radius`` is also the scale for tube radii, so curves keep their on-screen width.
+    ``top`` looks down the z axis with y up; ``parallel`` draws with an orthographic
+    projection (2-D scenes). ``radius`` is also the scale for tube radii, so curves keep
+    their on-screen width.
     """
 
     centre: np.ndarray
@@ -60,22 +88,36 @@ class CameraPath:
     azimuth: np.ndarray
     elevation: float
     top: bool
+    parallel: bool = False
 
     @classmethod
-    def follow(cls, deformation: Deformation, *, fps: float, style: Style, aspect: float,
-               max_points: int = 4000, batch: int = 64) -> "CameraPath":
-        """A camera for every frame of ``deformation``, following the data."""
-        step = max(1, deformation.n_points // max_points)
-        subset = np.arange(0, deformation.n_points, step)
+    def for_movie(cls, source: FrameSource, *, fps: float, style: Style, aspect: float,
+                  subset: np.ndarray | None = None) -> "CameraPath":
+        """The style's framing (``layer`` or ``follow``) for every frame of ``source``; a source
+        without still phases (the training clock) is followed."""
+        if style.framing == "follow" or getattr(source.timeline, "hold", None) is None:
+            return cls.follow(source, fps=fps, style=style, aspect=aspect, subset=subset)
+        return cls.layered(source, fps=fps, style=style, aspect=aspect, subset=subset)
+
+    @staticmethod
+    def _orbit(source: FrameSource, style: Style, fps: float):
         azimuth0, elevation = CAMERAS[style.camera]
-        top = deformation.planar or style.camera == "top"
+        top = source.planar or style.camera == "top"
         orbit = 0.0 if top else style.orbit_degrees_per_second
-        azimuth = azimuth0 + orbit * np.arange(deformation.n_frames) / fps
+        azimuth = azimuth0 + orbit * np.arange(source.n_frames) / fps
+        return azimuth, elevation, top
+
+    @classmethod
+    def follow(cls, source: FrameSource, *, fps: float, style: Style, aspect: float,
+               subset: np.ndarray | None = None, max_points: int = 4000, batch: int = 64) -> "CameraPath":
+        """A camera for every frame of ``source``, following the points ``subset`` (default: all)."""
+        idx = _subset(source, subset, max_points)
+        azimuth, elevation, top = cls._orbit(source, style, fps)
         towards, up, right = view_axes(azimuth, elevation, top)
         parts = []
-        for start in range(0, deformation.n_frames, batch):
-            idx = np.arange(start, min(start + batch, deformation.n_frames))
-            parts.append(framing(deformation.display(idx, subset), towards[idx], up[idx], right[idx], aspect))
+        for start in range(0, source.n_frames, batch):
+            f = np.arange(start, min(start + batch, source.n_frames))
+            parts.append(framing(source.display(f, idx), towards[f], up[f], right[f], aspect))
         centre, radius, depth = (np.concatenate(p) for p in zip(*parts))
         sigma = max(style.camera_smoothing * fps, 1e-6)
         width = 2 * int(round(sigma)) + 1
@@ -84,7 +126,35 @@ class CameraPath:
             return gaussian_filter1d(maximum_filter1d(x, size=width, mode="nearest"), sigma, mode="nearest")
 
         centre = gaussian_filter1d(centre, sigma, axis=0, mode="nearest")
-        return cls(centre, np.maximum(smooth(radius), 1e-6), smooth(depth), azimuth, elevation, top)
+        return cls(centre, np.maximum(smooth(radius), 1e-6), smooth(depth), azimuth, elevation, top,
+                   parallel=source.planar)
+
+    @classmethod
+    def layered(cls, source: FrameSource, *, fps: float, style: Style, aspect: float,
+                subset: np.ndarray | None = None, max_points: int = 4000, batch: int = 64) -> "CameraPath":
+        """Still within each layer, easing between layers (see the module docstring)."""
+        tl = source.timeline
+        F = source.n_frames
+        idx = _subset(source, subset, max_points)
+        azimuth, elevation, top = cls._orbit(source, style, fps)
+        towards, up, right = view_axes(azimuth, elevation, top)
+        group, a, b, alpha = _groups(tl.hold, tl.layer, tl.name == len(tl.stage_names) - 1, fps)
+        positions = np.concatenate([source.display(np.arange(s, min(s + batch, F)), idx) for s in range(0, F, batch)])
+        C, R, Dp = {}, {}, {}
+        for g in np.unique(group[group >= 0]):
+            f = np.flatnonzero(group == g)
+            P = positions[f]
+            centre = 0.5 * (P.min((0, 1)) + P.max((0, 1)))
+            r, d = extent(P, np.broadcast_to(centre, (f.size, 3)), towards[f], up[f], right[f], aspect)
+            C[g], R[g], Dp[g] = centre, max(float(r.max()), 1e-6), float(d.max())
+        Ca, Cb = np.array([C[g] for g in a]), np.array([C[g] for g in b])
+        Ra, Rb = np.array([R[g] for g in a]), np.array([R[g] for g in b])
+        Da, Db = np.array([Dp[g] for g in a]), np.array([Dp[g] for g in b])
+        w = alpha[:, None]
+        centre = (1 - w) * Ca + w * Cb
+        radius = np.exp((1 - alpha) * np.log(Ra) + alpha * np.log(Rb))  # zoom evenly
+        depth = (1 - alpha) * Da + alpha * Db
+        return cls(centre, radius, depth, azimuth, elevation, top, parallel=source.planar)
 
     @classmethod
     def still(cls, points: np.ndarray, *, style: Style, planar: bool, aspect: float) -> "CameraPath":
@@ -93,16 +163,56 @@ class CameraPath:
         top = planar or style.camera == "top"
         towards, up, right = view_axes(np.array([azimuth]), elevation, top)
         centre, radius, depth = framing(points[None], towards, up, right, aspect)
-        return cls(centre, np.maximum(radius, 1e-6), depth, np.array([azimuth]), elevation, top)
+        return cls(centre, np.maximum(radius, 1e-6), depth, np.array([azimuth]), elevation, top, parallel=planar)
+
+    def view_half_height(self, frame: int) -> float:
+        """Half the view's height in world units at the focal point."""
+        return FIT * float(self.radius[frame])
 
     def apply(self, camera, frame: int) -> None:
         """Set a VTK camera for ``frame``."""
-        c, r = self.centre[frame], float(self.radius[frame])
+        r, depth = float(self.radius[frame]), float(self.depth[frame])
         towards, up, _ = view_axes(self.azimuth[frame : frame + 1], self.elevation, self.top)
-        dist = MARGIN * r / np.tan(np.radians(VIEW_ANGLE / 2)) + float(self.depth[frame])
+        half = self.view_half_height(frame)
+        c = self.centre[frame] + DROP * half * up[0]
+        dist = half / np.tan(np.radians(VIEW_ANGLE / 2)) + depth
+        camera.SetParallelProjection(self.parallel)
+        camera.SetParallelScale(half)
         camera.SetViewAngle(VIEW_ANGLE)
         camera.SetFocalPoint(*c)
         camera.SetPosition(*(c + dist * towards[0]))
         camera.SetViewUp(*up[0])
-        reach = float(self.depth[frame]) + 2 * r
+        reach = depth + 2 * r
         camera.SetClippingRange(max(dist - reach, dist * 1e-3), dist + reach)
+
+
+def _groups(hold: np.ndarray, layer: np.ndarray, output: np.ndarray, fps: float):
+    """Per frame: its framing group (-1: none, a held pause), and the two groups and the
+    eased weight its camera blends.
+
+    The input hold is group 0, moving frames belong to their layer's group, the output
+    hold is group ``n + 1``. Each run of held pauses eases from the group before it to the
+    group after it; the second half of the input hold eases to the first layer's framing
+    and the first :data:`OUTPUT_EASE` seconds of the output hold (at most half of it) ease
+    from the last layer's. -> group (F,), a (F,), b (F,), alpha (F,) in [0, 1].
+    """
+    F = hold.size
+    n_out = int(layer.max()) + 1
+    group = np.where(hold, -1, layer)
+    group[output] = n_out
+    moving = np.flatnonzero(~hold)
+    lead = np.arange(moving[0] if moving.size else 0)
+    group[lead] = 0
+    blend = group.copy()
+    blend[lead[(lead.size + 1) // 2 :]] = -1 if moving.size else 0
+    out = np.flatnonzero(output)
+    blend[out[: min(int(round(OUTPUT_EASE * fps)), out.size // 2)]] = -1
+    valid = blend >= 0
+    pos = np.arange(F)
+    last = np.maximum.accumulate(np.where(valid, pos, -1))
+    nxt = np.minimum.accumulate(np.where(valid, pos, F)[::-1])[::-1]
+    b = np.where(nxt < F, blend[np.minimum(nxt, F - 1)], n_out)
+    a = np.where(last >= 0, blend[np.maximum(last, 0)], b)
+    gap = np.maximum((nxt - last).astype(float), 1.0)
+    alpha = np.where(valid | (last < 0), 0.0, ease((pos - last) / gap, "smoothstep"))
+    return group, a, b, alpha

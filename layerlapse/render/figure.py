@@ -24,7 +24,7 @@ from layerlapse.networks.timeline import Timeline
 from layerlapse.render.camera import CameraPath
 from layerlapse.render.encoder import check_writable
 from layerlapse.render.style import Style
-from layerlapse.render.view import SceneView
+from layerlapse.render.view import SceneView, activation_box, box_label
 from layerlapse.scenes.base import Scene
 
 RASTER_FORMATS = (".png",)
@@ -134,22 +134,34 @@ class StillRenderer:
                  supersample: int, accuracy: float | None, title: str = "") -> None:
         self.deformation, self.style, self.k = deformation, style, supersample
         self.planar = deformation.planar
-        first = CameraPath.still(deformation.display_at(-1, 0.0), style=style, planar=self.planar,
+        self.framed = scene.framed_points()
+        first = CameraPath.still(deformation.display_at(-1, 0.0)[self.framed], style=style, planar=self.planar,
                                  aspect=size.width / size.height)
         self.px = (size.width * supersample, size.height * supersample)
         self.view = SceneView(scene, deformation, first, style=style, size=self.px, title=title, accuracy=accuracy)
         self.accuracy = accuracy
 
     def pose(self, moment: Moment) -> None:
-        positions = self.deformation.display_at(moment.stage, moment.t)
-        camera = CameraPath.still(positions, style=self.style, planar=self.planar, aspect=self.px[0] / self.px[1])
+        d = self.deformation
+        positions = d.display_at(moment.stage, moment.t)
+        camera = CameraPath.still(positions[self.framed], style=self.style, planar=self.planar,
+                                  aspect=self.px[0] / self.px[1])
+        output = moment.name == "output"
         label = moment.label
-        if moment.name == "output" and self.accuracy is not None:
-            label += f" \u00b7 accuracy {100 * self.accuracy:.1f}%"
+        box = activation_box(d, moment.stage, moment.t, output=output)
+        if box is not None:
+            label += " " + box_label(d, moment.stage, box)
+        if output:
+            label += self.view.result_text()
+        projection = None
+        if box is not None and d.dim > 3:
+            hits = np.flatnonzero(d.timeline.stage == moment.stage)
+            projection = d.projection(hits[-1:] if hits.size else np.array([0]))[0]
         self.view.set_state(positions, label=label, tube_radius=self.style.tube_radius * float(camera.radius[0]),
-                            boundary=1.0 if moment.name == "output" else 0.0,
-                            head=self.deformation.display_head(self.deformation.n_frames - 1))
+                            boundary=1.0 if output else 0.0, head=d.display_head(d.n_frames - 1),
+                            box=box, projection=projection)
         camera.apply(self.view.plotter.camera, 0)
+        self.view.update_inset(positions)
 
     def image(self, *, transparent: bool) -> np.ndarray:
         self.view.plotter.render_window.Render()  # screenshot() only reads the buffer back

@@ -84,8 +84,8 @@ def render_frames(
     batch: int = 8,
 ):
     """Yield every frame of the timeline as (H, W, 3) uint8, rendered in one Plotter."""
-    camera = CameraPath.follow(deformation, fps=settings.fps, style=style,
-                               aspect=settings.size[0] / settings.size[1])
+    camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style,
+                                  aspect=settings.size[0] / settings.size[1], subset=scene.framed_points())
     view = SceneView(scene, deformation, camera, style=style, size=settings.size,
                      anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy)
     bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,

@@ -93,7 +93,8 @@ def frame_slider(scene: Scene, deformation: Deformation, *, frames: int = 48, si
         raise LayerlapseError(f"frames: {frames} is out of range; allowed: 2 to 2000")
     tl = deformation.timeline
     picks = np.unique(np.linspace(0, tl.n_frames - 1, frames).round().astype(int))
-    camera = CameraPath.follow(deformation, fps=tl.fps, style=style, aspect=size[0] / size[1])
+    camera = CameraPath.for_movie(deformation, fps=tl.fps, style=style, aspect=size[0] / size[1],
+                                  subset=scene.framed_points())
     view = SceneView(scene, deformation, camera, style=style, size=size, accuracy=accuracy)
     images, labels = [], []
     try:
@@ -129,9 +130,9 @@ def live_view(scene: Scene, deformation: Deformation, *, size: tuple[int, int], 
     """The trame-backed widget: the interactive window's plotter, rendered by the kernel."""
     from layerlapse.render.view import SceneView
 
-    camera = CameraPath.follow(deformation, fps=deformation.timeline.fps,
-                               style=style.model_copy(update={"orbit_degrees_per_second": 0.0}),
-                               aspect=size[0] / size[1])
+    camera = CameraPath.for_movie(deformation, fps=deformation.timeline.fps,
+                                  style=style.model_copy(update={"orbit_degrees_per_second": 0.0}),
+                                  aspect=size[0] / size[1], subset=scene.framed_points())
     view = SceneView(scene, deformation, camera, style=style, size=size, accuracy=accuracy, off_screen=True)
 
     def on_slider(seconds: float) -> None:

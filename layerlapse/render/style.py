@@ -48,6 +48,12 @@ class Style(BaseModel):
     camera: Literal["iso", "front", "top"] = "iso"
     orbit_degrees_per_second: float = Field(6.0, ge=-360, le=360)
     camera_smoothing: float = Field(0.6, ge=0, le=60, description="seconds over which the camera follows the data")
+    framing: Literal["layer", "follow"] = Field(
+        "layer", description="layer: the camera holds still while a layer plays; follow: it refits every frame")
+    grid: Literal["auto", "full", "box", "none"] = Field(
+        "auto", description="auto: full in 2-D, box in 3-D (the box's edges and a few faint lines)")
+    axes: bool = Field(True, description="faint axes through the origin and the activation's box")
+    ambient: float = Field(0.3, ge=0, le=1, description="light every lit surface keeps, so none turns black")
     anti_aliasing: Literal["none", "ssaa"] | None = Field(None, description="None: the quality preset decides")
 
     @field_validator("background", "grid_color", "text_color", "decision_color")

@@ -31,7 +31,7 @@ KEYS = {
     "1..9": "class 1..9 on / off",
     "b": "decision boundary on / off",
     "r": "fit the camera to what is shown",
-    "f": "camera follows the data on / off (keeps your viewing direction)",
+    "f": "camera frames the data on / off (still within a layer; keeps your viewing direction)",
 }
 NO_DISPLAY_HELP = (
     "run it under a virtual display (`xvfb-run -a layerlapse show ...`, after `apt-get install xvfb`), "
@@ -89,8 +89,9 @@ class Viewer:
         self.deformation = deformation
         self.timeline = deformation.timeline
         self.fps = self.timeline.fps
-        camera = CameraPath.follow(deformation, fps=self.fps, style=style.model_copy(update={"orbit_degrees_per_second": 0.0}),
-                                   aspect=size[0] / size[1])
+        camera = CameraPath.for_movie(deformation, fps=self.fps,
+                                      style=style.model_copy(update={"orbit_degrees_per_second": 0.0}),
+                                      aspect=size[0] / size[1], subset=scene.framed_points())
         with _x_window():
             self.view = SceneView(scene, deformation, camera, style=style, size=size, title=title,
                                   accuracy=accuracy, off_screen=False)
@@ -133,8 +134,8 @@ class Viewer:
         self.view.show_frame(self.frame, positions, move_camera=False)
         if self.follow:
             self._follow()
-        if self.view.boundary_actor is not None and not self.boundary_on:
-            self.view.boundary_actor.SetVisibility(False)
+        if self.view.decision is not None and not self.boundary_on:
+            self.view.decision.set_visible(False)
         if not from_slider:
             self.slider.GetRepresentation().SetValue(self.time)
         self.plotter.render()
@@ -187,6 +188,7 @@ class Viewer:
         dist = MARGIN * radius / np.tan(np.radians(cam.GetViewAngle() / 2)) + float(self.camera_path.depth[self.frame])
         cam.SetFocalPoint(*centre)
         cam.SetPosition(*(centre + dist * direction))
+        cam.SetParallelScale(MARGIN * radius)
         self.plotter.renderer.ResetCameraClippingRange()
 
     def toggle_follow(self) -> None:

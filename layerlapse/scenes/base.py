@@ -71,6 +71,19 @@ class Scene:
             out.append(("grid", self.grid.lines.reshape(-1, self.dim)))
         return out
 
+    def framed_points(self) -> np.ndarray:
+        """Indices (K,) into :meth:`points` of the surfaces and curves (classes, and guides
+        such as a border), not the grid: what a camera frames. All points if there are none."""
+        n = sum(len(s.vertices) for s in self.surfaces) + sum(len(c.points) for c in self.curves)
+        return np.arange(n if n else len(self.points()[0]))
+
+    def class_points(self) -> np.ndarray:
+        """Indices (K,) into :meth:`points` of the class parts (label >= 0) only."""
+        parts = [(s.label, len(s.vertices)) for s in self.surfaces] + [(c.label, len(c.points)) for c in self.curves]
+        ends = np.cumsum([n for _, n in parts], dtype=np.int64)
+        keep = [np.arange(e - n, e) for (label, n), e in zip(parts, ends) if label >= 0]
+        return np.concatenate(keep) if keep else np.zeros(0, np.int64)
+
     def points(self) -> tuple[np.ndarray, list[slice]]:
         """All drawable points stacked, (V, n), and each part's slice into them."""
         arrays = [p for _, p in self.parts()]

@@ -1,0 +1,376 @@
+"""What a frame shows besides the deformed parts: the still frame of reference (axes
+through the origin, the activation's box), the decision (its boundary and the two
+sides tinted in the class colours), and the misclassified samples.
+
+Every overlay is built once with a fixed topology and posed per frame by writing
+points in place, like the class meshes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+
+
+#: the box an activation squashes everything into (None: unbounded, no box drawn)
+ACTIVATION_BOXES: dict[str, tuple[float, float] | None] = {
+    "tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softplus": None, "relu": None,
+}
+SUPERSCRIPTS = {1: "", 2: "\u00b2", 3: "\u00b3", 4: "\u2074", 5: "\u2075", 6: "\u2076"}
+REGION_OPACITY = 0.16
+PLANE_OPACITY = 0.42
+
+
+def box_text(activation: str, m: int) -> str:
+    """``[-1, 1]²`` for tanh in 2-D; empty for unbounded activations."""
+    box = ACTIVATION_BOXES.get(activation)
+    if box is None:
+        return ""
+    lo, hi = (f"{v:g}" for v in box)
+    return f"[{lo}, {hi}]{SUPERSCRIPTS.get(m, f'^{m}')}"
+
+
+def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:
+    """Line segments (S, 2) between points (P, 3)."""
+    cells = np.hstack([np.full((len(segments), 1), 2), segments]).astype(np.int64)
+    return pv.PolyData(np.asarray(points, np.float32), lines=cells)
+
+
+def polyline_cells(n_lines: int, per_line: int) -> np.ndarray:
+    """VTK line cells for ``n_lines`` polylines of ``per_line`` consecutive points each."""
+    idx = np.arange(n_lines * per_line).reshape(n_lines, per_line)
+    return np.hstack([np.full((n_lines, 1), per_line), idx]).astype(np.int64).ravel()
+
+
+def boundary_edges(faces: np.ndarray) -> np.ndarray:
+    """Edges (E, 2) used by exactly one triangle of faces (T, 3): a surface's border."""
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    return unique[counts == 1]
+
+
+def cube_edges(dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Corners (2^dim, dim) in {0, 1}^dim and edges (dim 2^(dim-1), 2) of the unit cube."""
+    corners = np.array(np.meshgrid(*[[0.0, 1.0]] * dim, indexing="ij")).reshape(dim, -1).T
+    bits = (corners @ (2 ** np.arange(dim))).astype(int)
+    edges = [(i, int(np.flatnonzero(bits == (bits[i] | (1 << a)))[0]))
+             for i in range(len(corners)) for a in range(dim) if not bits[i] & (1 << a)]
+    return corners, np.array(edges)
+
+
+class ReferenceFrame:
+    """Faint axes through the origin (fixed) and the activation's box in display space."""
+
+    def __init__(self, plotter: pv.Plotter, *, dim: int, ambient: int, reach: float, colour: str, box_colour: str,
+                 width: float, z: float) -> None:
+        shown = max(1, min(dim, 3))
+        ends = np.zeros((2 * shown, 3), np.float32)
+        for a in range(shown):
+            ends[2 * a, a], ends[2 * a + 1, a] = -reach, reach
+        ends[:, 2] += z if dim < 3 else 0.0
+        self.axes_mesh = line_mesh(ends, np.arange(2 * shown).reshape(-1, 2))
+        self.axes_actor = plotter.add_mesh(self.axes_mesh, color=colour, line_width=width, lighting=False,
+                                           render=False, reset_camera=False)
+        self.ambient, self.z, self.planar = ambient, z, dim < 3
+        corners, edges = cube_edges(ambient)
+        self.corners = corners
+        self.box_mesh = line_mesh(np.zeros((len(corners), 3)), edges)
+        self.box_actor = plotter.add_mesh(self.box_mesh, color=box_colour, line_width=1.6 * width, lighting=False,
+                                          opacity=0.0, render=False, reset_camera=False)
+        self.box_actor.SetVisibility(False)
+
+    def pose_box(self, box: tuple[float, float, int] | None, opacity: float, projection: np.ndarray | None) -> None:
+        """Show the box [lo, hi]^m (embedded in the first m of the ambient coordinates),
+        through ``projection`` (3, D) for D > 3; ``box=None`` hides it."""
+        if box is None or opacity <= 0:
+            self.box_actor.SetVisibility(False)
+            return
+        lo, hi, m = box
+        X = np.zeros((len(self.corners), self.ambient))
+        X[:, :m] = lo + (hi - lo) * self.corners[:, :m]
+        pts = np.zeros((len(X), 3))
+        if projection is not None:
+            pts[:] = X @ projection.T
+        else:
+            pts[:, : min(self.ambient, 3)] = X[:, :3]
+        if self.planar:
+            pts[:, 2] = self.z
+        self.box_mesh.points[:] = pts
+        self.box_mesh.GetPoints().Modified()
+        self.box_actor.prop.opacity = float(np.clip(opacity, 0, 1)) * 0.75
+        self.box_actor.SetVisibility(True)
+
+
+def _clip_polygon(P: np.ndarray, w: np.ndarray, c: float) -> np.ndarray:
+    """The part of convex polygon P (k, 2) where w.x + c >= 0 (Sutherland-Hodgman, one plane)."""
+    out = []
+    s = P @ w + c
+    for i in range(len(P)):
+        j = (i + 1) % len(P)
+        if s[i] >= 0:
+            out.append(P[i])
+        if (s[i] >= 0) != (s[j] >= 0):
+            f = s[i] / (s[i] - s[j])
+            out.append(P[i] + f * (P[j] - P[i]))
+    return np.array(out).reshape(-1, 2)
+
+
+def _plane_box_polygon(w: np.ndarray, c: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """Corners (k, 3), k in 3..6, of the plane w.x + c = 0 inside the box [lo, hi], ordered
+    counter-clockwise seen from the side w points to."""
+    box = np.array([lo, hi])
+    corners = np.array([[box[i, 0], box[j, 1], box[k, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    side = corners @ w + c
+    points = []
+    for a in range(8):
+        for b in range(a + 1, 8):
+            if bin(a ^ b).count("1") == 1 and side[a] * side[b] < 0:  # a box edge the plane crosses
+                f = side[a] / (side[a] - side[b])
+                points.append(corners[a] + f * (corners[b] - corners[a]))
+    if len(points) < 3:
+        return None
+    P = np.array(points)
+    centre = P.mean(0)
+    n = w / np.linalg.norm(w)
+    u = P[0] - centre
+    u /= max(np.linalg.norm(u), 1e-30)
+    v = np.cross(n, u)
+    order = np.argsort(np.arctan2((P - centre) @ v, (P - centre) @ u))
+    return P[order]
+
+
+def _fan(polygon: np.ndarray, corners: int) -> np.ndarray:
+    """A polygon (k, 3), k <= corners, as a fan of ``corners`` triangles around its centre:
+    (corners + 1, 3) points, the last corner repeated (degenerate triangles) to fill."""
+    pad = np.repeat(polygon[-1:], corners - len(polygon), 0)
+    return np.vstack([polygon.mean(0), polygon, pad])
+
+
+def _fan_faces(corners: int) -> np.ndarray:
+    return np.array([[0, 1 + i, 1 + (i + 1) % corners] for i in range(corners)])
+
+
+def _polydata(points: np.ndarray, faces: np.ndarray) -> pv.PolyData:
+    return pv.PolyData(np.asarray(points, np.float32), np.hstack([np.full((len(faces), 1), 3), faces]).astype(np.int64))
+
+
+class DecisionView:
+    """Where the two logits tie, and the two sides tinted in the class colours.
+
+    2-D (a representation at most 2 wide): the line clipped to the data's padded box, drawn
+    in screen-space width, and the box's two half-planes lightly tinted. 3-D: the plane
+    clipped to the data's box, its front face (the side class 2 wins) and back face tinted
+    in the two class colours, with its outline.
+    """
+
+    def __init__(self, plotter: pv.Plotter, *, width: int, planar: bool, colours: tuple[str, str], line_colour: str,
+                 line_width: float, z: float) -> None:
+        self.width, self.planar, self.z = width, planar, z
+        self.flat = width <= 2
+        self.actors = []
+        if self.flat:
+            self.line = line_mesh(np.zeros((2, 3)), np.array([[0, 1]]))
+            self.regions = [_polydata(np.zeros((6, 3)), _fan_faces(5)) for _ in range(2)]
+            for mesh, colour in zip(self.regions, colours):
+                self.actors.append(plotter.add_mesh(mesh, color=colour, opacity=REGION_OPACITY, lighting=False,
+                                                    render=False, reset_camera=False))
+            self.line_actor = plotter.add_mesh(self.line, color=line_colour, line_width=line_width, lighting=False,
+                                               render=False, reset_camera=False)
+        else:
+            self.plane = _polydata(np.zeros((7, 3)), _fan_faces(6))
+            self.plane.point_data["Normals"] = np.tile(np.float32([0, 0, 1]), (7, 1))
+            self.plane.point_data.active_normals_name = "Normals"
+            actor = plotter.add_mesh(self.plane, color=colours[1], opacity=PLANE_OPACITY, smooth_shading=False,
+                                     ambient=0.5, diffuse=0.5, specular=0.0, render=False, reset_camera=False)
+            back = actor.GetProperty().NewInstance()
+            back.DeepCopy(actor.GetProperty())
+            back.SetColor(pv.Color(colours[0]).float_rgb)
+            actor.SetBackfaceProperty(back)
+            self.actors.append(actor)
+            self.line = line_mesh(np.zeros((6, 3)), np.array([[i, (i + 1) % 6] for i in range(6)]))
+            self.line_actor = plotter.add_mesh(self.line, color=line_colour, line_width=line_width, lighting=False,
+                                               render=False, reset_camera=False)
+        self.actors.append(self.line_actor)
+        self.opacities = [a.prop.opacity for a in self.actors]
+        self.set_visible(False)
+
+    def set_visible(self, visible: bool, fade: float = 1.0) -> None:
+        for actor, opacity in zip(self.actors, self.opacities):
+            actor.SetVisibility(visible)
+            actor.prop.opacity = opacity * float(np.clip(fade, 0, 1))
+
+    def pose(self, W: np.ndarray, b: np.ndarray, data: np.ndarray) -> bool:
+        """Fit the decision of head (W (2, k), b (2,)), k <= 3, to the box of the data points (V, 3);
+        False if it misses the box."""
+        w = np.zeros(3)
+        w[: min(W.shape[1], 3)] = (W[1] - W[0])[:3]
+        c = float(b[1] - b[0])
+        if float(np.linalg.norm(w)) < 1e-12 or len(data) == 0:
+            return False
+        lo, hi = data.min(0).astype(float), data.max(0).astype(float)
+        pad = 0.04 * float((hi - lo).max()) + 1e-9
+        lo, hi = lo - pad, hi + pad
+        if self.flat:
+            rect = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+            # logit 2 - logit 1 = w.x + c: the first class wins where it is negative
+            sides = [_clip_polygon(rect, -w[:2], -c), _clip_polygon(rect, w[:2], c)]
+            line = _clip_polygon(rect, w[:2], c)
+            if len(line) < 2:
+                return False
+            on = line[np.abs(line @ w[:2] + c) < 1e-9 * (1 + abs(c) + np.abs(line).max())]
+            if len(on) < 2 or any(len(s) < 3 for s in sides):
+                return False
+            ends = np.zeros((2, 3))
+            ends[:, :2] = on[[0, -1]]
+            ends[:, 2] = self.z * 2
+            self._write(self.line, ends)
+            for mesh, poly in zip(self.regions, sides):
+                pts = np.zeros((len(poly), 3))
+                pts[:, :2] = poly
+                pts[:, 2] = -2 * self.z
+                self._write(mesh, _fan(pts, 5))
+            return True
+        corners = _plane_box_polygon(w, c, lo, hi)
+        if corners is None:
+            return False
+        fan = _fan(corners, 6)
+        self._write(self.plane, fan)
+        self.plane.point_data["Normals"][:] = w / np.linalg.norm(w)
+        self.plane.GetPointData().GetNormals().Modified()
+        self._write(self.line, fan[1:])
+        return True
+
+    @staticmethod
+    def _write(mesh: pv.PolyData, points: np.ndarray) -> None:
+        mesh.points[:] = points
+        mesh.GetPoints().Modified()
+
+
+class Markers:
+    """The misclassified samples at the output, drawn on top of everything (an overlay
+    renderer layer), so that samples inside solids show too: rings of ``ring`` world units
+    in flat views (the class under them stays visible), dots in 3-D."""
+
+    def __init__(self, plotter: pv.Plotter, points: np.ndarray, *, colour: str, size: float,
+                 ring: float | None = None) -> None:
+        import vtk
+
+        self.count = len(points)
+        self.renderer = vtk.vtkRenderer()
+        self.renderer.SetLayer(1)
+        self.renderer.InteractiveOff()
+        self.renderer.SetActiveCamera(plotter.renderer.GetActiveCamera())
+        window = plotter.render_window
+        window.SetNumberOfLayers(max(2, window.GetNumberOfLayers()))
+        window.AddRenderer(self.renderer)
+        points = np.asarray(points, np.float32).reshape(-1, 3)
+        if ring is not None:
+            sides = 12
+            phi = np.linspace(0, 2 * np.pi, sides, endpoint=False)
+            circle = np.stack([np.cos(phi), np.sin(phi), np.zeros(sides)], 1) * ring
+            mesh = pv.PolyData((points[:, None] + circle[None]).reshape(-1, 3).astype(np.float32),
+                               lines=_ring_cells(len(points), sides))
+        else:
+            mesh = pv.PolyData(points)
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.SetInputData(mesh)
+        self.actor = vtk.vtkActor()
+        self.actor.SetMapper(mapper)
+        prop = self.actor.GetProperty()
+        prop.SetColor(pv.Color(colour).float_rgb)
+        prop.LightingOff()
+        if ring is not None:
+            prop.SetLineWidth(max(1.0, size / 3))
+        else:
+            prop.SetPointSize(size)
+            prop.SetRenderPointsAsSpheres(True)
+        self.renderer.AddActor(self.actor)
+        self.set_visible(False)
+
+    def set_visible(self, visible: bool, fade: float = 1.0) -> None:
+        self.actor.SetVisibility(bool(visible and self.count))
+        self.actor.GetProperty().SetOpacity(float(np.clip(fade, 0, 1)))
+
+
+def _ring_cells(n: int, sides: int) -> np.ndarray:
+    """Closed polylines around ``n`` consecutive runs of ``sides`` points."""
+    idx = np.arange(n * sides).reshape(n, sides)
+    return np.hstack([np.full((n, 1), sides + 1), idx, idx[:, :1]]).astype(np.int64).ravel()
+
+
+class Inset:
+    """A zoom lens in the lower right corner on a class that covers only a few pixels, with
+    a border and a caption (``disk A, zoomed ×40``); drawn above everything else."""
+
+    def __init__(self, plotter: pv.Plotter, actors: list, *, background: str, colour: str, font_size: int,
+                 viewport: tuple[float, float, float, float] = (0.66, 0.08, 0.985, 0.46)) -> None:
+        import vtk
+
+        self.renderer = vtk.vtkRenderer()
+        self.renderer.SetLayer(2)
+        self.renderer.SetViewport(*viewport)
+        self.renderer.SetBackground(pv.Color(background).float_rgb)
+        self.renderer.InteractiveOff()
+        window = plotter.render_window
+        window.SetNumberOfLayers(max(3, window.GetNumberOfLayers()))
+        window.AddRenderer(self.renderer)
+        for actor in actors:
+            self.renderer.AddActor(actor)
+        corners = vtk.vtkPoints()
+        for x, y in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0)):
+            corners.InsertNextPoint(x, y, 0)
+        line = vtk.vtkPolyLine()
+        line.GetPointIds().SetNumberOfIds(5)
+        for i in range(5):
+            line.GetPointIds().SetId(i, i)
+        cells = vtk.vtkCellArray()
+        cells.InsertNextCell(line)
+        border = vtk.vtkPolyData()
+        border.SetPoints(corners)
+        border.SetLines(cells)
+        coordinate = vtk.vtkCoordinate()
+        coordinate.SetCoordinateSystemToNormalizedViewport()
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(border)
+        mapper.SetTransformCoordinate(coordinate)
+        self.border = vtk.vtkActor2D()
+        self.border.SetMapper(mapper)
+        self.border.GetProperty().SetColor(pv.Color(colour).float_rgb)
+        self.border.GetProperty().SetLineWidth(2)
+        self.renderer.AddViewProp(self.border)
+        self.caption = vtk.vtkTextActor()
+        self.caption.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+        self.caption.SetPosition(0.03, 0.96)
+        text = self.caption.GetTextProperty()
+        text.SetFontSize(font_size)
+        text.SetColor(pv.Color(colour).float_rgb)
+        text.SetVerticalJustificationToTop()
+        self.renderer.AddViewProp(self.caption)
+        self.shown = False
+        self.renderer.DrawOff()
+
+    def pose(self, main_camera, centre: np.ndarray, half: float, caption: str) -> None:
+        """Look at ``centre`` from the main camera's direction with view half-height ``half``."""
+        cam = self.renderer.GetActiveCamera()
+        direction = np.subtract(main_camera.GetPosition(), main_camera.GetFocalPoint())
+        direction /= max(float(np.linalg.norm(direction)), 1e-30)
+        dist = half / np.tan(np.radians(main_camera.GetViewAngle() / 2)) + 2 * half
+        cam.SetParallelProjection(main_camera.GetParallelProjection())
+        cam.SetParallelScale(half)
+        cam.SetViewAngle(main_camera.GetViewAngle())
+        cam.SetFocalPoint(*centre)
+        cam.SetPosition(*(centre + dist * direction))
+        cam.SetViewUp(*main_camera.GetViewUp())
+        cam.SetClippingRange(dist * 1e-3, dist + 1e3 * half + 4 * half)
+        self.caption.SetInput(caption)
+        self.set_visible(True)
+
+    def set_visible(self, visible: bool) -> None:
+        self.shown = visible
+        self.renderer.SetDraw(visible)
+
+
+def hull(vertices: np.ndarray, normals: np.ndarray, radius: float, scale: float = 1.4) -> np.ndarray:
+    """A slightly fatter copy of a tube's vertices (V, 3) along its normals: drawn inside
+    out (front faces culled) it is the tube's dark rim, a cheap depth cue where strands cross."""
+    return vertices + np.float32((scale - 1.0) * radius) * normals
