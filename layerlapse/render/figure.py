@@ -161,6 +161,7 @@ class StillRenderer:
                             boundary=1.0 if output else 0.0, head=d.display_head(d.n_frames - 1),
                             box=box, projection=projection)
         camera.apply(self.view.plotter.camera, 0)
+        self.view.update_cutaways(positions)
         self.view.update_inset(positions)
 
     def image(self, *, transparent: bool) -> np.ndarray:

@@ -16,9 +16,9 @@ import pyvista as pv
 ACTIVATION_BOXES: dict[str, tuple[float, float] | None] = {
     "tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softplus": None, "relu": None,
 }
-SUPERSCRIPTS = {1: "", 2: "\u00b2", 3: "\u00b3", 4: "\u2074", 5: "\u2075", 6: "\u2076"}
+SUPERSCRIPTS = {1: "", 2: "\u00b2", 3: "\u00b3"}  # the label font has no higher ones
 REGION_OPACITY = 0.16
-PLANE_OPACITY = 0.42
+PLANE_OPACITY = 0.2  # light enough that a class behind the plane keeps its colour
 
 
 def box_text(activation: str, m: int) -> str:
@@ -256,6 +256,8 @@ class Markers:
         import vtk
 
         self.count = len(points)
+        # translucent: a class under many markers keeps its hue (darker), not hidden
+        self.alpha = 0.6 if ring is not None else 0.8
         self.renderer = vtk.vtkRenderer()
         self.renderer.SetLayer(1)
         self.renderer.InteractiveOff()
@@ -280,7 +282,7 @@ class Markers:
         prop.SetColor(pv.Color(colour).float_rgb)
         prop.LightingOff()
         if ring is not None:
-            prop.SetLineWidth(max(1.0, size / 3))
+            prop.SetLineWidth(1.0)
         else:
             prop.SetPointSize(size)
             prop.SetRenderPointsAsSpheres(True)
@@ -289,7 +291,7 @@ class Markers:
 
     def set_visible(self, visible: bool, fade: float = 1.0) -> None:
         self.actor.SetVisibility(bool(visible and self.count))
-        self.actor.GetProperty().SetOpacity(float(np.clip(fade, 0, 1)))
+        self.actor.GetProperty().SetOpacity(self.alpha * float(np.clip(fade, 0, 1)))
 
 
 def _ring_cells(n: int, sides: int) -> np.ndarray:

@@ -54,7 +54,7 @@ class Style(BaseModel):
         "auto", description="auto: full in 2-D, box in 3-D (the box's edges and a few faint lines)")
     axes: bool = Field(True, description="faint axes through the origin and the activation's box")
     ambient: float = Field(0.3, ge=0, le=1, description="light every lit surface keeps, so none turns black")
-    anti_aliasing: Literal["none", "ssaa"] | None = Field(None, description="None: the quality preset decides")
+    anti_aliasing: Literal["none", "fxaa", "ssaa"] | None = Field(None, description="None: the quality preset decides")
 
     @field_validator("background", "grid_color", "text_color", "decision_color")
     @classmethod
@@ -87,7 +87,7 @@ class Quality(BaseModel):
 
     size: tuple[int, int]
     fps: float
-    anti_aliasing: Literal["none", "ssaa"]
+    anti_aliasing: Literal["none", "fxaa", "ssaa"]
 
 
 #: Multisampling costs 3-4x per frame on the software renderer (llvmpipe) and FXAA is

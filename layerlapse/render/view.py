@@ -42,7 +42,7 @@ CURVE_WIDTH = 4.0
 BORDER_WIDTH = 2.5
 OUTLINE_WIDTH = 2.5
 DECISION_WIDTH = 2.5
-MARKER_SIZE = 5.0
+MARKER_SIZE = 4.0  # radius of a ring in flat views, diameter of a dot in 3-D
 #: a class whose picture is smaller than this (pixels at 720p) gets a zoomed inset
 INSET_PIXELS = 14.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
@@ -79,10 +79,12 @@ def grid_selection(lines: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray
     varying = np.abs(lines[:, -1] - lines[:, 0]) > 1e-9 * span
     values = [np.unique(fixed[:, j]) for j in range(lines.shape[2])]
     mid = np.array([u[np.argmin(np.abs(u - 0.5 * (lo[j] + hi[j])))] for j, u in enumerate(values)])
-    at_edge = (np.abs(fixed - lo) < 1e-9 * span) | (np.abs(fixed - hi) < 1e-9 * span) | varying
+    on_edge = (np.abs(fixed - lo) < 1e-9 * span) | (np.abs(fixed - hi) < 1e-9 * span)
+    at_edge = on_edge | varying
     at_mid = (np.abs(fixed - mid) < 1e-9 * span) | at_edge
     edge = at_edge.all(1)
-    faint = at_mid.all(1) & ~edge
+    # through the middle of the box's faces (in 2-D: the square's two middle lines)
+    faint = at_mid.all(1) & ~edge & ((on_edge & ~varying).sum(1) >= lines.shape[2] - 2)
     return np.flatnonzero(edge), np.flatnonzero(faint)
 
 
@@ -135,12 +137,14 @@ class SceneView:
         self.accuracy = accuracy
         self.flat = flat = bool(camera.parallel)
         theme = pv.themes.Theme()
-        theme.multi_samples = 0  # 3-4x cheaper on llvmpipe; see Quality
+        theme.multi_samples = 8 if anti_aliasing == "msaa" else 0  # see Quality: costly on llvmpipe
         theme.background = style.background
         theme.font.color = style.text_color
         self.plotter = pv.Plotter(off_screen=off_screen, window_size=list(size), theme=theme, lighting="light kit")
         if anti_aliasing == "ssaa":
             self.plotter.enable_anti_aliasing("ssaa")
+        elif anti_aliasing == "fxaa":  # on the renderer itself: PyVista's FXAA under EGL becomes SSAA
+            self.plotter.renderer.UseFXAAOn()
         scale = size[1] / 720
         _, self.slices = scene.points()
         start = deformation.display(np.array([0]))[0]
@@ -228,9 +232,10 @@ class SceneView:
         if hasattr(deformation, "misclassified") and len(scene.class_names) == 2 and len(scene.samples):
             wrong, where = deformation.misclassified(scene.samples, scene.labels)
             self.misclassified = len(wrong)
-            ring = MARKER_SIZE * FIT * float(camera.radius[-1]) / size[1] if flat else None
+            ring = max(MARKER_SIZE * scale, 3.0) * FIT * float(camera.radius[-1]) / size[1] if flat else None
             self.markers = Markers(self.plotter, where, colour=style.text_color, size=MARKER_SIZE * scale, ring=ring)
         self.class_sets = {label: self._class_indices(label) for label in range(len(scene.class_names))}
+        self.cutaways = [] if flat or scene.dim < 3 else self._cutaways(start)
         self.inset = None
         if len(self.class_sets) >= 2:
             lens = [a for actors in self.class_actors.values() for a in actors] + self.grid_actors
@@ -246,6 +251,37 @@ class SceneView:
         self._pixels = vtkUnsignedCharArray()
         if off_screen:
             self.plotter.show(auto_close=False, interactive=False)
+
+    def _cutaways(self, start: np.ndarray) -> list:
+        """3-D scenes where one class encloses another (a ball in a shell): clipping planes
+        that open the enclosing class's surfaces on the camera's side, through the middle of
+        the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices)]."""
+        import vtk
+
+        boxes = {label: (start[idx].min(0), start[idx].max(0)) for label, idx in self.class_sets.items() if len(idx)}
+        out = []
+        for outer, (lo, hi) in boxes.items():
+            inner = [label for label, (a, b) in boxes.items()
+                     if label != outer and (a > lo + 1e-6).all() and (b < hi - 1e-6).all()]
+            if not inner:
+                continue
+            plane = vtk.vtkPlane()
+            for actor in self.class_actors[outer]:  # its surfaces and their outlines
+                actor.mapper.AddClippingPlane(plane)
+            out.append((plane, np.concatenate([self.class_sets[label] for label in inner])))
+        return out
+
+    def update_cutaways(self, positions: np.ndarray) -> None:
+        """Face each cutaway plane away from the camera, through the enclosed class's middle."""
+        if not self.cutaways:
+            return
+        cam = self.plotter.camera
+        towards = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
+        towards /= max(float(np.linalg.norm(towards)), 1e-30)
+        for plane, inner in self.cutaways:
+            pts = positions[inner]
+            plane.SetOrigin(*(0.5 * (pts.min(0) + pts.max(0))))
+            plane.SetNormal(*(-towards))
 
     def _class_depths(self, start: np.ndarray) -> dict[int, float]:
         """Flat views: a small depth offset per class, the smallest class (by the area of its
@@ -407,6 +443,7 @@ class SceneView:
                        box=box, projection=projection)
         if move_camera:
             self.camera.apply(self.plotter.camera, camera_frame)
+        self.update_cutaways(positions)
         self.update_inset(positions)
 
     def grab(self) -> np.ndarray:
