@@ -149,8 +149,9 @@ class StillRenderer:
         output = moment.name == "output"
         label = moment.label
         box = activation_box(d, moment.stage, moment.t, output=output)
-        if box is not None:
-            label += " " + box_label(d, moment.stage, box)
+        if box is not None:  # "layer 2 of 4 · tanh squashes into [-1, 1]² · t = 0.50"
+            head = d.timeline.stage_label(moment.name) if moment.label.startswith("layer") else moment.label
+            label = head + " " + box_label(d, moment.stage, box) + moment.label[len(head):]
         if output:
             label += self.view.result_text()
         projection = None
