@@ -75,10 +75,13 @@ def encoder_cost(scene, net, deformation, settings, frames: int = 120) -> float:
 
 def bare_loop(scene, deformation, settings) -> float:
     style = Style()
-    camera = CameraPath.follow(deformation, fps=settings.fps, style=style, aspect=settings.size[0] / settings.size[1])
+    camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style, aspect=settings.size[0] / settings.size[1],
+                                  subset=scene.framed_points())
     view = SceneView(scene, deformation, camera, style=style, size=settings.size, anti_aliasing=settings.anti_aliasing)
     positions = np.concatenate([p for _, p in deformation.iter_display(32)])  # precomputed, not timed
-    meshes = [(sl, mesh) for _, sl, mesh, _ in view._updaters]
+    # the points each mesh shows: a slice of the stacked points, or selected rows of it
+    meshes = [(sl, mesh, helper if kind == "grid" else helper[0] if kind == "outline" else slice(None))
+              for kind, sl, mesh, helper in view._updaters if kind != "curve"]
     window = view.plotter.render_window
     from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
@@ -87,8 +90,8 @@ def bare_loop(scene, deformation, settings) -> float:
     t = time.perf_counter()
     for frame in range(deformation.n_frames):
         camera.apply(view.plotter.camera, frame)  # the same views as the pipeline: same pixels to fill
-        for sl, mesh in meshes:
-            mesh.points[:] = positions[frame, sl]
+        for sl, mesh, rows in meshes:
+            mesh.points[:] = positions[frame, sl][rows]
             mesh.GetPoints().Modified()
         window.Render()
         window.GetPixelData(0, 0, w - 1, h - 1, 0, pixels, 0)
