@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from layerlapse import api
-from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.layers import stage_list
+from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.render import Style, resolve_settings
 from layerlapse.render.camera import CameraPath, _groups
 from layerlapse.render.view import SceneView, grid_selection

@@ -12,7 +12,14 @@ from tqdm import tqdm
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.render.camera import CameraPath
-from layerlapse.render.encoder import EVEN_SIZE_FORMATS, FOLDER, FrameWriter, check_frame_folder, check_writable, output_kind
+from layerlapse.render.encoder import (
+    EVEN_SIZE_FORMATS,
+    FOLDER,
+    FrameWriter,
+    check_frame_folder,
+    check_writable,
+    output_kind,
+)
 from layerlapse.render.style import QUALITIES, Style
 from layerlapse.render.view import SceneView
 from layerlapse.scenes.base import Scene

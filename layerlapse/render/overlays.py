@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-
 #: the box an activation squashes everything into (None: unbounded, no box drawn)
 ACTIVATION_BOXES: dict[str, tuple[float, float] | None] = {
     "tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softplus": None, "relu": None,
