@@ -1,5 +1,9 @@
 """``layerlapse reproduce``: train the networks the essay's claims are about, several seeds
-each, and write a table (Markdown and JSON) plus one key frame per claim."""
+each, and write a table (Markdown and JSON) plus one key frame per claim.
+
+The "essay" column says what the essay says about that row's network (or, for an
+extension, that it is not in the essay); the "measured" column is worded from the per-seed
+accuracies by :func:`measured`, never written by hand."""
 
 from __future__ import annotations
 
@@ -16,23 +20,59 @@ from layerlapse.errors import LayerlapseError
 
 @dataclass(frozen=True)
 class Claim:
-    """One row: a scene trained with a network of ``hidden`` widths, and what the essay says."""
+    """One row: a scene trained with a network of ``hidden`` widths, and what the essay says
+    about that network (``essay`` does not restate the network; the network column does).
+
+    ``extension``: the row is not in the essay (its claim text says so).
+    ``figure``: the key frame's file stem; the scene's name unless two rows share a scene."""
 
     claim: str
     scene: str
     hidden: tuple[int, ...]
     essay: str
+    extension: bool = False
+    figure: str = ""
 
+    @property
+    def figure_name(self) -> str:
+        return f"{self.figure or self.scene}.png"
+
+
+BALL_IN_SHELL = "ball in shell (extension: the essay's disk-and-annulus argument in 3-D)"
 
 CLAIMS = (
-    Claim("disk in annulus", "disk-annulus", (2, 2, 2), "width 2 cannot separate (~80% in the essay)"),
-    Claim("disk in annulus", "disk-annulus-lift", (3,), "a 3-unit layer separates (~100%)"),
-    Claim("linked tori", "linked-tori", (3, 3, 3), "width 3 keeps them linked: not 100%"),
-    Claim("linked tori", "linked-tori-4d", (4, 4), "width 4 can unlink them: ~100%"),
-    Claim("ball in shell", "sphere-shell", (3, 3, 3), "width 3 cannot separate: not 100%"),
-    Claim("ball in shell", "sphere-shell-4d", (4, 4), "width 4 can: ~100%"),
-    Claim("spirals", "spirals", (2, 2, 2, 2), "slightly entangled: 2-2-2-2-2 separates"),
-    Claim("spirals", "spirals-tangled", (2, 2, 2, 2), "more entangled: the same net fails"),
+    Claim("disk in annulus", "disk-annulus", (2,),
+          "cannot separate: ~80% in its figure", figure="disk-annulus-2-2-2"),
+    Claim("disk in annulus", "disk-annulus", (2, 2, 2),
+          "cannot separate at any depth: never 100% (no figure)"),
+    Claim("disk in annulus", "disk-annulus-lift", (3,), "separates: \"the problem becomes trivial\""),
+    Claim("linked tori", "linked-tori", (3, 3, 3), "cannot be separated without a 4th dimension"),
+    Claim("linked tori", "linked-tori-4d", (4, 4), "4 dimensions suffice to unlink them (no trained network shown)"),
+    Claim(BALL_IN_SHELL, "sphere-shell", (3, 3, 3), "not in the essay; its argument: cannot separate",
+          extension=True),
+    Claim(BALL_IN_SHELL, "sphere-shell-4d", (4, 4), "not in the essay; its argument: separable in 4-D",
+          extension=True),
+    Claim("spirals, slightly entangled", "spirals", (2, 2, 2, 2), "separates them"),
+    Claim("spirals, more entangled", "spirals-tangled", (2, 2, 2, 2),
+          "its multi-layer network fails; \"technically possible\""),
+)
+
+#: Every figure of the essay (its image files, by section) and the presets that show it; an
+#: empty tuple where there is none, with the reason. Keep this in step with the essay: a test
+#: checks that every preset named here exists and that every non-extension claim is among them.
+ESSAY_FIGURES = (
+    ("A Simple Example", "simple2_data.png, simple2_linear.png, simple2_0.png, simple2_1.png", ("two-curves",)),
+    ("Continuous Visualization of Layers", "1layer.gif", ("grid-only",)),
+    ("Continuous Visualization of Layers", "spiral.1-2.2-2-2-2-2-2.gif", ("spirals",)),
+    ("Continuous Visualization of Layers", "spiral.2.2-2-2-2-2-2-2.gif", ("spirals-tangled",)),
+    ("Topology and Classification", "topology_base.png, topology_2D-2D_train.gif", ("disk-annulus",)),
+    ("Topology and Classification", "topology_3d.png", ("disk-annulus-lift",)),
+    ("Topology and Classification", "topology_1d.png, topology_1D-2D_train.gif", ("line-segments",)),
+    ("Links And Homotopy", "link.png (width 3 cannot separate; a 4th dimension can)", ("linked-tori", "linked-tori-4d")),
+    ("Links And Homotopy", "unlink-2spiral.png", ("unlink",)),
+    ("The Easy Way Out", "tangle.png", ("easy-way-out",)),
+    ("Better Layers for Manipulating Manifolds?", "grid_vec.png, grid_bubble.png (a vector-field layer, not a tanh network)",
+     ()),
 )
 
 
@@ -42,23 +82,59 @@ class Result:
     scene: str
     network: str
     essay: str
+    measured: str
     accuracies: tuple[float, ...]
+    separated: int
     best: float
     mean: float
     figure: str
+
+
+def separates(accuracy: float) -> bool:
+    """A seed separates the classes when it classifies every training sample correctly.
+
+    No tolerance: 99.9% of 3000 samples is 3 points snagged on the other class, which is the
+    essay's "easy way out", not a separation."""
+    return accuracy >= 1.0
+
+
+def percent(accuracy: float) -> str:
+    """``0.879 -> '87.9%'``; never rounds a non-separating accuracy up to ``'100.0%'``."""
+    value = round(100 * accuracy, 1)
+    if accuracy < 1.0:
+        value = min(value, 99.9)
+    return f"{value:.1f}%"
+
+
+def measured(accuracies: tuple[float, ...] | list[float]) -> str:
+    """The per-seed training accuracies in words, e.g. ``'1 of 3 seeds reaches 100%'``,
+    ``'all 3 seeds reach 100%'``, ``'not separated in 3 seeds (best 79.4%)'``."""
+    n = len(accuracies)
+    if n == 0:
+        raise LayerlapseError("measured: no accuracies")
+    k = sum(separates(a) for a in accuracies)
+    seeds = "1 seed" if n == 1 else f"{n} seeds"
+    if k == 0:
+        return f"not separated in {seeds} ({'' if n == 1 else 'best '}{percent(max(accuracies))})"
+    if k == n:
+        return "the 1 seed reaches 100%" if n == 1 else f"all {n} seeds reach 100%"
+    return f"{k} of {n} seeds {'reaches' if k == 1 else 'reach'} 100%"
 
 
 def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | None = None,
         scene_params: dict | None = None, figure_size: tuple[int, int] = (800, 600),
         claims: tuple[Claim, ...] = CLAIMS, progress: bool = True) -> list[Result]:
     """Train every claim's network with ``seeds`` seeds; write ``results.md``, ``results.json``
-    and ``<scene>.png`` (the best seed's output) into ``out``. ``epochs`` and
+    and one key frame per claim (the best seed's output) into ``out``. ``epochs`` and
     ``scene_params`` (per scene name) shrink the run, e.g. for tests."""
     from layerlapse import api
     from layerlapse.render.encoder import check_writable
 
     if not 1 <= seeds <= 50:
         raise LayerlapseError(f"seeds: {seeds} is out of range; allowed: 1 to 50")
+    names = [c.figure_name for c in claims]
+    if len(set(names)) != len(names):
+        raise LayerlapseError(f"claims: two rows would write the same key frame ({', '.join(names)})")
     out = Path(out)
     check_writable(out / "results.md")
     results = []
@@ -72,12 +148,13 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
             nets.append(net)
             if progress:
                 print(f"[{i}/{len(claims)}] {claim.scene} {net.config.describe()} seed {seed}: "
-                      f"{100 * net.accuracy:.1f}%", file=sys.stderr, flush=True)
+                      f"{percent(net.accuracy)}", file=sys.stderr, flush=True)
         best = int(np.argmax(accs))
-        figure = out / f"{claim.scene}.png"
+        figure = out / claim.figure_name
         api.figure(scene, figure, at="output", size=figure_size, network=nets[best], progress=False)
-        results.append(Result(claim.claim, claim.scene, nets[best].config.describe(), claim.essay, tuple(accs),
-                              accs[best], float(np.mean(accs)), figure.name))
+        results.append(Result(claim.claim, claim.scene, nets[best].config.describe(), claim.essay, measured(accs),
+                              tuple(accs), sum(separates(a) for a in accs), accs[best], float(np.mean(accs)),
+                              figure.name))
     with atomic_output(out / "results.json") as tmp:
         tmp.write_text(json.dumps([asdict(r) for r in results], indent=2))
     with atomic_output(out / "results.md") as tmp:
@@ -88,10 +165,10 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
 def markdown(results: list[Result], seeds: int) -> str:
     """The results as a Markdown table."""
     lines = [
-        f"| claim | scene | network | the essay | best of {seeds} seeds | mean | key frame |",
-        "|---|---|---|---|---|---|---|",
+        f"| claim | scene | network | the essay | measured (training samples) | best of {seeds} seeds | mean | key frame |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r.claim} | `{r.scene}` | {r.network} | {r.essay} | {100 * r.best:.1f}% | "
-                     f"{100 * r.mean:.1f}% | [{r.figure}]({r.figure}) |")
+        lines.append(f"| {r.claim} | `{r.scene}` | {r.network} | {r.essay} | {r.measured} | {percent(r.best)} | "
+                     f"{percent(r.mean)} | [{r.figure}]({r.figure}) |")
     return "\n".join(lines) + "\n"

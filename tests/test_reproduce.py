@@ -1,0 +1,104 @@
+"""`layerlapse reproduce`: the measured wording, the table's rows and columns, the claim list
+against the essay's figures, and a tiny run."""
+
+import json
+import re
+
+import pytest
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.reproduce import (
+    CLAIMS,
+    ESSAY_FIGURES,
+    Claim,
+    Result,
+    markdown,
+    measured,
+    percent,
+    run,
+)
+from layerlapse.scenes.registry import scene_names
+
+TINY_DISK = {"resolution": 16, "samples_per_class": 60}
+
+
+@pytest.mark.parametrize("accuracies, words", [
+    ((1.0, 0.951, 0.923), "1 of 3 seeds reaches 100%"),
+    ((1.0, 1.0, 0.97), "2 of 3 seeds reach 100%"),
+    ((1.0, 1.0, 1.0), "all 3 seeds reach 100%"),
+    ((0.794, 0.757, 0.721), "not separated in 3 seeds (best 79.4%)"),
+    ((0.9996, 0.99, 0.98), "not separated in 3 seeds (best 99.9%)"),  # never rounded up to 100%
+    ((0.999, 1.0), "1 of 2 seeds reaches 100%"),  # no tolerance: 0.999 does not separate
+    ((1.0,), "the 1 seed reaches 100%"),
+    ((0.879,), "not separated in 1 seed (87.9%)"),
+])
+def test_measured_words(accuracies, words):
+    assert measured(accuracies) == words
+
+
+def test_measured_needs_accuracies():
+    with pytest.raises(LayerlapseError, match="no accuracies"):
+        measured(())
+
+
+def test_percent_never_rounds_up_to_100():
+    assert [percent(a) for a in (1.0, 0.99996, 0.9994, 0.879, 0.0)] == ["100.0%", "99.9%", "99.9%", "87.9%", "0.0%"]
+
+
+def test_markdown_has_the_one_layer_disk_row_and_the_measured_column():
+    rows = [
+        Result("disk in annulus", "disk-annulus", "2-2-2 tanh", "cannot separate: ~80% in its figure",
+               "not separated in 3 seeds (best 87.9%)", (0.879, 0.85, 0.8), 0, 0.879, 0.843, "disk-annulus-2-2-2.png"),
+        Result("linked tori", "linked-tori-4d", "3-4-4-2 tanh", "x", "1 of 3 seeds reaches 100%",
+               (1.0, 0.951, 0.923), 1, 1.0, 0.958, "linked-tori-4d.png"),
+    ]
+    table = markdown(rows, 3)
+    lines = table.splitlines()
+    assert lines[0] == ("| claim | scene | network | the essay | measured (training samples) | best of 3 seeds | mean "
+                        "| key frame |")
+    assert all(line.count("|") == 9 for line in lines)
+    assert lines[2] == ("| disk in annulus | `disk-annulus` | 2-2-2 tanh | cannot separate: ~80% in its figure | "
+                        "not separated in 3 seeds (best 87.9%) | 87.9% | 84.3% | "
+                        "[disk-annulus-2-2-2.png](disk-annulus-2-2-2.png) |")
+    assert "| 1 of 3 seeds reaches 100% | 100.0% | 95.8% |" in lines[3]
+
+
+def test_claims_match_the_essay():
+    one_layer = [c for c in CLAIMS if c.scene == "disk-annulus" and c.hidden == (2,)]
+    assert len(one_layer) == 1 and "~80%" in one_layer[0].essay  # the essay's figure: one hidden layer of 2
+    assert [c for c in CLAIMS if "80%" in c.essay] == one_layer  # the essay's number is for its own network only
+    assert any(c.scene == "disk-annulus" and c.hidden == (2, 2, 2) for c in CLAIMS)
+    for c in CLAIMS:
+        # the essay column never restates a network (the network column does)
+        assert not re.search(r"\d-\d|width|units?\b", c.essay), c
+        assert c.extension == ("extension" in c.claim), c
+    names = [c.figure_name for c in CLAIMS]
+    assert len(set(names)) == len(names)
+    figures = [scene for _, _, scenes in ESSAY_FIGURES for scene in scenes]
+    assert set(figures) <= set(scene_names())
+    assert {c.scene for c in CLAIMS if not c.extension} <= set(figures)
+    assert {c.scene for c in CLAIMS if c.extension} == {"sphere-shell", "sphere-shell-4d"}
+
+
+def test_run_tiny(tmp_path):
+    claims = tuple(c for c in CLAIMS if c.scene == "disk-annulus")
+    results = run(tmp_path / "r", seeds=1, epochs=2, scene_params={"disk-annulus": TINY_DISK},
+                  figure_size=(160, 120), claims=claims, progress=False)
+    assert [r.network for r in results] == ["2-2-2 tanh", "2-2-2-2-2 tanh"]
+    table = (tmp_path / "r" / "results.md").read_text()
+    assert table.count("\n") == len(claims) + 2
+    assert "| disk in annulus | `disk-annulus` | 2-2-2 tanh | cannot separate: ~80% in its figure |" in table
+    data = json.loads((tmp_path / "r" / "results.json").read_text())
+    for d, r in zip(data, results):
+        assert len(d["accuracies"]) == 1 and d["best"] == d["accuracies"][0]
+        assert d["measured"] == measured(d["accuracies"]) and f"| {d['measured']} |" in table
+        assert d["separated"] == int(d["best"] >= 1.0)
+        assert (tmp_path / "r" / r.figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == ["disk-annulus-2-2-2.png", "disk-annulus.png"]
+
+
+def test_run_refuses_two_rows_with_one_key_frame(tmp_path):
+    twice = (Claim("a", "disk-annulus", (2,), "x"), Claim("b", "disk-annulus", (2, 2), "y"))
+    with pytest.raises(LayerlapseError, match="same key frame"):
+        run(tmp_path / "r", claims=twice, seeds=1, epochs=1, progress=False)
+    assert not (tmp_path / "r").exists()
