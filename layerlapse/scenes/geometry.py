@@ -135,3 +135,64 @@ def curve_samples(rng: np.random.Generator, points: np.ndarray, count: int, nois
     f = ((s - cum[i]) / np.maximum(seg[i], 1e-30))[:, None]
     X = P[i] + f * (P[i + 1] - P[i])
     return X + rng.normal(0.0, noise, X.shape) if noise else X
+
+
+def weld(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge coincident vertices, drop degenerate, duplicate faces and unused vertices.
+
+    vertices (V, 3), faces (T, 3) -> vertices (V', 3), faces (T', 3); the winding is kept.
+    """
+    import trimesh
+
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    mesh.merge_vertices(merge_tex=True, merge_norm=True)  # plain positions: clipping duplicates rim points per face
+    mesh.update_faces(mesh.nondegenerate_faces() & mesh.unique_faces())
+    mesh.remove_unreferenced_vertices()
+    return np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64)
+
+
+def clip_halfspaces(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The part of a mesh where X . n >= 0 for every row n of normals (K, 3): planes through the origin.
+
+    Triangles crossing a plane are cut exactly on it; vertices (V, 3), faces (T, 3) ->
+    vertices (V', 3), faces (T', 3), not yet welded (each cut face has its own rim points).
+    """
+    # slice_mesh_plane is a loop over this, but it imports shapely (for caps; not a dependency here)
+    from trimesh.intersections import slice_faces_plane
+
+    for n in np.asarray(normals, dtype=float).reshape(-1, 3):
+        vertices, faces, _ = slice_faces_plane(vertices, faces, n, np.zeros(3))
+    return np.asarray(vertices, dtype=float), np.asarray(faces, dtype=np.int64)
+
+
+def cut_wedge(vertices: np.ndarray, faces: np.ndarray, u: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A mesh with the wedge {X . u > 0 and X . w > 0} (two planes through the origin) cut away.
+
+    The kept region is not convex, so it is clipped as three quarter pieces, welded back:
+    all three are cut by the same two planes, so they share their seam points (no
+    T-junctions). vertices (V, 3), faces (T, 3) -> vertices (V', 3), faces (T', 3).
+    """
+    u, w = np.asarray(u, dtype=float), np.asarray(w, dtype=float)
+    pieces = [clip_halfspaces(vertices, faces, [su * u, sw * w]) for su, sw in ((-1, -1), (-1, 1), (1, -1))]
+    offsets = np.cumsum([0] + [len(v) for v, _ in pieces[:-1]])
+    return weld(np.vstack([v for v, _ in pieces]), np.vstack([f + o for (_, f), o in zip(pieces, offsets)]))
+
+
+def rim_angles(vertices: np.ndarray, normal: np.ndarray, axis: np.ndarray, side: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Angles in [0, pi] from ``axis`` towards ``side`` of the vertices (V, 3) on the plane
+    X . normal = 0 in the half-plane X . side >= 0 (a clipped mesh's rim there); -> (k,) sorted."""
+    on = (np.abs(vertices @ normal) < tol) & (vertices @ side > -tol)
+    # |.|: a point on the axis with a side component of -0.0 or -1e-17 has angle 0 or pi, not -pi
+    return np.sort(np.arctan2(np.abs(vertices[on] @ side), vertices[on] @ axis))
+
+
+def half_annulus_mesh(
+    axis: np.ndarray, side: np.ndarray, angles: np.ndarray, radii: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The half-annulus {rho (cos t axis + sin t side)} over angles t (A,) and radii rho (R,),
+    both increasing; -> vertices (A * R, 3), faces (2 (A - 1) (R - 1), 3), facing axis x side."""
+    axis, side = np.asarray(axis, dtype=float), np.asarray(side, dtype=float)
+    direction = np.cos(angles)[:, None] * axis + np.sin(angles)[:, None] * side  # (A, 3)
+    vertices = (direction[:, None, :] * np.asarray(radii)[None, :, None]).reshape(-1, 3)
+    faces = periodic_grid_faces(len(angles), len(radii), wrap_u=False, wrap_v=False)
+    return vertices, faces[:, ::-1]  # (angle, radius) grid cells wind towards side x axis: turn them

@@ -6,7 +6,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from layerlapse.scenes.base import Curve, Grid, Scene, Surface
-from layerlapse.scenes.geometry import curve_samples, grid_lines, padded_box, rejection_sample, sphere_mesh
+from layerlapse.scenes.geometry import (
+    curve_samples,
+    cut_wedge,
+    grid_lines,
+    half_annulus_mesh,
+    padded_box,
+    rejection_sample,
+    rim_angles,
+    sphere_mesh,
+)
 
 
 def _grid(points: np.ndarray, lines: int) -> Grid | None:
@@ -36,26 +45,58 @@ class SphereShellParams(BaseModel):
         return self
 
 
+# the cutaway wedge {X . U > 0 and X . W > 0} = {x > 0, y < 0}: the quarter the default camera looks from
+U, W = np.array([1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0])
+Z = np.array([0.0, 0.0, 1.0])  # the wedge's edge
+
+
 def build_sphere_shell(p: SphereShellParams) -> Scene:
     rng = np.random.default_rng(p.seed)
-    ball = Surface(0, *sphere_mesh(p.ball_radius, p.subdivisions))
+    ball = Surface(0, *sphere_mesh(p.ball_radius, p.subdivisions))  # whole: it shows inside the opened shell
+    outer_v, outer_f = sphere_mesh(1.0, p.subdivisions)
     inner_v, inner_f = sphere_mesh(p.shell_inner, p.subdivisions)
-    outer = Surface(1, *sphere_mesh(1.0, p.subdivisions))
-    inner = Surface(1, inner_v, inner_f[:, ::-1])  # the shell's inside faces inward
-    if p.cutaway:  # drop the faces in the quarter the default camera looks from
-        inner, outer = (Surface(s.label, s.vertices, _cut(s.vertices, s.faces)) for s in (inner, outer))
+    shell = [Surface(1, inner_v, inner_f[:, ::-1]), Surface(1, outer_v, outer_f)]  # the shell's inside faces inward
+    if p.cutaway:
+        shell = _open_shell(shell, p.shell_inner, 1.0)
     lo, hi = np.full(3, -1.0), np.full(3, 1.0)
     r = lambda X: np.linalg.norm(X, axis=1)  # noqa: E731
     A = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: r(X) < p.ball_radius)
     B = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: (r(X) > p.shell_inner) & (r(X) < 1))
-    return Scene("sphere-shell", "", 3, ("ball A", "shell B"), (ball, inner, outer), (), _grid(outer.vertices, p.grid_lines),
+    return Scene("sphere-shell", "", 3, ("ball A", "shell B"), (ball, *shell), (), _grid(outer_v, p.grid_lines),
                  np.vstack([A, B]), np.r_[np.zeros(len(A), np.int64), np.ones(len(B), np.int64)])
 
 
-def _cut(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Faces outside the wedge x > 0, y < 0 (the side the iso camera sees)."""
-    c = vertices[faces].mean(1)
-    return faces[~((c[:, 0] > 0) & (c[:, 1] < 0))]
+def _open_shell(spheres: list[Surface], r_inner: float, r_outer: float) -> list[Surface]:
+    """The inner and outer spheres clipped on the wedge's planes, and the two half-annuli
+    that close the shell's wall along the cut, so it reads as a solid with a wedge removed."""
+    inner, outer = (_clip_sphere(s, r) for s, r in zip(spheres, (r_inner, r_outer)))
+    caps = [_cap(inner.vertices, outer.vertices, r_inner, r_outer, normal, axis, side)
+            for normal, axis, side in ((U, Z, W), (W, -Z, U))]  # x = 0 (y < 0) and y = 0 (x > 0)
+    return [inner, outer, *caps]
+
+
+def _clip_sphere(s: Surface, radius: float) -> Surface:
+    """A sphere mesh with the wedge cut away, the triangles clipped on its planes."""
+    v, f = cut_wedge(s.vertices, s.faces, U, W)
+    # rim points fall on the triangles' chords: put them on the sphere, where the caps' edges lie
+    return Surface(s.label, v * (radius / np.linalg.norm(v, axis=1))[:, None], f)
+
+
+def _cap(inner: np.ndarray, outer: np.ndarray, r_inner: float, r_outer: float,
+         normal: np.ndarray, axis: np.ndarray, side: np.ndarray) -> Surface:
+    """The half-annulus r_inner <= r <= r_outer on the plane X . normal = 0, on the side
+    X . side >= 0, facing ``normal`` (into the wedge, out of the solid shell).
+
+    Its radial lines go through the clipped spheres' rim points, inner (Vi, 3) and outer
+    (Vo, 3), so its edges meet the rims vertex to vertex; its radial steps are about as
+    long as the rim's, so it bends as smoothly as the spheres when deformed.
+    """
+    t = np.sort(np.r_[0.0, rim_angles(inner, normal, axis, side), rim_angles(outer, normal, axis, side), np.pi])
+    t = t[np.r_[True, np.diff(t) > 1e-9]]  # one radial line per rim angle: both spheres are one icosphere, scaled
+    step = 0.5 * (r_inner + r_outer) * np.diff(t).mean()
+    radii = np.linspace(r_inner, r_outer, max(1, round((r_outer - r_inner) / step)) + 1)
+    v, f = half_annulus_mesh(axis, side, t, radii)
+    return Surface(1, v, f if np.cross(axis, side) @ normal > 0 else f[:, ::-1])  # it faces axis x side
 
 
 class CurvePairParams(BaseModel):
