@@ -248,6 +248,12 @@ class SceneView:
         margin = 0.022 * size[1] / size[0]
         self.label_actor = self._text("", (margin, 0.965), 20 * scale, top=True)
         self.title_actor = self._text(title, (margin, 0.03), 13 * scale, top=False)
+        # Translucent overlays (the decision's tint, the markers, the activation box) are few
+        # and flat: plain alpha blending draws them the same as VTK's order-independent
+        # translucency pass, which costs 10-20 ms a frame on llvmpipe.
+        renderers = self.plotter.render_window.GetRenderers()
+        for i in range(renderers.GetNumberOfItems()):
+            renderers.GetItemAsObject(i).SetUseOIT(False)
         self._pixels = vtkUnsignedCharArray()
         if off_screen:
             self.plotter.show(auto_close=False, interactive=False)
