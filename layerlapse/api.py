@@ -17,7 +17,7 @@ from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import LayerPlan, orient_layers, stage_list
-from layerlapse.networks.model import MLP, NetworkConfig
+from layerlapse.networks.model import MLPWeights, NetworkConfig
 from layerlapse.networks.stages import LINEAR_PATHS
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network, TrainConfig, train
@@ -102,16 +102,11 @@ def get_network(
 
 def fixed_network(scene: Scene, config: NetworkConfig) -> Network:
     """The scene's hand-set layers as a Network (no training, no accuracy)."""
-    import torch
+    import numpy as np
 
-    model = MLP(config)
-    with torch.no_grad():
-        for lin, (W, b) in zip(model.hidden, scene.fixed):
-            lin.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
-            lin.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
-        model.head.weight.copy_(torch.eye(config.classes, model.head.in_features))
-        model.head.bias.zero_()
-    return Network(model.eval(), config, TrainConfig(), None, scene.key)
+    width = config.hidden[-1] if config.hidden else config.input_dim
+    head = (np.eye(config.classes, width), np.zeros(config.classes))
+    return Network(MLPWeights.from_layers(config, scene.fixed, head), config, TrainConfig(), None, scene.key)
 
 
 def timeline_settings(scene: Scene, overrides: dict | None = None) -> TimelineConfig:
@@ -133,7 +128,7 @@ def deform(
             f"network.input_dim: {network.config.input_dim} does not match scene {scene.name!r} (dim {scene.dim})"
         )
     config = timeline if isinstance(timeline, TimelineConfig) else timeline_settings(scene, timeline)
-    hidden, head = network.model.layers()
+    hidden, head = network.layers()
     plan: LayerPlan = orient_layers(hidden, head, linear_path=linear_path, input_dim=network.config.input_dim)
     tl = Timeline.build(plan.stages(), config, fps)
     points, _ = scene.points()

@@ -1,9 +1,13 @@
-"""Networks: the MLP, its training, checkpoints, and the continuous layer stages."""
+"""Networks: the MLP, its training, checkpoints, and the continuous layer stages.
+
+Importing this package does not import torch: ``MLP`` (the torch module) is defined on
+first access, and a loaded checkpoint draws from numpy arrays (``MLPWeights``).
+"""
 
 from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, LayerPlan, orient_layers, swap_neurons
-from layerlapse.networks.model import MLP, NetworkConfig
+from layerlapse.networks.model import MLPWeights, NetworkConfig
 from layerlapse.networks.stages import ACTIVATIONS, LinearPath, polar, rotation_log
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network, TrainConfig, accuracy, train
@@ -15,6 +19,7 @@ __all__ = [
     "LayerPlan",
     "LinearPath",
     "MLP",
+    "MLPWeights",
     "Network",
     "NetworkConfig",
     "Timeline",
@@ -30,3 +35,11 @@ __all__ = [
     "swap_neurons",
     "train",
 ]
+
+
+def __getattr__(name: str):
+    if name == "MLP":  # the torch module class; importing it imports torch
+        from layerlapse.networks import model
+
+        return model.MLP
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

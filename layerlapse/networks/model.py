@@ -1,17 +1,26 @@
-"""The MLP: a frozen config builds it; the checkpoint stores the config beside the weights."""
+"""The MLP: a frozen config builds it; the checkpoint stores the config beside the weights.
+
+Two forms of the same network:
+
+* :class:`MLPWeights`: the parameters as float32 numpy arrays. Everything that draws a
+  trained network (its layers as :class:`~layerlapse.networks.layers.Layer`) needs only
+  these, so rendering with a cached checkpoint never imports torch.
+* ``MLP``: the ``torch.nn.Module`` that trains. It is defined the first time it is asked
+  for (``from layerlapse.networks.model import MLP``), which is when torch is imported.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field
-from torch import nn
 
+from layerlapse.errors import LayerlapseError
 from layerlapse.networks.layers import Layer
-
-_TORCH_ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus, "relu": nn.ReLU}
 
 
 class NetworkConfig(BaseModel):
@@ -33,36 +42,129 @@ class NetworkConfig(BaseModel):
         widths = (self.input_dim, *self.hidden, self.classes)
         return "-".join(map(str, widths)) + f" {self.activation}"
 
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The MLP's ``state_dict`` names and shapes, in its order."""
+        widths = (self.input_dim, *self.hidden)
+        shapes: dict[str, tuple[int, ...]] = {}
+        for k, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+            shapes[f"hidden.{k}.weight"] = (b, a)
+            shapes[f"hidden.{k}.bias"] = (b,)
+        shapes["head.weight"] = (self.classes, widths[-1])
+        shapes["head.bias"] = (self.classes,)
+        return shapes
 
-class MLP(nn.Module):
-    """``x -> head(sigma(W_L ... sigma(W_1 x + b_1) ... + b_L))``."""
 
-    def __init__(self, config: NetworkConfig) -> None:
-        super().__init__()
-        self.config = config
-        widths = (config.input_dim, *config.hidden)
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-        self.head = nn.Linear(widths[-1], config.classes)
-        self.act = _TORCH_ACTIVATIONS[config.activation]()
+@dataclass(frozen=True, eq=False)
+class MLPWeights:
+    """An MLP's parameters as float32 numpy arrays, keyed by the torch ``state_dict`` names
+    (``hidden.0.weight``, ..., ``head.bias``); no torch needed."""
 
-    def representation(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden representation; (N, input_dim) -> (N, hidden[-1])."""
-        for layer in self.hidden:
-            x = self.act(layer(x))
-        return x
+    config: NetworkConfig
+    arrays: Mapping[str, np.ndarray]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits; (N, input_dim) -> (N, classes)."""
-        return self.head(self.representation(x))
+    def __post_init__(self) -> None:
+        shapes = self.config.parameter_shapes()
+        if set(self.arrays) != set(shapes) or any(
+            np.shape(self.arrays[name]) != shape for name, shape in shapes.items()
+        ):
+            raise LayerlapseError(f"network: weights do not match a {self.config.describe()} network")
+        arrays = {}
+        for name in shapes:  # state_dict order
+            a = np.asarray(self.arrays[name])
+            if a.dtype.kind not in "fiu":
+                raise LayerlapseError(f"network: {name} is not numeric ({a.dtype})")
+            a = a.astype(np.float32)  # a copy: later changes to the caller's arrays don't leak in
+            a.setflags(write=False)
+            arrays[name] = a
+        object.__setattr__(self, "arrays", arrays)
+
+    @classmethod
+    def from_layers(
+        cls, config: NetworkConfig, hidden: Iterable[tuple[np.ndarray, np.ndarray]], head: tuple[np.ndarray, np.ndarray]
+    ) -> MLPWeights:
+        """From ((W, b), ...) of the hidden layers and the head's (W, b)."""
+        arrays = {}
+        for k, (W, b) in enumerate(hidden):
+            arrays[f"hidden.{k}.weight"], arrays[f"hidden.{k}.bias"] = W, b
+        arrays["head.weight"], arrays["head.bias"] = head
+        return cls(config, arrays)
+
+    @classmethod
+    def from_module(cls, model) -> MLPWeights:
+        """The current parameters of a torch ``MLP``."""
+        state = model.state_dict()
+        return cls(model.config, {name: t.detach().cpu().float().numpy() for name, t in state.items()})
+
+    def nonfinite(self) -> str | None:
+        """The name of the first array holding NaN or Inf, else None."""
+        return next((name for name, a in self.arrays.items() if not np.isfinite(a).all()), None)
 
     def layers(self) -> tuple[list[Layer], Layer]:
-        """The weights as float64 numpy layers: (hidden layers, head)."""
+        """The weights as float64 numpy layers: (hidden layers, head); as ``MLP.layers()``."""
+        a = self.arrays
 
-        def arrays(lin: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
-            return (
-                lin.weight.detach().cpu().double().numpy().copy(),
-                lin.bias.detach().cpu().double().numpy().copy(),
-            )
+        def pair(prefix: str) -> tuple[np.ndarray, np.ndarray]:
+            return a[f"{prefix}.weight"].astype(np.float64), a[f"{prefix}.bias"].astype(np.float64)
 
-        hidden = [Layer(*arrays(lin), self.config.activation) for lin in self.hidden]
-        return hidden, Layer(*arrays(self.head), None)
+        hidden = [Layer(*pair(f"hidden.{k}"), self.config.activation) for k in range(len(self.config.hidden))]
+        return hidden, Layer(*pair("head"), None)
+
+    def to_module(self):
+        """A torch ``MLP`` (in eval mode) holding exactly these weights."""
+        import torch
+
+        with torch.random.fork_rng(devices=[]):  # the throwaway initialisation leaves the global RNG alone
+            model = _mlp_class()(self.config)
+        model.load_state_dict({name: torch.from_numpy(a.copy()) for name, a in self.arrays.items()})
+        return model.eval()
+
+
+def __getattr__(name: str):
+    if name == "MLP":
+        return _mlp_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _mlp_class():
+    """Define the torch module class (importing torch) on first use."""
+    from torch import nn
+
+    activations = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus, "relu": nn.ReLU}
+
+    class MLP(nn.Module):
+        """``x -> head(sigma(W_L ... sigma(W_1 x + b_1) ... + b_L))``."""
+
+        def __init__(self, config: NetworkConfig) -> None:
+            super().__init__()
+            self.config = config
+            widths = (config.input_dim, *config.hidden)
+            self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+            self.head = nn.Linear(widths[-1], config.classes)
+            self.act = activations[config.activation]()
+
+        def representation(self, x):
+            """The last hidden representation; (N, input_dim) -> (N, hidden[-1])."""
+            for layer in self.hidden:
+                x = self.act(layer(x))
+            return x
+
+        def forward(self, x):
+            """Class logits; (N, input_dim) -> (N, classes)."""
+            return self.head(self.representation(x))
+
+        def layers(self) -> tuple[list[Layer], Layer]:
+            """The weights as float64 numpy layers: (hidden layers, head)."""
+
+            def arrays(lin: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
+                return (
+                    lin.weight.detach().cpu().double().numpy().copy(),
+                    lin.bias.detach().cpu().double().numpy().copy(),
+                )
+
+            hidden = [Layer(*arrays(lin), self.config.activation) for lin in self.hidden]
+            return hidden, Layer(*arrays(self.head), None)
+
+    MLP.__module__ = __name__  # pickles and reprs name layerlapse.networks.model.MLP
+    MLP.__qualname__ = "MLP"
+    return MLP

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.networks.model import MLP, NetworkConfig
+from layerlapse.networks.layers import Layer
+from layerlapse.networks.model import MLPWeights, NetworkConfig
+
+if TYPE_CHECKING:
+    from layerlapse.networks.model import MLP
 
 
 class TrainConfig(BaseModel):
@@ -26,28 +29,77 @@ class TrainConfig(BaseModel):
     restarts: int = Field(1, ge=1, le=100, description="train this many seeds derived from seed, keep the best")
 
 
-@dataclass(frozen=True)
 class Network:
     """A trained (or loaded) network and what it was trained for.
+
+    ``Network(model, config, training, accuracy, scene_key)``: ``model`` is a torch ``MLP``
+    or its :class:`~layerlapse.networks.model.MLPWeights` (what a checkpoint loads). With
+    weights, ``network.model`` builds the torch module the first time it is asked for, so
+    drawing a loaded network (:meth:`layers`) never imports torch.
 
     ``scene_key``: the scene name and parameters it was trained on (a dict), so a
     checkpoint can refuse to be used for another scene.
     """
 
-    model: MLP
-    config: NetworkConfig
-    training: TrainConfig
-    accuracy: float | None
-    scene_key: dict
+    __slots__ = ("_model", "_weights", "config", "training", "accuracy", "scene_key")
+
+    def __init__(self, model: MLP | MLPWeights, config: NetworkConfig, training: TrainConfig,
+                 accuracy: float | None, scene_key: dict) -> None:
+        weights = model if isinstance(model, MLPWeights) else None
+        if weights is not None and weights.config != config:
+            raise LayerlapseError(f"network: weights of a {weights.config.describe()} network, "
+                                  f"config {config.describe()}")
+        set_ = object.__setattr__
+        set_(self, "_weights", weights)
+        set_(self, "_model", None if weights is not None else model)
+        set_(self, "config", config)
+        set_(self, "training", training)
+        set_(self, "accuracy", accuracy)
+        set_(self, "scene_key", scene_key)
+
+    def __setattr__(self, name, value) -> None:
+        raise AttributeError(f"Network is immutable; cannot set {name!r}")
+
+    def __reduce__(self):
+        model = self._weights if self._model is None else self._model
+        return (Network, (model, self.config, self.training, self.accuracy, self.scene_key))
+
+    def __repr__(self) -> str:
+        return (f"Network({self.config.describe()}, accuracy={self.accuracy}, "
+                f"scene={self.scene_key.get('name') if isinstance(self.scene_key, dict) else None!r})")
+
+    @property
+    def model(self) -> MLP:
+        """The torch module (built from the loaded weights on first use; imports torch)."""
+        if self._model is None:
+            object.__setattr__(self, "_model", self._weights.to_module())
+        return self._model
+
+    def weights(self) -> MLPWeights:
+        """The parameters as float32 numpy arrays (the torch module's current ones once built)."""
+        if self._model is not None:
+            return MLPWeights.from_module(self._model)
+        return self._weights
+
+    def layers(self) -> tuple[list[Layer], Layer]:
+        """The weights as float64 numpy layers, (hidden layers, head); no torch needed for a
+        loaded network whose ``model`` was never asked for."""
+        if self._model is not None:
+            return self._model.layers()
+        return self._weights.layers()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class indices; (N, input_dim) -> (N,)."""
+        import torch
+
         with torch.no_grad():
             return self.model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
 
 
 def accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
     """Fraction of samples classified correctly."""
+    import torch
+
     with torch.no_grad():
         pred = model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
     return float((pred == y).mean())
@@ -98,6 +150,10 @@ def restart_seed(seed: int, restart: int) -> int:
 
 def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, restart: int, progress,
                 on_step=None) -> MLP:
+    import torch
+
+    from layerlapse.networks.model import MLP
+
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
