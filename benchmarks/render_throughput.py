@@ -80,8 +80,7 @@ def bare_loop(scene, deformation, settings) -> float:
     view = SceneView(scene, deformation, camera, style=style, size=settings.size, anti_aliasing=settings.anti_aliasing)
     positions = np.concatenate([p for _, p in deformation.iter_display(32)])  # precomputed, not timed
     # the points each mesh shows: a slice of the stacked points, or selected rows of it
-    meshes = [(sl, mesh, helper if kind == "grid" else helper[0] if kind == "outline" else slice(None))
-              for kind, sl, mesh, helper in view._updaters if kind != "curve"]
+    meshes = [(p.sl, p.mesh, slice(None) if p.rows is None else p.rows) for p in view.parts if p.kind != "curve"]
     window = view.plotter.render_window
     from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 

@@ -9,6 +9,7 @@ appears). Inside a stage, time runs linearly and is eased (smoothstep by default
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -87,8 +88,12 @@ class Timeline:
         names = self.name
         if self.stage_names[names[frame]] != "output":
             return 0.0
-        first = int(np.argmax(names == names[-1]))
-        return float(min(1.0, (frame - first + 1) / max(0.5 * self.fps, 1.0)))
+        return float(min(1.0, (frame - self.output_start + 1) / max(0.5 * self.fps, 1.0)))
+
+    @cached_property
+    def output_start(self) -> int:
+        """The first frame of the output hold."""
+        return int(np.argmax(self.name == len(self.stage_names) - 1))
 
     @classmethod
     def build(cls, stages, config: TimelineConfig, fps: float) -> "Timeline":

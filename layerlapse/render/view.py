@@ -62,6 +62,25 @@ def _mix(colour: str, other: str, share: float) -> tuple[float, float, float]:
     return tuple((1 - share) * a + share * b)
 
 
+class Part:
+    """One drawn part of the stacked points: its mesh, which of the part's points it shows
+    (``rows``, or all), a depth offset ``dz`` (flat views) and a helper (vertex normals, or
+    the tube and its rim). ``points``/``normals`` are numpy views of the VTK arrays, made
+    once, so a frame writes into them without wrapping a new array."""
+
+    def __init__(self, kind: str, sl: slice, mesh: pv.PolyData, rows: np.ndarray | None, dz: float,
+                 helper=None) -> None:
+        self.kind, self.sl, self.mesh, self.rows, self.dz, self.helper = kind, sl, mesh, rows, dz, helper
+        self.points = vtk_to_numpy(mesh.GetPoints().GetData())
+        vtk_normals = mesh.GetPointData().GetNormals()
+        self.normals = vtk_to_numpy(vtk_normals) if vtk_normals is not None else None
+
+    def modified(self) -> None:
+        self.mesh.GetPoints().Modified()
+        if self.normals is not None:
+            self.mesh.GetPointData().GetNormals().Modified()
+
+
 def grid_selection(lines: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """Which grid lines (L, P, n) to draw: -> (strong line indices, faint line indices).
 
@@ -151,7 +170,7 @@ class SceneView:
         # depth layers of a flat view, from the back: grid, decision regions, axes and box,
         # classes (z = 0), outlines and curves, decision line
         self.eps = eps = 2e-3 * float(np.min(camera.radius))
-        self._updaters: list = []
+        self.parts: list[Part] = []
         self.class_actors: dict[int, list] = {}
         self.class_points = scene.class_points()
         radius0 = style.tube_radius * float(camera.radius[0])
@@ -162,13 +181,13 @@ class SceneView:
             normals = VertexNormals(surface.faces, len(surface.vertices))
             mesh = _polydata(start[sl], surface.faces, normals(start[sl]))
             self._add_class_mesh(mesh, surface.label)
-            self._updaters.append(("surface", sl, mesh, (normals, surface.label)))
+            self.parts.append(Part("surface", sl, mesh, None, self._dz(surface.label), normals))
             edges = boundary_edges(surface.faces)
             if len(edges):  # a border keeps a squashed surface visible: a line of fixed width
                 ids, segments = np.unique(edges, return_inverse=True)
                 outline = line_mesh(start[sl][ids], segments.reshape(-1, 2))
                 self._add_class_mesh(outline, surface.label, line_width=OUTLINE_WIDTH * scale)
-                self._updaters.append(("outline", sl, outline, (ids, surface.label)))
+                self.parts.append(Part("outline", sl, outline, ids, self._dz(surface.label, above=True)))
         for curve in scene.curves:
             sl = next(slices)
             if flat:
@@ -177,7 +196,7 @@ class SceneView:
                 mesh = pv.PolyData(start[sl].astype(np.float32), lines=cells)
                 width = (CURVE_WIDTH if curve.label >= 0 else BORDER_WIDTH) * scale
                 self._add_class_mesh(mesh, curve.label, line_width=width)
-                self._updaters.append(("line", sl, mesh, curve.label))
+                self.parts.append(Part("line", sl, mesh, None, self._dz(curve.label, above=True)))
                 continue
             tube = Tube(len(curve.points), closed=curve.closed)
             points, normals = tube(start[sl], radius0)
@@ -188,7 +207,7 @@ class SceneView:
             rim_actor.prop.culling = "front"
             self._add_class_mesh(mesh, curve.label)
             self.class_actors[curve.label].append(rim_actor)
-            self._updaters.append(("curve", sl, mesh, (tube, rim)))
+            self.parts.append(Part("curve", sl, mesh, None, 0.0, (tube, rim)))
         self.grid_actor = None
         self.grid_actors: list = []
         if scene.grid is not None:
@@ -207,7 +226,7 @@ class SceneView:
                     actor.mapper.SetResolveCoincidentTopologyToPolygonOffset()
                     actor.mapper.SetRelativeCoincidentTopologyLineOffsetParameters(2.0, 8.0)
                 self.grid_actors.append(actor)
-                self._updaters.append(("grid", sl, mesh, ids))
+                self.parts.append(Part("grid", sl, mesh, ids, -3 * eps if flat else 0.0))
             self.grid_actor = self.grid_actors[0] if self.grid_actors else None
         self.reference = None
         if style.axes:
@@ -232,6 +251,7 @@ class SceneView:
         if hasattr(deformation, "misclassified") and len(scene.class_names) == 2 and len(scene.samples):
             wrong, where = deformation.misclassified(scene.samples, scene.labels)
             self.misclassified = len(wrong)
+        if self.misclassified:  # an overlay layer only when there is something to mark
             ring = max(MARKER_SIZE * scale, 3.0) * FIT * float(camera.radius[-1]) / size[1] if flat else None
             self.markers = Markers(self.plotter, where, colour=style.text_color, size=MARKER_SIZE * scale, ring=ring)
         self.class_sets = {label: self._class_indices(label) for label in range(len(scene.class_names))}
@@ -288,6 +308,12 @@ class SceneView:
             pts = positions[inner]
             plane.SetOrigin(*(0.5 * (pts.min(0) + pts.max(0))))
             plane.SetNormal(*(-towards))
+
+    def _dz(self, label: int, *, above: bool = False) -> float:
+        """The depth offset of a class part in a flat view (0 in 3-D); lines ``above`` the fills."""
+        if not self.flat:
+            return 0.0
+        return self.depth.get(label, 0.0) + (self.eps if above else 0.0)
 
     def _class_depths(self, start: np.ndarray) -> dict[int, float]:
         """Flat views: a small depth offset per class, the smallest class (by the area of its
@@ -369,36 +395,22 @@ class SceneView:
         [0, 1] is the visibility of the decision of ``head`` (W, b) in display space (and of
         the misclassified markers); ``box`` (lo, hi, width, opacity) the activation's box,
         seen through ``projection`` (3, D) when D > 3."""
-        eps = self.eps
-        for kind, sl, mesh, helper in self._updaters:
-            pts = positions[sl]
-            if kind == "surface":
-                mesh.points[:] = pts
-                if self.flat:
-                    mesh.points[:, 2] += self.depth.get(helper[1], 0.0)
-                else:
-                    mesh.point_data["Normals"][:] = helper[0](pts)
-                    mesh.GetPointData().GetNormals().Modified()
-            elif kind == "curve":
-                tube, rim = helper
+        for part in self.parts:
+            pts = positions[part.sl]
+            if part.kind == "curve":
+                tube, rim = part.helper
                 verts, normals = tube(pts, tube_radius)
-                mesh.points[:] = verts
-                mesh.point_data["Normals"][:] = normals
-                mesh.GetPointData().GetNormals().Modified()
+                part.points[:] = verts
+                part.normals[:] = normals
                 rim.points[:] = hull(verts, normals, tube_radius)
                 rim.GetPoints().Modified()
-            elif kind == "line":
-                mesh.points[:] = pts
-                mesh.points[:, 2] += eps + self.depth.get(helper, 0.0)
-            elif kind == "outline":
-                mesh.points[:] = pts[helper[0]]
-                if self.flat:
-                    mesh.points[:, 2] += eps + self.depth.get(helper[1], 0.0)
-            else:  # grid
-                mesh.points[:] = pts[helper]
-                if self.flat:
-                    mesh.points[:, 2] -= 3 * eps
-            mesh.GetPoints().Modified()
+            else:
+                part.points[:] = pts if part.rows is None else pts[part.rows]
+                if part.dz:
+                    part.points[:, 2] += part.dz
+                if part.kind == "surface" and not self.flat:
+                    part.normals[:] = part.helper(pts)
+            part.modified()
         self.label_actor.SetInput(label)
         if self.reference is not None:
             self.reference.pose_box(box[:3] if box else None, box[3] if box else 0.0, projection)
