@@ -120,13 +120,21 @@ class CameraPath:
             parts.append(framing(source.display(f, idx), towards[f], up[f], right[f], aspect))
         centre, radius, depth = (np.concatenate(p) for p in zip(*parts))
         sigma = max(style.camera_smoothing * fps, 1e-6)
-        width = 2 * int(round(sigma)) + 1
+        # look ahead no further than the Gaussian reaches back, and zoom evenly (in log):
+        # a camera that pulls back long before the data grows leaves it tiny for seconds
+        width = int(round(sigma)) + 1
 
         def smooth(x):
-            return gaussian_filter1d(maximum_filter1d(x, size=width, mode="nearest"), sigma, mode="nearest")
+            return gaussian_filter1d(maximum_filter1d(x, size=width, mode="nearest"), sigma / 2, mode="nearest")
 
-        centre = gaussian_filter1d(centre, sigma, axis=0, mode="nearest")
-        return cls(centre, np.maximum(smooth(radius), 1e-6), smooth(depth), azimuth, elevation, top,
+        radius = np.exp(smooth(np.log(np.maximum(radius, 1e-9))))
+        centre = gaussian_filter1d(centre, sigma / 2, axis=0, mode="nearest")
+        # smoothing may cut a peak: never less than what fits the data around the smoothed centre
+        for start in range(0, source.n_frames, batch):
+            f = np.arange(start, min(start + batch, source.n_frames))
+            need, _ = extent(source.display(f, idx), centre[f], towards[f], up[f], right[f], aspect)
+            radius[f] = np.maximum(radius[f], need)
+        return cls(centre, np.maximum(radius, 1e-6), smooth(depth), azimuth, elevation, top,
                    parallel=source.planar)
 
     @classmethod
