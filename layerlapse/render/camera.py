@@ -147,14 +147,29 @@ class CameraPath:
         azimuth, elevation, top = cls._orbit(source, style, fps)
         towards, up, right = view_axes(azimuth, elevation, top)
         group, a, b, alpha = _groups(tl.hold, tl.layer, tl.name == len(tl.stage_names) - 1, fps)
-        positions = np.concatenate([source.display(np.arange(s, min(s + batch, F)), idx) for s in range(0, F, batch)])
-        C, R, Dp = {}, {}, {}
-        for g in np.unique(group[group >= 0]):
-            f = np.flatnonzero(group == g)
-            P = positions[f]
-            centre = 0.5 * (P.min((0, 1)) + P.max((0, 1)))
-            r, d = extent(P, np.broadcast_to(centre, (f.size, 3)), towards[f], up[f], right[f], aspect)
-            C[g], R[g], Dp[g] = centre, max(float(r.max()), 1e-6), float(d.max())
+        keys = np.unique(group[group >= 0])
+        batches = [np.arange(s, min(s + batch, F)) for s in range(0, F, batch)]
+        # two passes over batches of frames (memory stays flat however long the movie):
+        # each group's box gives its centre, then its frames' extents around that centre
+        lo = {g: np.full(3, np.inf) for g in keys}
+        hi = {g: np.full(3, -np.inf) for g in keys}
+        for f in batches:
+            P = source.display(f, idx)
+            for g in np.unique(group[f][group[f] >= 0]):
+                sel = group[f] == g
+                lo[g] = np.minimum(lo[g], P[sel].min((0, 1)))
+                hi[g] = np.maximum(hi[g], P[sel].max((0, 1)))
+        C = {g: 0.5 * (lo[g] + hi[g]) for g in keys}
+        R = {g: 1e-6 for g in keys}
+        Dp = {g: 0.0 for g in keys}
+        for f in batches:
+            g_of = group[f]
+            P = source.display(f, idx)
+            for g in np.unique(g_of[g_of >= 0]):
+                sel = g_of == g
+                r, d = extent(P[sel], np.broadcast_to(C[g], (int(sel.sum()), 3)), towards[f][sel], up[f][sel],
+                              right[f][sel], aspect)
+                R[g], Dp[g] = max(R[g], float(r.max())), max(Dp[g], float(d.max()))
         Ca, Cb = np.array([C[g] for g in a]), np.array([C[g] for g in b])
         Ra, Rb = np.array([R[g] for g in a]), np.array([R[g] for g in b])
         Da, Db = np.array([Dp[g] for g in a]), np.array([Dp[g] for g in b])
