@@ -66,7 +66,8 @@ def encoder_cost(scene, net, deformation, settings, frames: int = 120) -> float:
         if len(images) == frames:
             break
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with tempfile.TemporaryDirectory() as tmp, FrameWriter(Path(tmp) / "e.mp4", settings.size, settings.fps) as w:
+    with tempfile.TemporaryDirectory() as tmp, FrameWriter(Path(tmp) / "e.mp4", settings.size, settings.fps,
+                                                                   input_size=settings.render_size) as w:
         for image in images:
             w.write(image)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -77,7 +78,8 @@ def bare_loop(scene, deformation, settings) -> float:
     style = Style()
     camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style, aspect=settings.size[0] / settings.size[1],
                                   subset=scene.framed_points())
-    view = SceneView(scene, deformation, camera, style=style, size=settings.size, anti_aliasing=settings.anti_aliasing)
+    view = SceneView(scene, deformation, camera, style=style, size=settings.render_size,
+                     anti_aliasing=settings.anti_aliasing)
     positions = np.concatenate([p for _, p in deformation.iter_display(32)])  # precomputed, not timed
     # the points each mesh shows: a slice of the stacked points, or selected rows of it
     meshes = [(p.sl, p.mesh, slice(None) if p.rows is None else p.rows) for p in view.parts if p.kind != "curve"]
@@ -85,7 +87,7 @@ def bare_loop(scene, deformation, settings) -> float:
     from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
     pixels = vtkUnsignedCharArray()
-    w, h = settings.size
+    w, h = settings.render_size
     t = time.perf_counter()
     for frame in range(deformation.n_frames):
         camera.apply(view.plotter.camera, frame)  # the same views as the pipeline: same pixels to fill
@@ -118,9 +120,12 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child, size)
         return
-    settings = resolve_settings("medium", size, 30)
-    scene, net, deformation = setup(args.frames, settings.fps)
-    print(f"scene {SCENE}: {deformation.n_points} points, {deformation.n_frames} frames at {size[0]}x{size[1]}")
+    scene, net, deformation = setup(args.frames, 30.0)
+    # medium's anti-aliasing resolved for this scene; the bare loop renders the same pixels
+    settings = resolve_settings("medium", size, 30).for_view(planar=deformation.planar)
+    rw, rh = settings.render_size
+    print(f"scene {SCENE}: {deformation.n_points} points, {deformation.n_frames} frames at {size[0]}x{size[1]} "
+          f"({settings.anti_aliasing}: rendered at {rw}x{rh})")
     bares, pipes, quiet = [], [], []
     for _ in range(args.repeats):  # interleaved, best of N: the machine's speed drifts
         bares.append(bare_loop(scene, deformation, settings))

@@ -79,7 +79,7 @@ def camera_overrides(value: str) -> dict:
 
 
 def make_style(scene, camera: Optional[str], background: Optional[str], colors: Optional[str],
-               orbit: Optional[float] = None, grid: Optional[str] = None):
+               orbit: Optional[float] = None, grid: Optional[str] = None, anti_aliasing: Optional[str] = None):
     """The scene file's style (if any) with the command line's overrides on top."""
     from pydantic import ValidationError
 
@@ -92,6 +92,8 @@ def make_style(scene, camera: Optional[str], background: Optional[str], colors: 
         overrides.update(camera_overrides(camera))
     if grid:
         overrides["grid"] = grid
+    if anti_aliasing:
+        overrides["anti_aliasing"] = anti_aliasing
     if colors:
         overrides["class_colors"] = tuple(c.strip() for c in colors.split(","))
     if orbit is not None:
@@ -189,6 +191,7 @@ def render_command(
     seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
     camera: CameraOpt = None,
     grid: GridOpt = None,
+    anti_aliasing: Annotated[Optional[str], typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
     background: BackgroundOpt = None,
     colors: ColorsOpt = None,
     orbit: Annotated[Optional[float], typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
@@ -211,7 +214,7 @@ def render_command(
         network_config=network_overrides(hidden, activation),
         retrain=retrain,
         linear_path=linear_path,
-        style=make_style(scene_obj, camera, background, colors, orbit, grid),
+        style=make_style(scene_obj, camera, background, colors, orbit, grid, anti_aliasing),
         save_trajectory=save_trajectory,
         over=over,
         seconds=seconds,

@@ -98,9 +98,13 @@ class FrameWriter:
     ``frame_00000.png``, ... into the folder ``path``.
     """
 
-    def __init__(self, path: str | Path, size: tuple[int, int], fps: float, *, queue_size: int = 8) -> None:
+    def __init__(self, path: str | Path, size: tuple[int, int], fps: float, *, queue_size: int = 8,
+                 input_size: tuple[int, int] | None = None) -> None:
         self.path = Path(path)
         self.size = size
+        #: frames arrive at this size and are scaled down to ``size`` (area average) on the
+        #: writer's side: by ffmpeg for movies, by Pillow for PNG frames
+        self.input_size = tuple(input_size) if input_size is not None else tuple(size)
         self.fps = fps
         self.kind = output_kind(self.path)
         check_writable(self.path)
@@ -124,16 +128,26 @@ class FrameWriter:
         try:
             if self.kind == FOLDER:
                 for i, frame in enumerate(self._frames()):
-                    iio.imwrite(self.tmp / f"frame_{i:05d}.png", frame, compress_level=3)
+                    iio.imwrite(self.tmp / f"frame_{i:05d}.png", self._downscale(frame), compress_level=3)
                 return
+            settings = dict(MOVIE_FORMATS[self.kind])
+            if self.input_size != tuple(self.size):
+                scale = f"scale={self.size[0]}:{self.size[1]}:flags=area"
+                params = list(settings["output_params"])
+                if "-vf" in params:  # join the format's own filter chain
+                    i = params.index("-vf") + 1
+                    params[i] = f"{scale},{params[i]}"
+                else:
+                    params = ["-vf", scale, *params]
+                settings["output_params"] = params
             gen = imageio_ffmpeg.write_frames(
                 str(self.tmp),
-                self.size,
+                self.input_size,
                 fps=self.fps,
                 quality=None,
                 macro_block_size=1,  # never pad: the video has exactly the size asked for
                 ffmpeg_log_level="error",
-                **MOVIE_FORMATS[self.kind],
+                **settings,
             )
             gen.send(None)
             for frame in self._frames():
@@ -144,12 +158,20 @@ class FrameWriter:
             for _ in self._frames():  # drain so the producer never blocks
                 pass
 
+    def _downscale(self, frame: np.ndarray) -> np.ndarray:
+        if self.input_size == tuple(self.size):
+            return frame
+        from PIL import Image
+
+        return np.asarray(Image.fromarray(frame).resize(tuple(self.size), Image.Resampling.BOX))
+
     def write(self, frame: np.ndarray) -> None:
-        """Queue one frame; it must be (H, W, 3) uint8 with (W, H) == size."""
+        """Queue one frame; it must be (H, W, 3) uint8 with (W, H) == input_size."""
         if self._error is not None:
             raise LayerlapseError(f"writer: {self._error}")
-        if frame.shape != (self.size[1], self.size[0], 3) or frame.dtype != np.uint8:
-            raise ValueError(f"frame of shape {frame.shape} {frame.dtype}, expected {(self.size[1], self.size[0], 3)} uint8")
+        w, h = self.input_size
+        if frame.shape != (h, w, 3) or frame.dtype != np.uint8:
+            raise ValueError(f"frame of shape {frame.shape} {frame.dtype}, expected {(h, w, 3)} uint8")
         self._queue.put(np.ascontiguousarray(frame))
         self.frames_written += 1
 

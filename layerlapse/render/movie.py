@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -34,6 +34,25 @@ class RenderSettings:
     size: tuple[int, int]
     fps: float
     anti_aliasing: str
+
+    def for_view(self, *, planar: bool) -> "RenderSettings":
+        """``auto`` anti-aliasing resolved: supersample for 3-D views, none for flat 2-D ones
+        (whose lines are cheap to draw but whose movies must stay quick; see Quality)."""
+        if self.anti_aliasing != "auto":
+            return self
+        return replace(self, anti_aliasing="none" if planar else "supersample")
+
+    @property
+    def render_size(self) -> tuple[int, int]:
+        """The size frames are rendered at: larger than ``size`` for ``supersample``, whose
+        frames the encoder scales down (area average) to ``size``."""
+        if self.anti_aliasing != "supersample":
+            return self.size
+        return (int(round(self.size[0] * SUPERSAMPLE)), int(round(self.size[1] * SUPERSAMPLE)))
+
+
+#: the render scale of ``supersample`` anti-aliasing (2.25 samples a pixel); see Quality
+SUPERSAMPLE = 1.5
 
 
 GIF_MAX_WIDTH = 640
@@ -90,10 +109,12 @@ def render_frames(
     progress: bool = True,
     batch: int = 8,
 ):
-    """Yield every frame of the timeline as (H, W, 3) uint8, rendered in one Plotter."""
+    """Yield every frame of the timeline as (H, W, 3) uint8 at ``settings.render_size``,
+    rendered in one Plotter."""
+    settings = settings.for_view(planar=deformation.planar)
     camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style,
                                   aspect=settings.size[0] / settings.size[1], subset=scene.framed_points())
-    view = SceneView(scene, deformation, camera, style=style, size=settings.size,
+    view = SceneView(scene, deformation, camera, style=style, size=settings.render_size,
                      anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy)
     bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
@@ -137,7 +158,8 @@ def write_movie(
                 f"{settings.size[0]}x{settings.size[1]}); use .mp4 or .webm, or a smaller --size/--fps",
                 stacklevel=2,
             )
-    with FrameWriter(path, settings.size, settings.fps) as writer:
+    settings = settings.for_view(planar=deformation.planar)
+    with FrameWriter(path, settings.size, settings.fps, input_size=settings.render_size) as writer:
         for frame in render_frames(scene, deformation, settings, style=style, title=title,
                                    accuracy=accuracy, progress=progress):
             writer.write(frame)

@@ -54,7 +54,7 @@ class Style(BaseModel):
         "auto", description="auto: full in 2-D, box in 3-D (the box's edges and a few faint lines)")
     axes: bool = Field(True, description="faint axes through the origin and the activation's box")
     ambient: float = Field(0.3, ge=0, le=1, description="light every lit surface keeps, so none turns black")
-    anti_aliasing: Literal["none", "fxaa", "ssaa"] | None = Field(None, description="None: the quality preset decides")
+    anti_aliasing: Literal["none", "fxaa", "supersample", "ssaa"] | None = Field(None, description="None: the quality preset decides")
 
     @field_validator("background", "grid_color", "text_color", "decision_color")
     @classmethod
@@ -87,14 +87,17 @@ class Quality(BaseModel):
 
     size: tuple[int, int]
     fps: float
-    anti_aliasing: Literal["none", "fxaa", "ssaa"]
+    anti_aliasing: Literal["auto", "none", "fxaa", "supersample", "ssaa"]
 
 
-#: Multisampling costs 3-4x per frame on the software renderer (llvmpipe) and FXAA is
-#: silently replaced by SSAA under EGL, so low and medium render without anti-aliasing
-#: (smooth shading and H.264 hide most of the stair-stepping) and only high pays for SSAA.
+#: Anti-aliasing on the software renderer (llvmpipe), measured (README, "Rendering and
+#: performance"): FXAA costs 3.8x a frame, 4x multisampling 5.2x; rendering 1.5x larger and
+#: letting ffmpeg scale down (``supersample``) costs less than a medium frame did before the
+#: frames-that-explain change.
+#: ``medium`` uses it for 3-D views (``auto``); flat 2-D views stay unaliased so that their
+#: movies stay quicker than matplotlib's (``--anti-aliasing supersample`` adds about 40%).
 QUALITIES: dict[str, Quality] = {
     "low": Quality(size=(854, 480), fps=15, anti_aliasing="none"),
-    "medium": Quality(size=(1280, 720), fps=30, anti_aliasing="none"),
+    "medium": Quality(size=(1280, 720), fps=30, anti_aliasing="auto"),
     "high": Quality(size=(1920, 1080), fps=30, anti_aliasing="ssaa"),
 }

@@ -156,7 +156,7 @@ class SceneView:
         self.accuracy = accuracy
         self.flat = flat = bool(camera.parallel)
         theme = pv.themes.Theme()
-        theme.multi_samples = 8 if anti_aliasing == "msaa" else 0  # see Quality: costly on llvmpipe
+        theme.multi_samples = 0  # 5x a frame on llvmpipe; see Quality
         theme.background = style.background
         theme.font.color = style.text_color
         self.plotter = pv.Plotter(off_screen=off_screen, window_size=list(size), theme=theme, lighting="light kit")
