@@ -267,6 +267,7 @@ class SceneView:
                                font_size=max(7, int(round(13 * scale))))
         margin = 0.022 * size[1] / size[0]
         self.label_actor = self._text("", (margin, 0.965), 20 * scale, top=True)
+        self._label_size = self.label_actor.GetTextProperty().GetFontSize()
         self.title_actor = self._text(title, (margin, 0.03), 13 * scale, top=False)
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
@@ -362,6 +363,17 @@ class SceneView:
         self.inset.pose(cam, centre, lens_half,
                         f"{self.scene.class_names[label]}, zoomed \u00d7{half / lens_half:.0f}")
 
+    def _set_label(self, label: str) -> None:
+        """Show ``label``, in a smaller font (down to 60%) if it would run past the right edge."""
+        actor, prop = self.label_actor, self.label_actor.GetTextProperty()
+        actor.SetInput(label)
+        prop.SetFontSize(self._label_size)
+        box = [0.0] * 4
+        actor.GetBoundingBox(self.plotter.renderer, box)
+        room = 0.96 * self.size[0] - box[0]
+        if box[1] > box[0] + room > 0:
+            prop.SetFontSize(max(int(self._label_size * 0.6), int(self._label_size * room / (box[1] - box[0]))))
+
     def _text(self, text: str, position: tuple[float, float], size: float, *, top: bool):
         """A text actor at a viewport position (fractions of width, height), inset from the edges."""
         actor = self.plotter.add_text(text, position=position, viewport=True, font_size=max(7, int(round(size))),
@@ -411,7 +423,8 @@ class SceneView:
                 if part.kind == "surface" and not self.flat:
                     part.normals[:] = part.helper(pts)
             part.modified()
-        self.label_actor.SetInput(label)
+        if label != self.label_actor.GetInput():
+            self._set_label(label)
         if self.reference is not None:
             self.reference.pose_box(box[:3] if box else None, box[3] if box else 0.0, projection)
         shown = boundary > 0
