@@ -36,6 +36,17 @@ def axes_box(view):
     return np.r_[xy.min(0), xy.max(0)]
 
 
+def with_and_without(view, d, frame, hide):
+    """The frame rendered as it is, and again after ``hide()``; the view is closed after."""
+    try:
+        view.show_frame(frame, d.display(np.array([frame]))[0])
+        shown = view.grab()
+        hide()
+        return shown, view.grab()
+    finally:
+        view.close()
+
+
 def boxes_per_frame(d, view):
     out = []
     for f in range(d.n_frames):
@@ -90,16 +101,8 @@ def test_decision_is_drawn_in_width_four_scenes():
     scene = api.load_scene("linked-tori-4d", resolution=16, samples_per_class=60, grid_lines=2)
     net = api.get_network(scene, training=FAST, progress=False)
     d, _, view = movie_view(scene, net)
-    try:
-        assert view.decision is not None and not view.decision.flat
-        last = d.n_frames - 1
-        view.show_frame(last, d.display(np.array([last]))[0])
-        assert view.decision.actors[0].GetVisibility()
-        shown = view.grab()
-        view.decision.set_visible(False)
-        hidden = view.grab()
-    finally:
-        view.close()
+    assert view.decision is not None and not view.decision.flat
+    shown, hidden = with_and_without(view, d, d.n_frames - 1, lambda: view.decision.set_visible(False))
     assert (np.abs(shown.astype(int) - hidden).max(2) > 20).mean() > 0.01
 
 
@@ -108,18 +111,13 @@ def test_misclassified_samples_are_marked_and_counted():
     net = api.train_network(scene, training=dict(epochs=1, restarts=1, lr=1e-4), progress=False)
     assert net.accuracy < 1.0
     d, _, view = movie_view(scene, net)
-    try:
-        assert view.misclassified == round((1 - net.accuracy) * len(scene.labels))
-        assert view.misclassified > 0
-        last = d.n_frames - 1
-        view.accuracy = net.accuracy
-        view.show_frame(last, d.display(np.array([last]))[0])
-        assert f"{view.misclassified} misclassified (rings)" in view.label_actor.GetInput()
-        marked = view.grab()
-        view.markers.set_visible(False)
-        unmarked = view.grab()
-    finally:
-        view.close()
+    assert view.misclassified == round((1 - net.accuracy) * len(scene.labels))
+    assert view.misclassified > 0
+    view.accuracy = net.accuracy
+    labels = []
+    marked, unmarked = with_and_without(view, d, d.n_frames - 1, lambda: (
+        labels.append(view.label_actor.GetInput()), view.markers.set_visible(False)))
+    assert f"{view.misclassified} misclassified (rings)" in labels[0]
     assert (np.abs(marked.astype(int) - unmarked).max(2) > 40).sum() > 10
 
 
