@@ -149,8 +149,14 @@ def _fan_faces(corners: int) -> np.ndarray:
     return np.array([[0, 1 + i, 1 + (i + 1) % corners] for i in range(corners)])
 
 
-def _polydata(points: np.ndarray, faces: np.ndarray) -> pv.PolyData:
-    return pv.PolyData(np.asarray(points, np.float32), np.hstack([np.full((len(faces), 1), 3), faces]).astype(np.int64))
+def triangle_mesh(points: np.ndarray, faces: np.ndarray, normals: np.ndarray | None = None) -> pv.PolyData:
+    """Triangles faces (T, 3) on points (P, 3), with point normals (P, 3) when given."""
+    mesh = pv.PolyData(np.asarray(points, np.float32),
+                       np.hstack([np.full((len(faces), 1), 3), faces]).astype(np.int64))
+    if normals is not None:
+        mesh.point_data["Normals"] = normals
+        mesh.point_data.active_normals_name = "Normals"
+    return mesh
 
 
 class DecisionView:
@@ -169,16 +175,14 @@ class DecisionView:
         self.actors = []
         if self.flat:
             self.line = line_mesh(np.zeros((2, 3)), np.array([[0, 1]]))
-            self.regions = [_polydata(np.zeros((6, 3)), _fan_faces(5)) for _ in range(2)]
+            self.regions = [triangle_mesh(np.zeros((6, 3)), _fan_faces(5)) for _ in range(2)]
             for mesh, colour in zip(self.regions, colours):
                 self.actors.append(plotter.add_mesh(mesh, color=colour, opacity=REGION_OPACITY, lighting=False,
                                                     render=False, reset_camera=False))
             self.line_actor = plotter.add_mesh(self.line, color=line_colour, line_width=line_width, lighting=False,
                                                render=False, reset_camera=False)
         else:
-            self.plane = _polydata(np.zeros((7, 3)), _fan_faces(6))
-            self.plane.point_data["Normals"] = np.tile(np.float32([0, 0, 1]), (7, 1))
-            self.plane.point_data.active_normals_name = "Normals"
+            self.plane = triangle_mesh(np.zeros((7, 3)), _fan_faces(6), np.tile(np.float32([0, 0, 1]), (7, 1)))
             actor = plotter.add_mesh(self.plane, color=colours[1], opacity=PLANE_OPACITY, smooth_shading=False,
                                      ambient=0.5, diffuse=0.5, specular=0.0, render=False, reset_camera=False)
             back = actor.GetProperty().NewInstance()

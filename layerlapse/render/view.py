@@ -33,6 +33,7 @@ from layerlapse.render.overlays import (
     hull,
     line_mesh,
     polyline_cells,
+    triangle_mesh,
 )
 from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
@@ -47,14 +48,6 @@ MARKER_SIZE = 4.0  # radius of a ring in flat views, diameter of a dot in 3-D
 INSET_PIXELS = 14.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
 MAX_ZOOM = 2000.0
-
-
-def _polydata(points: np.ndarray, faces: np.ndarray, normals: np.ndarray | None = None) -> pv.PolyData:
-    mesh = pv.PolyData(points.astype(np.float32), np.hstack([np.full((len(faces), 1), 3), faces]).astype(np.int64))
-    if normals is not None:
-        mesh.point_data["Normals"] = normals
-        mesh.point_data.active_normals_name = "Normals"
-    return mesh
 
 
 def _mix(colour: str, other: str, share: float) -> tuple[float, float, float]:
@@ -179,7 +172,7 @@ class SceneView:
         for surface in scene.surfaces:
             sl = next(slices)
             normals = VertexNormals(surface.faces, len(surface.vertices))
-            mesh = _polydata(start[sl], surface.faces, normals(start[sl]))
+            mesh = triangle_mesh(start[sl], surface.faces, normals(start[sl]))
             self._add_class_mesh(mesh, surface.label)
             self.parts.append(Part("surface", sl, mesh, None, self._dz(surface.label), normals))
             edges = boundary_edges(surface.faces)
@@ -200,8 +193,8 @@ class SceneView:
                 continue
             tube = Tube(len(curve.points), closed=curve.closed)
             points, normals = tube(start[sl], radius0)
-            mesh = _polydata(points, tube.faces, normals)
-            rim = _polydata(hull(points, normals, radius0), tube.faces)
+            mesh = triangle_mesh(points, tube.faces, normals)
+            rim = triangle_mesh(hull(points, normals, radius0), tube.faces)
             rim_actor = self.plotter.add_mesh(rim, color=_mix(style.colour(curve.label), "black", 0.55), lighting=False,
                                               render=False, reset_camera=False)
             rim_actor.prop.culling = "front"
