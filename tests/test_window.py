@@ -50,13 +50,14 @@ def test_window_slider_keys_and_labels(xvfb, tori):
         viewer.press("space")
         viewer.tick()
         assert not viewer.playing and viewer.time == pytest.approx(before + 5 / viewer.fps)
-        # g toggles the grid, 1 and 2 the classes
+        # g toggles the grid (all its lines), 1 and 2 the classes
+        assert viewer.view.grid_actors
         shot = viewer.screenshot()
         viewer.press("g")
-        assert not viewer.view.grid_actor.GetVisibility()
+        assert not any(a.GetVisibility() for a in viewer.view.grid_actors)
         assert np.abs(viewer.screenshot().astype(int) - shot).mean() > 0.1
         viewer.press("g")
-        assert viewer.view.grid_actor.GetVisibility()
+        assert all(a.GetVisibility() for a in viewer.view.grid_actors)
         viewer.press("1")
         assert not any(a.GetVisibility() for a in viewer.view.class_actors[0])
         assert all(a.GetVisibility() for a in viewer.view.class_actors[1])

@@ -201,7 +201,6 @@ class SceneView:
             self._add_class_mesh(mesh, curve.label)
             self.class_actors[curve.label].append(rim_actor)
             self.parts.append(Part("curve", sl, mesh, None, 0.0, (tube, rim)))
-        self.grid_actor = None
         self.grid_actors: list = []
         if scene.grid is not None:
             sl = next(slices)
@@ -220,7 +219,6 @@ class SceneView:
                     actor.mapper.SetRelativeCoincidentTopologyLineOffsetParameters(2.0, 8.0)
                 self.grid_actors.append(actor)
                 self.parts.append(Part("grid", sl, mesh, ids, -3 * eps if flat else 0.0))
-            self.grid_actor = self.grid_actors[0] if self.grid_actors else None
         self.reference = None
         if style.axes:
             if deformation.planar:  # across every view of the movie

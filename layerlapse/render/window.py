@@ -165,8 +165,11 @@ class Viewer:
         self.set_time(later[0] if later.size else self.timeline.duration)
 
     def toggle_grid(self) -> None:
-        if self.view.grid_actor is not None:
-            self.view.grid_actor.SetVisibility(not self.view.grid_actor.GetVisibility())
+        actors = self.view.grid_actors  # the strong lines and the faint ones together
+        if actors:
+            shown = not actors[0].GetVisibility()
+            for actor in actors:
+                actor.SetVisibility(shown)
             self.plotter.render()
 
     def toggle_class(self, label: int) -> None:
