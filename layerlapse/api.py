@@ -241,7 +241,7 @@ def _check_moments(scene: Scene, specs: list[str], training: dict | None, networ
     from layerlapse.render.figure import parse_at
 
     config, _ = network_settings(scene, network_config, training)
-    stages = stage_list((config.input_dim, *config.hidden), config.activation)
+    stages = stage_list((config.input_dim, *config.hidden), config.layer_activations())
     timeline = Timeline.build(stages, timeline_settings(scene), 30.0)
     for spec in specs:
         parse_at(spec, timeline)

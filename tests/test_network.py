@@ -84,7 +84,7 @@ def test_bad_configs_name_the_field(spirals):
     with pytest.raises(LayerlapseError, match=r"training\.epochs: .*greater than or equal to 1.*got 0"):
         api.train_network(spirals, training=dict(epochs=0), progress=False)
     with pytest.raises(LayerlapseError, match=r"network\.activation"):
-        api.train_network(spirals, network=dict(activation="gelu"), progress=False)
+        api.train_network(spirals, network=dict(activation="swish"), progress=False)
     with pytest.raises(LayerlapseError, match=r"scene 'spirals'\.turns"):
         api.load_scene("spirals", turns=-1)
     with pytest.raises(LayerlapseError, match=r"scene 'spirals'\.colour: Extra inputs are not permitted"):

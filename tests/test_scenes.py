@@ -135,7 +135,7 @@ camera = "top"
     ('family = "spirals"\ncolour = "red"', "colour: Extra inputs are not permitted"),
     ('family = "spirals"\n[params]\nturns = "many"', "params.turns: Input should be a valid number"),
     ('family = "spirals"\n[params]\nturns = -1', "params.turns: Input should be greater than 0 (got -1)"),
-    ('family = "spirals"\n[network]\nactivation = "gelu"', "network.activation: Input should be 'tanh', 'sigmoid', 'softplus' or 'relu'"),
+    ('family = "spirals"\n[network]\nactivation = "swish"', "network.activation: unknown activation 'swish'; allowed: tanh, sigmoid"),
     ('family = "spirals"\n[training]\nepochs = 0', "training.epochs: Input should be greater than or equal to 1"),
     ('family = "spirals"\n[timeline]\neasing = "bouncy"', "timeline.easing: Input should be 'smoothstep', 'smootherstep' or 'linear'"),
     ('family = "spirals"\n[style]\nbackground = "nope"', "style.background: 'nope' is not a colour"),

@@ -9,7 +9,16 @@ from scipy.stats import special_ortho_group
 
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.layers import Layer, orient_layers, swap_neurons
-from layerlapse.networks.stages import LinearPath, activate, lerp_stage, linear_stage, polar, rotation_log
+from layerlapse.networks.stages import (
+    ActivationStage,
+    LinearPath,
+    TranslateStage,
+    activate,
+    linear_stage,
+    polar,
+    rotation_log,
+)
+from layerlapse.networks.stages.activation import Activation
 
 T_GRID = np.linspace(0.0, 1.0, 401)
 
@@ -105,11 +114,11 @@ def test_stages_are_identity_at_zero_and_exact_at_one(W, seed):
     lin = linear_stage(X, LinearPath(W), t)
     np.testing.assert_array_equal(lin[0], X)
     np.testing.assert_allclose(lin[1], X @ W.T, atol=1e-9 * max(1, np.abs(W).max()))
-    tr = lerp_stage(X, X + b, t)
+    tr = TranslateStage(0, n, n, n, b).positions(X, t)
     np.testing.assert_array_equal(tr[0], X)
     np.testing.assert_allclose(tr[1], X + b, atol=1e-12)
-    for act in ("tanh", "sigmoid", "softplus", "relu"):
-        ac = lerp_stage(X, activate(act, X), t)
+    for act in ("tanh", "sigmoid", "softplus", "relu", "leaky_relu(0.2)", "elu", "silu", "gelu", "gelu_tanh"):
+        ac = ActivationStage(0, n, n, n, Activation.parse(act)).positions(X, t)
         np.testing.assert_array_equal(ac[0], X)
         np.testing.assert_allclose(ac[1], activate(act, X), atol=1e-12)
 

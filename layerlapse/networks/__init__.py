@@ -8,13 +8,14 @@ from layerlapse.networks.checkpoint import fingerprint, load_network, save_netwo
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, LayerPlan, orient_layers, swap_neurons
 from layerlapse.networks.model import MLPWeights, NetworkConfig
-from layerlapse.networks.stages import ACTIVATIONS, LinearPath, polar, rotation_log
+from layerlapse.networks.stages import ACTIVATIONS, KINDS, LinearPath, Stage, polar, rotation_log
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network, TrainConfig, accuracy, train
 
 __all__ = [
     "ACTIVATIONS",
     "Deformation",
+    "KINDS",
     "Layer",
     "LayerPlan",
     "LinearPath",
@@ -22,6 +23,7 @@ __all__ = [
     "MLPWeights",
     "Network",
     "NetworkConfig",
+    "Stage",
     "Timeline",
     "TimelineConfig",
     "TrainConfig",

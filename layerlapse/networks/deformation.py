@@ -20,7 +20,7 @@ import numpy as np
 
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.layers import LayerPlan
-from layerlapse.networks.stages import activate, lerp_stage, linear_stage
+from layerlapse.networks.stages import Stage
 from layerlapse.networks.timeline import Timeline, ease
 
 DISPLAY_DIM = 3
@@ -98,20 +98,10 @@ class Deformation(FrameSource):
     def _embed(self, X: np.ndarray) -> np.ndarray:
         return np.hstack([X, np.zeros((len(X), self.plan.ambient - X.shape[1]))])
 
-    def _apply(self, st, X: np.ndarray) -> np.ndarray:
+    def _apply(self, st: Stage, X: np.ndarray) -> np.ndarray:
         """Stage ``st`` at t = 1 applied to points X (V, D); NaN/Inf refused."""
-        Y = X.copy()
-        layer = self.plan.hidden[st.layer]
-        q = max(st.n, st.m)
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-            if st.kind == "linear":
-                Y[:, :q] = Y[:, :q] @ self.plan.squares[st.layer].T
-            elif st.kind == "project":
-                Y[:, st.m : st.n] = 0.0
-            elif st.kind == "translate":
-                Y[:, : st.m] += layer.b
-            else:
-                Y[:, : st.m] = activate(layer.activation, Y[:, : st.m])
+            Y = st.apply(X)
         if not np.isfinite(Y).all():
             raise LayerlapseError(f"network: layer {st.layer + 1} sends points to NaN or Inf; refusing to draw it")
         return Y
@@ -154,14 +144,7 @@ class Deformation(FrameSource):
         if index < 0:
             start = self.keyframes[0][subset]
             return np.broadcast_to(start, (t.size,) + start.shape).copy()
-        start = self.keyframes[index][subset]
-        st = self.stages[index]
-        if st.kind == "linear":
-            q = max(st.n, st.m)
-            out = np.broadcast_to(start, (t.size,) + start.shape).copy()
-            out[..., :q] = linear_stage(start[:, :q], self.plan.paths[st.layer], t)
-            return out
-        return lerp_stage(start, self.keyframes[index + 1][subset], t)
+        return self.stages[index].positions(self.keyframes[index][subset], t)
 
     def frames(self, frames: np.ndarray, subset: slice | np.ndarray = slice(None)) -> np.ndarray:
         """Positions at the given frame indices; (F,) -> (F, V, D) float64."""
@@ -178,7 +161,7 @@ class Deformation(FrameSource):
     def _projection_path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(P0, P1, tau per frame) for D > 3; see the module docstring."""
         D = self.dim
-        wide = [i for i, st in enumerate(self.stages) if max(st.n, st.m) > DISPLAY_DIM]
+        wide = [i for i, st in enumerate(self.stages) if max(st.n_in, st.n_out) > DISPLAY_DIM]
         first, layer = wide[0], self.stages[wide[0]].layer
         last = max(i for i, st in enumerate(self.stages) if st.layer == layer)
         tl = self.timeline

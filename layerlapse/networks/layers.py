@@ -23,48 +23,64 @@ import numpy as np
 
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.stages import (
-    HOMEOMORPHIC_ACTIVATIONS,
     SINGULAR_RTOL,
+    Activation,
+    ActivationStage,
     LinearPath,
-    activate,
+    LinearStage,
+    ProjectStage,
+    Stage,
+    TranslateStage,
 )
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer ``x -> activation(W x + b)``; W (m, n), b (m,). ``activation=None``: affine."""
+    """One layer ``x -> activation(W x + b)``; W (m, n), b (m,), ``activation`` a spec
+    such as ``tanh`` or ``leaky_relu(0.2)`` (:class:`~layerlapse.networks.stages.Activation`);
+    ``None`` or ``identity``: affine."""
 
     W: np.ndarray
     b: np.ndarray
     activation: str | None
 
+    @property
+    def act(self) -> Activation | None:
+        """The parsed activation; None for an affine layer."""
+        if self.activation is None:
+            return None
+        act = Activation.parse(self.activation)
+        return None if act.name == "identity" else act
+
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """(V, n) -> (V, m)."""
         Z = X @ self.W.T + self.b
-        return Z if self.activation is None else activate(self.activation, Z)
+        act = self.act
+        return Z if act is None else act(Z)
+
+    def stages(self, index: int, path: LinearPath, dim: int) -> list[Stage]:
+        """The animated stages of this layer (``index`` 0-based) in ``R^dim``: linear (on
+        ``path``), project when it narrows, translate, and the activation unless affine."""
+        m, n = self.W.shape
+        out: list[Stage] = [LinearStage(index, n, m, dim, path)]
+        if m < n:
+            out.append(ProjectStage(index, n, m, dim))
+        out.append(TranslateStage(index, n, m, dim, np.asarray(self.b, dtype=float)))
+        if self.act is not None:
+            out.append(ActivationStage(index, n, m, dim, self.act))
+        return out
 
 
-@dataclass(frozen=True)
-class Stage:
-    """One animated stage: layer index (0-based), kind (linear, project, translate,
-    activation), its display name (``layer2.tanh``), and the dimensions it acts on:
-    ``n`` in, ``m`` out of the layer."""
-
-    layer: int
-    kind: str
-    name: str
-    n: int
-    m: int
-
-
-def stage_list(widths: list[int] | tuple[int, ...], activation: str) -> list[Stage]:
-    """The stages of hidden layers with ``widths`` = (input_dim, h1, h2, ...)."""
-    stages = []
+def stage_list(widths: list[int] | tuple[int, ...], activation: str | tuple[str, ...]) -> list[Stage]:
+    """The stages of hidden layers with ``widths`` = (input_dim, h1, h2, ...) and their
+    activations (one for all, or one per layer), for placeholder weights: what the
+    timeline of a network with this architecture looks like before it is trained."""
+    acts = (activation,) * (len(widths) - 1) if isinstance(activation, str) else tuple(activation)
+    dim = max(widths)
+    stages: list[Stage] = []
     for k, (n, m) in enumerate(zip(widths[:-1], widths[1:])):
-        kinds = ["linear"] + (["project"] if m < n else []) + ["translate", "activation"]
-        for kind in kinds:
-            label = activation if kind == "activation" else kind
-            stages.append(Stage(k, kind, f"layer{k + 1}.{label}", n, m))
+        layer = Layer(np.eye(m, n), np.zeros(m), acts[k])
+        stages += layer.stages(k, LinearPath(np.eye(max(m, n)), "straight"), dim)
     return stages
 
 
@@ -121,12 +137,12 @@ class LayerPlan:
         """The dimension all stages are animated in: the largest width."""
         return max(self.widths)
 
-    @property
-    def activation(self) -> str:
-        return self.hidden[0].activation if self.hidden else "tanh"
-
     def stages(self) -> list[Stage]:
-        return stage_list(self.widths, self.activation)
+        """Every animated stage, in order (:class:`~layerlapse.networks.stages.Stage` objects)."""
+        stages: list[Stage] = []
+        for k, (layer, path) in enumerate(zip(self.hidden, self.paths)):
+            stages += layer.stages(k, path, self.ambient)
+        return stages
 
     def hidden_forward(self, X: np.ndarray) -> np.ndarray:
         """The last hidden representation; (V, n) -> (V, m_last)."""
@@ -194,8 +210,8 @@ def orient_layers(
             notes.append(f"layer {k + 1}: the straight path passes through a singular matrix")
         paths.append(path)
         squares.append(M)
-        if layer.activation not in HOMEOMORPHIC_ACTIVATIONS:
-            notes.append(f"layer {k + 1}: {layer.activation} is not a homeomorphism (it folds space)")
+        if layer.act is not None and not layer.act.injective:
+            notes.append(f"layer {k + 1}: {layer.act.spec} is not a homeomorphism (it folds space)")
     if input_dim is None:
         input_dim = layers[0].W.shape[1] if layers else head.W.shape[1]
     return LayerPlan(

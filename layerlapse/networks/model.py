@@ -14,20 +14,22 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.layers import Layer
+from layerlapse.networks.stages.activation import ACTIVATIONS, Activation
 
 
 class NetworkConfig(BaseModel):
     """Architecture: ``input_dim -> hidden[0] -> ... -> hidden[-1] -> classes``.
 
-    Every hidden layer applies ``activation``; the last (head) layer is affine and its
-    outputs are the class logits.
+    Every hidden layer applies ``activation`` (or ``activations[k]``, one per layer, when
+    given); the last (head) layer is affine and its outputs are the class logits.
+    Activations are specs such as ``tanh`` or ``leaky_relu(0.2)``; see
+    :class:`~layerlapse.networks.stages.Activation`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -35,12 +37,34 @@ class NetworkConfig(BaseModel):
     input_dim: int = Field(ge=1, le=3)
     hidden: tuple[int, ...] = Field(default=(2, 2), max_length=32)
     classes: int = Field(2, ge=2, le=16)
-    activation: Literal["tanh", "sigmoid", "softplus", "relu"] = "tanh"
+    activation: str = Field("tanh", description=f"one of {', '.join(ACTIVATIONS)}")
+    activations: tuple[str, ...] | None = Field(None, description="one activation per hidden layer")
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, value: str) -> str:
+        return _activation_spec(value)
+
+    @field_validator("activations")
+    @classmethod
+    def _activations(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else tuple(_activation_spec(v) for v in value)
+
+    def layer_activations(self) -> tuple[str, ...]:
+        """The activation of each hidden layer."""
+        if self.activations is not None:
+            if len(self.activations) != len(self.hidden):
+                raise LayerlapseError(f"network.activations: {len(self.activations)} activations for "
+                                      f"{len(self.hidden)} hidden layers")
+            return self.activations
+        return (self.activation,) * len(self.hidden)
 
     def describe(self) -> str:
-        """E.g. ``3-3-3-3-2 tanh``."""
+        """E.g. ``3-3-3-3-2 tanh`` (or ``2-4-4-2 tanh,relu`` with per-layer activations)."""
         widths = (self.input_dim, *self.hidden, self.classes)
-        return "-".join(map(str, widths)) + f" {self.activation}"
+        acts = self.layer_activations()
+        word = acts[0] if acts and len(set(acts)) == 1 else ",".join(acts) if acts else "affine"
+        return "-".join(map(str, widths)) + f" {word}"
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """The MLP's ``state_dict`` names and shapes, in its order."""
@@ -106,7 +130,8 @@ class MLPWeights:
         def pair(prefix: str) -> tuple[np.ndarray, np.ndarray]:
             return a[f"{prefix}.weight"].astype(np.float64), a[f"{prefix}.bias"].astype(np.float64)
 
-        hidden = [Layer(*pair(f"hidden.{k}"), self.config.activation) for k in range(len(self.config.hidden))]
+        acts = self.config.layer_activations()
+        hidden = [Layer(*pair(f"hidden.{k}"), acts[k]) for k in range(len(self.config.hidden))]
         return hidden, Layer(*pair("head"), None)
 
     def to_module(self):
@@ -117,6 +142,34 @@ class MLPWeights:
             model = _mlp_class()(self.config)
         model.load_state_dict({name: torch.from_numpy(a.copy()) for name, a in self.arrays.items()})
         return model.eval()
+
+
+def _activation_spec(value: str) -> str:
+    try:
+        return Activation.parse(value).spec
+    except LayerlapseError as exc:  # pydantic reports it with the field's name
+        raise ValueError(str(exc).partition(": ")[2]) from None
+
+
+def torch_activation(spec: str):
+    """The ``torch.nn`` module of an activation spec (imports torch)."""
+    from torch import nn
+
+    act = Activation.parse(spec)
+    a = act.param
+    modules = {
+        "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU,
+        "identity": nn.Identity,
+    }
+    if act.name in modules:
+        return modules[act.name]()
+    if act.name == "softplus":
+        return nn.Softplus(beta=a)
+    if act.name == "leaky_relu":
+        return nn.LeakyReLU(a)
+    if act.name == "elu":
+        return nn.ELU(a)
+    return nn.GELU(approximate="tanh")  # gelu_tanh
 
 
 def __getattr__(name: str):
@@ -130,8 +183,6 @@ def _mlp_class():
     """Define the torch module class (importing torch) on first use."""
     from torch import nn
 
-    activations = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus, "relu": nn.ReLU}
-
     class MLP(nn.Module):
         """``x -> head(sigma(W_L ... sigma(W_1 x + b_1) ... + b_L))``."""
 
@@ -141,12 +192,12 @@ def _mlp_class():
             widths = (config.input_dim, *config.hidden)
             self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
             self.head = nn.Linear(widths[-1], config.classes)
-            self.act = activations[config.activation]()
+            self.acts = nn.ModuleList(torch_activation(spec) for spec in config.layer_activations())
 
         def representation(self, x):
             """The last hidden representation; (N, input_dim) -> (N, hidden[-1])."""
-            for layer in self.hidden:
-                x = self.act(layer(x))
+            for layer, act in zip(self.hidden, self.acts):
+                x = act(layer(x))
             return x
 
         def forward(self, x):
@@ -162,7 +213,8 @@ def _mlp_class():
                     lin.bias.detach().cpu().double().numpy().copy(),
                 )
 
-            hidden = [Layer(*arrays(lin), self.config.activation) for lin in self.hidden]
+            acts = self.config.layer_activations()
+            hidden = [Layer(*arrays(lin), act) for lin, act in zip(self.hidden, acts)]
             return hidden, Layer(*arrays(self.head), None)
 
     MLP.__module__ = __name__  # pickles and reprs name layerlapse.networks.model.MLP

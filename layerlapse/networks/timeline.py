@@ -8,14 +8,17 @@ appears). Inside a stage, time runs linearly and is eased (smoothstep by default
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-STAGE_KINDS = ("linear", "project", "translate", "activation")
+if TYPE_CHECKING:
+    from layerlapse.networks.stages import Stage
+
 EASINGS = ("smoothstep", "smootherstep", "linear")
 
 
@@ -48,7 +51,7 @@ class Timeline:
     """Per-frame stage table.
 
     ``stage_names``: (S + 2,) names, ``input`` first and ``output`` last, the S animated
-    stages between; ``stage``: (F,) index of the animated stage (0 .. S - 1) whose map the
+    stages between (each stage's ``name``); ``stage_labels``: their on-screen texts; ``stage``: (F,) index of the animated stage (0 .. S - 1) whose map the
     frame samples, -1 for the undeformed input; ``t``: (F,) eased local time in [0, 1];
     ``name``: (F,) index into ``stage_names`` for the label; ``layer``: (F,) 1-based
     layer, 0 for the input; ``hold``: (F,) True where nothing moves (the input hold, the
@@ -56,6 +59,7 @@ class Timeline:
     """
 
     stage_names: tuple[str, ...]
+    stage_labels: tuple[str, ...]
     stage: np.ndarray
     t: np.ndarray
     name: np.ndarray
@@ -73,15 +77,18 @@ class Timeline:
         return self.n_frames / self.fps
 
     def stage_label(self, name: str) -> str:
-        """``layer2.tanh`` -> ``layer 2 of 3 · tanh``; ``input``/``output`` unchanged."""
-        if name in ("input", "output"):
-            return name
-        layer, kind = name.split(".")
-        return f"layer {layer[5:]} of {self.n_layers} \u00b7 {kind}"
+        """The label of the stage named ``name`` (``layer2.tanh`` -> ``layer 2 of 3 · tanh``)."""
+        return self.stage_labels[self.stage_names.index(name)]
 
     def label(self, frame: int) -> str:
         """A short on-screen text for a frame, e.g. ``layer 2 of 3 · tanh``."""
-        return self.stage_label(self.stage_names[self.name[frame]])
+        return self.stage_labels[self.name[frame]]
+
+    def layer_ends(self) -> list[str]:
+        """The name of the last stage of each layer, in order."""
+        output = len(self.stage_names) - 1
+        ends = [self.name[(self.layer == k) & (self.name != output)] for k in range(1, self.n_layers + 1)]
+        return [self.stage_names[int(e.max())] for e in ends if e.size]
 
     def boundary_opacity(self, frame: int) -> float:
         """The decision boundary fades in over half a second once the output is reached."""
@@ -96,10 +103,12 @@ class Timeline:
         return int(np.argmax(self.name == len(self.stage_names) - 1))
 
     @classmethod
-    def build(cls, stages, config: TimelineConfig, fps: float) -> "Timeline":
-        """Lay out animated ``stages`` (:class:`~layerlapse.networks.layers.Stage`, in order)
+    def build(cls, stages: Sequence[Stage], config: TimelineConfig, fps: float) -> Timeline:
+        """Lay out animated ``stages`` (:class:`~layerlapse.networks.stages.Stage`, in order)
         at ``fps`` frames per second, with a pause after each layer."""
         names = ["input"]
+        n_layers = (stages[-1].layer + 1) if stages else 0
+        labels = ["input", *(st.label(n_layers) for st in stages), "output"]
         stage, t, name, layer, hold = [], [], [], [], []
 
         def segment(stage_index: int, local: np.ndarray, label: int, lay: int, still: bool = True) -> None:
@@ -121,10 +130,10 @@ class Timeline:
             if last_of_layer:
                 segment(i, np.ones(frames(config.pause)), len(names) - 1, st.layer + 1)
         names.append("output")
-        n_layers = (stages[-1].layer + 1) if stages else 0
         segment(len(stages) - 1, np.ones(max(frames(config.hold_end), 1)), len(names) - 1, n_layers)
         return cls(
             stage_names=tuple(names),
+            stage_labels=tuple(labels),
             stage=np.concatenate(stage).astype(np.int64),
             t=np.concatenate(t),
             name=np.concatenate(name).astype(np.int64),

@@ -38,12 +38,13 @@ class Network:
     drawing a loaded network (:meth:`layers`) never imports torch.
 
     ``scene_key``: the scene name and parameters it was trained on (a dict), so a
-    checkpoint can refuse to be used for another scene.
+    checkpoint can refuse to be used for another scene. ``training`` is None for a network
+    trained elsewhere (a user's own PyTorch model).
     """
 
     __slots__ = ("_model", "_weights", "config", "training", "accuracy", "scene_key")
 
-    def __init__(self, model: MLP | MLPWeights, config: NetworkConfig, training: TrainConfig,
+    def __init__(self, model: MLP | MLPWeights, config: NetworkConfig, training: TrainConfig | None,
                  accuracy: float | None, scene_key: dict) -> None:
         weights = model if isinstance(model, MLPWeights) else None
         if weights is not None and weights.config != config:

@@ -24,7 +24,7 @@ from layerlapse.networks.timeline import Timeline
 from layerlapse.render.camera import CameraPath
 from layerlapse.render.encoder import check_writable
 from layerlapse.render.style import Style
-from layerlapse.render.view import SceneView, activation_box, box_label
+from layerlapse.render.view import SceneView, activation_box
 from layerlapse.scenes.base import Scene
 
 RASTER_FORMATS = (".png",)
@@ -147,11 +147,8 @@ class StillRenderer:
         camera = CameraPath.still(positions[self.framed], style=self.style, planar=self.planar,
                                   aspect=self.px[0] / self.px[1])
         output = moment.name == "output"
-        label = moment.label
+        label = moment.label  # "layer 2 of 4 · tanh squashes into [-1, 1]² · t = 0.50"
         box = activation_box(d, moment.stage, moment.t, output=output)
-        if box is not None:  # "layer 2 of 4 · tanh squashes into [-1, 1]² · t = 0.50"
-            head = d.timeline.stage_label(moment.name) if moment.label.startswith("layer") else moment.label
-            label = head + " " + box_label(d, moment.stage, box) + moment.label[len(head):]
         if output:
             label += self.view.result_text()
         projection = None
@@ -222,8 +219,7 @@ def save_figure(
 
 def default_sheet_stages(deformation: Deformation) -> list[str]:
     """The input, then the end of each layer (the last one as ``output``, with the boundary)."""
-    names = deformation.timeline.stage_names
-    layer_ends = [n for n in names if n.startswith("layer") and n.split(".")[1] not in ("linear", "translate")]
+    layer_ends = deformation.timeline.layer_ends()
     return ["input", *layer_ends[:-1], "output"] if layer_ends else ["input", "output"]
 
 

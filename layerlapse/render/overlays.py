@@ -11,22 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-#: the box an activation squashes everything into (None: unbounded, no box drawn)
-ACTIVATION_BOXES: dict[str, tuple[float, float] | None] = {
-    "tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softplus": None, "relu": None,
-}
-SUPERSCRIPTS = {1: "", 2: "\u00b2", 3: "\u00b3"}  # the label font has no higher ones
 REGION_OPACITY = 0.16
 PLANE_OPACITY = 0.2  # light enough that a class behind the plane keeps its colour
-
-
-def box_text(activation: str, m: int) -> str:
-    """``[-1, 1]²`` for tanh in 2-D; empty for unbounded activations."""
-    box = ACTIVATION_BOXES.get(activation)
-    if box is None:
-        return ""
-    lo, hi = (f"{v:g}" for v in box)
-    return f"[{lo}, {hi}]{SUPERSCRIPTS.get(m, f'^{m}')}"
 
 
 def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:

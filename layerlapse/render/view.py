@@ -23,13 +23,11 @@ from layerlapse.networks.deformation import Deformation
 from layerlapse.render.camera import FIT, CameraPath
 from layerlapse.render.meshes import Tube, VertexNormals
 from layerlapse.render.overlays import (
-    ACTIVATION_BOXES,
     DecisionView,
     Inset,
     Markers,
     ReferenceFrame,
     boundary_edges,
-    box_text,
     hull,
     line_mesh,
     polyline_cells,
@@ -101,25 +99,15 @@ def grid_selection(lines: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray
 
 
 def activation_box(deformation, stage: int, t: float, *, output: bool) -> tuple[float, float, int, float] | None:
-    """The activation's box to show at animated stage ``stage`` (t in [0, 1]): (lo, hi,
+    """The box an animated stage squashes into, to show at ``stage`` (t in [0, 1]): (lo, hi,
     width, opacity), or None. It fades in during an activation stage and stays through the
     pause after it; at the output the decision takes its place."""
     stages = getattr(deformation, "stages", None)
-    if not stages or stage < 0:
+    if not stages or stage < 0 or output:
         return None
     st = stages[stage]
-    if st.kind != "activation":
-        return None
-    box = ACTIVATION_BOXES.get(deformation.plan.hidden[st.layer].activation)
-    if box is None:
-        return None
-    return None if output else (box[0], box[1], st.m, float(min(1.0, 4.0 * t)))
-
-
-def box_label(deformation, stage: int, box: tuple[float, float, int, float]) -> str:
-    """``squashes into [-1, 1]²``: what the activation stage ``stage`` does, for its label."""
-    activation = deformation.plan.hidden[deformation.stages[stage].layer].activation
-    return f"squashes into {box_text(activation, box[2])}"
+    box = st.box
+    return None if box is None else (box[0], box[1], st.n_out, float(min(1.0, 4.0 * t)))
 
 
 class SceneView:
@@ -430,11 +418,6 @@ class SceneView:
         timeline = self.deformation.timeline
         text = timeline.label(frame)
         output = timeline.stage_names[timeline.name[frame]] == "output"
-        stage = getattr(timeline, "stage", None)
-        if stage is not None and not output:
-            box = activation_box(self.deformation, int(stage[frame]), 1.0, output=False)
-            if box is not None:
-                text += " " + box_label(self.deformation, int(stage[frame]), box)
         if output:
             text += self.result_text()
         return text

@@ -1,50 +1,29 @@
-"""The three continuous stages of a layer ``x -> sigma(W x + b)``.
-
-Each stage is a map from the identity (t = 0) to the stage itself (t = 1):
-
-=========== ================================ ==========================================
-linear      ``x -> p(t) x``                  ``p(0) = I``, ``p(1) = W``, ``det p(t) > 0``
-translate   ``x -> x + t b``
-activation  ``x -> (1 - t) x + t sigma(x)``  a homeomorphism for tanh, sigmoid, softplus
-=========== ================================ ==========================================
+"""The linear stage ``x -> p(t) x``: a path of matrices from ``I`` (t = 0) to ``W`` (t = 1).
 
 The path ``p(t)`` is the polar path: with ``W = Q S`` (``Q`` a rotation, ``S``
 symmetric positive definite), ``p(t) = expm(t L) ((1 - t) I + t S)`` where ``L``
 is a real skew-symmetric logarithm of ``Q``. The rotation keeps singular values and
 the eigenvalues of ``(1 - t) I + t S`` lie between 1 and those of ``S``, so
-``sigma_min(p(t)) >= min(1, sigma_min(W))`` for every t.
+``sigma_min(p(t)) >= min(1, sigma_min(W))`` for every t. ``det p(t) > 0`` all along.
 
-Everything here is pure numpy/scipy: no files, no drawing.
+Layers that change width act in ``R^max(m, n)`` with ``W`` completed to a square (see
+:mod:`layerlapse.networks.layers`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
-from scipy import linalg, special
+from scipy import linalg
 
 from layerlapse.errors import LayerlapseError, choice_error
+from layerlapse.networks.stages.base import Stage, times
 
-ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu")
-#: Activations for which ``(1 - t) x + t sigma(x)`` is a homeomorphism for every t.
-HOMEOMORPHIC_ACTIVATIONS = ("tanh", "sigmoid", "softplus")
 LINEAR_PATHS = ("polar", "straight")
 #: Below this ratio sigma_min / sigma_max a layer is treated as singular.
 SINGULAR_RTOL = 1e-9
-
-
-def activate(name: str, x: np.ndarray) -> np.ndarray:
-    """Apply activation ``name`` elementwise; (..., n) -> (..., n)."""
-    if name == "tanh":
-        return np.tanh(x)
-    if name == "sigmoid":
-        return special.expit(x)
-    if name == "softplus":
-        return np.logaddexp(0.0, x)
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    raise choice_error("activation", name, ACTIVATIONS)
 
 
 def polar(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,11 +148,41 @@ def linear_stage(X: np.ndarray, path: LinearPath, t: np.ndarray) -> np.ndarray:
     return np.einsum("fij,vj->fvi", path.at(t), X)
 
 
-def lerp_stage(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``(1 - t) start + t end``; (V, n), (V, n), (F,) -> (F, V, n).
+@dataclass(frozen=True)
+class LinearStage(Stage):
+    """``x -> p(t) x`` on the first ``max(n_in, n_out)`` coordinates; ``path.W`` is the
+    layer's W, completed to a square when the width changes."""
 
-    The translate stage (``end = start + b``) and the activation stage
-    (``end = sigma(start)``) are both of this form.
-    """
-    t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
-    return start[None] + t * (end - start)[None]
+    kind: ClassVar[str] = "linear"
+
+    layer: int
+    n_in: int
+    n_out: int
+    dim: int
+    path: LinearPath
+
+    @property
+    def injective(self) -> bool:  # type: ignore[override]
+        return self.path.method == "polar" or not self.path.crosses_singular
+
+    def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        t = times(t)
+        q = self.path.W.shape[0]
+        out = np.broadcast_to(X, (t.size,) + X.shape).copy()
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN/Inf are refused by the caller
+            out[..., :q] = linear_stage(X[:, :q], self.path, t)
+        return out
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        q = self.path.W.shape[0]
+        out = np.array(X, dtype=float, copy=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[:, :q] = X[:, :q] @ self.path.W.T
+        return out
+
+    def jacobian(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        t = times(t)
+        q = self.path.W.shape[0]
+        P = np.broadcast_to(np.eye(self.dim), (t.size, self.dim, self.dim)).copy()
+        P[:, :q, :q] = self.path.at(t)
+        return np.broadcast_to(P[:, None], (t.size, len(X), self.dim, self.dim))

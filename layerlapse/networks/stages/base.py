@@ -1,0 +1,89 @@
+"""What a stage is: one continuous map from the identity (t = 0) to a piece of a layer (t = 1).
+
+Every stage kind is a subclass of :class:`Stage` in a module of its own; defining the
+subclass registers it under its ``kind`` (:data:`KINDS`). The timeline, the labels, the
+figures, the window and the trajectory file all ask the stage objects for their name,
+label, widths and box; nothing re-derives a stage from its name.
+
+All stages act on points embedded in the ambient space ``R^D`` (D the network's largest
+width); coordinates a stage does not use are left as they are. Pure numpy: no files,
+no drawing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+#: kind -> Stage subclass, filled in as the stage modules are imported.
+KINDS: dict[str, type[Stage]] = {}
+
+
+class Stage(ABC):
+    """One animated stage of layer ``layer`` (0-based), which maps width ``n_in`` to
+    ``n_out``, acting in ``R^dim``.
+
+    Subclasses set ``kind`` and implement :meth:`positions` and :meth:`jacobian`; they
+    may override :meth:`apply` (t = 1) and :attr:`tag` (the word after ``layerK.``).
+    """
+
+    kind: ClassVar[str]
+    #: whether the map is one-to-one for every t (False: it folds space, flagged on screen)
+    injective: ClassVar[bool] = True
+
+    layer: int
+    n_in: int
+    n_out: int
+    dim: int
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            KINDS[cls.kind] = cls
+
+    @property
+    def tag(self) -> str:
+        """The word after ``layerK.`` in the stage's name (the kind, or the activation)."""
+        return self.kind
+
+    @property
+    def name(self) -> str:
+        """``layer2.tanh``: what ``--at`` and ``--stages`` accept."""
+        return f"layer{self.layer + 1}.{self.tag}"
+
+    def label(self, n_layers: int) -> str:
+        """The on-screen text, e.g. ``layer 2 of 3 · tanh``."""
+        return f"layer {self.layer + 1} of {n_layers} \u00b7 {self.tag}"
+
+    @property
+    def box(self) -> tuple[float, float] | None:
+        """The box ``[lo, hi]^n_out`` this stage squashes everything into, if any."""
+        return None
+
+    @abstractmethod
+    def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The points X (V, dim) at local times t (F,) of the stage; -> (F, V, dim).
+
+        Exact: t = 0 gives X, t = 1 gives :meth:`apply`.
+        """
+
+    @abstractmethod
+    def jacobian(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The derivative of :meth:`positions` with respect to X at every point and time;
+        (V, dim), (F,) -> (F, V, dim, dim), ``J[f, v, i, j] = d y_i / d x_j``."""
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """The stage at t = 1; (V, dim) -> (V, dim)."""
+        return self.positions(X, np.ones(1))[0]
+
+
+def times(t: np.ndarray | float) -> np.ndarray:
+    """Local times as a flat float array (F,)."""
+    return np.asarray(t, dtype=float).reshape(-1)
+
+
+def identity_jacobian(F: int, V: int, dim: int) -> np.ndarray:
+    """(F, V, dim, dim) identity matrices (a writable copy)."""
+    return np.broadcast_to(np.eye(dim), (F, V, dim, dim)).copy()
