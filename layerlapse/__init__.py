@@ -5,9 +5,12 @@
 >>> net = ll.get_network(scene)                 # trains, or loads outputs/linked-tori/network-*.pt
 >>> ll.render(scene, "outputs/tori.mp4", network=net, quality="low")
 >>> ll.figure(scene, "outputs/tori-sheet.png", network=net, sheet=True)
+>>> ll.render(scene, "outputs/mine.mp4", model=my_torch_sequential)   # your own PyTorch model
 """
 
 from layerlapse.api import (
+    NetworkOptions,
+    Prepared,
     RenderResult,
     deform,
     export_meshes,
@@ -15,6 +18,7 @@ from layerlapse.api import (
     get_network,
     inline_movie,
     notebook,
+    prepare,
     render,
     show,
     train_network,
@@ -30,7 +34,8 @@ from layerlapse.networks import (
     load_network,
     save_network,
 )
-from layerlapse.scenes import SCENES, Curve, Grid, Scene, SceneSpec, Surface, load_scene, register_scene, scene, scene_names
+from layerlapse.presets import SCENES, Preset, SceneSpec, load_scene, register_scene, scene, scene_names
+from layerlapse.scenes import Curve, Grid, Scene, Surface
 from layerlapse.scenefile import load_scene_file
 from layerlapse.trajectory import save_trajectory
 
@@ -44,6 +49,9 @@ __all__ = [
     "LayerlapseError",
     "Network",
     "NetworkConfig",
+    "NetworkOptions",
+    "Prepared",
+    "Preset",
     "RenderResult",
     "SCENES",
     "Scene",
@@ -56,6 +64,7 @@ __all__ = [
     "figure",
     "inline_movie",
     "notebook",
+    "prepare",
     "show",
     "get_network",
     "load_network",

@@ -9,35 +9,87 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict, Union
 
+import numpy as np
 from pydantic import ValidationError
 from tqdm import tqdm
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # pragma: no cover
+    from typing_extensions import Unpack
 
 from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
-from layerlapse.networks.layers import LayerPlan, orient_layers, stage_list
+from layerlapse.networks.layers import LayerPlan, orient_layers
 from layerlapse.networks.model import MLPWeights, NetworkConfig
-from layerlapse.networks.stages import LINEAR_PATHS
+from layerlapse.networks.stages import LINEAR_PATHS, Stage
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network, TrainConfig, train
+from layerlapse.presets import Preset, load_scene, preset_for
 from layerlapse.scenes.base import Scene
-from layerlapse.scenes.registry import load_scene, validation_message
+from layerlapse.scenes.registry import validation_message
 
-__all__ = ["load_scene", "train_network", "get_network", "deform", "render", "figure", "export_meshes", "show", "notebook", "inline_movie", "RenderResult"]
+if TYPE_CHECKING:
+    from layerlapse.render.style import Style
+
+__all__ = ["load_scene", "prepare", "Prepared", "NetworkOptions", "train_network", "get_network", "deform", "render",
+           "figure", "export_meshes", "show", "notebook", "inline_movie", "RenderResult"]
 
 OUTPUTS = Path("outputs")
+#: what every function takes as its scene
+SceneLike = Union[str, Preset, Scene, "Prepared"]
 
 
-def _scene(scene: Scene | str) -> Scene:
+class NetworkOptions(TypedDict, total=False):
+    """Where a function's network comes from; every function of this module takes these
+    keywords (declared once, here).
+
+    network
+        A trained :class:`~layerlapse.networks.train.Network` to use as it is.
+    model
+        Your own PyTorch model: an ``nn.Sequential`` of ``nn.Linear`` and element-wise
+        activations, or the path of a TorchScript file (``torch.jit.save``).
+    checkpoint
+        A checkpoint path: loaded if it exists, else trained and saved there (default:
+        ``outputs/<scene>/network-<hash>.pt``).
+    network_config
+        Overrides of the scene's default network, e.g. ``{"hidden": (4, 4)}``.
+    training
+        Overrides of the scene's training settings, e.g. ``{"epochs": 300, "seed": 1}``.
+    retrain
+        Train even if the checkpoint exists.
+    progress
+        Show progress bars (default True).
+    """
+
+    network: Network | None
+    model: Any
+    checkpoint: str | Path | None
+    network_config: dict | None
+    training: dict | None
+    retrain: bool
+    progress: bool
+
+
+def _preset(scene: SceneLike) -> Preset:
+    """A preset name, scene file or ``file.py[:NAME]``, a Preset, a bare Scene or a Prepared."""
+    if isinstance(scene, Prepared):
+        return scene.preset
+    if isinstance(scene, Preset):
+        return scene
+    if isinstance(scene, Scene):
+        return preset_for(scene)
     if isinstance(scene, str):
         from layerlapse.scenefile import resolve_scene
 
         return resolve_scene(scene)
-    return scene
+    raise LayerlapseError(f"scene: expected a scene name, file, Preset or Scene, got {type(scene).__name__}")
 
 
-def _update(model, overrides: dict | None, where: str):
+def _update(model: Any, overrides: dict | None, where: str) -> Any:
     if not overrides:
         return model
     try:
@@ -46,24 +98,41 @@ def _update(model, overrides: dict | None, where: str):
         raise LayerlapseError(validation_message(where, exc)) from None
 
 
-def network_settings(scene: Scene, network: dict | None = None, training: dict | None = None) -> tuple[NetworkConfig, TrainConfig]:
+def network_settings(scene: SceneLike, network: dict | None = None,
+                     training: dict | None = None) -> tuple[NetworkConfig, TrainConfig]:
     """The scene's default network and training configs with ``network``/``training`` overrides."""
-    base_network = scene.network or NetworkConfig(input_dim=scene.dim, hidden=(scene.dim,) * 3)
-    return _update(base_network, network, "network"), _update(scene.training or TrainConfig(), training, "training")
+    preset = _preset(scene)
+    return _update(preset.network, network, "network"), _update(preset.training, training, "training")
 
 
-def default_checkpoint(scene: Scene, config: NetworkConfig, training: TrainConfig) -> Path:
-    """``outputs/<scene>/network-<hash>.pt``: one file per scene, architecture and training."""
-    return OUTPUTS / scene.name / f"network-{fingerprint(scene.key, config, training)}.pt"
+def default_checkpoint(scene: SceneLike, config: NetworkConfig, training: TrainConfig) -> Path:
+    """``outputs/<scene>/network-<hash>.pt``: one file per geometry, architecture and training."""
+    preset = _preset(scene)
+    return OUTPUTS / preset.name / f"network-{fingerprint(preset.key, config, training)}.pt"
 
 
 def train_network(
-    scene: Scene | str, *, network: dict | None = None, training: dict | None = None, progress: bool = True
+    scene: SceneLike, *, network: dict | None = None, training: dict | None = None, progress: bool = True
 ) -> Network:
-    """Train the scene's network (its defaults, with overrides) on its samples."""
-    scene = _scene(scene)
-    config, train_config = network_settings(scene, network, training)
-    bar = tqdm(total=train_config.epochs, unit="epoch", desc="train", disable=not progress, file=sys.stderr)
+    """Train the scene's network (its defaults, with overrides) on its samples.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, :class:`~layerlapse.presets.Preset` or Scene.
+    network, training
+        Overrides of the scene's default network and training settings.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    Network
+    """
+    preset = _preset(scene)
+    config, train_config = network_settings(preset, network, training)
+    bar = tqdm(total=train_config.epochs * train_config.restarts, unit="epoch", desc="train",
+               disable=not progress, file=sys.stderr)
 
     def report(epoch: int, loss: float) -> None:
         bar.update(1)
@@ -71,13 +140,13 @@ def train_network(
             bar.set_postfix(loss=f"{loss:.4f}")
 
     try:
-        return train(scene.samples, scene.labels, config, train_config, scene_key=scene.key, progress=report)
+        return train(preset.samples, preset.labels, config, train_config, scene_key=preset.key, progress=report)
     finally:
         bar.close()
 
 
 def get_network(
-    scene: Scene | str,
+    scene: SceneLike,
     *,
     checkpoint: str | Path | None = None,
     network: dict | None = None,
@@ -86,53 +155,172 @@ def get_network(
     progress: bool = True,
 ) -> Network:
     """Load the checkpoint if it exists (refusing one made for another scene or
-    architecture), otherwise train and save it there. ``checkpoint=None`` uses
-    :func:`default_checkpoint`."""
-    scene = _scene(scene)
-    config, train_config = network_settings(scene, network, training)
-    if scene.fixed is not None and not network:
-        return fixed_network(scene, config)
-    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(scene, config, train_config)
+    architecture), otherwise train and save it there.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset or Scene.
+    checkpoint
+        Where the network is cached; None: :func:`default_checkpoint`.
+    network, training
+        Overrides of the scene's defaults.
+    retrain
+        Train even if the checkpoint exists.
+    progress
+        Show a progress bar while training.
+
+    Returns
+    -------
+    Network
+    """
+    preset = _preset(scene)
+    config, train_config = network_settings(preset, network, training)
+    if preset.fixed is not None and not network:
+        return fixed_network(preset, config)
+    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(preset, config, train_config)
     if path.exists() and not retrain:
-        return load_network(path, scene_key=scene.key, config=config)
-    net = train_network(scene, network=network, training=training, progress=progress)
+        return load_network(path, scene_key=preset.key, config=config)
+    net = train_network(preset, network=network, training=training, progress=progress)
     save_network(net, path)
     return net
 
 
-def fixed_network(scene: Scene, config: NetworkConfig) -> Network:
+def fixed_network(scene: SceneLike, config: NetworkConfig) -> Network:
     """The scene's hand-set layers as a Network (no training, no accuracy)."""
-    import numpy as np
-
+    preset = _preset(scene)
     width = config.hidden[-1] if config.hidden else config.input_dim
     head = (np.eye(config.classes, width), np.zeros(config.classes))
-    return Network(MLPWeights.from_layers(config, scene.fixed, head), config, TrainConfig(), None, scene.key)
+    return Network(MLPWeights.from_layers(config, preset.fixed or (), head), config, TrainConfig(), None, preset.key)
 
 
-def timeline_settings(scene: Scene, overrides: dict | None = None) -> TimelineConfig:
-    return _update(scene.timeline or TimelineConfig(), overrides, "timeline")
+def timeline_settings(scene: SceneLike, overrides: dict | None = None) -> TimelineConfig:
+    return _update(_preset(scene).timeline, overrides, "timeline")
+
+
+def _model_network(preset: Preset, model: Any) -> tuple[Network, tuple[str, ...]]:
+    """Your own model (a module, or a TorchScript file) as a Network; -> (network, notes)."""
+    from layerlapse.networks.torch_import import load_model_file, network_from_module
+
+    if isinstance(model, (str, Path)):
+        model = load_model_file(model)
+    network, notes = network_from_module(model, input_dim=preset.dim, samples=preset.samples,
+                                         labels=preset.labels, scene_key=preset.key)
+    return network, tuple(notes)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A scene and the network it is shown with: what :func:`prepare` returns and every
+    function here accepts in place of a scene (then it needs no network keywords).
+
+    ``notes``: what converting a user's model said (dropped layers, folding activations).
+    """
+
+    preset: Preset
+    network: Network
+    notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """``linked-tori · 3-3-3-3-2 tanh``."""
+        return f"{self.preset.name} \u00b7 {self.network.config.describe()}"
+
+    def deform(self, *, fps: float = 30.0, timeline: dict | TimelineConfig | None = None,
+               linear_path: str = "polar") -> Deformation:
+        """Every frame's positions of the scene's points; see :func:`deform`."""
+        return deform(self.preset, self.network, fps=fps, timeline=timeline, linear_path=linear_path)
+
+
+def prepare(scene: SceneLike, **options: Unpack[NetworkOptions]) -> Prepared:
+    """The scene and its network, trained, loaded or converted once.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file or ``file.py[:NAME]``, a Preset, a Scene, or a Prepared
+        (returned as it is when no options are given).
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    Prepared
+
+    Examples
+    --------
+    >>> tori = ll.prepare("linked-tori")                 # trains, or loads the cached network
+    >>> ll.render(tori, "outputs/tori.mp4"); ll.figure(tori, at="layer2.tanh:0.5")
+    """
+    if isinstance(scene, Prepared) and not options:
+        return scene
+    preset = _preset(scene)
+    network, model = options.get("network"), options.get("model")
+    given = [name for name in ("network", "model") if options.get(name) is not None]
+    if len(given) > 1:
+        raise LayerlapseError("model: give either network= or model=, not both")
+    if given and (options.get("network_config") or options.get("training") or options.get("retrain")):
+        raise LayerlapseError(f"{given[0]}: a given network is used as it is; drop the network and training "
+                              "settings (hidden, activation, epochs, seed, retrain)")
+    if model is not None:
+        network, notes = _model_network(preset, model)
+        return Prepared(preset, network, notes)
+    if network is None:
+        network = get_network(preset, checkpoint=options.get("checkpoint"), network=options.get("network_config"),
+                              training=options.get("training"), retrain=options.get("retrain", False),
+                              progress=options.get("progress", True))
+    return Prepared(preset, network)
 
 
 def deform(
-    scene: Scene | str,
+    scene: SceneLike,
     network: Network,
     *,
     fps: float = 30.0,
     timeline: dict | TimelineConfig | None = None,
     linear_path: str = "polar",
 ) -> Deformation:
-    """Every frame's positions of the scene's points under ``network``'s layer stages."""
-    scene = _scene(scene)
-    if network.config.input_dim != scene.dim:
+    """Every frame's positions of the scene's points under ``network``'s layer stages.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset or Scene.
+    network
+        The network whose stages move the points.
+    fps
+        Frames per second of the timeline.
+    timeline
+        Timeline settings (or overrides of the scene's), e.g. ``{"seconds_per_stage": 1.5}``.
+    linear_path
+        ``polar`` (stays invertible) or ``straight``.
+
+    Returns
+    -------
+    Deformation
+    """
+    preset = _preset(scene)
+    if linear_path not in LINEAR_PATHS:
+        raise choice_error("linear_path", linear_path, LINEAR_PATHS)
+    if network.config.input_dim != preset.dim:
         raise LayerlapseError(
-            f"network.input_dim: {network.config.input_dim} does not match scene {scene.name!r} (dim {scene.dim})"
+            f"network.input_dim: {network.config.input_dim} does not match scene {preset.name!r} (dim {preset.dim})"
         )
-    config = timeline if isinstance(timeline, TimelineConfig) else timeline_settings(scene, timeline)
+    config = timeline if isinstance(timeline, TimelineConfig) else timeline_settings(preset, timeline)
     hidden, head = network.layers()
     plan: LayerPlan = orient_layers(hidden, head, linear_path=linear_path, input_dim=network.config.input_dim)
     tl = Timeline.build(plan.stages(), config, fps)
-    points, _ = scene.points()
+    points, _ = preset.scene.points()
     return Deformation(plan, tl, points)
+
+
+def planned_stages(config: NetworkConfig) -> list[Stage]:
+    """The stages a network of this architecture will have, before it is trained (their
+    names do not depend on the weights)."""
+    rng = np.random.default_rng(0)
+    arrays = {name: rng.normal(size=shape) for name, shape in config.parameter_shapes().items()}
+    hidden, head = MLPWeights(config, arrays).layers()
+    return orient_layers(hidden, head, input_dim=config.input_dim).stages()
 
 
 @dataclass(frozen=True)
@@ -141,42 +329,65 @@ class RenderResult:
 
     path: Path
     network: Network
-    deformation: Deformation
+    deformation: Any
     trajectory: Path | None = None
+    model_notes: tuple[str, ...] = ()
 
     @property
     def notes(self) -> tuple[str, ...]:
         plan = getattr(self.deformation, "plan", None)  # a training-clock movie has no layer plan
-        return plan.notes if plan is not None else ()
+        return self.model_notes + (plan.notes if plan is not None else ())
 
 
 def render(
-    scene: Scene | str,
+    scene: SceneLike,
     out: str | Path | None = None,
     *,
     quality: str = "medium",
     size: tuple[int, int] | None = None,
     fps: float | None = None,
     seconds_per_stage: float | None = None,
-    network: Network | None = None,
-    checkpoint: str | Path | None = None,
-    network_config: dict | None = None,
-    training: dict | None = None,
-    retrain: bool = False,
     linear_path: str = "polar",
-    style=None,
+    style: Style | None = None,
     save_trajectory: str | Path | None = None,
     over: str = "depth",
     seconds: float = 12.0,
-    progress: bool = True,
+    **options: Unpack[NetworkOptions],
 ) -> RenderResult:
-    """Render ``scene`` (a name or a Scene) to a movie; ``out`` defaults to
-    ``outputs/<scene>/<scene>.mp4``. Trains the network unless ``network`` is given
-    or a checkpoint exists. Returns a :class:`RenderResult`.
+    """Render a scene's deformation through every layer of its network to a movie.
 
-    ``over="training"`` animates the other clock: the last hidden representation and its
-    decision boundary as a fresh network trains, over ``seconds`` seconds (default
-    ``outputs/<scene>/<scene>-training.mp4``).
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        ``.mp4`` (H.264), ``.webm`` (VP9), ``.gif``, or a folder for PNG frames; default
+        ``outputs/<scene>/<scene>.mp4`` (``-training.mp4`` for ``over="training"``).
+    quality
+        ``low``, ``medium`` or ``high`` (size, frame rate, anti-aliasing).
+    size, fps
+        Override the quality's size (width, height) and frame rate.
+    seconds_per_stage
+        Seconds for each stage of each layer.
+    linear_path
+        ``polar`` (stays invertible) or ``straight``.
+    style
+        A :class:`~layerlapse.render.style.Style`; default: the scene file's, else the default.
+    save_trajectory
+        Also write every frame's vertex positions to this ``.npz``.
+    over
+        ``depth`` (through the layers of a trained network) or ``training`` (the last
+        representation as a fresh network trains, over ``seconds`` seconds).
+    seconds
+        Length of an ``over="training"`` movie.
+    **options
+        Where the network comes from (``network=``, ``model=``, ``checkpoint=``,
+        ``network_config=``, ``training=``, ``retrain=``, ``progress=``): see
+        :class:`NetworkOptions`.
+
+    Returns
+    -------
+    RenderResult
     """
     from layerlapse.render.encoder import FOLDER, check_frame_folder, check_writable, output_kind
     from layerlapse.render.movie import resolve_settings, write_movie
@@ -188,85 +399,81 @@ def render(
         raise choice_error("over", over, CLOCKS)
     if over == "training" and save_trajectory:
         raise LayerlapseError("save_trajectory: trajectories are written for --over depth only")
+    if over == "training" and (options.get("model") is not None or options.get("network") is not None
+                               or isinstance(scene, Prepared)):
+        raise LayerlapseError("over: the training clock trains its own network; it takes no model or network")
     if not 0 < seconds <= 3600:
         raise LayerlapseError(f"seconds: {seconds} is out of range; allowed: 0 < seconds <= 3600")
-    scene = _scene(scene)
-    style = style or _scene_style(scene)
+    preset = _preset(scene)
+    style = style or _scene_style(preset)
     suffix = "-training" if over == "training" else ""
-    out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}{suffix}.mp4"
+    out = Path(out) if out is not None else OUTPUTS / preset.name / f"{preset.name}{suffix}.mp4"
     kind = output_kind(out)
     settings = resolve_settings(quality, size, fps, kind=kind, style=style)
     check_writable(out)  # before any work
     if kind == FOLDER:
         check_frame_folder(out)
     timeline = {"seconds_per_stage": seconds_per_stage} if seconds_per_stage is not None else None
-    timeline_config = timeline_settings(scene, timeline)
+    timeline_config = timeline_settings(preset, timeline)
+    progress = options.get("progress", True)
     if over == "training":
-        return _render_training(scene, out, settings, style, network_config, training, seconds, progress)
-    if network is None:
-        network = get_network(scene, checkpoint=checkpoint, network=network_config, training=training,
-                              retrain=retrain, progress=progress)
-    deformation = deform(scene, network, fps=settings.fps, timeline=timeline_config, linear_path=linear_path)
-    title = f"{scene.name} \u00b7 {network.config.describe()}" if scene.class_names else scene.name
-    write_movie(out, scene, deformation, settings, style=style, title=title,
-                accuracy=network.accuracy, progress=progress)
-    trajectory = write_trajectory(save_trajectory, scene, deformation) if save_trajectory else None
-    return RenderResult(out, network, deformation, trajectory)
+        return _render_training(preset, out, settings, style, options.get("network_config"),
+                                options.get("training"), seconds, progress)
+    prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    deformation = prepared.deform(fps=settings.fps, timeline=timeline_config, linear_path=linear_path)
+    title = prepared.title if preset.class_names else preset.name
+    write_movie(out, preset.scene, deformation, settings, style=style, title=title,
+                accuracy=prepared.network.accuracy, progress=progress)
+    trajectory = write_trajectory(save_trajectory, preset.scene, deformation) if save_trajectory else None
+    return RenderResult(out, prepared.network, deformation, trajectory, prepared.notes)
 
 
 CLOCKS = ("depth", "training")
 
 
-def _render_training(scene: Scene, out: Path, settings, style, network_config: dict | None, training: dict | None,
-                     seconds: float, progress: bool) -> RenderResult:
+def _render_training(preset: Preset, out: Path, settings: Any, style: Style, network_config: dict | None,
+                     training: dict | None, seconds: float, progress: bool) -> RenderResult:
     from layerlapse.networks.training_clock import record_training
     from layerlapse.render.movie import write_movie
 
-    config, train_config = network_settings(scene, network_config, training)
-    points, _ = scene.points()
-    bar = tqdm(total=train_config.epochs, unit="epoch", desc="train", disable=not progress, file=sys.stderr)
+    config, train_config = network_settings(preset, network_config, training)
+    points, _ = preset.scene.points()
+    bar = tqdm(total=train_config.epochs * train_config.restarts, unit="epoch", desc="train",
+               disable=not progress, file=sys.stderr)
     try:
-        movie, network = record_training(points, scene.samples, scene.labels, config, train_config,
+        movie, network = record_training(points, preset.samples, preset.labels, config, train_config,
                                          frames=max(2, int(round(seconds * settings.fps))), fps=settings.fps,
-                                         scene_key=scene.key, progress=lambda epoch, loss: bar.update(1))
+                                         scene_key=preset.key, progress=lambda epoch, loss: bar.update(1))
     finally:
         bar.close()
-    title = f"{scene.name} \u00b7 {config.describe()} \u00b7 training"
-    write_movie(out, scene, movie, settings, style=style, title=title, accuracy=None, progress=progress)
+    title = f"{preset.name} \u00b7 {config.describe()} \u00b7 training"
+    write_movie(out, preset.scene, movie, settings, style=style, title=title, accuracy=None, progress=progress)
     return RenderResult(out, network, movie, None)
 
 
-def _check_moments(scene: Scene, specs: list[str], training: dict | None, network_config: dict | None = None) -> None:
+def _check_moments(scene: SceneLike, specs: list[str], options: NetworkOptions) -> None:
     """Validate stage names against the network the scene will get, before any training."""
     from layerlapse.render.figure import parse_at
 
-    config, _ = network_settings(scene, network_config, training)
-    stages = stage_list((config.input_dim, *config.hidden), config.layer_activations())
-    timeline = Timeline.build(stages, timeline_settings(scene), 30.0)
+    if isinstance(scene, Prepared) or options.get("network") is not None or options.get("model") is not None:
+        return  # no training ahead: the real stages are checked when the figure is made
+    preset = _preset(scene)
+    config, _ = network_settings(preset, options.get("network_config"), options.get("training"))
+    timeline = Timeline.build(planned_stages(config), timeline_settings(preset), 30.0)
     for spec in specs:
         parse_at(spec, timeline)
 
 
-def _scene_style(scene: Scene | str):
+def _scene_style(scene: SceneLike) -> Style:
     """The style a scene file asked for, else the default."""
     from layerlapse.render.style import Style
 
-    scene = _scene(scene)
-    return Style.themed(**scene.style) if scene.style else Style()
-
-
-def _prepared(scene: Scene | str, network: Network | None, checkpoint, progress: bool,
-              fps: float = 30.0, training: dict | None = None,
-              network_config: dict | None = None) -> tuple[Scene, Network, Deformation]:
-    scene = _scene(scene)
-    if network is None:
-        network = get_network(scene, checkpoint=checkpoint, network=network_config, training=training,
-                              progress=progress)
-    return scene, network, deform(scene, network, fps=fps)
+    preset = _preset(scene)
+    return Style.themed(**preset.style) if preset.style else Style()
 
 
 def figure(
-    scene: Scene | str,
+    scene: SceneLike,
     out: str | Path | None = None,
     *,
     at: str = "output",
@@ -278,22 +485,46 @@ def figure(
     dpi: float = 300.0,
     supersample: int = 2,
     transparent: bool = False,
-    style=None,
-    network: Network | None = None,
-    checkpoint: str | Path | None = None,
-    network_config: dict | None = None,
-    training: dict | None = None,
-    progress: bool = True,
+    style: Style | None = None,
+    **options: Unpack[NetworkOptions],
 ) -> Path:
-    """A publication still (``at``: ``'layer2.tanh:0.5'``, ``'output'``, ``'3.2s'``...) or,
-    with ``sheet=True``, a contact sheet of ``stages``. ``size`` in pixels (per panel for
-    sheets) or ``inches`` at ``dpi``. PNG, or PDF/SVG/EPS for single frames.
-    Default ``out``: ``outputs/<scene>/<scene>-<at>.png`` or ``<scene>-sheet.png``."""
+    """A publication still of one moment, or a contact sheet of several.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        ``.png``, or ``.pdf``/``.svg``/``.eps`` for single frames; default
+        ``outputs/<scene>/<scene>-<at>.png`` or ``<scene>-sheet.png``.
+    at
+        ``'layer2.tanh:0.5'`` (a stage, optionally a fraction of it), ``'output'``, or a
+        time such as ``'3.2s'``.
+    sheet
+        A contact sheet of ``stages`` (default: the input, then the end of each layer).
+    stages, columns
+        The sheet's panels and columns.
+    size, inches, dpi
+        Pixels (per panel for sheets), or inches at ``dpi``.
+    supersample
+        Render this many times larger and average down (1-8).
+    transparent
+        Transparent PNG background.
+    style
+        A Style; default: the scene file's, else the default.
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     from layerlapse.render.encoder import check_writable
     from layerlapse.render.figure import FigureSize, figure_kind, save_contact_sheet, save_figure
 
-    style = style or _scene_style(scene)
-    scene = _scene(scene)
+    preset = _preset(scene)
+    style = style or _scene_style(preset)
     if inches is not None:
         fsize = FigureSize.inches(*inches, dpi)
     elif size is not None:
@@ -302,110 +533,151 @@ def figure(
         fsize = FigureSize(800, 600, dpi) if sheet else FigureSize(1600, 1200, dpi)
     if out is None:
         tag = "sheet" if sheet else re.sub(r"[^A-Za-z0-9.]+", "-", at).strip("-")
-        out = OUTPUTS / scene.name / f"{scene.name}-{tag}.png"
+        out = OUTPUTS / preset.name / f"{preset.name}-{tag}.png"
     out = Path(out)
     figure_kind(out)
     fsize.check(supersample)
-    if network is None:
-        _check_moments(scene, (stages or []) if sheet else [at], training, network_config)
+    _check_moments(scene if isinstance(scene, Prepared) else preset, (stages or []) if sheet else [at], options)
     check_writable(out)
-    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training,
-                                            network_config=network_config)
+    prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    deformation = prepared.deform()
+    accuracy = prepared.network.accuracy
     if sheet:
-        return save_contact_sheet(out, scene, deformation, stages=stages, columns=columns, panel=fsize,
-                                  supersample=supersample, transparent=transparent, style=style,
-                                  accuracy=network.accuracy)
-    return save_figure(out, scene, deformation, at=at, size=fsize, supersample=supersample,
-                       transparent=transparent, style=style, accuracy=network.accuracy,
-                       title=f"{scene.name} \u00b7 {network.config.describe()}")
+        return save_contact_sheet(out, preset.scene, deformation, stages=stages, columns=columns, panel=fsize,
+                                  supersample=supersample, transparent=transparent, style=style, accuracy=accuracy)
+    return save_figure(out, preset.scene, deformation, at=at, size=fsize, supersample=supersample,
+                       transparent=transparent, style=style, accuracy=accuracy, title=prepared.title)
 
 
 def export_meshes(
-    scene: Scene | str,
+    scene: SceneLike,
     out: str | Path | None = None,
     *,
     at: list[str] | tuple[str, ...] = ("input", "output"),
-    style=None,
-    network: Network | None = None,
-    checkpoint: str | Path | None = None,
-    network_config: dict | None = None,
-    training: dict | None = None,
-    progress: bool = True,
+    style: Style | None = None,
+    **options: Unpack[NetworkOptions],
 ) -> list[Path]:
-    """The deformed meshes at each stage in ``at`` as PLY/OBJ/GLB (by ``out``'s extension),
-    coloured by class. Default ``out``: ``outputs/<scene>/<scene>.glb``."""
+    """The deformed meshes at each stage in ``at`` as PLY/OBJ/GLB, coloured by class.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        ``.ply``, ``.obj`` or ``.glb``; several stages add ``-STAGE`` to the name. Default
+        ``outputs/<scene>/<scene>.glb``.
+    at
+        Stage names (``input``, ``layer1.tanh``, ``output``...).
+    style
+        For the class colours.
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from layerlapse.render.export import MESH_FORMATS
     from layerlapse.render.export import export_meshes as write
 
-    scene = _scene(scene)
-    out = Path(out) if out is not None else OUTPUTS / scene.name / f"{scene.name}.glb"
+    preset = _preset(scene)
+    out = Path(out) if out is not None else OUTPUTS / preset.name / f"{preset.name}.glb"
     if out.suffix.lower() not in MESH_FORMATS:
         raise LayerlapseError(f"out: unknown mesh format {out.suffix or '(none)'!r} of {out.name!r}; allowed: {', '.join(MESH_FORMATS)}")
-    if network is None:
-        _check_moments(scene, list(at), training, network_config)
-    scene, network, deformation = _prepared(scene, network, checkpoint, progress, training=training,
-                                            network_config=network_config)
-    return write(out, scene, deformation, at, style=style or _scene_style(scene))
+    _check_moments(scene if isinstance(scene, Prepared) else preset, list(at), options)
+    prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    return write(out, preset.scene, prepared.deform(), at, style=style or _scene_style(preset))
 
 
 def show(
-    scene: Scene | str,
+    scene: SceneLike,
     *,
     size: tuple[int, int] | None = None,
-    style=None,
-    network: Network | None = None,
-    checkpoint: str | Path | None = None,
-    network_config: dict | None = None,
-    training: dict | None = None,
-    progress: bool = True,
+    style: Style | None = None,
     block: bool = True,
-):
-    """Open an interactive window (a time slider, Space to play, Left/Right to step
-    stages). Needs a display; without one it raises a clear error. Returns the
-    :class:`~layerlapse.render.window.Viewer` (after the window closes when ``block``)."""
+    **options: Unpack[NetworkOptions],
+) -> Any:
+    """Open an interactive window: a time slider, Space to play, Left/Right to step stages.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    size
+        Window size in pixels (default 1280x800).
+    style
+        A Style; default: the scene file's, else the default.
+    block
+        Wait until the window is closed.
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    Viewer
+        The :class:`~layerlapse.render.window.Viewer` (after the window closes when ``block``).
+    """
     from layerlapse.render.window import Viewer, check_display
 
     check_display()  # before any training
-    scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=60.0, training=training,
-                                            network_config=network_config)
-    viewer = Viewer(scene, deformation, style=style or _scene_style(scene), size=size or (1280, 800),
-                    accuracy=network.accuracy, title=f"{scene.name} \u00b7 {network.config.describe()}")
+    preset = _preset(scene)
+    prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    viewer = Viewer(preset.scene, prepared.deform(fps=60.0), style=style or _scene_style(preset),
+                    size=size or (1280, 800), accuracy=prepared.network.accuracy, title=prepared.title)
     viewer.show(block=block)
     return viewer
 
 
 def notebook(
-    scene: Scene | str,
+    scene: SceneLike,
     *,
     backend: str = "auto",
     frames: int = 48,
     size: tuple[int, int] = (640, 400),
-    style=None,
-    network: Network | None = None,
-    checkpoint: str | Path | None = None,
-    network_config: dict | None = None,
-    training: dict | None = None,
-    progress: bool = False,
-):
-    """Show a scene inline in Jupyter with a time slider: a live trame view when PyVista's
-    trame backend is installed (``backend='auto'`` or ``'trame'``), else (or with
-    ``'static'``) ``frames`` pre-rendered frames under an HTML slider."""
+    style: Style | None = None,
+    **options: Unpack[NetworkOptions],
+) -> Any:
+    """Show a scene inline in Jupyter with a time slider.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    backend
+        ``auto`` or ``trame``: a live view when PyVista's trame backend is installed;
+        ``static`` (or ``auto`` without trame): ``frames`` pre-rendered frames under a slider.
+    frames, size
+        The static slider's frame count and size.
+    style
+        A Style; default: the scene file's, else the default.
+    **options
+        Where the network comes from: see :class:`NetworkOptions` (progress defaults to off).
+
+    Returns
+    -------
+    object
+        Something Jupyter displays.
+    """
     from layerlapse.render.notebook import BACKENDS, frame_slider, live_view, trame_available
 
     if backend not in BACKENDS:
         raise choice_error("backend", backend, BACKENDS)
     if backend == "trame" and not trame_available():
         raise LayerlapseError("backend: 'trame' needs PyVista's trame backend: pip install 'pyvista[jupyter]'")
-    style = style or _scene_style(scene)
+    preset = _preset(scene)
+    style = style or _scene_style(preset)
     live = backend == "trame" or (backend == "auto" and trame_available())
-    scene, network, deformation = _prepared(scene, network, checkpoint, progress, fps=30.0 if live else 15.0,
-                                            training=training, network_config=network_config)
+    options.setdefault("progress", False)
+    prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    deformation = prepared.deform(fps=30.0 if live else 15.0)
+    accuracy = prepared.network.accuracy
     if live:
-        return live_view(scene, deformation, size=size, style=style, accuracy=network.accuracy)
-    return frame_slider(scene, deformation, frames=frames, size=size, style=style, accuracy=network.accuracy)
+        return live_view(preset.scene, deformation, size=size, style=style, accuracy=accuracy)
+    return frame_slider(preset.scene, deformation, frames=frames, size=size, style=style, accuracy=accuracy)
 
 
-def inline_movie(path: str | Path):
+def inline_movie(path: str | Path) -> Any:
     """A rendered movie (MP4, WebM or GIF) that a notebook displays inline."""
     from layerlapse.render.notebook import InlineMovie
 

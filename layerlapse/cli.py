@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
+from typer.core import TyperGroup
+
 from layerlapse.errors import LayerlapseError
 
+
+class Commands(TyperGroup):
+    """The command group: a user error becomes one red line and exit code 2, wherever the
+    app runs (the ``layerlapse`` script, ``python -m layerlapse`` or typer's CliRunner)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = _notice  # restored when the command ends
+            try:
+                return super().invoke(ctx)
+            except LayerlapseError as exc:
+                typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+                raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=Commands,
     name="layerlapse",
     help="Watch a neural network's layers stretch and squish the manifolds its data lives on.",
     no_args_is_help=True,
@@ -21,7 +43,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Options shared by several commands: one definition each.
+# Options shared by several commands: one definition each, gathered into groups below.
 SceneArg = Annotated[str, typer.Argument(help="a scene name (see `layerlapse scenes`), a .toml scene file, or file.py[:NAME]")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
 CheckpointOpt = Annotated[Optional[Path], typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")]
@@ -34,7 +56,11 @@ BackgroundOpt = Annotated[Optional[str], typer.Option(help="white (papers; defau
 ColorsOpt = Annotated[Optional[str], typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
 SizeOpt = Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels")]
 HiddenOpt = Annotated[Optional[str], typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's")]
-ActivationOpt = Annotated[Optional[str], typer.Option(help="tanh, sigmoid, softplus or relu (default: the scene's)")]
+ActivationOpt = Annotated[Optional[str], typer.Option(help="tanh, sigmoid, softplus, relu, leaky_relu, elu, silu, gelu, gelu_tanh or identity, e.g. leaky_relu(0.2); one for all layers or one per layer, comma-separated (default: the scene's)")]
+HeadOpt = Annotated[Optional[str], typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)")]
+KOpt = Annotated[Optional[int], typer.Option("--k", help="neighbours for --head knn")]
+ModelOpt = Annotated[Optional[Path], typer.Option(help="your own trained model: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations")]
+RetrainOpt = Annotated[bool, typer.Option(help="train even if a checkpoint exists")]
 
 
 def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
@@ -78,8 +104,9 @@ def camera_overrides(value: str) -> dict:
     return out
 
 
-def make_style(scene, camera: Optional[str], background: Optional[str], colors: Optional[str],
-               orbit: Optional[float] = None, grid: Optional[str] = None, anti_aliasing: Optional[str] = None):
+def make_style(scene: Any, camera: Optional[str] = None, background: Optional[str] = None,
+               colors: Optional[str] = None, orbit: Optional[float] = None, grid: Optional[str] = None,
+               anti_aliasing: Optional[str] = None) -> Any:
     """The scene file's style (if any) with the command line's overrides on top."""
     from pydantic import ValidationError
 
@@ -87,7 +114,8 @@ def make_style(scene, camera: Optional[str], background: Optional[str], colors: 
     from layerlapse.scenes.registry import validation_message
 
     overrides: dict = dict(scene.style or {})
-    background = background or overrides.pop("background", "white")
+    background = background or overrides.get("background", "white")
+    overrides.pop("background", None)  # the command line's wins
     if camera:
         overrides.update(camera_overrides(camera))
     if grid:
@@ -104,7 +132,8 @@ def make_style(scene, camera: Optional[str], background: Optional[str], colors: 
         raise LayerlapseError(validation_message("style", exc)) from None
 
 
-def network_overrides(hidden: Optional[str], activation: Optional[str]) -> Optional[dict]:
+def network_overrides(hidden: Optional[str], activation: Optional[str], head: Optional[str] = None,
+                      k: Optional[int] = None) -> Optional[dict]:
     out: dict = {}
     if hidden is not None:
         text = hidden.strip().lower()
@@ -113,7 +142,15 @@ def network_overrides(hidden: Optional[str], activation: Optional[str]) -> Optio
         except ValueError:
             raise LayerlapseError(f"hidden: {hidden!r} is not a list of widths like 4,4 (or none)") from None
     if activation is not None:
-        out["activation"] = activation
+        specs = [a.strip() for a in re.split(r",(?![^(]*\))", activation) if a.strip()]
+        if len(specs) > 1:
+            out["activations"] = tuple(specs)
+        else:
+            out["activation"] = activation.strip()
+    if head is not None:
+        out["head"] = head
+    if k is not None:
+        out["k"] = k
     return out or None
 
 
@@ -145,81 +182,81 @@ def _notice(message, category, filename, lineno, file=None, line=None) -> None:
 @app.command("scenes")
 def scenes_command() -> None:
     """List the scenes, one line each."""
-    from layerlapse.scenes import SCENES
+    from layerlapse.presets import SCENES
 
     width = max(map(len, SCENES))
     for name in sorted(SCENES):
         typer.echo(f"{name:<{width}}  {SCENES[name].description}")
 
 
-@app.command("train")
-def train_command(
-    scene: SceneArg,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
+def training_options(
     epochs: EpochsOpt = None,
     seed: SeedOpt = None,
     hidden: HiddenOpt = None,
     activation: ActivationOpt = None,
-    set_: SetOpt = None,
-    progress: ProgressOpt = True,
-) -> None:
-    """Train (or retrain) the scene's network and save a checkpoint."""
-    from layerlapse import api
-
-    net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=training_overrides(epochs, seed),
-                          network=network_overrides(hidden, activation), retrain=True, progress=progress)
-    typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net)}")
+    head: HeadOpt = None,
+    k: KOpt = None,
+) -> dict:
+    """The network and training overrides: ``{"network_config": ..., "training": ...}``."""
+    return {"network_config": network_overrides(hidden, activation, head, k),
+            "training": training_overrides(epochs, seed)}
 
 
-@app.command("render")
-def render_command(
-    scene: SceneArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
-    quality: Annotated[str, typer.Option(help="low (854x480, 15 fps), medium (1280x720, 30 fps) or high (1920x1080, 30 fps, SSAA)")] = "medium",
-    size: SizeOpt = None,
-    fps: Annotated[Optional[float], typer.Option(help="frames per second, overrides the quality's")] = None,
-    seconds_per_stage: Annotated[Optional[float], typer.Option(help="seconds for each stage of each layer")] = None,
-    checkpoint: CheckpointOpt = None,
-    retrain: Annotated[bool, typer.Option(help="train even if a checkpoint exists")] = False,
-    epochs: EpochsOpt = None,
-    seed: SeedOpt = None,
-    hidden: HiddenOpt = None,
-    activation: ActivationOpt = None,
-    linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
-    save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
-    over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
-    seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
+def look_options(
     camera: CameraOpt = None,
     grid: GridOpt = None,
-    anti_aliasing: Annotated[Optional[str], typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
     background: BackgroundOpt = None,
     colors: ColorsOpt = None,
-    orbit: Annotated[Optional[float], typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
-    set_: SetOpt = None,
-    progress: ProgressOpt = True,
-) -> None:
-    """Render SCENE's deformation through every layer of a trained network to a movie."""
-    from layerlapse import api
+) -> dict:
+    """Style options every drawing command takes (combined with the scene file's style)."""
+    return {"camera": camera, "grid": grid, "background": background, "colors": colors}
 
-    scene_obj = load(scene, set_)
-    result = api.render(
-        scene_obj,
-        out,
-        quality=quality,
-        size=parse_size(size),
-        fps=fps,
-        seconds_per_stage=seconds_per_stage,
-        checkpoint=checkpoint,
-        training=training_overrides(epochs, seed),
-        network_config=network_overrides(hidden, activation),
-        retrain=retrain,
-        linear_path=linear_path,
-        style=make_style(scene_obj, camera, background, colors, orbit, grid, anti_aliasing),
-        save_trajectory=save_trajectory,
-        over=over,
-        seconds=seconds,
-        progress=progress,
-    )
+
+def with_options(**groups: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the options of each group: ``@with_options(net=network_options)`` adds
+    the group function's parameters to the command's signature (so typer shows them) and
+    passes the group's result as the command's ``net`` argument."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        group_params = {name: list(inspect.signature(group, eval_str=True).parameters.values())
+                        for name, group in groups.items()}
+        params = [p for p in signature.parameters.values() if p.name not in groups]
+        for extra in group_params.values():
+            params += [p for p in extra if p.name not in {q.name for q in params}]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            for name, group in groups.items():
+                kwargs[name] = group(**{p.name: kwargs[p.name] for p in group_params[name]})
+            own = {p.name for p in signature.parameters.values()}
+            return command(**{key: value for key, value in kwargs.items() if key in own})
+
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper
+
+    return decorate
+
+
+@with_options(fit=training_options)
+def network_options(
+    fit: dict,
+    checkpoint: CheckpointOpt = None,
+    model: ModelOpt = None,
+    retrain: RetrainOpt = False,
+    progress: ProgressOpt = True,
+) -> dict:
+    """Where the network comes from (the training group, and a checkpoint or your own model):
+    keywords for :class:`layerlapse.api.NetworkOptions`."""
+    options: dict = {"progress": progress, "model": model, "checkpoint": checkpoint, **fit}
+    if retrain:
+        options["retrain"] = True
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def report(result: Any) -> None:
+    """Print a render's notes, network and output."""
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network)}")
@@ -228,9 +265,60 @@ def render_command(
         typer.echo(f"wrote {result.trajectory}")
 
 
+@app.command("train")
+@with_options(fit=training_options)
+def train_command(
+    scene: SceneArg,
+    fit: dict,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
+    set_: SetOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Train (or retrain) the scene's network and save a checkpoint."""
+    from layerlapse import api
+
+    net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=fit["training"],
+                          network=fit["network_config"], retrain=True, progress=progress)
+    typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net)}")
+
+
+@app.command("render")
+@with_options(net=network_options, look=look_options)
+def render_command(
+    scene: SceneArg,
+    net: dict,
+    look: dict,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
+    quality: Annotated[str, typer.Option(help="low (854x480, 15 fps), medium (1280x720, 30 fps) or high (1920x1080, 30 fps, SSAA)")] = "medium",
+    size: SizeOpt = None,
+    fps: Annotated[Optional[float], typer.Option(help="frames per second, overrides the quality's")] = None,
+    seconds_per_stage: Annotated[Optional[float], typer.Option(help="seconds for each stage of each layer")] = None,
+    linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
+    save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
+    over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
+    seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
+    anti_aliasing: Annotated[Optional[str], typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
+    orbit: Annotated[Optional[float], typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Render SCENE's deformation through every layer of a trained network to a movie."""
+    from layerlapse import api
+
+    scene_obj = load(scene, set_)
+    result = api.render(
+        scene_obj, out, quality=quality, size=parse_size(size), fps=fps, seconds_per_stage=seconds_per_stage,
+        linear_path=linear_path, style=make_style(scene_obj, **look, orbit=orbit, anti_aliasing=anti_aliasing),
+        save_trajectory=save_trajectory, over=over, seconds=seconds, **net,
+    )
+    report(result)
+
+
 @app.command("figure")
+@with_options(net=network_options, look=look_options)
 def figure_command(
     scene: SceneArg,
+    net: dict,
+    look: dict,
     at: Annotated[str, typer.Option(help="moment: a stage (input, layer2.tanh, output, ...) with optional :FRACTION (layer2.tanh:0.5), or a time like 3.2s")] = "output",
     sheet: Annotated[bool, typer.Option(help="a contact sheet of several stages instead of one frame")] = False,
     stages: Annotated[Optional[str], typer.Option(help="sheet panels, comma-separated (default: input, then the end of each layer)")] = None,
@@ -241,17 +329,7 @@ def figure_command(
     dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
     supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
     transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
-    camera: CameraOpt = None,
-    grid: GridOpt = None,
-    background: BackgroundOpt = None,
-    colors: ColorsOpt = None,
-    checkpoint: CheckpointOpt = None,
-    epochs: EpochsOpt = None,
-    seed: SeedOpt = None,
-    hidden: HiddenOpt = None,
-    activation: ActivationOpt = None,
     set_: SetOpt = None,
-    progress: ProgressOpt = True,
 ) -> None:
     """Publication stills: one moment of the timeline, or a contact sheet of stages."""
     from layerlapse import api
@@ -267,54 +345,39 @@ def figure_command(
         scene_obj, out, at=at, sheet=sheet,
         stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
         size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
-        style=make_style(scene_obj, camera, background, colors, grid=grid), checkpoint=checkpoint,
-        training=training_overrides(epochs, seed), network_config=network_overrides(hidden, activation),
-        progress=progress,
+        style=make_style(scene_obj, **look), **net,
     )
     typer.echo(f"wrote {path}")
 
 
 @app.command("export")
+@with_options(net=network_options)
 def export_command(
     scene: SceneArg,
+    net: dict,
     at: Annotated[str, typer.Option(help="stages to export, comma-separated (e.g. input,layer1.tanh,output)")] = "input,output",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
     colors: ColorsOpt = None,
-    checkpoint: CheckpointOpt = None,
-    epochs: EpochsOpt = None,
-    seed: SeedOpt = None,
-    hidden: HiddenOpt = None,
-    activation: ActivationOpt = None,
     set_: SetOpt = None,
-    progress: ProgressOpt = True,
 ) -> None:
     """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
     from layerlapse import api
 
     scene_obj = load(scene, set_)
     paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
-                              style=make_style(scene_obj, None, None, colors), checkpoint=checkpoint,
-                              training=training_overrides(epochs, seed),
-                              network_config=network_overrides(hidden, activation), progress=progress)
+                              style=make_style(scene_obj, None, None, colors), **net)
     for p in paths:
         typer.echo(f"wrote {p}")
 
 
 @app.command("show")
+@with_options(net=network_options, look=look_options)
 def show_command(
     scene: SceneArg,
+    net: dict,
+    look: dict,
     size: SizeOpt = "1280x800",
-    camera: CameraOpt = None,
-    grid: GridOpt = None,
-    background: BackgroundOpt = None,
-    colors: ColorsOpt = None,
-    checkpoint: CheckpointOpt = None,
-    epochs: EpochsOpt = None,
-    seed: SeedOpt = None,
-    hidden: HiddenOpt = None,
-    activation: ActivationOpt = None,
     set_: SetOpt = None,
-    progress: ProgressOpt = True,
 ) -> None:
     """Open an interactive window with a time slider over the whole deformation.
 
@@ -324,9 +387,8 @@ def show_command(
     from layerlapse import api
 
     scene_obj = load(scene, set_)
-    api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, camera, background, colors, grid=grid),
-             checkpoint=checkpoint, training=training_overrides(epochs, seed),
-             network_config=network_overrides(hidden, activation), progress=progress)
+    api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, **look), **net)
+
 
 
 @app.command("reproduce")
@@ -344,11 +406,11 @@ def reproduce_command(
     typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'} and {len(results)} key frames")
 
 
-def main() -> None:
-    """Entry point: user errors become one red line and exit code 2, never a traceback."""
-    warnings.showwarning = _notice
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: user errors become one red line and exit code 2, never a traceback.
+    ``argv``: the arguments (default: the process's), so tests can run it in-process."""
     try:
-        app()
+        app(args=argv, prog_name="layerlapse")
     except LayerlapseError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

@@ -20,8 +20,9 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
+from layerlapse.presets import PRESETS, Preset, get_spec, load_scene, scene_names
 from layerlapse.scenes.base import Scene
-from layerlapse.scenes.registry import SCENES, get_spec, load_scene, scene_names, validation_message
+from layerlapse.scenes.registry import validation_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,7 +62,7 @@ class SceneFile(BaseModel):
     def _one_source(self) -> "SceneFile":
         if (self.family is None) == (self.meshes is None):
             raise ValueError("give either family = \"<preset>\" or [[meshes]] entries, not both or neither")
-        if self.family is not None and self.family not in SCENES:
+        if self.family is not None and self.family not in PRESETS:
             raise ValueError(f"unknown family {self.family!r}; allowed: {', '.join(scene_names())}")
         return self
 
@@ -73,8 +74,22 @@ def _section(where: str, model: type[BaseModel], data: dict[str, Any]) -> BaseMo
         raise LayerlapseError(validation_message(where, exc)) from None
 
 
-def load_scene_file(path: str | Path) -> Scene:
-    """Build the scene a ``.toml`` file describes (validated; errors name file and field)."""
+def load_scene_file(path: str | Path) -> Preset:
+    """Build the scene a ``.toml`` file describes (validated; errors name file and field).
+
+    Parameters
+    ----------
+    path
+        The scene file.
+
+    Returns
+    -------
+    Preset
+        The scene with the file's network, training, timeline and style. Its ``key`` (what
+        the network cache covers) holds the geometry only: the family and its parameters,
+        or each mesh's label and content hash with the sampling settings. Editing the
+        file's ``[style]`` or ``[timeline]`` keeps the cached network.
+    """
     path = Path(path)
     where = f"scene file {path.name!r}"
     try:
@@ -88,35 +103,40 @@ def load_scene_file(path: str | Path) -> Scene:
     if spec_file.family is not None:
         spec = get_spec(spec_file.family)
         params = _section(f"{where}: params", spec.params, spec_file.params)
-        scene = load_scene(spec_file.family, **params.model_dump())
-        network = spec.network
+        base = load_scene(spec_file.family, **params.model_dump())
+        geometry: dict[str, Any] = {"family": spec_file.family, "params": params.model_dump(mode="json")}
     else:
-        scene = _mesh_scene(path, spec_file, name, where)
-        network = NetworkConfig(input_dim=3, hidden=(3, 3, 3), classes=len(scene.class_names))
-    net_data = {**network.model_dump(), **spec_file.network, "input_dim": scene.dim}
+        scene, geometry = _mesh_scene(path, spec_file, name, where)
+        base = Preset(scene, NetworkConfig(input_dim=3, hidden=(3, 3, 3), classes=len(scene.class_names)))
+    scene = base.scene
+    net_data = {**base.network.model_dump(), **spec_file.network, "input_dim": scene.dim}
     network = _section(f"{where}: network", NetworkConfig, net_data)
-    base_training = scene.training.model_dump() if scene.training is not None else {}
-    training = _section(f"{where}: training", TrainConfig, {**base_training, **spec_file.training})
-    base_timeline = scene.timeline.model_dump() if scene.timeline is not None else {}
-    timeline = _section(f"{where}: timeline", TimelineConfig, {**base_timeline, **spec_file.timeline})
+    training = _section(f"{where}: training", TrainConfig, {**base.training.model_dump(), **spec_file.training})
+    timeline = _section(f"{where}: timeline", TimelineConfig, {**base.timeline.model_dump(), **spec_file.timeline})
     if spec_file.style:
         from layerlapse.render.style import Style
 
         try:
             Style.themed(**spec_file.style)
-        except ValidationError as exc:
-            raise LayerlapseError(validation_message(f"{where}: style", exc)) from None
-    key = {"name": name, "file": raw}
-    return replace(scene, name=name, description=spec_file.description or scene.description, key=key,
-                   network=network, training=training, timeline=timeline, style=dict(spec_file.style) or None)
+        except (ValidationError, TypeError) as exc:
+            message = validation_message(f"{where}: style", exc) if isinstance(exc, ValidationError) else str(exc)
+            raise LayerlapseError(message) from None
+    key = {"name": name, "geometry": geometry}
+    scene = replace(scene, name=name, description=spec_file.description or scene.description, key=key)
+    return Preset(scene, network, training, timeline, dict(spec_file.style) or None, base.fixed)
 
 
-def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> Scene:
+def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> tuple[Scene, dict[str, Any]]:
+    """The scene of a file's ``[[meshes]]`` and its geometry key (labels, content hashes,
+    sampling settings)."""
+    import hashlib
+
     import trimesh
 
     from layerlapse.scenes.meshes import build_mesh_scene, check_mesh
 
     meshes = []
+    hashes = []
     for i, entry in enumerate(spec.meshes or []):
         file = (path.parent / entry.path).resolve()
         field = f"{where}: meshes[{i}].path"
@@ -132,24 +152,53 @@ def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> Scene:
             raise LayerlapseError(f"{field}: {entry.path!r} holds no triangle mesh")
         check_mesh(mesh, f"{field} {entry.path!r}")
         meshes.append((entry.label, mesh.process()))  # merge duplicate vertices (STL keeps one set per face)
-    return build_mesh_scene(name, meshes, samples_per_class=spec.samples_per_class, normalize=spec.normalize,
-                            grid_lines_per_axis=spec.grid_lines, seed=spec.seed)
+        hashes.append([entry.label, hashlib.sha256(file.read_bytes()).hexdigest()])
+    scene = build_mesh_scene(name, meshes, samples_per_class=spec.samples_per_class, normalize=spec.normalize,
+                             grid_lines_per_axis=spec.grid_lines, seed=spec.seed)
+    key = {"meshes": hashes, "samples_per_class": spec.samples_per_class, "normalize": spec.normalize,
+           "grid_lines": spec.grid_lines, "seed": spec.seed}
+    return scene, key
+
+
+#: resolved path -> (modification time, the scenes it registered): a file runs once
+_LOADED: dict[Path, tuple[int, list[str]]] = {}
 
 
 def load_python_scenes(path: str | Path) -> list[str]:
-    """Run a Python file that registers scenes (``register_scene`` or ``@scene``); -> their names."""
+    """Run a Python file that registers scenes (``register_scene`` or ``@scene``); -> their
+    names. A file already run (and unchanged since) is not run again."""
     path = Path(path)
     if not path.is_file():
         raise LayerlapseError(f"scene: {str(path)!r} does not exist")
-    before = set(SCENES)
+    resolved = path.resolve()
+    mtime = resolved.stat().st_mtime_ns
+    if resolved in _LOADED and _LOADED[resolved][0] == mtime:
+        return _LOADED[resolved][1]
+    before = {name: PRESETS[name] for name in PRESETS}
     spec = importlib.util.spec_from_file_location(f"layerlapse_user_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise LayerlapseError(f"scene: {str(path)!r} is not a Python file")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return sorted(set(SCENES) - before)
+    added = sorted(name for name in PRESETS if before.get(name) is not PRESETS[name])
+    _LOADED[resolved] = (mtime, added)
+    return added
 
 
-def resolve_scene(ref: str, **params: Any) -> Scene:
-    """A preset name, a ``.toml`` scene file, or ``file.py[:name]`` registering Python scenes."""
+def resolve_scene(ref: str, **params: Any) -> Preset:
+    """A preset name, a ``.toml`` scene file, or ``file.py[:name]`` registering Python scenes.
+
+    Parameters
+    ----------
+    ref
+        What the command line's SCENE argument takes.
+    **params
+        Geometry parameters (``--set``); scene files take theirs from the file.
+
+    Returns
+    -------
+    Preset
+    """
     if ref.endswith(".toml"):
         if params:
             raise LayerlapseError("set: scene files take their parameters from the file's [params]")

@@ -1,16 +1,31 @@
-"""The `layerlapse` command end to end on a tiny setting, and its bad-input errors."""
+"""The `layerlapse` command end to end on a tiny setting, and its bad-input errors.
 
-import subprocess
-import sys
+Commands run in-process through typer's CliRunner (one subprocess check in
+tests/test_window.py covers the installed entry point)."""
+
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
+from layerlapse.cli import app
 
 TINY = ["--set", "resolution=12", "--set", "samples_per_class=100", "--set", "grid_lines=2", "--epochs", "2"]
 
 
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "layerlapse", *args], capture_output=True, text=True, timeout=300)
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def test_help_and_scenes():

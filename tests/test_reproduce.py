@@ -17,7 +17,7 @@ from layerlapse.reproduce import (
     percent,
     run,
 )
-from layerlapse.scenes.registry import scene_names
+from layerlapse.presets import scene_names
 
 TINY_DISK = {"resolution": 16, "samples_per_class": 60}
 

@@ -13,7 +13,7 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.render import Style, render_frames, resolve_settings
 from layerlapse.render.style import OKABE_ITO
 from layerlapse.scenefile import load_scene_file, resolve_scene
-from layerlapse.scenes import SCENES, scene_names
+from layerlapse.presets import SCENES, scene_names
 
 TINY = {
     "two-curves": dict(points_per_curve=40, samples_per_class=60),

@@ -1,18 +1,17 @@
-"""Scenes: class manifolds, the ambient grid and labelled samples, by name."""
+"""Scenes: class manifolds, the ambient grid and labelled samples. Geometry only: this
+package never imports :mod:`layerlapse.networks` or :mod:`layerlapse.render`."""
 
 from layerlapse.scenes.base import Curve, Grid, Scene, Surface
-from layerlapse.scenes.registry import SCENES, SceneSpec, get_spec, load_scene, register_scene, scene, scene_names
+from layerlapse.scenes.registry import GEOMETRIES, Geometry, NoParams, build_scene, register_geometry
 
 __all__ = [
+    "GEOMETRIES",
     "Curve",
+    "Geometry",
     "Grid",
-    "SCENES",
+    "NoParams",
     "Scene",
-    "SceneSpec",
     "Surface",
-    "get_spec",
-    "load_scene",
-    "register_scene",
-    "scene",
-    "scene_names",
+    "build_scene",
+    "register_geometry",
 ]

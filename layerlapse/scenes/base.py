@@ -41,10 +41,9 @@ class Scene:
     """A built scene: geometry to deform and draw, and samples to train on.
 
     ``samples``: (N, n) float; ``labels``: (N,) int in 0 .. len(class_names) - 1;
-    ``key``: the scene name and its validated parameters (what a checkpoint records);
-    ``network``/``training``/``timeline``: the defaults for this scene (from its preset or
-    scene file); ``fixed``: hidden layers ((W, b), ...) to use without training;
-    ``style``: style settings from a scene file.
+    ``key``: the scene name and its geometry parameters (what a checkpoint records, and
+    what the network cache key covers). What network it gets by default is not the
+    scene's business: see :mod:`layerlapse.presets`.
     """
 
     name: str
@@ -57,11 +56,6 @@ class Scene:
     samples: np.ndarray
     labels: np.ndarray
     key: dict = field(default_factory=dict)
-    network: object | None = None
-    training: object | None = None
-    timeline: object | None = None
-    fixed: tuple | None = None
-    style: dict | None = None
 
     def parts(self) -> list[tuple[str, np.ndarray]]:
         """(kind, points) for every drawable part, in the order :meth:`points` stacks them."""
