@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,6 +20,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# ruff (style, imports, banned APIs) and mypy (types, with the pydantic plugin); CI runs both
+lint: setup
+	$(VENV)/bin/ruff check layerlapse tests benchmarks examples
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) benchmarks/render_throughput.py

@@ -35,17 +35,15 @@ from layerlapse.networks import (
     save_network,
 )
 from layerlapse.presets import SCENES, Preset, SceneSpec, load_scene, register_scene, scene, scene_names
-from layerlapse.scenes import Curve, Grid, Scene, Surface
 from layerlapse.scenefile import load_scene_file
+from layerlapse.scenes import Curve, Grid, Scene, Surface
 from layerlapse.trajectory import save_trajectory
 
 __all__ = [
+    "SCENES",
     "Curve",
     "Deformation",
     "Grid",
-    "Surface",
-    "load_scene_file",
-    "scene",
     "LayerlapseError",
     "Network",
     "NetworkConfig",
@@ -53,26 +51,28 @@ __all__ = [
     "Prepared",
     "Preset",
     "RenderResult",
-    "SCENES",
     "Scene",
     "SceneSpec",
+    "Surface",
     "Timeline",
     "TimelineConfig",
     "TrainConfig",
     "deform",
     "export_meshes",
     "figure",
-    "inline_movie",
-    "notebook",
-    "prepare",
-    "show",
     "get_network",
+    "inline_movie",
     "load_network",
     "load_scene",
+    "load_scene_file",
+    "notebook",
+    "prepare",
     "register_scene",
     "render",
     "save_network",
     "save_trajectory",
+    "scene",
     "scene_names",
+    "show",
     "train_network",
 ]

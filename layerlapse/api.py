@@ -35,8 +35,22 @@ from layerlapse.scenes.registry import validation_message
 if TYPE_CHECKING:
     from layerlapse.render.style import Style
 
-__all__ = ["load_scene", "prepare", "Prepared", "NetworkOptions", "train_network", "get_network", "deform", "render",
-           "figure", "export_meshes", "show", "notebook", "inline_movie", "RenderResult"]
+__all__ = [
+    "NetworkOptions",
+    "Prepared",
+    "RenderResult",
+    "deform",
+    "export_meshes",
+    "figure",
+    "get_network",
+    "inline_movie",
+    "load_scene",
+    "notebook",
+    "prepare",
+    "render",
+    "show",
+    "train_network",
+]
 
 OUTPUTS = Path("outputs")
 #: what every function takes as its scene

@@ -10,10 +10,9 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
-
 from typer.core import TyperGroup
 
 from layerlapse.errors import LayerlapseError
@@ -45,25 +44,25 @@ app = typer.Typer(
 
 # Options shared by several commands: one definition each, gathered into groups below.
 SceneArg = Annotated[str, typer.Argument(help="a scene name (see `layerlapse scenes`), a .toml scene file, or file.py[:NAME]")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
-CheckpointOpt = Annotated[Optional[Path], typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")]
-EpochsOpt = Annotated[Optional[int], typer.Option(help="training epochs (default: the scene's)")]
-SeedOpt = Annotated[Optional[int], typer.Option(help="training seed")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
+CheckpointOpt = Annotated[Path | None, typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")]
+EpochsOpt = Annotated[int | None, typer.Option(help="training epochs (default: the scene's)")]
+SeedOpt = Annotated[int | None, typer.Option(help="training seed")]
 ProgressOpt = Annotated[bool, typer.Option(help="show progress bars")]
-CameraOpt = Annotated[Optional[str], typer.Option(help="camera: a direction iso (default), front or top (2-D scenes always look from the top), and/or follow (refit every frame) or still (default: still within each layer), e.g. front,follow")]
-GridOpt = Annotated[Optional[str], typer.Option(help="grid: full (2-D default), box (3-D default: the box's edges and a few faint lines) or none")]
-BackgroundOpt = Annotated[Optional[str], typer.Option(help="white (papers; default), dark (talks) or any colour")]
-ColorsOpt = Annotated[Optional[str], typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
-SizeOpt = Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels")]
-HiddenOpt = Annotated[Optional[str], typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's")]
-ActivationOpt = Annotated[Optional[str], typer.Option(help="tanh, sigmoid, softplus, relu, leaky_relu, elu, silu, gelu, gelu_tanh or identity, e.g. leaky_relu(0.2); one for all layers or one per layer, comma-separated (default: the scene's)")]
-HeadOpt = Annotated[Optional[str], typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)")]
-KOpt = Annotated[Optional[int], typer.Option("--k", help="neighbours for --head knn")]
-ModelOpt = Annotated[Optional[Path], typer.Option(help="your own trained model: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations")]
+CameraOpt = Annotated[str | None, typer.Option(help="camera: a direction iso (default), front or top (2-D scenes always look from the top), and/or follow (refit every frame) or still (default: still within each layer), e.g. front,follow")]
+GridOpt = Annotated[str | None, typer.Option(help="grid: full (2-D default), box (3-D default: the box's edges and a few faint lines) or none")]
+BackgroundOpt = Annotated[str | None, typer.Option(help="white (papers; default), dark (talks) or any colour")]
+ColorsOpt = Annotated[str | None, typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
+SizeOpt = Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels")]
+HiddenOpt = Annotated[str | None, typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's")]
+ActivationOpt = Annotated[str | None, typer.Option(help="tanh, sigmoid, softplus, relu, leaky_relu, elu, silu, gelu, gelu_tanh or identity, e.g. leaky_relu(0.2); one for all layers or one per layer, comma-separated (default: the scene's)")]
+HeadOpt = Annotated[str | None, typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)")]
+KOpt = Annotated[int | None, typer.Option("--k", help="neighbours for --head knn")]
+ModelOpt = Annotated[Path | None, typer.Option(help="your own trained model: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations")]
 RetrainOpt = Annotated[bool, typer.Option(help="train even if a checkpoint exists")]
 
 
-def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
+def parse_size(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
     m = re.fullmatch(r"\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*", value)
@@ -72,7 +71,7 @@ def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
     return int(m.group(1)), int(m.group(2))
 
 
-def parse_params(items: Optional[list[str]]) -> dict:
+def parse_params(items: list[str] | None) -> dict:
     """``["radius=0.2", "seed=3"]`` -> ``{"radius": 0.2, "seed": 3}`` (JSON values, else strings)."""
     params = {}
     for item in items or []:
@@ -104,9 +103,9 @@ def camera_overrides(value: str) -> dict:
     return out
 
 
-def make_style(scene: Any, camera: Optional[str] = None, background: Optional[str] = None,
-               colors: Optional[str] = None, orbit: Optional[float] = None, grid: Optional[str] = None,
-               anti_aliasing: Optional[str] = None) -> Any:
+def make_style(scene: Any, camera: str | None = None, background: str | None = None,
+               colors: str | None = None, orbit: float | None = None, grid: str | None = None,
+               anti_aliasing: str | None = None) -> Any:
     """The scene file's style (if any) with the command line's overrides on top."""
     from pydantic import ValidationError
 
@@ -132,8 +131,8 @@ def make_style(scene: Any, camera: Optional[str] = None, background: Optional[st
         raise LayerlapseError(validation_message("style", exc)) from None
 
 
-def network_overrides(hidden: Optional[str], activation: Optional[str], head: Optional[str] = None,
-                      k: Optional[int] = None) -> Optional[dict]:
+def network_overrides(hidden: str | None, activation: str | None, head: str | None = None,
+                      k: int | None = None) -> dict | None:
     out: dict = {}
     if hidden is not None:
         text = hidden.strip().lower()
@@ -154,12 +153,12 @@ def network_overrides(hidden: Optional[str], activation: Optional[str], head: Op
     return out or None
 
 
-def training_overrides(epochs: Optional[int], seed: Optional[int]) -> Optional[dict]:
+def training_overrides(epochs: int | None, seed: int | None) -> dict | None:
     training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
     return training or None
 
 
-def load(scene: str, set_: Optional[list[str]]):
+def load(scene: str, set_: list[str] | None):
     from layerlapse.scenefile import resolve_scene
 
     return resolve_scene(scene, **parse_params(set_))
@@ -270,7 +269,7 @@ def report(result: Any) -> None:
 def train_command(
     scene: SceneArg,
     fit: dict,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
     set_: SetOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -288,17 +287,17 @@ def render_command(
     scene: SceneArg,
     net: dict,
     look: dict,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
     quality: Annotated[str, typer.Option(help="low (854x480, 15 fps), medium (1280x720, 30 fps) or high (1920x1080, 30 fps, SSAA)")] = "medium",
     size: SizeOpt = None,
-    fps: Annotated[Optional[float], typer.Option(help="frames per second, overrides the quality's")] = None,
-    seconds_per_stage: Annotated[Optional[float], typer.Option(help="seconds for each stage of each layer")] = None,
+    fps: Annotated[float | None, typer.Option(help="frames per second, overrides the quality's")] = None,
+    seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
     linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
-    save_trajectory: Annotated[Optional[Path], typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
+    save_trajectory: Annotated[Path | None, typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
     over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
     seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
-    anti_aliasing: Annotated[Optional[str], typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
-    orbit: Annotated[Optional[float], typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
+    anti_aliasing: Annotated[str | None, typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
+    orbit: Annotated[float | None, typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
     set_: SetOpt = None,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
@@ -321,11 +320,11 @@ def figure_command(
     look: dict,
     at: Annotated[str, typer.Option(help="moment: a stage (input, layer2.tanh, output, ...) with optional :FRACTION (layer2.tanh:0.5), or a time like 3.2s")] = "output",
     sheet: Annotated[bool, typer.Option(help="a contact sheet of several stages instead of one frame")] = False,
-    stages: Annotated[Optional[str], typer.Option(help="sheet panels, comma-separated (default: input, then the end of each layer)")] = None,
-    columns: Annotated[Optional[int], typer.Option(help="sheet columns (default: one row)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help=".png, or .pdf/.svg/.eps for single frames (default: outputs/SCENE/SCENE-AT.png)")] = None,
-    size: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in pixels (per panel for sheets; default 1600x1200, sheets 800x600)")] = None,
-    inches: Annotated[Optional[str], typer.Option(help="WIDTHxHEIGHT in inches, at --dpi (e.g. 6x4)")] = None,
+    stages: Annotated[str | None, typer.Option(help="sheet panels, comma-separated (default: input, then the end of each layer)")] = None,
+    columns: Annotated[int | None, typer.Option(help="sheet columns (default: one row)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=".png, or .pdf/.svg/.eps for single frames (default: outputs/SCENE/SCENE-AT.png)")] = None,
+    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels (per panel for sheets; default 1600x1200, sheets 800x600)")] = None,
+    inches: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in inches, at --dpi (e.g. 6x4)")] = None,
     dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
     supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
     transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
@@ -356,7 +355,7 @@ def export_command(
     scene: SceneArg,
     net: dict,
     at: Annotated[str, typer.Option(help="stages to export, comma-separated (e.g. input,layer1.tanh,output)")] = "input,output",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
     colors: ColorsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -406,7 +405,7 @@ def reproduce_command(
     typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'} and {len(results)} key frames")
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one red line and exit code 2, never a traceback.
     ``argv``: the arguments (default: the process's), so tests can run it in-process."""
     try:

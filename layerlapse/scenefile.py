@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -59,7 +59,7 @@ class SceneFile(BaseModel):
     style: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "SceneFile":
+    def _one_source(self) -> SceneFile:
         if (self.family is None) == (self.meshes is None):
             raise ValueError("give either family = \"<preset>\" or [[meshes]] entries, not both or neither")
         if self.family is not None and self.family not in PRESETS:
@@ -67,7 +67,10 @@ class SceneFile(BaseModel):
         return self
 
 
-def _section(where: str, model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _section(where: str, model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -111,3 +111,26 @@ def test_odd_size_notice(tmp_path):
             "--size", "65x49", "--fps", "4", "--seconds-per-stage", "0.2", "--no-progress", "-o", "odd.mp4")
     assert r.returncode == 0, r.stderr
     assert "notice: size: 65x49 rounded to 64x48" in r.stderr
+
+
+def test_your_own_model_renders_and_bad_models_are_one_line(tmp_path):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 3), nn.LeakyReLU(0.2), nn.Linear(3, 2)).eval()
+    torch.jit.save(torch.jit.script(model), str(tmp_path / "mine.pt"))
+    tiny = ["--set", "resolution=12", "--set", "samples_per_class=40", "--set", "grid_lines=3", "--no-progress"]
+    r = run("render", "disk-annulus-lift", "--model", "mine.pt", *tiny, "--size", "96x64", "--fps", "4",
+            "--seconds-per-stage", "0.2", "-o", "mine.mp4")
+    assert r.returncode == 0, r.stderr
+    assert "network 2-3-3-2 tanh,leaky_relu(0.2): accuracy" in r.stdout and (tmp_path / "mine.mp4").exists()
+    assert not list((tmp_path / "outputs").glob("**/network-*.pt"))  # nothing trained
+    torch.save(model, tmp_path / "pickled.pt")
+    r = run("render", "disk-annulus-lift", "--model", "pickled.pt", *tiny)
+    assert r.returncode == 2 and "would run arbitrary code" in r.stderr and "torch.jit.save" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run("render", "linked-tori", "--model", "mine.pt", "--set", "resolution=12", "--no-progress")
+    assert r.returncode == 2 and "3-D" in r.stderr, r.stderr
+    r = run("render", "disk-annulus-lift", "--model", "mine.pt", "--hidden", "4", *tiny)
+    assert r.returncode == 2 and "a given network is used as it is" in r.stderr

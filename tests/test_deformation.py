@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_SPIRALS
+
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import trimesh
-
 from conftest import TINY_SPIRALS, TINY_TRAINING
+
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render.style import OKABE_ITO
@@ -54,6 +54,6 @@ def test_export_errors(tori, tmp_path):
     scene, net, _ = tori
     with pytest.raises(LayerlapseError, match=r"allowed: \.ply, \.obj, \.glb"):
         api.export_meshes(scene, tmp_path / "m.stl", network=net)
-    with pytest.raises(LayerlapseError, match="unknown stage 'layer9.linear'"):
+    with pytest.raises(LayerlapseError, match=r"unknown stage 'layer9.linear'"):
         api.export_meshes(scene, tmp_path / "m.ply", at=["input", "layer9.linear"], network=net)
     assert list(tmp_path.iterdir()) == []

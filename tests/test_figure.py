@@ -6,8 +6,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-
 from conftest import TINY_SPIRALS, TINY_TRAINING
+
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render.figure import FigureSize, default_sheet_stages, parse_at
@@ -33,7 +33,7 @@ def test_parse_at(tori):
     assert parse_at("0s", tl).name == "input"
     m = parse_at(f"{tl.duration:.3f}s", tl)
     assert m.name == "output"
-    with pytest.raises(LayerlapseError, match="stages: input, layer1.linear, .*, output"):
+    with pytest.raises(LayerlapseError, match=r"stages: input, layer1.linear, .*, output"):
         parse_at("layer7.tanh", tl)
     with pytest.raises(LayerlapseError, match=r"outside \[0, 1\]"):
         parse_at("layer1.tanh:1.5", tl)

@@ -65,7 +65,7 @@ def test_camera_is_still_within_each_stage(name, params):
     scene = api.load_scene(name, **params)
     net = api.get_network(scene, training=FAST, progress=False)
     style = Style(orbit_degrees_per_second=0.0)
-    d, camera, view = movie_view(scene, net, style)
+    d, _camera, view = movie_view(scene, net, style)
     try:
         boxes = boxes_per_frame(d, view)
     finally:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY_SPIRALS, TINY_TORI
+
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import NetworkConfig, TrainConfig, load_network, save_network, train

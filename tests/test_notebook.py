@@ -6,8 +6,8 @@ import re
 
 import imageio.v3 as iio
 import pytest
-
 from conftest import TINY_SPIRALS, TINY_TRAINING
+
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 

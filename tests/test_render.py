@@ -5,8 +5,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-
 from conftest import TINY_SPIRALS, TINY_TRAINING
+
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render import Style, render_frames, resolve_settings
@@ -89,8 +89,7 @@ def test_movie_file_has_exact_size_and_frame_count(tori, tmp_path):
     assert len(decoded) == res.deformation.n_frames
 
 
-def test_odd_size_is_rounded_with_a_notice(tori, tmp_path):
-    scene, net = tori
+def test_odd_size_is_rounded_with_a_notice(tmp_path):
     with pytest.warns(UserWarning, match="171x99 rounded to 170x98"):
         settings = resolve_settings("low", (171, 99), 8)
     assert settings.size == (170, 98)
@@ -131,7 +130,7 @@ def test_failed_render_leaves_nothing(tori, tmp_path, monkeypatch):
 def test_spirals_render_as_tubes(tmp_path):
     scene = api.load_scene("spirals", **TINY_SPIRALS)
     net = api.train_network(scene, training=TINY_TRAINING, progress=False)
-    d, frames = frames_of(scene, net)
+    _, frames = frames_of(scene, net)
     assert colour_share(frames[0], OKABE_ITO[0]) > 0.002 and colour_share(frames[0], OKABE_ITO[1]) > 0.002
     assert np.abs(frames[0].astype(int) - frames[-1]).mean() > 0.5
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.presets import scene_names
 from layerlapse.reproduce import (
     CLAIMS,
     ESSAY_FIGURES,
@@ -17,7 +18,6 @@ from layerlapse.reproduce import (
     percent,
     run,
 )
-from layerlapse.presets import scene_names
 
 TINY_DISK = {"resolution": 16, "samples_per_class": 60}
 

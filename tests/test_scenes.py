@@ -10,10 +10,10 @@ import trimesh
 
 from layerlapse import api
 from layerlapse.errors import LayerlapseError
+from layerlapse.presets import SCENES, scene_names
 from layerlapse.render import Style, render_frames, resolve_settings
 from layerlapse.render.style import OKABE_ITO
 from layerlapse.scenefile import load_scene_file, resolve_scene
-from layerlapse.presets import SCENES, scene_names
 
 TINY = {
     "two-curves": dict(points_per_curve=40, samples_per_class=60),

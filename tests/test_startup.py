@@ -136,7 +136,7 @@ def test_nan_weights_are_refused_from_the_sidecar_too(tmp_path, spirals):
         net.model.head.bias[0] = float("inf")
     path = save_network(net, tmp_path / "inf.pt")
     assert sidecar_path(path).is_file()
-    with pytest.raises(LayerlapseError, match="head.bias holds NaN or Inf"):
+    with pytest.raises(LayerlapseError, match=r"head\.bias holds NaN or Inf"):
         load_network(path)
     with pytest.raises(LayerlapseError, match="NaN or Inf"):
         load_network(sidecar_path(path))

@@ -80,7 +80,7 @@ def test_window_slider_keys_and_labels(xvfb, tori):
 def test_no_display_is_a_clear_error(tori, monkeypatch):
     scene, net = tori
     monkeypatch.delenv("DISPLAY", raising=False)
-    with pytest.raises(LayerlapseError, match="no display .*xvfb-run"):
+    with pytest.raises(LayerlapseError, match=r"no display .*xvfb-run"):
         api.show(scene, network=net, block=False)
 
 

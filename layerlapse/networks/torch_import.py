@@ -30,7 +30,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -114,7 +114,7 @@ def _identify(module: Any, kinds: dict[str, str]) -> tuple[str, str]:
         name = str(getattr(module, "original_name", type(module).__name__))
         try:
             qualified = module._c._type().qualified_name()
-        except Exception:  # noqa: BLE001 - a private API: fall back to the name (the output check still runs)
+        except Exception:
             return name, next((k for path, k in kinds.items() if path.rsplit(".", 1)[1] == name), "")
         path = _MANGLE.sub("", qualified.removeprefix("__torch__."))
         return name, kinds.get(path, "")
@@ -299,8 +299,9 @@ def _structure(model: Any) -> _Structure:
             raise LayerlapseError(f"model: {part.label()} comes before any Linear; "
                                   "a model must start with an nn.Linear")
         elif hidden[-1].act is not None:
+            previous = hidden[-1].act_part
             raise LayerlapseError(
-                f"model: {part.label()} follows another activation ({hidden[-1].act_part.label()}); "
+                f"model: {part.label()} follows another activation ({previous.label() if previous else '?'}); "
                 "each Linear may be followed by at most one activation")
         else:
             hidden[-1].act, hidden[-1].act_part = _activation(part), part
@@ -493,7 +494,7 @@ def _module_outputs(module: Any, X: np.ndarray, outputs: int) -> tuple[np.ndarra
     try:
         with torch.no_grad():
             out = module(x)
-    except Exception as exc:  # noqa: BLE001 - the model's own error, e.g. a traced model that cannot batch
+    except Exception as exc:
         line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LayerlapseError(f"model: running the model on {len(X)} inputs failed: {line}") from None
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(X), outputs):
@@ -601,7 +602,7 @@ def load_model_file(path: str | Path) -> torch.nn.Module:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in recent torch
             return torch.jit.load(str(p), map_location="cpu")
-    except Exception as exc:  # noqa: BLE001 - torch raises several types for corrupt archives
+    except Exception as exc:
         line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LayerlapseError(f"model: '{p}' could not be loaded as TorchScript: {line}") from None
 
@@ -669,16 +670,16 @@ def _pickle_globals(data: bytes, pickles: int = 1) -> tuple[set[str] | None, set
                 name = op.name
                 if name in _STRING_OPS:
                     value = arg.decode("latin-1") if isinstance(arg, bytes) else arg
-                    strings.add(value)
+                    strings.add(str(value))
                     pushed.append(value)
                 elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                    memo[int(arg)] = pushed[-1]
+                    memo[int(cast(int, arg))] = pushed[-1]
                     continue
                 elif name == "MEMOIZE":
                     memo[len(memo)] = pushed[-1]
                     continue
                 elif name in ("GET", "BINGET", "LONG_BINGET"):
-                    pushed.append(memo.get(int(arg)))
+                    pushed.append(memo.get(int(cast(int, arg))))
                 elif name == "GLOBAL":
                     names.add(str(arg).replace(" ", "."))
                     pushed.append(None)
@@ -689,6 +690,6 @@ def _pickle_globals(data: bytes, pickles: int = 1) -> tuple[set[str] | None, set
                 else:
                     pushed.append(None)
                 del pushed[:-2]
-    except Exception:  # noqa: BLE001 - a corrupt stream: pickletools raises several types
+    except Exception:
         return None, strings
     return names, strings

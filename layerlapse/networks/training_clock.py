@@ -282,7 +282,7 @@ def record_training(
             return
         if not kept:
             kept["shapes"] = [tuple(p.shape) for p in model.parameters()]
-            kept["params"] = np.empty((len(grid), sum(p.numel() for p in model.parameters())), dtype=np.float32)
+            kept["params"] = np.zeros((len(grid), sum(p.numel() for p in model.parameters())), dtype=np.float32)
         with torch.no_grad():
             kept["params"][slot[step]] = torch.nn.utils.parameters_to_vector(model.parameters()).numpy()
 
@@ -330,7 +330,7 @@ def _accuracy(snaps: _Snapshots, samples: np.ndarray, labels: np.ndarray, steps:
     near = np.clip(np.searchsorted(snaps.grid, steps), 1, len(snaps.grid) - 1)
     near = np.where(steps - snaps.grid[near - 1] < snaps.grid[near] - steps, near - 1, near)
     used, inverse = np.unique(near, return_inverse=True)
-    acc = np.empty(len(used))
+    acc = np.zeros(len(used))
     for start in range(0, len(used), 64):
         rows = snaps.params[used[start : start + 64]]
         W, b = snaps.head(rows)

@@ -7,10 +7,10 @@ from layerlapse.render.style import QUALITIES, Quality, Style
 from layerlapse.render.view import SceneView
 
 __all__ = [
-    "CameraPath",
     "MOVIE_FORMATS",
-    "FrameWriter",
     "QUALITIES",
+    "CameraPath",
+    "FrameWriter",
     "Quality",
     "RenderSettings",
     "SceneView",

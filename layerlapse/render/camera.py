@@ -92,7 +92,7 @@ class CameraPath:
 
     @classmethod
     def for_movie(cls, source: FrameSource, *, fps: float, style: Style, aspect: float,
-                  subset: np.ndarray | None = None) -> "CameraPath":
+                  subset: np.ndarray | None = None) -> CameraPath:
         """The style's framing (``layer`` or ``follow``) for every frame of ``source``; a source
         without still phases (the training clock) is followed."""
         if style.framing == "follow" or getattr(source.timeline, "hold", None) is None:
@@ -109,7 +109,7 @@ class CameraPath:
 
     @classmethod
     def follow(cls, source: FrameSource, *, fps: float, style: Style, aspect: float,
-               subset: np.ndarray | None = None, max_points: int = 4000, batch: int = 64) -> "CameraPath":
+               subset: np.ndarray | None = None, max_points: int = 4000, batch: int = 64) -> CameraPath:
         """A camera for every frame of ``source``, following the points ``subset`` (default: all)."""
         idx = _subset(source, subset, max_points)
         azimuth, elevation, top = cls._orbit(source, style, fps)
@@ -139,7 +139,7 @@ class CameraPath:
 
     @classmethod
     def layered(cls, source: FrameSource, *, fps: float, style: Style, aspect: float,
-                subset: np.ndarray | None = None, max_points: int = 4000, batch: int = 64) -> "CameraPath":
+                subset: np.ndarray | None = None, max_points: int = 4000, batch: int = 64) -> CameraPath:
         """Still within each layer, easing between layers (see the module docstring)."""
         tl = source.timeline
         F = source.n_frames
@@ -180,7 +180,7 @@ class CameraPath:
         return cls(centre, radius, depth, azimuth, elevation, top, parallel=source.planar)
 
     @classmethod
-    def still(cls, points: np.ndarray, *, style: Style, planar: bool, aspect: float) -> "CameraPath":
+    def still(cls, points: np.ndarray, *, style: Style, planar: bool, aspect: float) -> CameraPath:
         """A one-frame camera fitted to points (V, 3), from the style's camera preset."""
         azimuth, elevation = CAMERAS[style.camera]
         top = planar or style.camera == "top"

@@ -163,7 +163,7 @@ class FrameWriter:
             return frame
         from PIL import Image
 
-        return np.asarray(Image.fromarray(frame).resize(tuple(self.size), Image.Resampling.BOX))
+        return np.asarray(Image.fromarray(frame).resize((int(self.size[0]), int(self.size[1])), Image.Resampling.BOX))
 
     def write(self, frame: np.ndarray) -> None:
         """Queue one frame; it must be (H, W, 3) uint8 with (W, H) == input_size."""
@@ -200,7 +200,7 @@ class FrameWriter:
             raise LayerlapseError("writer: no frames were written")
         return None
 
-    def __enter__(self) -> "FrameWriter":
+    def __enter__(self) -> FrameWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -84,7 +84,7 @@ class FigureSize:
     dpi: float = 100.0
 
     @classmethod
-    def inches(cls, width: float, height: float, dpi: float = 300.0) -> "FigureSize":
+    def inches(cls, width: float, height: float, dpi: float = 300.0) -> FigureSize:
         if width <= 0 or height <= 0 or dpi <= 0:
             raise LayerlapseError(f"size: {width}x{height} in at {dpi} dpi is not positive")
         return cls(int(round(width * dpi)), int(round(height * dpi)), dpi)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.deformation import FrameSource
 from layerlapse.render.camera import CameraPath
 from layerlapse.render.encoder import (
     EVEN_SIZE_FORMATS,
@@ -35,7 +35,7 @@ class RenderSettings:
     fps: float
     anti_aliasing: str
 
-    def for_view(self, *, planar: bool) -> "RenderSettings":
+    def for_view(self, *, planar: bool) -> RenderSettings:
         """``auto`` anti-aliasing resolved: supersample for 3-D views, none for flat 2-D ones
         (whose lines are cheap to draw but whose movies must stay quick; see Quality)."""
         if self.anti_aliasing != "auto":
@@ -100,7 +100,7 @@ def resolve_settings(
 
 def render_frames(
     scene: Scene,
-    deformation: Deformation,
+    deformation: FrameSource,
     settings: RenderSettings,
     *,
     style: Style,
@@ -132,7 +132,7 @@ def render_frames(
 def write_movie(
     path: str | Path,
     scene: Scene,
-    deformation: Deformation,
+    deformation: FrameSource,
     settings: RenderSettings,
     *,
     style: Style,

@@ -71,7 +71,7 @@ class Style(BaseModel):
         return self.text_color if label < 0 else self.class_colors[label % len(self.class_colors)]
 
     @classmethod
-    def themed(cls, background: str = "white", **overrides) -> "Style":
+    def themed(cls, background: str = "white", **overrides) -> Style:
         """A style for ``background`` ('white', 'dark' or any colour) with fitting text and grid."""
         bg, text, grid = BACKGROUNDS.get(background, (background, None, None))
         base: dict = {"background": bg}

@@ -9,8 +9,8 @@ def periodic_grid_faces(nu: int, nv: int, *, wrap_u: bool = True, wrap_v: bool =
     """Triangles of an (nu, nv) vertex grid, vertex (i, j) at index i * nv + j; -> (T, 3) int."""
     iu = np.arange(nu if wrap_u else nu - 1)
     jv = np.arange(nv if wrap_v else nv - 1)
-    i, j = np.meshgrid(iu, jv, indexing="ij")
-    i, j = i.ravel(), j.ravel()
+    ii, jj = np.meshgrid(iu, jv, indexing="ij")
+    i, j = ii.ravel(), jj.ravel()
     i1, j1 = (i + 1) % nu, (j + 1) % nv
     a, b, c, d = i * nv + j, i1 * nv + j, i1 * nv + j1, i * nv + j1
     return np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]).astype(np.int64)
@@ -173,7 +173,7 @@ def cut_wedge(vertices: np.ndarray, faces: np.ndarray, u: np.ndarray, w: np.ndar
     T-junctions). vertices (V, 3), faces (T, 3) -> vertices (V', 3), faces (T', 3).
     """
     u, w = np.asarray(u, dtype=float), np.asarray(w, dtype=float)
-    pieces = [clip_halfspaces(vertices, faces, [su * u, sw * w]) for su, sw in ((-1, -1), (-1, 1), (1, -1))]
+    pieces = [clip_halfspaces(vertices, faces, np.array([su * u, sw * w])) for su, sw in ((-1, -1), (-1, 1), (1, -1))]
     offsets = np.cumsum([0] + [len(v) for v, _ in pieces[:-1]])
     return weld(np.vstack([v for v, _ in pieces]), np.vstack([f + o for (_, f), o in zip(pieces, offsets)]))
 

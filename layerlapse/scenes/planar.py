@@ -78,7 +78,7 @@ class DiskAnnulusParams(BaseModel):
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
-    def _nested(self) -> "DiskAnnulusParams":
+    def _nested(self) -> DiskAnnulusParams:
         if self.annulus_inner <= self.disk_radius:
             raise ValueError(f"annulus_inner ({self.annulus_inner}) must exceed disk_radius ({self.disk_radius})")
         return self

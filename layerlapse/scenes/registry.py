@@ -80,7 +80,7 @@ def build_scene(name: str, **params: Any) -> Scene:
 def _register_geometries() -> None:
     from layerlapse.scenes import planar, solids, spirals, tori
 
-    geometries = [
+    geometries: list[tuple[str, str, type[BaseModel], Callable[[Any], Scene]]] = [
         ("two-curves", "two curves in the square", planar.TwoCurvesParams, planar.build_two_curves),
         ("grid-only", "the grid alone", planar.GridOnlyParams, planar.build_grid_only),
         ("spirals", "two slightly entangled spirals", spirals.SpiralsParams, spirals.build_spirals),

@@ -39,7 +39,7 @@ class SphereShellParams(BaseModel):
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
-    def _nested(self) -> "SphereShellParams":
+    def _nested(self) -> SphereShellParams:
         if self.shell_inner <= self.ball_radius:
             raise ValueError(f"shell_inner ({self.shell_inner}) must exceed ball_radius ({self.ball_radius})")
         return self

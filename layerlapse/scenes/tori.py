@@ -29,7 +29,7 @@ class LinkedToriParams(BaseModel):
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
-    def _linked(self) -> "LinkedToriParams":
+    def _linked(self) -> LinkedToriParams:
         if self.minor_radius >= self.major_radius / 2:
             raise ValueError(
                 f"minor_radius ({self.minor_radius}) must be below major_radius / 2 "
