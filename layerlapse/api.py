@@ -350,7 +350,8 @@ class RenderResult:
     @property
     def notes(self) -> tuple[str, ...]:
         plan = getattr(self.deformation, "plan", None)  # a training-clock movie has no layer plan
-        return self.model_notes + (plan.notes if plan is not None else ())
+        notes = self.model_notes + (plan.notes if plan is not None else ())
+        return tuple(dict.fromkeys(notes))  # a user's model and the plan may say the same thing
 
 
 def render(
