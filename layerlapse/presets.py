@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
+from layerlapse.networks.stages.flow import FlowConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
 from layerlapse.scenes.base import Curve, Grid, Scene, Surface
@@ -230,6 +231,13 @@ def _register_presets() -> None:
          "sphere-shell", tanh(3, 4, 4), TrainConfig(epochs=150, lr=0.02, restarts=2)),
         ("trefoil", "a trefoil knot tube and an unknotted ring around one of its strands; width-3 tanh layers",
          "trefoil", tanh(3, 3, 3, 3), TrainConfig(epochs=200, lr=0.02, restarts=2)),
+        # the essay's vector-field layer: one flow then the linear head (no tanh layers)
+        ("linked-tori-flow", "the linked tori flowing along a trained vector field in R^3: a flow cannot unlink them",
+         "linked-tori", NetworkConfig(input_dim=3, hidden=(), flow=FlowConfig()),
+         TrainConfig(epochs=25, lr=0.02, batch_size=256)),
+        ("linked-tori-flow-4d", "the linked tori flowing in R^4 (one zero coordinate appended): there they come apart",
+         "linked-tori", NetworkConfig(input_dim=3, hidden=(), flow=FlowConfig(augment=1)),
+         TrainConfig(epochs=25, lr=0.02, batch_size=256)),
     ]
     for name, description, geo, network, training in presets:
         params, build, geo_name = geometry(geo)

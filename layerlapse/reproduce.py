@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,9 @@ class Claim:
     about that network (``essay`` does not restate the network; the network column does).
 
     ``extension``: the row is not in the essay (its claim text says so).
-    ``figure``: the key frame's file stem; the scene's name unless two rows share a scene."""
+    ``figure``: the key frame's file stem; the scene's name unless two rows share a scene.
+    ``network``: overrides of the preset's network used instead of ``{"hidden": hidden}``;
+    ``{}`` trains the preset's own network (e.g. one with a flow layer)."""
 
     claim: str
     scene: str
@@ -32,6 +34,7 @@ class Claim:
     essay: str
     extension: bool = False
     figure: str = ""
+    network: dict | None = field(default=None, hash=False)
 
     @property
     def figure_name(self) -> str:
@@ -45,9 +48,18 @@ CLAIMS = (
           "cannot separate: ~80% in its figure", figure="disk-annulus-2-2-2"),
     Claim("disk in annulus", "disk-annulus", (2, 2, 2),
           "cannot separate at any depth: never 100% (no figure)"),
+    Claim("disk in annulus, k-NN head", "disk-annulus", (2, 2, 2),
+          "a k-NN head asks less than linear separability, only that \"points of the same manifold [are] "
+          "closer than points of others\" (no figure)",
+          figure="disk-annulus-knn", network={"hidden": (2, 2, 2), "head": "knn"}),
     Claim("disk in annulus", "disk-annulus-lift", (3,), "separates: \"the problem becomes trivial\""),
     Claim("linked tori", "linked-tori", (3, 3, 3), "cannot be separated without a 4th dimension"),
     Claim("linked tori", "linked-tori-4d", (4, 4), "4 dimensions suffice to unlink them (no trained network shown)"),
+    Claim("linked tori, vector-field layer", "linked-tori-flow", (),
+          "a flow is a homeomorphism isotopic to the identity: it cannot unlink them", network={}),
+    Claim("linked tori, vector-field layer", "linked-tori-flow-4d", (),
+          "a 4th dimension suffices; a flow there unlinks them (augmented neural ODEs, Dupont et al. 2019)",
+          network={}),
     Claim(BALL_IN_SHELL, "sphere-shell", (3, 3, 3), "not in the essay; its argument: cannot separate",
           extension=True),
     Claim(BALL_IN_SHELL, "sphere-shell-4d", (4, 4), "not in the essay; its argument: separable in 4-D",
@@ -72,7 +84,7 @@ ESSAY_FIGURES = (
     ("Links And Homotopy", "unlink-2spiral.png", ("unlink",)),
     ("The Easy Way Out", "tangle.png", ("easy-way-out",)),
     ("Better Layers for Manipulating Manifolds?", "grid_vec.png, grid_bubble.png (a vector-field layer, not a tanh network)",
-     ()),
+     ("linked-tori-flow", "linked-tori-flow-4d")),
 )
 
 
@@ -143,7 +155,8 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
         accs, nets = [], []
         for seed in range(seeds):
             training = {"seed": seed, "restarts": 1, **({"epochs": epochs} if epochs else {})}
-            net = api.train_network(scene, network={"hidden": claim.hidden}, training=training, progress=False)
+            overrides = {"hidden": claim.hidden} if claim.network is None else claim.network
+            net = api.train_network(scene, network=overrides, training=training, progress=False)
             accs.append(float(net.accuracy))
             nets.append(net)
             if progress:

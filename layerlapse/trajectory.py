@@ -9,6 +9,7 @@ import numpy as np
 from layerlapse._files import atomic_output
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.knn import KnnHead
 from layerlapse.scenes.base import Scene
 
 
@@ -20,7 +21,9 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
     ``stage_names``, ``frame_t`` (F,); ``part_kind``/``part_start``/``part_stop``/
     ``part_label`` describe the stacked parts; ``faces_<i>`` the triangles of part i
     (indices local to the part); ``W<k>``, ``b<k>``, ``activation<k>`` for each hidden
-    layer k = 1..L as animated (after any neuron swap), and ``W_head``, ``b_head``.
+    layer k = 1..L as animated (after any neuron swap), and ``W_head``, ``b_head`` (a k-NN
+    head instead: ``knn_Z``, ``knn_labels``, ``knn_k``, the memory's final representations); a flow
+    layer k has ``flow<k>.field.<j>.weight``/``.bias`` and ``activation<k>`` = ``flow``.
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -59,8 +62,15 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
         part_start=np.array([s.start for s in slices]), part_stop=np.array([s.stop for s in slices]),
     )
     for k, layer in enumerate(deformation.plan.hidden, start=1):
+        if hasattr(layer, "export"):  # a flow: its field's arrays, see FlowLayer.export
+            arrays.update(layer.export(k))
+            continue
         arrays[f"W{k}"], arrays[f"b{k}"], arrays[f"activation{k}"] = layer.W, layer.b, np.array(layer.activation)
-    arrays["W_head"], arrays["b_head"] = deformation.plan.head.W, deformation.plan.head.b
+    head = deformation.plan.head
+    if isinstance(head, KnnHead):  # the final representations it votes with
+        arrays["knn_Z"], arrays["knn_labels"], arrays["knn_k"] = head.Z, head.labels, np.array(head.k)
+    elif head is not None:
+        arrays["W_head"], arrays["b_head"] = head.W, head.b
     with atomic_output(path) as tmp:
         np.savez_compressed(tmp, **arrays)
     return path

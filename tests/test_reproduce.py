@@ -84,7 +84,7 @@ def test_run_tiny(tmp_path):
     claims = tuple(c for c in CLAIMS if c.scene == "disk-annulus")
     results = run(tmp_path / "r", seeds=1, epochs=2, scene_params={"disk-annulus": TINY_DISK},
                   figure_size=(160, 120), claims=claims, progress=False)
-    assert [r.network for r in results] == ["2-2-2 tanh", "2-2-2-2-2 tanh"]
+    assert [r.network for r in results] == ["2-2-2 tanh", "2-2-2-2-2 tanh", "2-2-2-2-2 tanh \u00b7 8-NN head"]
     table = (tmp_path / "r" / "results.md").read_text()
     assert table.count("\n") == len(claims) + 2
     assert "| disk in annulus | `disk-annulus` | 2-2-2 tanh | cannot separate: ~80% in its figure |" in table
@@ -94,7 +94,8 @@ def test_run_tiny(tmp_path):
         assert d["measured"] == measured(d["accuracies"]) and f"| {d['measured']} |" in table
         assert d["separated"] == int(d["best"] >= 1.0)
         assert (tmp_path / "r" / r.figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == ["disk-annulus-2-2-2.png", "disk-annulus.png"]
+    assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == ["disk-annulus-2-2-2.png", "disk-annulus-knn.png",
+                                                                      "disk-annulus.png"]
 
 
 def test_run_refuses_two_rows_with_one_key_frame(tmp_path):

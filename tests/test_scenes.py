@@ -25,6 +25,8 @@ TINY = {
     "line-segments": dict(points_per_segment=10, samples_per_class=60),
     "linked-tori": dict(resolution=16, samples_per_class=60, grid_lines=2),
     "linked-tori-4d": dict(resolution=16, samples_per_class=60, grid_lines=2),
+    "linked-tori-flow": dict(resolution=16, samples_per_class=60, grid_lines=2),
+    "linked-tori-flow-4d": dict(resolution=16, samples_per_class=60, grid_lines=2),
     "unlink": dict(points_per_curve=40, samples_per_class=60, grid_lines=2),
     "easy-way-out": dict(points_per_curve=40, samples_per_class=60, grid_lines=2),
     "sphere-shell": dict(subdivisions=1, samples_per_class=60, grid_lines=2),

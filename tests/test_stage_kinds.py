@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layerlapse.networks.stages import KINDS, ActivationStage, LinearPath, LinearStage, ProjectStage, Stage, TranslateStage
+from layerlapse.networks.stages import (
+    KINDS,
+    ActivationStage,
+    FlowConfig,
+    FlowLayer,
+    LinearPath,
+    LinearStage,
+    ProjectStage,
+    Stage,
+    TranslateStage,
+)
 from layerlapse.networks.stages.activation import ACTIVATIONS, Activation
 
 
@@ -25,7 +35,20 @@ def _activation(rng: np.random.Generator, dim: int) -> Stage:
     return ActivationStage(1, dim, dim - 1, dim, Activation.parse(spec))
 
 
+def _flow(rng: np.random.Generator, dim: int) -> Stage:
+    """A small random field; tight tolerances, so finite differences see the flow, not the
+    solver's step-size choices. Sometimes augmented, sometimes narrower than the ambient space."""
+    augment, narrower = int(rng.integers(0, 2)), int(rng.integers(0, 2))
+    n_in = dim - augment - narrower if dim - augment - narrower >= 1 else dim - augment
+    config = FlowConfig(augment=augment, width=8, rtol=1e-10, atol=1e-10)
+    shapes = list(config.parameter_shapes(n_in, prefix="").values())
+    arrays = [rng.normal(size=s) / np.sqrt(s[-1]) for s in shapes]
+    layer = FlowLayer(tuple(zip(arrays[0::2], arrays[1::2])), n_in, config)
+    return layer.stages(0, None, dim)[0]
+
+
 EXAMPLES = {
+    "flow": _flow,
     "linear": _linear,
     "project": lambda rng, dim: ProjectStage(0, dim, dim - 1, dim),
     "translate": lambda rng, dim: TranslateStage(0, dim, dim, dim, rng.normal(size=dim)),

@@ -6,6 +6,7 @@ first access, and a loaded checkpoint draws from numpy arrays (``MLPWeights``).
 
 from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.knn import KnnHead, KnnMemory
 from layerlapse.networks.layers import Layer, LayerPlan, orient_layers, swap_neurons
 from layerlapse.networks.model import MLPWeights, NetworkConfig
 from layerlapse.networks.stages import ACTIVATIONS, KINDS, LinearPath, Stage, polar, rotation_log
@@ -16,6 +17,8 @@ __all__ = [
     "ACTIVATIONS",
     "Deformation",
     "KINDS",
+    "KnnHead",
+    "KnnMemory",
     "Layer",
     "LayerPlan",
     "LinearPath",

@@ -12,6 +12,10 @@ SHA-256 of the ``.pt`` it mirrors. Loading a ``.pt`` whose sidecar matches reads
 sidecar, so a render with a cached network never imports torch (about a second of start-up).
 A missing or stale sidecar is ignored: the ``.pt`` is loaded with torch and the sidecar
 (re)written, best effort. A checkpoint for another scene or architecture is refused.
+
+A network with a k-NN head also stores its memory, the training samples it votes with:
+``memory.samples`` (N, input_dim) float32 and ``memory.labels`` (N,) int64 arrays in the
+``.npz``, a ``memory`` dict of two tensors in the ``.pt``.
 """
 
 from __future__ import annotations
@@ -26,18 +30,25 @@ from pydantic import ValidationError
 
 from layerlapse._files import atomic_output
 from layerlapse.errors import LayerlapseError
+from layerlapse.networks.knn import KnnMemory
 from layerlapse.networks.model import MLPWeights, NetworkConfig
 from layerlapse.networks.train import Network, TrainConfig
 
 FORMAT = "layerlapse-checkpoint"
 VERSION = 1
 NPZ = ".npz"
+MEMORY = "memory."  # the prefix of a k-NN head's memory arrays in an .npz
 
 
 def fingerprint(scene_key: dict, config: NetworkConfig, training: TrainConfig) -> str:
-    """A short stable hash of what determines a trained network."""
+    """A short stable hash of what determines a trained network. A linear head's hash leaves
+    out ``head`` and ``k`` (k is not read then), so it is the same as before k-NN heads existed."""
+    network = config.model_dump(mode="json")
+    if config.head == "linear":
+        network.pop("head")
+        network.pop("k")
     blob = json.dumps(
-        {"scene": scene_key, "network": config.model_dump(mode="json"), "training": training.model_dump(mode="json")},
+        {"scene": scene_key, "network": network, "training": training.model_dump(mode="json")},
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
@@ -71,18 +82,21 @@ def save_network(network: Network, path: str | Path) -> Path:
     plus its numpy sidecar :func:`sidecar_path`.
     """
     path = Path(path)
-    meta, weights = _meta(network), network.weights()
+    meta, weights, memory = _meta(network), network.weights(), network.memory
     if _is_npz(path):
         with atomic_output(path) as tmp:
-            _write_npz(tmp, meta, weights)
+            _write_npz(tmp, meta, weights, memory=memory)
         return path
     import torch
 
     payload = {**meta, "state_dict": {name: torch.from_numpy(a.copy()) for name, a in weights.arrays.items()}}
+    if memory is not None:
+        payload["memory"] = {"samples": torch.from_numpy(memory.samples.copy()),
+                             "labels": torch.from_numpy(memory.labels.copy())}
     with atomic_output(path) as tmp:
         torch.save(payload, tmp)
         digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    _write_sidecar(path, meta, weights, digest)
+    _write_sidecar(path, meta, weights, digest, memory)
     return path
 
 
@@ -111,21 +125,23 @@ def load_network(
             meta, arrays = _read_pt(path, data)
     network = _network(path, meta, arrays, scene_key, config)
     if digest is not None:
-        _write_sidecar(path, _meta(network), network.weights(), digest)
+        _write_sidecar(path, _meta(network), network.weights(), digest, network.memory)
     return network
 
 
-def _write_npz(target: Path, meta: dict, weights: MLPWeights, source_sha256: str | None = None) -> None:
+def _write_npz(target: Path, meta: dict, weights: MLPWeights, source_sha256: str | None = None, *,
+               memory: KnnMemory | None = None) -> None:
     meta = {**meta, "source_sha256": source_sha256}
+    extra = {} if memory is None else {f"{MEMORY}samples": memory.samples, f"{MEMORY}labels": memory.labels}
     with open(target, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), **weights.arrays)
+        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), **weights.arrays, **extra)
 
 
-def _write_sidecar(path: Path, meta: dict, weights: MLPWeights, digest: str) -> None:
+def _write_sidecar(path: Path, meta: dict, weights: MLPWeights, digest: str, memory: KnnMemory | None = None) -> None:
     """Best effort: a read-only folder just means the next load uses torch again."""
     try:
         with atomic_output(sidecar_path(path)) as tmp:
-            _write_npz(tmp, meta, weights, digest)
+            _write_npz(tmp, meta, weights, digest, memory=memory)
     except OSError:
         pass
 
@@ -182,7 +198,13 @@ def _read_pt(path: Path, data: bytes) -> tuple[dict, dict]:
             if not isinstance(value, torch.Tensor):
                 raise LayerlapseError(f"checkpoint: {str(path)!r}: weights do not match its config")
             arrays[str(name)] = value.detach().cpu().float().numpy()
-    return {k: v for k, v in payload.items() if k != "state_dict"}, arrays
+    memory = payload.get("memory")
+    if isinstance(memory, dict):
+        for name, value in memory.items():
+            if not isinstance(value, torch.Tensor):
+                raise LayerlapseError(f"checkpoint: {str(path)!r}: its k-NN memory is not a pair of tensors")
+            arrays[f"{MEMORY}{name}"] = value.detach().cpu().numpy()
+    return {k: v for k, v in payload.items() if k not in ("state_dict", "memory")}, arrays
 
 
 def _network(path: Path, meta: dict, arrays: dict, scene_key: dict | None, config: NetworkConfig | None) -> Network:
@@ -209,6 +231,7 @@ def _network(path: Path, meta: dict, arrays: dict, scene_key: dict | None, confi
             f"checkpoint: {str(path)!r} holds a {saved_config.describe()} network, "
             f"expected {config.describe()}"
         )
+    memory_arrays = {name[len(MEMORY):]: arrays.pop(name) for name in list(arrays) if name.startswith(MEMORY)}
     try:
         weights = MLPWeights(saved_config, arrays)
     except LayerlapseError:
@@ -216,4 +239,15 @@ def _network(path: Path, meta: dict, arrays: dict, scene_key: dict | None, confi
     bad = weights.nonfinite()
     if bad is not None:
         raise LayerlapseError(f"checkpoint: {str(path)!r}: {bad} holds NaN or Inf")
-    return Network(weights, saved_config, training, accuracy, saved_scene)
+    memory = None
+    if saved_config.head == "knn":
+        if set(memory_arrays) != {"samples", "labels"}:
+            raise LayerlapseError(f"checkpoint: {str(path)!r}: a k-NN head without its memory (training samples)")
+        try:
+            memory = KnnMemory(memory_arrays["samples"], memory_arrays["labels"])
+        except LayerlapseError as exc:
+            raise LayerlapseError(f"checkpoint: {str(path)!r}: {str(exc).partition(': ')[2]}") from None
+        if memory.samples.shape[1] != saved_config.input_dim or memory.labels.max() >= saved_config.classes \
+                or memory.labels.min() < 0:
+            raise LayerlapseError(f"checkpoint: {str(path)!r}: its k-NN memory does not match its config")
+    return Network(weights, saved_config, training, accuracy, saved_scene, memory)

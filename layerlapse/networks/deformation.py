@@ -10,16 +10,23 @@ Display: for D <= 3 the first three coordinates (zero-padded). For D > 3, a proj
 past 3 starts, turns continuously during that layer towards a view of the final
 representation (the decision direction and its two main directions of spread), and
 stays there: no frame jumps and the input looks as it was defined.
+
+A k-NN head (:class:`~layerlapse.networks.knn.KnnHead`) has no plane: its decision direction
+is the difference of the two class means of the final representation, the samples it gets
+wrong are those whose leave-one-out vote is wrong, and :meth:`Deformation.final_votes` gives
+the vote at every drawn point's final position (the region the renderer colours).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Protocol
 
 import numpy as np
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.networks.layers import LayerPlan
+from layerlapse.networks.knn import KnnHead
+from layerlapse.networks.layers import Layer, LayerPlan
 from layerlapse.networks.stages import Stage
 from layerlapse.networks.timeline import Timeline, ease
 
@@ -34,7 +41,8 @@ def _orthonormal_rows(A: np.ndarray) -> np.ndarray:
 
 def final_view(final: np.ndarray, head_W: np.ndarray, ambient: int) -> np.ndarray:
     """A 3 x D projection of the final representation (V, D): first axis the decision
-    direction (for two classes), then the main directions of spread orthogonal to it."""
+    direction (for two classes: ``head_W[1] - head_W[0]``; a k-NN head passes its class
+    means), then the main directions of spread orthogonal to it."""
     D = ambient
     axes = []
     if head_W.shape[0] == 2:
@@ -60,9 +68,28 @@ def final_view(final: np.ndarray, head_W: np.ndarray, ambient: int) -> np.ndarra
     return (U @ Vt) @ P1
 
 
-class FrameSource:
-    """What a renderer needs of a motion: ``n_frames``, ``display(frames, subset)`` -> (F, V, 3),
-    ``display_head(frame)``, ``timeline`` and ``planar``. Shared batching lives here."""
+class FrameSource(Protocol):
+    """What a renderer needs of a motion (a :class:`Deformation`, or the training clock's
+    movie). Shared batching (:meth:`iter_display`) is inherited by classes that subclass it."""
+
+    timeline: Any
+
+    @property
+    def n_frames(self) -> int: ...
+
+    @property
+    def n_points(self) -> int: ...
+
+    @property
+    def planar(self) -> bool: ...
+
+    def display(self, frames: np.ndarray, subset: slice | np.ndarray = ...) -> np.ndarray:
+        """Display positions (F, V, 3) float32 at the frames (F,)."""
+        ...
+
+    def display_head(self, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The classifier head as an affine map of display space at ``frame``, or None."""
+        ...
 
     def iter_display(self, batch: int = 16) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(frame indices (B,), display positions (B, V, 3))`` over the whole timeline."""
@@ -118,12 +145,44 @@ class Deformation(FrameSource):
         positions (K, 3) float32 at the last frame)."""
         if len(samples) == 0:
             return np.zeros(0, np.int64), np.zeros((0, DISPLAY_DIM), np.float32)
-        Y = self.final(samples)
         head = self.plan.head
-        logits = Y[:, : head.W.shape[1]] @ head.W.T + head.b
+        if head is None:
+            return np.zeros(0, np.int64), np.zeros((0, DISPLAY_DIM), np.float32)
+        Y = self.final(samples)
+        if isinstance(head, KnnHead):
+            Z = Y[:, : head.width]
+            # the head's own samples are classified by the others (leave-one-out), as its accuracy is
+            logits = head.loo_logits() if _is_memory(head, Z, labels) else head.logits(Z)
+        else:
+            logits = Y[:, : head.W.shape[1]] @ head.W.T + head.b
         wrong = np.flatnonzero(logits.argmax(1) != np.asarray(labels))
         last = np.array([self.n_frames - 1])
         return wrong, self._to_display(Y[wrong][None], self.projection(last))[0]
+
+    @property
+    def knn_head(self) -> KnnHead | None:
+        """The plan's k-NN head, or None for an affine head."""
+        head = self.plan.head
+        return head if isinstance(head, KnnHead) else None
+
+    def final_votes(self) -> np.ndarray | None:
+        """The k-NN class (V,) int64 of every point at its final position; None unless the
+        head is k-NN. Computed once."""
+        head = self.knn_head
+        if head is None:
+            return None
+        if getattr(self, "_votes", None) is None:
+            self._votes = head.predict(self.keyframes[-1][:, : head.width])
+        return self._votes
+
+    def vote_plane(self, points: np.ndarray) -> np.ndarray | None:
+        """The k-NN class (P,) of display-space points (P, 3) at the last frame, where the
+        display is the final representation itself (D <= 3, representation at most 2 wide,
+        so it lies in the display's z = 0 plane); None otherwise."""
+        head = self.knn_head
+        if head is None or self.dim > DISPLAY_DIM or head.width > 2:
+            return None
+        return head.predict(np.asarray(points, dtype=float)[:, : head.width])
 
     @property
     def n_frames(self) -> int:
@@ -169,7 +228,12 @@ class Deformation(FrameSource):
         f0, f1 = frames_of[0], frames_of[-1]
         tau = ease((np.arange(tl.n_frames) - f0) / max(f1 - f0, 1), "smoothstep")
         P0 = np.eye(DISPLAY_DIM, D)
-        P1 = final_view(self.keyframes[-1], self.plan.head.W, D)
+        head = self.plan.head
+        if isinstance(head, KnnHead):
+            rows = head.class_means()
+        else:
+            rows = head.W if isinstance(head, Layer) else np.zeros((0, 1))
+        P1 = final_view(self.keyframes[-1], rows, D)
         return P0, P1, tau
 
     def projection(self, frames: np.ndarray) -> np.ndarray:
@@ -213,7 +277,10 @@ class Deformation(FrameSource):
         For D > 3 the logits' difference depends on the direction w = W[1] - W[0] only; once
         the display projection P contains w (from the widening layer on, see
         :func:`final_view`), w.x = (P w).(P x) and the head in display space is W P^T.
+        A k-NN head has no plane: None.
         """
+        if not isinstance(self.plan.head, Layer):
+            return None
         W, b = self.plan.head.W, self.plan.head.b
         if self.dim <= DISPLAY_DIM:
             return W, b
@@ -226,3 +293,12 @@ class Deformation(FrameSource):
         if np.linalg.norm(P @ w) < (1 - 1e-6) * np.linalg.norm(w):
             return None
         return Wd @ P.T, b
+
+
+def _is_memory(head: KnnHead, Z: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether points Z (N, m) labelled ``labels`` are the head's own memory samples (the
+    same final representations, to rounding, and labels)."""
+    if Z.shape != head.Z.shape or not np.array_equal(np.asarray(labels), head.labels):
+        return False
+    scale = 1.0 + float(np.abs(head.Z).max(initial=0.0))
+    return bool(np.allclose(Z, head.Z, rtol=0.0, atol=1e-6 * scale))

@@ -17,7 +17,9 @@ Width changes (``W`` of shape m x n, m != n) are animated in ``R^max(m, n)``:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,12 +28,16 @@ from layerlapse.networks.stages import (
     SINGULAR_RTOL,
     Activation,
     ActivationStage,
+    FlowLayer,
     LinearPath,
     LinearStage,
     ProjectStage,
     Stage,
     TranslateStage,
 )
+
+if TYPE_CHECKING:
+    from layerlapse.networks.knn import KnnHead
 
 
 @dataclass(frozen=True)
@@ -116,13 +122,17 @@ class LayerPlan:
     ``flips``: (layer index, i, j) for every neuron swap made; ``singular``: indices of
     layers whose W is singular or nearly so (animated on the straight path);
     ``notes``: one human-readable line per flip, singular layer or non-homeomorphic
-    activation.
+    activation. A hidden block without W (a flow,
+    :class:`~layerlapse.networks.stages.flow.FlowLayer`) has None for its path and square.
+    ``head``: the affine classifier, or a
+    :class:`~layerlapse.networks.knn.KnnHead` (a vote of the nearest training samples), or
+    None when there is none to draw (a k-NN network without its memory).
     """
 
-    hidden: tuple[Layer, ...]
-    head: Layer
-    paths: tuple[LinearPath, ...]
-    squares: tuple[np.ndarray, ...] = ()
+    hidden: tuple[Layer | FlowLayer, ...]
+    head: Layer | KnnHead | None
+    paths: tuple[LinearPath | None, ...]
+    squares: tuple[np.ndarray | None, ...] = ()
     flips: tuple[tuple[int, int, int], ...] = ()
     singular: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default=())
@@ -130,7 +140,7 @@ class LayerPlan:
 
     @property
     def widths(self) -> tuple[int, ...]:
-        return (self.input_dim, *(layer.W.shape[0] for layer in self.hidden))
+        return (self.input_dim, *(_width(layer) for layer in self.hidden))
 
     @property
     def ambient(self) -> int:
@@ -141,7 +151,7 @@ class LayerPlan:
         """Every animated stage, in order (:class:`~layerlapse.networks.stages.Stage` objects)."""
         stages: list[Stage] = []
         for k, (layer, path) in enumerate(zip(self.hidden, self.paths)):
-            stages += layer.stages(k, path, self.ambient)
+            stages += layer.stages(k, path, self.ambient)  # type: ignore[arg-type]  # None only for a flow
         return stages
 
     def hidden_forward(self, X: np.ndarray) -> np.ndarray:
@@ -151,28 +161,48 @@ class LayerPlan:
         return X
 
     def logits(self, X: np.ndarray) -> np.ndarray:
-        """The network's output; (V, n) -> (V, classes)."""
+        """The network's output; (V, n) -> (V, classes) (a k-NN head's votes, see
+        :meth:`~layerlapse.networks.knn.KnnHead.logits`)."""
+        if self.head is None:
+            raise LayerlapseError("network: this k-NN network has no memory (training samples) to vote with")
         return self.head(self.hidden_forward(X))
 
 
+def _width(block: Layer | FlowLayer) -> int:
+    """The output width of a hidden block: a Layer's rows, a flow's ``dim``."""
+    return block.W.shape[0] if isinstance(block, Layer) else block.dim
+
+
 def swap_neurons(layer: Layer, following: Layer, i: int, j: int) -> tuple[Layer, Layer]:
-    """Swap hidden neurons i and j of ``layer``; the pair computes the same function."""
-    W, b, W2 = layer.W.copy(), layer.b.copy(), following.W.copy()
+    """Swap hidden neurons i and j of ``layer``; the pair computes the same function. A
+    following k-NN head gets its memory's coordinates i and j swapped (None stays None)."""
+    W, b = layer.W.copy(), layer.b.copy()
     W[[i, j]] = W[[j, i]]
     b[[i, j]] = b[[j, i]]
+    if not isinstance(following, Layer):
+        return replace(layer, W=W, b=b), None if following is None else following.swapped(i, j)
+    W2 = following.W.copy()
     W2[:, [i, j]] = W2[:, [j, i]]
     return replace(layer, W=W, b=b), replace(following, W=W2)
 
 
 def orient_layers(
-    hidden: list[Layer] | tuple[Layer, ...], head: Layer, *, linear_path: str = "polar",
+    hidden: Sequence[Layer | FlowLayer], head: Layer | KnnHead | None, *, linear_path: str = "polar",
     input_dim: int | None = None,
 ) -> LayerPlan:
     """Make every hidden W animatable from the identity; see the module docstring."""
     layers = list(hidden)
     following = layers[1:] + [head]
-    flips, singular, notes, paths, squares = [], [], [], [], []
+    flips, singular = [], []
+    notes: list[str] = []
+    paths: list[LinearPath | None] = []  # None for a flow
+    squares: list[np.ndarray | None] = []
     for k, layer in enumerate(layers):
+        if not isinstance(layer, Layer):  # a flow (FlowLayer): no W, so no path and no neuron to swap
+            paths.append(None)
+            squares.append(None)
+            notes += layer.notes(k)
+            continue
         m, n = layer.W.shape
         if not (np.isfinite(layer.W).all() and np.isfinite(layer.b).all()):
             raise LayerlapseError(f"network: layer {k + 1} has NaN or Inf weights")
@@ -192,7 +222,7 @@ def orient_layers(
                     f"network: layer {k + 1} has det W < 0 with a single neuron; no neuron "
                     "swap can fix the orientation (use linear_path='straight')"
                 )
-            layer, nxt = swap_neurons(layer, following[k], 0, 1)
+            layer, nxt = swap_neurons(layer, following[k], 0, 1)  # type: ignore[arg-type]  # a flow only comes first
             layers[k] = layer
             following[k] = nxt
             if k + 1 < len(layers):
@@ -213,7 +243,8 @@ def orient_layers(
         if layer.act is not None and not layer.act.injective:
             notes.append(f"layer {k + 1}: {layer.act.spec} is not a homeomorphism (it folds space)")
     if input_dim is None:
-        input_dim = layers[0].W.shape[1] if layers else head.W.shape[1]
+        input_dim = (layers[0].W.shape[1] if isinstance(layers[0], Layer) else layers[0].n_in) if layers \
+            else head.W.shape[1] if isinstance(head, Layer) else head.width if head is not None else 0
     return LayerPlan(
         hidden=tuple(layers), head=head, paths=tuple(paths), squares=tuple(squares),
         flips=tuple(flips), singular=tuple(singular), notes=tuple(notes), input_dim=input_dim,

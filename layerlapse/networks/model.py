@@ -14,13 +14,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.networks.knn import K_DEFAULT, K_MAX
 from layerlapse.networks.layers import Layer
 from layerlapse.networks.stages.activation import ACTIVATIONS, Activation
+from layerlapse.networks.stages.flow import FlowConfig, FlowLayer, flow_block
 
 
 class NetworkConfig(BaseModel):
@@ -30,6 +33,14 @@ class NetworkConfig(BaseModel):
     given); the last (head) layer is affine and its outputs are the class logits.
     Activations are specs such as ``tanh`` or ``leaky_relu(0.2)``; see
     :class:`~layerlapse.networks.stages.Activation`.
+
+    ``head="knn"``: no affine head; the last hidden representation is classified by a vote of
+    its ``k`` nearest training samples (the essay's k-NN layer, :mod:`layerlapse.networks.knn`);
+    ``k`` is read only then.
+
+    ``flow``: a flow layer first (:mod:`layerlapse.networks.stages.flow`): ``flow.augment``
+    zeros appended, then the time-1 map of a vector field; the hidden layers (possibly none)
+    start from its width, :attr:`flow_dim`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +50,11 @@ class NetworkConfig(BaseModel):
     classes: int = Field(2, ge=2, le=16)
     activation: str = Field("tanh", description=f"one of {', '.join(ACTIVATIONS)}")
     activations: tuple[str, ...] | None = Field(None, description="one activation per hidden layer")
+    head: Literal["linear", "knn"] = Field("linear", description="linear (logits) or knn (a vote of the k nearest "
+                                           "training samples in the last representation)")
+    k: int = Field(K_DEFAULT, ge=1, le=K_MAX, description="neighbours per vote of a knn head")
+    flow: FlowConfig | None = Field(None, exclude_if=lambda flow: flow is None,  # plain networks dump as before
+                                    description="a flow layer (an ODE vector field) before the hidden layers")
 
     @field_validator("activation")
     @classmethod
@@ -60,21 +76,31 @@ class NetworkConfig(BaseModel):
         return (self.activation,) * len(self.hidden)
 
     def describe(self) -> str:
-        """E.g. ``3-3-3-3-2 tanh`` (or ``2-4-4-2 tanh,relu`` with per-layer activations)."""
-        widths = (self.input_dim, *self.hidden, self.classes)
+        """E.g. ``3-3-3-3-2 tanh`` (or ``2-4-4-2 tanh,relu`` with per-layer activations, or
+        ``2-2-2-2-2 tanh · 8-NN head`` with a k-NN head)."""
+        flow = () if self.flow is None else (self.flow.describe(self.input_dim),)
+        widths = (self.input_dim, *flow, *self.hidden, self.classes)
         acts = self.layer_activations()
-        word = acts[0] if acts and len(set(acts)) == 1 else ",".join(acts) if acts else "affine"
-        return "-".join(map(str, widths)) + f" {word}"
+        word = acts[0] if acts and len(set(acts)) == 1 else ",".join(acts) if acts else "" if flow else "affine"
+        knn = f" \u00b7 {self.k}-NN head" if self.head == "knn" else ""
+        return "-".join(map(str, widths)) + (f" {word}" if word else "") + knn
+
+    @property
+    def flow_dim(self) -> int:
+        """The width the hidden layers start from: ``input_dim``, plus the zeros a flow appends."""
+        return self.input_dim if self.flow is None else self.flow.dim(self.input_dim)
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        """The MLP's ``state_dict`` names and shapes, in its order."""
-        widths = (self.input_dim, *self.hidden)
-        shapes: dict[str, tuple[int, ...]] = {}
+        """The MLP's ``state_dict`` names and shapes, in its order (a k-NN head has no
+        parameters: it votes with the training samples, see ``Network.memory``)."""
+        widths = (self.flow_dim, *self.hidden)
+        shapes: dict[str, tuple[int, ...]] = {} if self.flow is None else self.flow.parameter_shapes(self.input_dim)
         for k, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
             shapes[f"hidden.{k}.weight"] = (b, a)
             shapes[f"hidden.{k}.bias"] = (b,)
-        shapes["head.weight"] = (self.classes, widths[-1])
-        shapes["head.bias"] = (self.classes,)
+        if self.head == "linear":
+            shapes["head.weight"] = (self.classes, widths[-1])
+            shapes["head.bias"] = (self.classes,)
         return shapes
 
 
@@ -104,13 +130,18 @@ class MLPWeights:
 
     @classmethod
     def from_layers(
-        cls, config: NetworkConfig, hidden: Iterable[tuple[np.ndarray, np.ndarray]], head: tuple[np.ndarray, np.ndarray]
+        cls, config: NetworkConfig, hidden: Iterable[tuple[np.ndarray, np.ndarray]],
+        head: tuple[np.ndarray, np.ndarray] | None,
     ) -> MLPWeights:
-        """From ((W, b), ...) of the hidden layers and the head's (W, b)."""
+        """From ((W, b), ...) of the hidden layers and the head's (W, b) (ignored for a k-NN
+        head, which has no parameters)."""
         arrays = {}
         for k, (W, b) in enumerate(hidden):
             arrays[f"hidden.{k}.weight"], arrays[f"hidden.{k}.bias"] = W, b
-        arrays["head.weight"], arrays["head.bias"] = head
+        if config.head == "linear":
+            if head is None:
+                raise LayerlapseError("network: a linear head needs its (W, b)")
+            arrays["head.weight"], arrays["head.bias"] = head
         return cls(config, arrays)
 
     @classmethod
@@ -123,16 +154,19 @@ class MLPWeights:
         """The name of the first array holding NaN or Inf, else None."""
         return next((name for name, a in self.arrays.items() if not np.isfinite(a).all()), None)
 
-    def layers(self) -> tuple[list[Layer], Layer]:
-        """The weights as float64 numpy layers: (hidden layers, head); as ``MLP.layers()``."""
+    def layers(self) -> tuple[list[Layer | FlowLayer], Layer | None]:
+        """The weights as float64 numpy layers: (hidden layers, head); as ``MLP.layers()``.
+        The head is None for a k-NN head (``Network.layers()`` builds it from its memory)."""
         a = self.arrays
 
         def pair(prefix: str) -> tuple[np.ndarray, np.ndarray]:
             return a[f"{prefix}.weight"].astype(np.float64), a[f"{prefix}.bias"].astype(np.float64)
 
         acts = self.config.layer_activations()
-        hidden = [Layer(*pair(f"hidden.{k}"), acts[k]) for k in range(len(self.config.hidden))]
-        return hidden, Layer(*pair("head"), None)
+        hidden: list[Layer | FlowLayer] = [Layer(*pair(f"hidden.{k}"), acts[k]) for k in range(len(self.config.hidden))]
+        if self.config.flow is not None:  # a flow comes first (a FlowLayer, no W)
+            hidden.insert(0, FlowLayer.from_arrays(self.config.flow, self.config.input_dim, a))
+        return hidden, Layer(*pair("head"), None) if self.config.head == "linear" else None
 
     def to_module(self):
         """A torch ``MLP`` (in eval mode) holding exactly these weights."""
@@ -184,28 +218,36 @@ def _mlp_class():
     from torch import nn
 
     class MLP(nn.Module):
-        """``x -> head(sigma(W_L ... sigma(W_1 x + b_1) ... + b_L))``."""
+        """``x -> head(sigma(W_L ... sigma(W_1 x + b_1) ... + b_L))``; a k-NN head has no
+        module (``head`` is None) and is trained on :meth:`representation`."""
 
         def __init__(self, config: NetworkConfig) -> None:
             super().__init__()
             self.config = config
-            widths = (config.input_dim, *config.hidden)
+            if config.flow is not None:  # first, so its parameters come first in the state_dict
+                self.flow = flow_block(config.flow, config.input_dim)
+            widths = (config.flow_dim, *config.hidden)
             self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-            self.head = nn.Linear(widths[-1], config.classes)
+            self.head = nn.Linear(widths[-1], config.classes) if config.head == "linear" else None
             self.acts = nn.ModuleList(torch_activation(spec) for spec in config.layer_activations())
 
         def representation(self, x):
             """The last hidden representation; (N, input_dim) -> (N, hidden[-1])."""
+            if self.config.flow is not None:
+                x = self.flow(x)
             for layer, act in zip(self.hidden, self.acts):
                 x = act(layer(x))
             return x
 
         def forward(self, x):
             """Class logits; (N, input_dim) -> (N, classes)."""
+            if self.head is None:
+                raise LayerlapseError("network: a k-NN head has no logits of its own; it votes with the "
+                                      "training samples (use Network.predict)")
             return self.head(self.representation(x))
 
-        def layers(self) -> tuple[list[Layer], Layer]:
-            """The weights as float64 numpy layers: (hidden layers, head)."""
+        def layers(self) -> tuple[list[Layer | FlowLayer], Layer | None]:
+            """The weights as float64 numpy layers: (hidden layers, head; None for a k-NN head)."""
 
             def arrays(lin: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
                 return (
@@ -214,8 +256,10 @@ def _mlp_class():
                 )
 
             acts = self.config.layer_activations()
-            hidden = [Layer(*arrays(lin), act) for lin, act in zip(self.hidden, acts)]
-            return hidden, Layer(*arrays(self.head), None)
+            hidden: list[Layer | FlowLayer] = [Layer(*arrays(lin), act) for lin, act in zip(self.hidden, acts)]
+            if self.config.flow is not None:
+                hidden.insert(0, FlowLayer.from_arrays(self.config.flow, self.config.input_dim, self.state_dict()))
+            return hidden, Layer(*arrays(self.head), None) if self.head is not None else None
 
     MLP.__module__ = __name__  # pickles and reprs name layerlapse.networks.model.MLP
     MLP.__qualname__ = "MLP"

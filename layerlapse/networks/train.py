@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -9,11 +10,20 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.networks.knn import (
+    MAX_BATCH,
+    KnnHead,
+    KnnMemory,
+    knn_head,
+    one_thread,
+    soft_knn_loss,
+)
 from layerlapse.networks.layers import Layer
 from layerlapse.networks.model import MLPWeights, NetworkConfig
 
 if TYPE_CHECKING:
     from layerlapse.networks.model import MLP
+    from layerlapse.networks.stages.flow import FlowLayer
 
 
 class TrainConfig(BaseModel):
@@ -40,12 +50,17 @@ class Network:
     ``scene_key``: the scene name and parameters it was trained on (a dict), so a
     checkpoint can refuse to be used for another scene. ``training`` is None for a network
     trained elsewhere (a user's own PyTorch model).
+
+    ``memory``: for a k-NN head (``config.head == "knn"``), the training samples and labels it
+    votes with (:class:`~layerlapse.networks.knn.KnnMemory`); a k-NN classifier is its
+    training set, so checkpoints store them too. ``accuracy`` is then the leave-one-out k-NN
+    accuracy on them.
     """
 
-    __slots__ = ("_model", "_weights", "config", "training", "accuracy", "scene_key")
+    __slots__ = ("_model", "_weights", "accuracy", "config", "memory", "scene_key", "training")
 
     def __init__(self, model: MLP | MLPWeights, config: NetworkConfig, training: TrainConfig | None,
-                 accuracy: float | None, scene_key: dict) -> None:
+                 accuracy: float | None, scene_key: dict, memory: KnnMemory | None = None) -> None:
         weights = model if isinstance(model, MLPWeights) else None
         if weights is not None and weights.config != config:
             raise LayerlapseError(f"network: weights of a {weights.config.describe()} network, "
@@ -57,13 +72,14 @@ class Network:
         set_(self, "training", training)
         set_(self, "accuracy", accuracy)
         set_(self, "scene_key", scene_key)
+        set_(self, "memory", memory if config.head == "knn" else None)
 
     def __setattr__(self, name, value) -> None:
         raise AttributeError(f"Network is immutable; cannot set {name!r}")
 
     def __reduce__(self):
         model = self._weights if self._model is None else self._model
-        return (Network, (model, self.config, self.training, self.accuracy, self.scene_key))
+        return (Network, (model, self.config, self.training, self.accuracy, self.scene_key, self.memory))
 
     def __repr__(self) -> str:
         return (f"Network({self.config.describe()}, accuracy={self.accuracy}, "
@@ -82,25 +98,43 @@ class Network:
             return MLPWeights.from_module(self._model)
         return self._weights
 
-    def layers(self) -> tuple[list[Layer], Layer]:
+    def layers(self) -> tuple[list[Layer | FlowLayer], Layer | KnnHead | None]:
         """The weights as float64 numpy layers, (hidden layers, head); no torch needed for a
-        loaded network whose ``model`` was never asked for."""
-        if self._model is not None:
-            return self._model.layers()
-        return self._weights.layers()
+        loaded network whose ``model`` was never asked for. A k-NN head is a
+        :class:`~layerlapse.networks.knn.KnnHead` of the memory's final representations (None
+        without a memory)."""
+        hidden, head = self._model.layers() if self._model is not None else self._weights.layers()
+        if self.config.head == "knn" and self.memory is not None:
+            head = knn_head(lambda X: _forward(hidden, X), self.memory, self.config.k, self.config.classes)
+        return hidden, head
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Class indices; (N, input_dim) -> (N,)."""
+        """Class indices; (N, input_dim) -> (N,). A k-NN head votes with its memory (a
+        query that is a memory sample counts itself among its neighbours)."""
+        if self.config.head == "knn":
+            hidden, head = self.layers()
+            if not isinstance(head, KnnHead):
+                raise LayerlapseError("network: this k-NN network has no memory (training samples) to vote with")
+            return head.predict(_forward(hidden, np.asarray(X, dtype=np.float64)))
         import torch
 
         with torch.no_grad():
             return self.model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
 
 
+def _forward(hidden: list[Layer | FlowLayer], X: np.ndarray) -> np.ndarray:
+    for layer in hidden:
+        X = layer(X)
+    return X
+
+
 def accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of samples classified correctly."""
+    """Fraction of samples classified correctly. For a k-NN head, X and y are its memory
+    too: each sample is classified by the others (leave-one-out)."""
     import torch
 
+    if model.config.head == "knn":
+        return knn_accuracy(model, X, y)
     with torch.no_grad():
         pred = model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
     return float((pred == y).mean())
@@ -122,6 +156,12 @@ def train(
     ``on_step(step, model)`` after every optimisation step (before the first, with step 0). With
     ``training.restarts > 1`` the network with the best training accuracy is kept (the
     first among equals), so the result is still determined by ``training.seed``.
+
+    A k-NN head (``config.head == "knn"``) trains on the essay's soft k-NN loss
+    (:func:`~layerlapse.networks.knn.soft_knn_loss`: each sample of a batch classified by the
+    others), with batches of at most :data:`~layerlapse.networks.knn.MAX_BATCH` samples (the
+    loss compares every pair); its accuracy is the leave-one-out k-NN accuracy on the samples,
+    and the network keeps them as its memory.
     """
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
@@ -133,12 +173,25 @@ def train(
     if y.size and (y.min() < 0 or y.max() >= config.classes):
         raise LayerlapseError(f"network.classes: {config.classes} is too few for labels up to {y.max()}")
     best: tuple[float, MLP] | None = None
-    for restart in range(training.restarts):
-        model = _train_once(X, y, config, training, restart_seed(training.seed, restart), restart, progress, on_step)
-        acc = accuracy(model, X, y)
-        if best is None or acc > best[0]:
-            best = (acc, model)
-    return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}))
+    # k-NN losses and flows (dopri5 on a batch) are many small kernels: one thread is faster
+    with one_thread() if config.head == "knn" or config.flow is not None else contextlib.nullcontext():
+        for restart in range(training.restarts):
+            model = _train_once(X, y, config, training, restart_seed(training.seed, restart), restart, progress,
+                                on_step)
+            acc = accuracy(model, X, y)
+            if best is None or acc > best[0]:
+                best = (acc, model)
+    memory = KnnMemory(X, y) if config.head == "knn" and len(X) else None
+    return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}), memory)
+
+
+def knn_accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
+    """The leave-one-out k-NN accuracy of a k-NN network on its samples X (N, n), y (N,)."""
+    if len(X) == 0:
+        return float("nan")
+    hidden, _ = model.layers()
+    head = knn_head(lambda Z: _forward(hidden, Z), KnnMemory(X, y), model.config.k, model.config.classes)
+    return head.loo_accuracy()
 
 
 def restart_seed(seed: int, restart: int) -> int:
@@ -161,9 +214,12 @@ def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, r
         model = MLP(config)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     optimiser = torch.optim.Adam(model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
+    knn = config.head == "knn"
     loss_fn = torch.nn.CrossEntropyLoss()
     n = len(Xt)
     batch = n if training.batch_size == 0 else min(training.batch_size, n)
+    if knn:
+        batch = min(batch, MAX_BATCH)
     step = 0
     if on_step is not None:
         on_step(0, model)
@@ -173,7 +229,10 @@ def _train_once(X, y, config: NetworkConfig, training: TrainConfig, seed: int, r
         for start in range(0, n, batch):
             idx = order[start : start + batch]
             optimiser.zero_grad()
-            loss = loss_fn(model(Xt[idx]), yt[idx])
+            if knn:
+                loss = soft_knn_loss(model.representation(Xt[idx]), yt[idx], config.k, config.classes)
+            else:
+                loss = loss_fn(model(Xt[idx]), yt[idx])
             loss.backward()
             optimiser.step()
             total += loss.item() * len(idx)

@@ -263,6 +263,12 @@ def record_training(
     """
     import torch
 
+    if config.head != "linear":
+        raise LayerlapseError("over: the training clock draws a linear head's boundary; a k-NN head "
+                              "(network.head = 'knn') is drawn with --over depth only")
+    if config.flow is not None:
+        raise LayerlapseError("over: the training clock draws plain MLPs only; a network with a flow layer "
+                              "(network.flow) is drawn with --over depth only")
     if config.hidden and config.hidden[-1] > DISPLAY_DIM:
         raise LayerlapseError(
             f"over: training is drawn in the last hidden representation, which must have at most "

@@ -8,6 +8,9 @@ points in place, like the class meshes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pyvista as pv
 
@@ -365,3 +368,68 @@ def hull(vertices: np.ndarray, normals: np.ndarray, radius: float, scale: float 
     """A slightly fatter copy of a tube's vertices (V, 3) along its normals: drawn inside
     out (front faces culled) it is the tube's dark rim, a cheap depth cue where strands cross."""
     return vertices + np.float32((scale - 1.0) * radius) * normals
+
+
+class VoteView:
+    """A k-NN head's decision region: the drawn parts recoloured by the vote at their final
+    positions, and in flat views a lightly tinted image of the vote behind them.
+
+    Each coloured mesh gets a uint8 ``vote`` point array, shown by its mapper as direct
+    colours only while the vote is visible; :meth:`set_fade` blends it from the mesh's own
+    colour (fade 0) to the vote's (fade 1) in place. Nothing is rebuilt per frame.
+    """
+
+    def __init__(self, plotter: pv.Plotter, parts: Sequence[tuple[pv.PolyData, Any, np.ndarray, float | np.ndarray]],
+                 image: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None, *, colours: list,
+                 opacity: float = REGION_OPACITY) -> None:
+        """``parts``: (mesh, its actor, vote per mesh point (P,), share of the vote colour (P,)
+        or scalar); ``image``: (xs (nx,), ys (ny,), vote (ny, nx), z) of a flat view, or None;
+        ``colours``: the class colours."""
+        palette = np.array([pv.Color(c).float_rgb for c in colours], float)
+        self.items = []
+        for mesh, actor, vote, share in parts:
+            base = np.array(actor.GetProperty().GetColor(), dtype=np.float64)
+            target = base + np.reshape(share, (-1, 1)) * (palette[vote] - base)
+            mesh.point_data["vote"] = np.zeros((len(vote), 3), np.uint8)
+            array = mesh.point_data["vote"]  # a view of the VTK array, written in place
+            mapper = actor.GetMapper()
+            mapper.SetScalarModeToUsePointFieldData()
+            mapper.SelectColorArray("vote")
+            mapper.SetColorModeToDirectScalars()
+            mapper.ScalarVisibilityOff()
+            self.items.append((mesh, mapper, base, target, array))
+        self.image_actor = None
+        if image is not None:
+            xs, ys, vote, z = image
+            X, Y = np.meshgrid(xs, ys)
+            corner = np.arange(X.size).reshape(X.shape)[:-1, :-1].ravel()
+            nx = len(xs)
+            quads = np.stack([np.full_like(corner, 4), corner, corner + 1, corner + nx + 1, corner + nx], 1)
+            grid = pv.PolyData(np.stack([X.ravel(), Y.ravel(), np.full(X.size, z)], 1).astype(np.float32),
+                               faces=quads.ravel())
+            grid.point_data["vote"] = (255 * palette[vote.ravel()]).round().astype(np.uint8)
+            self.image_actor = plotter.add_mesh(grid, scalars="vote", rgb=True, opacity=opacity, lighting=False,
+                                                show_scalar_bar=False, render=False, reset_camera=False)
+            self.image_opacity = opacity
+        self.fade = -1.0
+        self.set_fade(0.0)
+
+    @property
+    def actors(self) -> list:
+        """The actors it adds (the tinted image), for the inset lens."""
+        return [self.image_actor] if self.image_actor is not None else []
+
+    def set_fade(self, fade: float) -> None:
+        """Show the vote at ``fade`` in [0, 1] (0: the parts in their own colours, no tint)."""
+        fade = float(np.clip(fade, 0.0, 1.0))
+        if fade == self.fade:
+            return
+        self.fade = fade
+        for mesh, mapper, base, target, array in self.items:
+            mapper.SetScalarVisibility(fade > 0)
+            if fade > 0:
+                array[:] = np.round(255 * (base + fade * (target - base))).astype(np.uint8)
+                mesh.GetPointData().GetArray("vote").Modified()
+        if self.image_actor is not None:
+            self.image_actor.SetVisibility(fade > 0)
+            self.image_actor.prop.opacity = self.image_opacity * fade

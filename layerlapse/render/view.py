@@ -27,6 +27,7 @@ from layerlapse.render.overlays import (
     Inset,
     Markers,
     ReferenceFrame,
+    VoteView,
     boundary_edges,
     hull,
     line_mesh,
@@ -46,6 +47,10 @@ MARKER_SIZE = 4.0  # radius of a ring in flat views, diameter of a dot in 3-D
 INSET_PIXELS = 14.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
 MAX_ZOOM = 2000.0
+#: grid lines coloured by a k-NN vote take this share of the class colour (the rest stays the grid's)
+GRID_VOTE_SHARE = 0.8
+#: cells along the longer side of a flat view's tinted k-NN vote image
+VOTE_IMAGE_CELLS = 200
 
 
 def _mix(colour: str, other: str, share: float) -> tuple[float, float, float]:
@@ -233,6 +238,7 @@ class SceneView:
         if self.misclassified:  # an overlay layer only when there is something to mark
             ring = max(MARKER_SIZE * scale, 3.0) * FIT * float(camera.radius[-1]) / size[1] if flat else None
             self.markers = Markers(self.plotter, where, colour=style.text_color, size=MARKER_SIZE * scale, ring=ring)
+        self.vote = self._vote_view()
         self.class_sets = {label: self._class_indices(label) for label in range(len(scene.class_names))}
         self.cutaways = [] if flat or scene.dim < 3 else self._cutaways(start)
         self.inset = None
@@ -240,6 +246,8 @@ class SceneView:
             lens = [a for actors in self.class_actors.values() for a in actors] + self.grid_actors
             if self.decision is not None:
                 lens += self.decision.actors
+            if self.vote is not None:
+                lens += self.vote.actors
             if self.markers is not None:
                 lens.append(self.markers.actor)
             self.inset = Inset(self.plotter, lens, background=style.background, colour=style.text_color,
@@ -257,6 +265,45 @@ class SceneView:
         self._pixels = vtkUnsignedCharArray()
         if off_screen:
             self.plotter.show(auto_close=False, interactive=False)
+
+    def _vote_view(self) -> VoteView | None:
+        """A k-NN head's decision region (:class:`~layerlapse.render.overlays.VoteView`): every
+        part coloured by the vote at its final position, the grid lines mostly so, and in a
+        flat view whose display is the final representation a tinted image of the vote over
+        the data's padded box; None for an affine head."""
+        deformation = self.deformation
+        votes = deformation.final_votes() if hasattr(deformation, "final_votes") else None
+        if votes is None:
+            return None
+        by_mesh = {id(a.GetMapper().GetInput()): a
+                   for a in [a for actors in self.class_actors.values() for a in actors] + self.grid_actors}
+        parts = []
+        for part in self.parts:
+            actor = by_mesh.get(id(part.mesh))
+            if actor is None:
+                continue
+            vote = votes[part.sl] if part.rows is None else votes[part.sl][part.rows]
+            if part.kind == "curve":
+                tube, _ = part.helper
+                vote = np.repeat(vote, tube.sides) if tube.closed else np.r_[np.repeat(vote, tube.sides), vote[[0, -1]]]
+            parts.append((part.mesh, actor, vote, GRID_VOTE_SHARE if part.kind == "grid" else 1.0))
+        classes = deformation.knn_head.classes if deformation.knn_head is not None else len(self.scene.class_names)
+        colours = [self.style.colour(c) for c in range(classes)]
+        image = None
+        if self.flat:
+            final = deformation.display(np.array([deformation.n_frames - 1]))[0][self.class_points].astype(float)
+            if len(final):
+                lo, hi = final.min(0), final.max(0)
+                pad = 0.04 * float((hi - lo)[:2].max()) + 1e-9
+                lo, hi = lo - pad, hi + pad
+                step = float((hi - lo)[:2].max()) / VOTE_IMAGE_CELLS
+                xs = np.linspace(lo[0], hi[0], max(2, int(np.ceil((hi[0] - lo[0]) / step)) + 1))
+                ys = np.linspace(lo[1], hi[1], max(2, int(np.ceil((hi[1] - lo[1]) / step)) + 1))
+                X, Y = np.meshgrid(xs, ys)
+                vote = deformation.vote_plane(np.stack([X.ravel(), Y.ravel(), np.zeros(X.size)], 1))
+                if vote is not None:
+                    image = (xs, ys, vote.reshape(X.shape), -2 * self.eps)
+        return VoteView(self.plotter, parts, image, colours=colours)
 
     def _cutaways(self, start: np.ndarray) -> list:
         """3-D scenes where one class encloses another (a ball in a shell): clipping planes
@@ -412,6 +459,8 @@ class SceneView:
             self.decision.set_visible(bool(posed), boundary)
         if self.markers is not None:
             self.markers.set_visible(shown, boundary)
+        if self.vote is not None:
+            self.vote.set_fade(boundary)
 
     def frame_label(self, frame: int) -> str:
         """The on-screen text for ``frame``: layer and stage, and the accuracy at the end."""
@@ -423,10 +472,12 @@ class SceneView:
         return text
 
     def result_text(self) -> str:
-        """`` · accuracy 92.4% · 57 misclassified (dots)``, or nothing without an accuracy."""
+        """`` · accuracy 92.4% · 57 misclassified (dots)``, or nothing without an accuracy; a k-NN
+        head says so first (`` · 8-NN vote · accuracy ...``)."""
         if self.accuracy is None:
             return ""
-        text = f" · accuracy {100 * self.accuracy:.1f}%"
+        knn = getattr(self.deformation, "knn_head", None)
+        text = (f" \u00b7 {knn.describe()}" if knn is not None else "") + f" · accuracy {100 * self.accuracy:.1f}%"
         if self.misclassified:
             text += f" \u00b7 {self.misclassified} misclassified ({'rings' if self.flat else 'dots'})"
         return text

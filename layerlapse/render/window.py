@@ -136,6 +136,8 @@ class Viewer:
             self._follow()
         if self.view.decision is not None and not self.boundary_on:
             self.view.decision.set_visible(False)
+        if self.view.vote is not None and not self.boundary_on:  # a k-NN head's vote colouring
+            self.view.vote.set_fade(0.0)
         if not from_slider:
             self.slider.GetRepresentation().SetValue(self.time)
         self.plotter.render()
