@@ -157,11 +157,13 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
             training = {"seed": seed, "restarts": 1, **({"epochs": epochs} if epochs else {})}
             overrides = {"hidden": claim.hidden} if claim.network is None else claim.network
             net = api.train_network(scene, network=overrides, training=training, progress=False)
+            assert net.accuracy is not None  # a trained network has one
             accs.append(float(net.accuracy))
             nets.append(net)
             if progress:
-                print(f"[{i}/{len(claims)}] {claim.scene} {net.config.describe()} seed {seed}: "
-                      f"{percent(net.accuracy)}", file=sys.stderr, flush=True)
+                sys.stderr.write(f"[{i}/{len(claims)}] {claim.scene} {net.config.describe()} seed {seed}: "
+                                 f"{percent(net.accuracy)}\n")
+                sys.stderr.flush()
         best = int(np.argmax(accs))
         figure = out / claim.figure_name
         api.figure(scene, figure, at="output", size=figure_size, network=nets[best], progress=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
     positions = np.zeros((deformation.n_frames, deformation.n_points, 3), dtype=np.float32)
     for idx, pos in deformation.iter_display(batch):
         positions[idx] = pos
-    arrays: dict[str, np.ndarray] = {
+    arrays: dict[str, Any] = {
         "positions": positions,
         "frame_layer": tl.layer,
         "frame_stage": tl.name,

@@ -113,3 +113,21 @@ def test_shared_options_are_declared_once_and_reach_every_command():
         assert {"camera", "grid", "background", "colors"} <= {p.name for p in commands[name].params}
     source = (ROOT / "layerlapse" / "cli.py").read_text()
     assert source.count("epochs: EpochsOpt") == 2  # the training group, and the reproduce command
+
+
+def test_a_converted_model_saves_and_loads_as_a_checkpoint(tmp_path):
+    import torch
+    from torch import nn
+
+    from layerlapse.networks.checkpoint import load_network, save_network
+
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).eval()
+    scene = api.load_scene("disk-annulus-lift", resolution=12, samples_per_class=30, grid_lines=2)
+    prepared = api.prepare(scene, model=model)
+    assert prepared.network.training is None and prepared.network.accuracy is not None
+    path = save_network(prepared.network, tmp_path / "mine.pt")
+    loaded = load_network(path, scene_key=scene.key)
+    assert loaded.training is None and loaded.accuracy == prepared.network.accuracy
+    X = scene.samples[:20]
+    np.testing.assert_array_equal(loaded.predict(X), model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy())

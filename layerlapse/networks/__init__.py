@@ -15,14 +15,14 @@ from layerlapse.networks.train import Network, TrainConfig, accuracy, train
 
 __all__ = [
     "ACTIVATIONS",
-    "Deformation",
     "KINDS",
+    "MLP",
+    "Deformation",
     "KnnHead",
     "KnnMemory",
     "Layer",
     "LayerPlan",
     "LinearPath",
-    "MLP",
     "MLPWeights",
     "Network",
     "NetworkConfig",

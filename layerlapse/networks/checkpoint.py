@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -69,7 +70,8 @@ def _meta(network: Network) -> dict:
         "format": FORMAT,
         "version": VERSION,
         "network": network.config.model_dump(mode="json"),
-        "training": network.training.model_dump(mode="json"),
+        # None for a model trained elsewhere (your own PyTorch model)
+        "training": None if network.training is None else network.training.model_dump(mode="json"),
         "scene": json.loads(json.dumps(network.scene_key)),
         "accuracy": None if network.accuracy is None else float(network.accuracy),
     }
@@ -134,7 +136,8 @@ def _write_npz(target: Path, meta: dict, weights: MLPWeights, source_sha256: str
     meta = {**meta, "source_sha256": source_sha256}
     extra = {} if memory is None else {f"{MEMORY}samples": memory.samples, f"{MEMORY}labels": memory.labels}
     with open(target, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), **weights.arrays, **extra)
+        arrays: dict[str, Any] = {**weights.arrays, **extra}
+        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
 
 
 def _write_sidecar(path: Path, meta: dict, weights: MLPWeights, digest: str, memory: KnnMemory | None = None) -> None:
@@ -213,7 +216,7 @@ def _network(path: Path, meta: dict, arrays: dict, scene_key: dict | None, confi
         raise LayerlapseError(f"checkpoint: {str(path)!r} is not a layerlapse checkpoint")
     try:
         saved_config = NetworkConfig.model_validate(meta["network"])
-        training = TrainConfig.model_validate(meta["training"])
+        training = None if meta["training"] is None else TrainConfig.model_validate(meta["training"])
         saved_scene = meta["scene"]
         accuracy = meta["accuracy"]
         accuracy = None if accuracy is None else float(accuracy)

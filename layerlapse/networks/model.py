@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -190,7 +190,7 @@ def torch_activation(spec: str):
     from torch import nn
 
     act = Activation.parse(spec)
-    a = act.param
+    a = float(act.param or 0.0)  # set for softplus, leaky_relu and elu (their defaults otherwise)
     modules = {
         "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU,
         "identity": nn.Identity,
@@ -249,7 +249,7 @@ def _mlp_class():
         def layers(self) -> tuple[list[Layer | FlowLayer], Layer | None]:
             """The weights as float64 numpy layers: (hidden layers, head; None for a k-NN head)."""
 
-            def arrays(lin: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
+            def arrays(lin: Any) -> tuple[np.ndarray, np.ndarray]:  # an nn.Linear
                 return (
                     lin.weight.detach().cpu().double().numpy().copy(),
                     lin.bias.detach().cpu().double().numpy().copy(),

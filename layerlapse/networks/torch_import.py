@@ -524,6 +524,7 @@ def _check_same(weights: MLPWeights, s: _Structure, out: np.ndarray, X: np.ndarr
                 rtol: float = RTOL) -> None:
     """The converted layers (numpy, float64) must reproduce the module's outputs."""
     hidden, head = weights.layers()
+    assert head is not None  # a converted model always has a linear head
     Z = X
     for layer in hidden:
         Z = layer(Z)

@@ -58,6 +58,13 @@ class Network:
     """
 
     __slots__ = ("_model", "_weights", "accuracy", "config", "memory", "scene_key", "training")
+    _model: MLP | None
+    _weights: MLPWeights | None
+    accuracy: float | None
+    config: NetworkConfig
+    memory: KnnMemory | None
+    scene_key: dict
+    training: TrainConfig | None
 
     def __init__(self, model: MLP | MLPWeights, config: NetworkConfig, training: TrainConfig | None,
                  accuracy: float | None, scene_key: dict, memory: KnnMemory | None = None) -> None:
@@ -74,7 +81,7 @@ class Network:
         set_(self, "scene_key", scene_key)
         set_(self, "memory", memory if config.head == "knn" else None)
 
-    def __setattr__(self, name, value) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Network is immutable; cannot set {name!r}")
 
     def __reduce__(self):
@@ -89,6 +96,7 @@ class Network:
     def model(self) -> MLP:
         """The torch module (built from the loaded weights on first use; imports torch)."""
         if self._model is None:
+            assert self._weights is not None  # one of the two is always set
             object.__setattr__(self, "_model", self._weights.to_module())
         return self._model
 
@@ -96,6 +104,7 @@ class Network:
         """The parameters as float32 numpy arrays (the torch module's current ones once built)."""
         if self._model is not None:
             return MLPWeights.from_module(self._model)
+        assert self._weights is not None
         return self._weights
 
     def layers(self) -> tuple[list[Layer | FlowLayer], Layer | KnnHead | None]:
@@ -103,7 +112,7 @@ class Network:
         loaded network whose ``model`` was never asked for. A k-NN head is a
         :class:`~layerlapse.networks.knn.KnnHead` of the memory's final representations (None
         without a memory)."""
-        hidden, head = self._model.layers() if self._model is not None else self._weights.layers()
+        hidden, head = self._model.layers() if self._model is not None else self.weights().layers()
         if self.config.head == "knn" and self.memory is not None:
             head = knn_head(lambda X: _forward(hidden, X), self.memory, self.config.k, self.config.classes)
         return hidden, head
@@ -181,6 +190,7 @@ def train(
             acc = accuracy(model, X, y)
             if best is None or acc > best[0]:
                 best = (acc, model)
+    assert best is not None  # restarts >= 1
     memory = KnnMemory(X, y) if config.head == "knn" and len(X) else None
     return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}), memory)
 

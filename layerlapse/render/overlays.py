@@ -15,7 +15,9 @@ import numpy as np
 import pyvista as pv
 
 REGION_OPACITY = 0.16
-PLANE_OPACITY = 0.2  # light enough that a class behind the plane keeps its colour
+PLANE_OPACITY = 0.2
+#: a colour name, hex string, or RGB in [0, 1]
+ColorLike = str | tuple[float, float, float]  # light enough that a class behind the plane keeps its colour
 
 
 def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:
@@ -49,7 +51,7 @@ def cube_edges(dim: int) -> tuple[np.ndarray, np.ndarray]:
 class ReferenceFrame:
     """Faint axes through the origin (fixed) and the activation's box in display space."""
 
-    def __init__(self, plotter: pv.Plotter, *, dim: int, ambient: int, reach: float, colour: str, box_colour: str,
+    def __init__(self, plotter: pv.Plotter, *, dim: int, ambient: int, reach: float, colour: ColorLike, box_colour: ColorLike,
                  width: float, z: float) -> None:
         shown = max(1, min(dim, 3))
         ends = np.zeros((2 * shown, 3), np.float32)
@@ -157,7 +159,7 @@ class DecisionView:
     in the two class colours, with its outline.
     """
 
-    def __init__(self, plotter: pv.Plotter, *, width: int, planar: bool, colours: tuple[str, str], line_colour: str,
+    def __init__(self, plotter: pv.Plotter, *, width: int, planar: bool, colours: tuple[ColorLike, ColorLike], line_colour: ColorLike,
                  line_width: float, z: float) -> None:
         self.width, self.planar, self.z = width, planar, z
         self.flat = width <= 2
@@ -171,7 +173,7 @@ class DecisionView:
             self.line_actor = plotter.add_mesh(self.line, color=line_colour, line_width=line_width, lighting=False,
                                                render=False, reset_camera=False)
         else:
-            self.plane = triangle_mesh(np.zeros((7, 3)), _fan_faces(6), np.tile(np.float32([0, 0, 1]), (7, 1)))
+            self.plane = triangle_mesh(np.zeros((7, 3)), _fan_faces(6), np.tile(np.array([0, 0, 1], np.float32), (7, 1)))
             actor = plotter.add_mesh(self.plane, color=colours[1], opacity=PLANE_OPACITY, smooth_shading=False,
                                      ambient=0.5, diffuse=0.5, specular=0.0, render=False, reset_camera=False)
             back = actor.GetProperty().NewInstance()

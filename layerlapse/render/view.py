@@ -19,7 +19,7 @@ import pyvista as pv
 from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
-from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.render.camera import FIT, CameraPath
 from layerlapse.render.meshes import Tube, VertexNormals
 from layerlapse.render.overlays import (
@@ -127,7 +127,7 @@ class SceneView:
     def __init__(
         self,
         scene: Scene,
-        deformation: Deformation,
+        deformation: FrameSource,
         camera: CameraPath,
         *,
         style: Style,
@@ -185,9 +185,9 @@ class SceneView:
                 self.parts.append(Part("line", sl, mesh, None, self._dz(curve.label, above=True)))
                 continue
             tube = Tube(len(curve.points), closed=curve.closed)
-            points, normals = tube(start[sl], radius0)
-            mesh = triangle_mesh(points, tube.faces, normals)
-            rim = triangle_mesh(hull(points, normals, radius0), tube.faces)
+            tube_points, tube_normals = tube(start[sl], radius0)
+            mesh = triangle_mesh(tube_points, tube.faces, tube_normals)
+            rim = triangle_mesh(hull(tube_points, tube_normals, radius0), tube.faces)
             rim_actor = self.plotter.add_mesh(rim, color=_mix(style.colour(curve.label), "black", 0.55), lighting=False,
                                               render=False, reset_camera=False)
             rim_actor.prop.culling = "front"
@@ -197,7 +197,7 @@ class SceneView:
         self.grid_actors: list = []
         if scene.grid is not None:
             sl = next(slices)
-            L, P = scene.grid.lines.shape[:2]
+            P = scene.grid.lines.shape[1]
             mode = style.grid if style.grid != "auto" else ("full" if deformation.planar else "box")
             for lines, colour in zip(grid_selection(scene.grid.lines, mode),
                                      (style.grid_color, _mix(style.grid_color, style.background, 0.55))):
@@ -272,7 +272,9 @@ class SceneView:
         flat view whose display is the final representation a tinted image of the vote over
         the data's padded box; None for an affine head."""
         deformation = self.deformation
-        votes = deformation.final_votes() if hasattr(deformation, "final_votes") else None
+        if not isinstance(deformation, Deformation):  # the training clock has no k-NN head
+            return None
+        votes = deformation.final_votes()
         if votes is None:
             return None
         by_mesh = {id(a.GetMapper().GetInput()): a
@@ -438,6 +440,7 @@ class SceneView:
             if part.kind == "curve":
                 tube, rim = part.helper
                 verts, normals = tube(pts, tube_radius)
+                assert part.normals is not None  # tubes are lit
                 part.points[:] = verts
                 part.normals[:] = normals
                 rim.points[:] = hull(verts, normals, tube_radius)
@@ -447,6 +450,7 @@ class SceneView:
                 if part.dz:
                     part.points[:, 2] += part.dz
                 if part.kind == "surface" and not self.flat:
+                    assert part.normals is not None
                     part.normals[:] = part.helper(pts)
             part.modified()
         if label != self.label_actor.GetInput():
@@ -491,7 +495,7 @@ class SceneView:
         box = None if stage is None else activation_box(self.deformation, int(stage[frame]), float(timeline.t[frame]),
                                                           output=output)
         projection = None
-        if box is not None and getattr(self.deformation, "dim", 3) > 3:
+        if box is not None and isinstance(self.deformation, Deformation) and self.deformation.dim > 3:
             projection = self.deformation.projection(np.array([frame]))[0]
         self.set_state(positions, label=self.frame_label(frame),
                        tube_radius=self.style.tube_radius * float(self.camera.radius[camera_frame]),
