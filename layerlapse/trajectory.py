@@ -17,9 +17,28 @@ from layerlapse.scenes.base import Scene
 def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *, batch: int = 32) -> Path:
     """Write an ``.npz`` with the whole motion; see the README for its arrays.
 
+    Parameters
+    ----------
+    path
+        The ``.npz`` to write (atomically).
+    scene
+        The scene whose stacked points (``Scene.points``) were deformed.
+    deformation
+        Its motion (:func:`layerlapse.deform`).
+    batch
+        Frames computed at once.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
     ``positions`` (F, V, 3) float32: every frame's display positions of the stacked
     points (``Scene.points``); ``frame_layer`` (F,), ``frame_stage`` (F,) index into
-    ``stage_names``, ``frame_t`` (F,); ``part_kind``/``part_start``/``part_stop``/
+    ``stage_names`` and ``stage_kinds`` (``input``, ``linear``, ``translate``, ``activation``,
+    ``flow``, ..., ``output``: each stage's kind), ``frame_t`` (F,); ``part_kind``/``part_start``/``part_stop``/
     ``part_label`` describe the stacked parts; ``faces_<i>`` the triangles of part i
     (indices local to the part); ``W<k>``, ``b<k>``, ``activation<k>`` for each hidden
     layer k = 1..L as animated (after any neuron swap), and ``W_head``, ``b_head`` (a k-NN
@@ -43,6 +62,7 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
         "frame_stage": tl.name,
         "frame_t": tl.t.astype(np.float32),
         "stage_names": np.array(tl.stage_names),
+        "stage_kinds": np.array(["input", *(st.kind for st in deformation.stages), "output"]),
         "fps": np.array(tl.fps),
         "class_names": np.array(scene.class_names),
     }

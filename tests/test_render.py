@@ -144,6 +144,8 @@ def test_trajectory_export(tori, tmp_path):
     assert z["positions"].shape == (d.n_frames, d.n_points, 3) and z["positions"].dtype == np.float32
     np.testing.assert_array_equal(z["positions"][0], scene.points()[0].astype(np.float32))
     assert list(z["stage_names"]) == list(d.timeline.stage_names)
+    assert list(z["stage_kinds"]) == ["input", *(st.kind for st in d.stages), "output"]
+    assert len(z["stage_kinds"]) == len(z["stage_names"]) and "activation" in list(z["stage_kinds"])
     assert z["frame_t"].shape == z["frame_layer"].shape == z["frame_stage"].shape == (d.n_frames,)
     for k, layer in enumerate(d.plan.hidden, start=1):
         np.testing.assert_array_equal(z[f"W{k}"], layer.W)

@@ -80,8 +80,18 @@ def _meta(network: Network) -> dict:
 def save_network(network: Network, path: str | Path) -> Path:
     """Write ``network`` to ``path`` atomically (a temporary file renamed into place).
 
-    ``.npz``: the numpy container only (no torch needed); anything else: a torch ``.pt``
-    plus its numpy sidecar :func:`sidecar_path`.
+    Parameters
+    ----------
+    network
+        A trained, loaded or converted network.
+    path
+        ``.npz``: the numpy container only (no torch needed); anything else: a torch
+        ``.pt`` plus its numpy sidecar :func:`sidecar_path`.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = Path(path)
     meta, weights, memory = _meta(network), network.weights(), network.memory
@@ -107,8 +117,19 @@ def load_network(
 ) -> Network:
     """Load a checkpoint; refuse it if it was made for another scene or architecture.
 
-    ``scene_key``/``config``: what the caller expects; ``None`` skips that check. A ``.pt``
-    with a matching sidecar is read from the sidecar, without torch.
+    Parameters
+    ----------
+    path
+        A file written by :func:`save_network`. A ``.pt`` with a matching sidecar is read
+        from the sidecar, without torch.
+    scene_key
+        The scene it must have been trained on (``Preset.key``); None skips the check.
+    config
+        The architecture it must have; None skips the check.
+
+    Returns
+    -------
+    Network
     """
     path = Path(path)
     if not path.is_file():
