@@ -8,6 +8,9 @@
 >>> ll.render(scene, "outputs/mine.mp4", model=my_torch_sequential)   # your own PyTorch model
 """
 
+import sys
+import types
+
 from layerlapse.api import (
     NetworkOptions,
     Prepared,
@@ -76,3 +79,18 @@ __all__ = [
     "show",
     "train_network",
 ]
+
+
+class _Package(types.ModuleType):
+    """``layerlapse`` itself. Importing the subpackage ``layerlapse.render`` (which any render
+    does) would set the attribute ``render`` to that module and hide :func:`render`; the
+    function stays (the subpackage is still imported by name: ``from layerlapse.render import
+    Style``)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "render" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -131,3 +131,14 @@ def test_a_converted_model_saves_and_loads_as_a_checkpoint(tmp_path):
     assert loaded.training is None and loaded.accuracy == prepared.network.accuracy
     X = scene.samples[:20]
     np.testing.assert_array_equal(loaded.predict(X), model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy())
+
+
+def test_ll_render_stays_the_function_after_the_render_package_is_imported():
+    import importlib
+
+    import layerlapse as ll
+
+    importlib.import_module("layerlapse.render.encoder")  # what any render does
+    from layerlapse.render import Style  # as the README shows
+
+    assert callable(ll.render) and ll.render is api.render and Style.__name__ == "Style"
