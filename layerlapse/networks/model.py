@@ -49,7 +49,8 @@ class NetworkConfig(BaseModel):
     hidden: tuple[int, ...] = Field(default=(2, 2), max_length=32)
     classes: int = Field(2, ge=2, le=16)
     activation: str = Field("tanh", description=f"one of {', '.join(ACTIVATIONS)}")
-    activations: tuple[str, ...] | None = Field(None, description="one activation per hidden layer")
+    activations: tuple[str, ...] | None = Field(None, exclude_if=lambda acts: acts is None,  # keeps old cache keys
+                                               description="one activation per hidden layer")
     head: Literal["linear", "knn"] = Field("linear", description="linear (logits) or knn (a vote of the k nearest "
                                            "training samples in the last representation)")
     k: int = Field(K_DEFAULT, ge=1, le=K_MAX, description="neighbours per vote of a knn head")
