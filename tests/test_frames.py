@@ -164,3 +164,34 @@ def test_grid_choices():
     assert len(strong) == 4 and len(faint) == 2
     assert len(grid_selection(square, "full")[0]) == len(square)
     assert len(grid_selection(square, "none")[0]) == 0
+
+
+def test_the_camera_zooms_with_a_flow_and_holds_still_elsewhere():
+    """A flow that spreads the data e^2 times over: the camera zooms with it (the data fills
+    the view all along), while the layer after it keeps a still camera."""
+    from layerlapse.networks.deformation import Deformation
+    from layerlapse.networks.layers import Layer, orient_layers
+    from layerlapse.networks.stages.flow import FlowConfig, FlowLayer
+    from layerlapse.networks.timeline import Timeline, TimelineConfig
+    from layerlapse.render.camera import CameraPath, extent, view_axes
+
+    W0, W1 = np.zeros((4, 3)), np.zeros((3, 4))
+    W0[:3, :3], W1[:3, :3] = 0.05 * np.eye(3), 40.0 * np.eye(3)  # v(x) ~ 2 x
+    flow = FlowLayer(((W0, np.zeros(4)), (W1, np.zeros(3))), 3, FlowConfig(width=4, depth=1))
+    tanh = Layer(0.2 * np.eye(3), np.zeros(3), "tanh")
+    plan = orient_layers([flow, tanh], Layer(np.eye(2, 3), np.zeros(2), None), input_dim=3)
+    rng = np.random.default_rng(0)
+    d = Deformation(plan, Timeline.build(plan.stages(), TimelineConfig(seconds_per_stage=1.0), 10),
+                    rng.normal(size=(200, 3)))
+    style = Style(orbit_degrees_per_second=0.0)
+    camera = CameraPath.for_movie(d, fps=10, style=style, aspect=16 / 9)
+    tl = d.timeline
+    moving = ~tl.hold
+    flow_frames = np.flatnonzero(moving & (tl.stage == 0))
+    tanh_frames = np.flatnonzero(moving & (tl.layer == 2))
+    assert camera.radius[flow_frames[-1]] > 2.5 * camera.radius[flow_frames[0]]
+    towards, up, right = view_axes(camera.azimuth[flow_frames], camera.elevation, camera.top)
+    need, _ = extent(d.display(flow_frames), camera.centre[flow_frames], towards, up, right, 16 / 9)
+    filled = need / camera.radius[flow_frames]
+    assert filled.max() <= 1 + 1e-6 and filled.min() > 0.5, filled  # never cut off, never a speck
+    assert np.ptp(camera.radius[tanh_frames]) == 0.0  # the tanh layer: a still camera

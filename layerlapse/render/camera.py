@@ -6,7 +6,10 @@ the camera is fixed while a layer's stages play: it frames everything the data d
 that layer (a 3-D scene may orbit at constant distance), and it eases to the next layer's
 framing only in the pause between layers, and to the final representation at the start
 of the output hold (and from the input's own framing to the first layer's in the second
-half of the input hold). ``framing="follow"`` refits every frame (a max-filter followed by a
+half of the input hold). During a stage that asks for it (``Stage.camera_zooms``: a flow,
+which may spread the data out several times with no box to hold still against) the camera
+keeps its direction and centre but zooms evenly with the data, so it is never a speck.
+``framing="follow"`` refits every frame (a max-filter followed by a
 Gaussian in time, so the camera pulls back before the data grows and never jumps).
 
 Only the class parts are framed (not the grid, which would shrink them); the framing
@@ -34,6 +37,8 @@ DROP = 0.04
 #: seconds of the output hold over which the camera eases to the final representation
 OUTPUT_EASE = 0.75
 MARGIN = FIT  # the window's follow mode uses the same fit
+#: seconds of the Gaussian that smooths the radius of a zooming stage
+ZOOM_SMOOTHING = 0.3
 
 
 def view_axes(azimuth: np.ndarray, elevation: float, top: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,8 +165,8 @@ class CameraPath:
                 lo[g] = np.minimum(lo[g], P[sel].min((0, 1)))
                 hi[g] = np.maximum(hi[g], P[sel].max((0, 1)))
         C = {g: 0.5 * (lo[g] + hi[g]) for g in keys}
-        R = {g: 1e-6 for g in keys}
         Dp = {g: 0.0 for g in keys}
+        need = np.full(F, 1e-6)  # each grouped frame's half-height around its group's centre
         for f in batches:
             g_of = group[f]
             P = source.display(f, idx)
@@ -169,13 +174,22 @@ class CameraPath:
                 sel = g_of == g
                 r, d = extent(P[sel], np.broadcast_to(C[g], (int(sel.sum()), 3)), towards[f][sel], up[f][sel],
                               right[f][sel], aspect)
-                R[g], Dp[g] = max(R[g], float(r.max())), max(Dp[g], float(d.max()))
+                need[f[sel]] = np.maximum(r, 1e-6)
+                Dp[g] = max(Dp[g], float(d.max()))
+        stages = getattr(source, "stages", ())
+        zooms = np.array([bool(stages) and s >= 0 and stages[s].camera_zooms for s in tl.stage])
+        in_group = _group_radii(need, group, keys, zooms, fps)
+        # the eased pauses blend a group's last radius into the next group's first
+        first = {g: in_group[np.flatnonzero(group == g)[0]] for g in keys}
+        last = {g: in_group[np.flatnonzero(group == g)[-1]] for g in keys}
         Ca, Cb = np.array([C[g] for g in a]), np.array([C[g] for g in b])
-        Ra, Rb = np.array([R[g] for g in a]), np.array([R[g] for g in b])
+        Ra, Rb = np.array([last[g] for g in a]), np.array([first[g] for g in b])
         Da, Db = np.array([Dp[g] for g in a]), np.array([Dp[g] for g in b])
         w = alpha[:, None]
         centre = (1 - w) * Ca + w * Cb
         radius = np.exp((1 - alpha) * np.log(Ra) + alpha * np.log(Rb))  # zoom evenly
+        held = (group >= 0) & (a == group) & (b == group)  # in a group and not easing out of it
+        radius = np.where(held, in_group, radius)
         depth = (1 - alpha) * Da + alpha * Db
         return cls(centre, radius, depth, azimuth, elevation, top, parallel=source.planar)
 
@@ -207,6 +221,28 @@ class CameraPath:
         camera.SetViewUp(*up[0])
         reach = depth + 2 * r
         camera.SetClippingRange(max(dist - reach, dist * 1e-3), dist + reach)
+
+
+def _group_radii(need: np.ndarray, group: np.ndarray, keys: np.ndarray, zooms: np.ndarray,
+                 fps: float) -> np.ndarray:
+    """Each grouped frame's radius: its group's largest ``need`` (a still camera), except on
+    frames of zooming stages (``zooms``), where it follows ``need`` smoothly (a max-filter and
+    a Gaussian over log radius, like ``follow``, never tighter than the data) and joins the
+    group's still radius where the zoom starts and ends. need, group, zooms (F,) -> (F,)."""
+    radius = np.ones_like(need)
+    sigma = max(ZOOM_SMOOTHING * fps, 1e-6)
+    for g in keys:
+        frames = np.flatnonzero(group == g)
+        r = need[frames]
+        still = float(r[~zooms[frames]].max()) if (~zooms[frames]).any() else None
+        radius[frames] = r.max() if still is None else still
+        z = zooms[frames]
+        if not z.any():
+            continue
+        target = np.where(z, r, radius[frames])  # held frames keep the still radius
+        log_r = np.log(maximum_filter1d(target, size=int(round(sigma)) + 1, mode="nearest"))
+        radius[frames] = np.maximum(np.exp(gaussian_filter1d(log_r, sigma / 2, mode="nearest")), r)
+    return radius
 
 
 def _groups(hold: np.ndarray, layer: np.ndarray, output: np.ndarray, fps: float):

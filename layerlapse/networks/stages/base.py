@@ -32,6 +32,9 @@ class Stage(ABC):
     kind: ClassVar[str]
     #: whether the map is one-to-one for every t (False: it folds space, flagged on screen)
     injective: ClassVar[bool] = True
+    #: whether the camera zooms with the data during this stage instead of holding still
+    #: (a flow may spread the data several times over, with no box to hold still against)
+    camera_zooms: ClassVar[bool] = False
 
     layer: int
     n_in: int

@@ -488,6 +488,7 @@ class FlowStage(Stage):
     ``n_in`` is the width before the zeros were appended."""
 
     kind: ClassVar[str] = "flow"
+    camera_zooms: ClassVar[bool] = True
 
     layer: int
     n_in: int
