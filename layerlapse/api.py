@@ -266,8 +266,9 @@ def prepare(scene: SceneLike, **options: Unpack[NetworkOptions]) -> Prepared:
     >>> tori = ll.prepare("linked-tori")                 # trains, or loads the cached network
     >>> ll.render(tori, "outputs/tori.mp4"); ll.figure(tori, at="layer2.tanh:0.5")
     """
-    if isinstance(scene, Prepared) and not options:
-        return scene
+    choosing = [key for key, value in options.items() if key != "progress" and value not in (None, False)]
+    if isinstance(scene, Prepared) and not choosing:
+        return scene  # its network stands (progress= alone changes nothing)
     preset = _preset(scene)
     network, model = options.get("network"), options.get("model")
     given = [name for name in ("network", "model") if options.get(name) is not None]

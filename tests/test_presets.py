@@ -93,6 +93,7 @@ def test_prepare_once_then_every_function_takes_it(tmp_path):
     tiny = api.load_scene("spirals", points_per_curve=20, samples_per_class=40, grid_lines=2)
     prepared = api.prepare(tiny, training={"epochs": 1}, progress=False)
     assert api.prepare(prepared) is prepared
+    assert api.prepare(prepared, progress=False) is prepared  # what notebook() passes
     fig = api.figure(prepared, tmp_path / "f.png", size=(80, 60), supersample=1)
     assert fig.exists()
     with pytest.raises(api.LayerlapseError, match="give either network= or model="):
