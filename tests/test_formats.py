@@ -69,3 +69,30 @@ def test_unknown_extension_lists_formats(spirals, tmp_path):
     scene, net = spirals
     with pytest.raises(LayerlapseError, match=r"allowed: \.mp4, \.webm, \.gif, a folder \(PNG frames\)"):
         api.render(scene, tmp_path / "m.mov", network=net, progress=False)
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".webm"])
+def test_ffmpeg_is_started_on_the_callers_thread(tmp_path, monkeypatch, ext):
+    """Forking from the writer thread while the main thread is inside a BLAS call (a flow's
+    ODE solve) hung renders: OpenBLAS's fork handler stops its thread pool under that call.
+    The encoder process must be started by the thread that makes the writer, before any frame."""
+    import subprocess
+    import threading
+
+    from layerlapse.render.encoder import FrameWriter
+
+    spawned = []
+    real = subprocess.Popen
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            spawned.append(threading.current_thread())
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Recording)
+    with FrameWriter(tmp_path / f"x{ext}", (64, 48), 10) as writer:
+        assert spawned  # before any frame
+        for _ in range(3):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+    assert all(t is threading.current_thread() for t in spawned), spawned  # never from the writer thread
+    assert (tmp_path / f"x{ext}").stat().st_size > 0

@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -117,6 +118,11 @@ class FrameWriter:
         self.frames_written = 0
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
+        # ffmpeg is started here, on the caller's thread, never on the writer's: forking while
+        # another thread is inside a BLAS call lets OpenBLAS's fork handler stop the thread
+        # pool under that call, which then waits forever (a flow's ODE solve, all matrix
+        # products, hung the camera pass this way about one render in six).
+        self._encoder = None if self.kind == FOLDER else self._start_encoder()
         self._thread = threading.Thread(target=self._run, name="layerlapse-writer", daemon=True)
         self._thread.start()
 
@@ -130,26 +136,8 @@ class FrameWriter:
                 for i, frame in enumerate(self._frames()):
                     iio.imwrite(self.tmp / f"frame_{i:05d}.png", self._downscale(frame), compress_level=3)
                 return
-            settings = dict(MOVIE_FORMATS[self.kind])
-            if self.input_size != tuple(self.size):
-                scale = f"scale={self.size[0]}:{self.size[1]}:flags=area"
-                params = list(settings["output_params"])
-                if "-vf" in params:  # join the format's own filter chain
-                    i = params.index("-vf") + 1
-                    params[i] = f"{scale},{params[i]}"
-                else:
-                    params = ["-vf", scale, *params]
-                settings["output_params"] = params
-            gen = imageio_ffmpeg.write_frames(
-                str(self.tmp),
-                self.input_size,
-                fps=self.fps,
-                quality=None,
-                macro_block_size=1,  # never pad: the video has exactly the size asked for
-                ffmpeg_log_level="error",
-                **settings,
-            )
-            gen.send(None)
+            gen = self._encoder
+            assert gen is not None
             for frame in self._frames():
                 gen.send(frame)
             gen.close()
@@ -157,6 +145,30 @@ class FrameWriter:
             self._error = exc
             for _ in self._frames():  # drain so the producer never blocks
                 pass
+
+    def _start_encoder(self) -> Any:
+        """The ffmpeg process, started (imageio-ffmpeg's generator, primed)."""
+        settings = dict(MOVIE_FORMATS[self.kind])
+        if self.input_size != tuple(self.size):
+            scale = f"scale={self.size[0]}:{self.size[1]}:flags=area"
+            params = list(settings["output_params"])
+            if "-vf" in params:  # join the format's own filter chain
+                i = params.index("-vf") + 1
+                params[i] = f"{scale},{params[i]}"
+            else:
+                params = ["-vf", scale, *params]
+            settings["output_params"] = params
+        gen = imageio_ffmpeg.write_frames(
+            str(self.tmp),
+            self.input_size,
+            fps=self.fps,
+            quality=None,
+            macro_block_size=1,  # never pad: the video has exactly the size asked for
+            ffmpeg_log_level="error",
+            **settings,
+        )
+        gen.send(None)
+        return gen
 
     def _downscale(self, frame: np.ndarray) -> np.ndarray:
         if self.input_size == tuple(self.size):
