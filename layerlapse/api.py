@@ -116,7 +116,11 @@ def network_settings(scene: SceneLike, network: dict | None = None,
                      training: dict | None = None) -> tuple[NetworkConfig, TrainConfig]:
     """The scene's default network and training configs with ``network``/``training`` overrides."""
     preset = _preset(scene)
-    return _update(preset.network, network, "network"), _update(preset.training, training, "training")
+    config = _update(preset.network, network, "network")
+    if network and "k" in network and config.head != "knn":
+        raise LayerlapseError(f"k: {network['k']} is read by a k-NN head only; add --head knn "
+                              "(network_config={'head': 'knn', ...})")
+    return config, _update(preset.training, training, "training")
 
 
 def default_checkpoint(scene: SceneLike, config: NetworkConfig, training: TrainConfig) -> Path:
@@ -277,6 +281,9 @@ def prepare(scene: SceneLike, **options: Unpack[NetworkOptions]) -> Prepared:
     if given and (options.get("network_config") or options.get("training") or options.get("retrain")):
         raise LayerlapseError(f"{given[0]}: a given network is used as it is; drop the network and training "
                               "settings (hidden, activation, epochs, seed, retrain)")
+    if given and options.get("checkpoint") is not None:
+        raise LayerlapseError(f"checkpoint: a given {given[0]} is neither loaded from nor saved to a checkpoint; "
+                              "drop --checkpoint (save a network with ll.save_network)")
     if model is not None:
         network, notes = _model_network(preset, model)
         return Prepared(preset, network, notes)
@@ -360,7 +367,7 @@ def render(
     out: str | Path | None = None,
     *,
     quality: str = "medium",
-    size: tuple[int, int] | None = None,
+    size: tuple[int, int] | str | None = None,
     fps: float | None = None,
     seconds_per_stage: float | None = None,
     linear_path: str = "polar",
@@ -496,7 +503,7 @@ def figure(
     sheet: bool = False,
     stages: list[str] | None = None,
     columns: int | None = None,
-    size: tuple[int, int] | None = None,
+    size: tuple[int, int] | str | None = None,
     inches: tuple[float, float] | None = None,
     dpi: float = 300.0,
     supersample: int = 2,
@@ -544,7 +551,10 @@ def figure(
     if inches is not None:
         fsize = FigureSize.inches(*inches, dpi)
     elif size is not None:
-        fsize = FigureSize(int(size[0]), int(size[1]), dpi if dpi else 100.0)
+        from layerlapse.render.movie import pixel_size
+
+        width, height = pixel_size(size)
+        fsize = FigureSize(width, height, dpi if dpi else 100.0)
     else:
         fsize = FigureSize(800, 600, dpi) if sheet else FigureSize(1600, 1200, dpi)
     if out is None:
@@ -609,7 +619,7 @@ def export_meshes(
 def show(
     scene: SceneLike,
     *,
-    size: tuple[int, int] | None = None,
+    size: tuple[int, int] | str | None = None,
     style: Style | None = None,
     block: bool = True,
     **options: Unpack[NetworkOptions],
@@ -634,13 +644,14 @@ def show(
     Viewer
         The :class:`~layerlapse.render.window.Viewer` (after the window closes when ``block``).
     """
+    from layerlapse.render.movie import pixel_size
     from layerlapse.render.window import Viewer, check_display
 
     check_display()  # before any training
     preset = _preset(scene)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
     viewer = Viewer(preset.scene, prepared.deform(fps=60.0), style=style or _scene_style(preset),
-                    size=size or (1280, 800), accuracy=prepared.network.accuracy, title=prepared.title)
+                    size=pixel_size(size) if size else (1280, 800), accuracy=prepared.network.accuracy, title=prepared.title)
     viewer.show(block=block)
     return viewer
 

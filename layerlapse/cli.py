@@ -65,10 +65,9 @@ RetrainOpt = Annotated[bool, typer.Option(help="train even if a checkpoint exist
 def parse_size(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
-    m = re.fullmatch(r"\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*", value)
-    if not m:
-        raise LayerlapseError(f"size: {value!r} is not WIDTHxHEIGHT (e.g. 1280x720)")
-    return int(m.group(1)), int(m.group(2))
+    from layerlapse.render.movie import pixel_size
+
+    return pixel_size(value)
 
 
 def parse_params(items: list[str] | None) -> dict:

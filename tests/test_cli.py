@@ -77,6 +77,9 @@ def test_render_end_to_end(tmp_path):
         (["render", "spirals", "--checkpoint", "junk.pt"], "error: checkpoint: 'junk.pt' is not a loadable layerlapse checkpoint"),
         (["render", "spirals", "--quality", "ultra"], "error: quality: unknown value 'ultra'; allowed: low, medium, high"),
         (["render", "spirals", "--linear-path", "zigzag"], "error: linear_path: unknown value 'zigzag'; allowed: polar, straight"),
+        (["render", "two-curves", "--hidden", "none", "--head", "knn"], "error: network: a k-NN head needs a hidden layer or a flow"),
+        (["render", "spirals", "--k", "3"], "error: k: 3 is read by a k-NN head only; add --head knn"),
+        (["render", "spirals", "--activation", "tanh,relu,tanh"], "error: network: 3 activations for 4 hidden layers; give one for all layers or one per layer"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, args, message):

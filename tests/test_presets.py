@@ -143,3 +143,21 @@ def test_ll_render_stays_the_function_after_the_render_package_is_imported():
     from layerlapse.render import Style  # as the README shows
 
     assert callable(ll.render) and ll.render is api.render and Style.__name__ == "Style"
+
+
+def test_sizes_as_text_or_pairs_and_a_model_with_a_checkpoint(tmp_path):
+    from torch import nn
+
+    from layerlapse.render.movie import pixel_size
+
+    assert pixel_size("320x180") == pixel_size((320, 180)) == (320, 180)
+    for bad in ("big", (1.5, 2), (1, 2, 3), None):
+        with pytest.raises(api.LayerlapseError, match=r"^size: "):
+            pixel_size(bad)
+    tiny = api.load_scene("disk-annulus-lift", resolution=12, samples_per_class=30, grid_lines=2)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    with pytest.raises(api.LayerlapseError, match="checkpoint: a given model is neither loaded from nor saved"):
+        api.render(tiny, tmp_path / "m.mp4", model=model, checkpoint=tmp_path / "ck.pt")
+    out = api.render(tiny, tmp_path / "m.mp4", model=model, size="96x64", fps=4, seconds_per_stage=0.2,
+                     progress=False)
+    assert out.path.exists()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.knn import K_DEFAULT, K_MAX
@@ -66,6 +66,20 @@ class NetworkConfig(BaseModel):
     @classmethod
     def _activations(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         return None if value is None else tuple(_activation_spec(v) for v in value)
+
+    @model_validator(mode="after")
+    def _activation_count(self) -> NetworkConfig:
+        if self.activations is not None and len(self.activations) != len(self.hidden):
+            raise ValueError(f"{len(self.activations)} activations for {len(self.hidden)} hidden layers; "
+                             "give one for all layers or one per layer")
+        return self
+
+    @model_validator(mode="after")
+    def _knn_needs_layers(self) -> NetworkConfig:
+        if self.head == "knn" and not self.hidden and self.flow is None:
+            raise ValueError("a k-NN head needs a hidden layer or a flow to train (with none it would "
+                             "vote on the raw input); give hidden widths, e.g. --hidden 2,2")
+        return self
 
     def layer_activations(self) -> tuple[str, ...]:
         """The activation of each hidden layer."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, cast
 
 from tqdm import tqdm
 
@@ -60,9 +62,25 @@ GIF_MAX_FPS = 12.0
 GIF_WARN_BYTES = 30e6
 
 
+def pixel_size(size: object) -> tuple[int, int]:
+    """``(width, height)`` from a pair of integers or a ``'WIDTHxHEIGHT'`` string (``'1280x720'``)."""
+    if isinstance(size, str):
+        m = re.fullmatch(r"\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*", size)
+        if not m:
+            raise LayerlapseError(f"size: {size!r} is not WIDTHxHEIGHT (e.g. 1280x720)")
+        return int(m.group(1)), int(m.group(2))
+    try:
+        w, h = cast(tuple[Any, Any], size)
+        if int(w) != w or int(h) != h:
+            raise ValueError
+        return int(w), int(h)
+    except (TypeError, ValueError):
+        raise LayerlapseError(f"size: {size!r} is not (width, height) in pixels or 'WIDTHxHEIGHT'") from None
+
+
 def resolve_settings(
     quality: str = "medium",
-    size: tuple[int, int] | None = None,
+    size: tuple[int, int] | str | None = None,
     fps: float | None = None,
     *,
     kind: str = ".mp4",
@@ -77,7 +95,7 @@ def resolve_settings(
     if quality not in QUALITIES:
         raise LayerlapseError(f"quality: unknown value {quality!r}; allowed: {', '.join(QUALITIES)}")
     preset = QUALITIES[quality]
-    w, h = size if size is not None else preset.size
+    w, h = pixel_size(size) if size is not None else preset.size
     if kind == ".gif" and size is None and w > GIF_MAX_WIDTH:
         w, h = GIF_MAX_WIDTH, int(round(h * GIF_MAX_WIDTH / w))
     if kind == ".gif" and fps is None:
