@@ -156,9 +156,7 @@ class LayerPlan:
 
     def hidden_forward(self, X: np.ndarray) -> np.ndarray:
         """The last hidden representation; (V, n) -> (V, m_last)."""
-        for layer in self.hidden:
-            X = layer(X)
-        return X
+        return forward(self.hidden, X)
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         """The network's output; (V, n) -> (V, classes) (a k-NN head's votes, see
@@ -166,6 +164,13 @@ class LayerPlan:
         if self.head is None:
             raise LayerlapseError("network: this k-NN network has no memory (training samples) to vote with")
         return self.head(self.hidden_forward(X))
+
+
+def forward(blocks: Sequence[Layer | FlowLayer], X: np.ndarray) -> np.ndarray:
+    """Hidden blocks (layers, flows) applied in order; (V, n) -> (V, m_last)."""
+    for block in blocks:
+        X = block(X)
+    return X
 
 
 def _width(block: Layer | FlowLayer) -> int:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.networks.layers import forward
 from layerlapse.networks.model import MLPWeights, NetworkConfig
 from layerlapse.networks.stages.activation import Activation
 from layerlapse.networks.train import Network
@@ -525,10 +526,7 @@ def _check_same(weights: MLPWeights, s: _Structure, out: np.ndarray, X: np.ndarr
     """The converted layers (numpy, float64) must reproduce the module's outputs."""
     hidden, head = weights.layers()
     assert head is not None  # a converted model always has a linear head
-    Z = X
-    for layer in hidden:
-        Z = layer(Z)
-    Z = head(Z)
+    Z = head(forward(hidden, X))
     if outputs == 1:
         Z = Z[:, 1:] - Z[:, :1]
     with np.errstate(over="ignore", invalid="ignore"):

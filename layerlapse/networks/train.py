@@ -18,7 +18,7 @@ from layerlapse.networks.knn import (
     one_thread,
     soft_knn_loss,
 )
-from layerlapse.networks.layers import Layer
+from layerlapse.networks.layers import Layer, forward
 from layerlapse.networks.model import MLPWeights, NetworkConfig
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class Network:
         without a memory)."""
         hidden, head = self._model.layers() if self._model is not None else self.weights().layers()
         if self.config.head == "knn" and self.memory is not None:
-            head = knn_head(lambda X: _forward(hidden, X), self.memory, self.config.k, self.config.classes)
+            head = knn_head(lambda X: forward(hidden, X), self.memory, self.config.k, self.config.classes)
         return hidden, head
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -124,17 +124,11 @@ class Network:
             hidden, head = self.layers()
             if not isinstance(head, KnnHead):
                 raise LayerlapseError("network: this k-NN network has no memory (training samples) to vote with")
-            return head.predict(_forward(hidden, np.asarray(X, dtype=np.float64)))
+            return head.predict(forward(hidden, np.asarray(X, dtype=np.float64)))
         import torch
 
         with torch.no_grad():
             return self.model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
-
-
-def _forward(hidden: list[Layer | FlowLayer], X: np.ndarray) -> np.ndarray:
-    for layer in hidden:
-        X = layer(X)
-    return X
 
 
 def accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
@@ -200,7 +194,7 @@ def knn_accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
     if len(X) == 0:
         return float("nan")
     hidden, _ = model.layers()
-    head = knn_head(lambda Z: _forward(hidden, Z), KnnMemory(X, y), model.config.k, model.config.classes)
+    head = knn_head(lambda Z: forward(hidden, Z), KnnMemory(X, y), model.config.k, model.config.classes)
     return head.loo_accuracy()
 
 

@@ -177,7 +177,8 @@ class CameraPath:
                 need[f[sel]] = np.maximum(r, 1e-6)
                 Dp[g] = max(Dp[g], float(d.max()))
         stages = getattr(source, "stages", ())
-        zooms = np.array([bool(stages) and s >= 0 and stages[s].camera_zooms for s in tl.stage])
+        zooming = np.array([st.camera_zooms for st in stages] + [False], dtype=bool)  # [-1]: the input
+        zooms = zooming[tl.stage] if stages else np.zeros(F, bool)
         in_group = _group_radii(need, group, keys, zooms, fps)
         # the eased pauses blend a group's last radius into the next group's first
         first = {g: in_group[np.flatnonzero(group == g)[0]] for g in keys}
