@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import MAX_WIDTH
 from layerlapse.networks.knn import K_DEFAULT, K_MAX
 from layerlapse.networks.layers import Layer
 from layerlapse.networks.stages.activation import ACTIVATIONS, Activation
@@ -46,7 +47,8 @@ class NetworkConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     input_dim: int = Field(ge=1, le=3)
-    hidden: tuple[int, ...] = Field(default=(2, 2), max_length=32)
+    hidden: tuple[Annotated[int, Field(ge=1, le=MAX_WIDTH)], ...] = Field(
+        default=(2, 2), max_length=32, description=f"hidden layer widths, 1 to {MAX_WIDTH} (see layerlapse.limits)")
     classes: int = Field(2, ge=2, le=16)
     activation: str = Field("tanh", description=f"one of {', '.join(ACTIVATIONS)}")
     activations: tuple[str, ...] | None = Field(None, exclude_if=lambda acts: acts is None,  # keeps old cache keys

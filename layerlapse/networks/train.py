@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import SEED_MAX
 from layerlapse.networks.knn import (
     MAX_BATCH,
     KnnHead,
@@ -35,7 +36,7 @@ class TrainConfig(BaseModel):
     lr: float = Field(0.02, gt=0, le=10)
     batch_size: int = Field(256, ge=0, le=1_000_000)
     weight_decay: float = Field(0.0, ge=0, le=1)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     restarts: int = Field(1, ge=1, le=100, description="train this many seeds derived from seed, keep the best")
 
 

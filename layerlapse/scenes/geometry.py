@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from layerlapse.errors import LayerlapseError
+from layerlapse.limits import MAX_SAMPLING_DRAWS
+
 
 def periodic_grid_faces(nu: int, nv: int, *, wrap_u: bool = True, wrap_v: bool = True) -> np.ndarray:
     """Triangles of an (nu, nv) vertex grid, vertex (i, j) at index i * nv + j; -> (T, 3) int."""
@@ -53,17 +56,34 @@ def inside_torus(X: np.ndarray, center: np.ndarray, normal: np.ndarray, major: f
 
 
 def rejection_sample(
-    rng: np.random.Generator, count: int, lo: np.ndarray, hi: np.ndarray, inside
+    rng: np.random.Generator, count: int, lo: np.ndarray, hi: np.ndarray, inside, *,
+    field: str = "region", value: float | None = None, smaller: bool = False,
 ) -> np.ndarray:
-    """``count`` points uniform in the region where ``inside(X)`` holds, inside box [lo, hi]."""
+    """``count`` points uniform in the region where ``inside(X)`` holds, inside box [lo, hi].
+
+    Bounded: if the region is so small a part of the box that the count would take more than
+    :data:`~layerlapse.limits.MAX_SAMPLING_DRAWS` random points, it fails, naming ``field``
+    (the parameter that made the region small) and its ``value``; ``smaller``: the region
+    grows as the parameter shrinks.
+    """
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     found: list[np.ndarray] = []
-    total = 0
+    total = drawn = 0
+    batch = max(4 * count, 256)
     while total < count:
-        X = rng.uniform(lo, hi, size=(max(4 * count, 256), lo.size))
+        X = rng.uniform(lo, hi, size=(batch, lo.size))
         X = X[inside(X)]
         found.append(X)
         total += len(X)
+        drawn += batch
+        # the draws still needed at the rate so far (one point more than seen, so none is not "infinitely many")
+        needed = (count - total) * drawn / max(total, 1)
+        if total < count and drawn + needed > MAX_SAMPLING_DRAWS:
+            shown = repr(value) if value is not None else "its value"
+            raise LayerlapseError(
+                f"{field}: {shown} leaves too small a region to sample: {total} of {drawn:,} random points "
+                f"in its bounding box fell inside, {count} are needed; use a {'smaller' if smaller else 'larger'} {field}"
+            )
     return np.concatenate(found)[:count]
 
 

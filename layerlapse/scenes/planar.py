@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from layerlapse.limits import MAX_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.scenes.base import Curve, Grid, Scene, Surface
 from layerlapse.scenes.geometry import curve_samples, disk_mesh, grid_lines, rejection_sample
 
@@ -31,11 +32,11 @@ class TwoCurvesParams(BaseModel):
     frequency: float = Field(1.0, gt=0, le=10)
     gap: float = Field(0.35, gt=0, le=2, description="vertical distance between the curves")
     points_per_curve: int = Field(200, ge=8, le=100_000)
-    samples_per_class: int = Field(400, ge=10, le=1_000_000)
+    samples_per_class: int = Field(400, ge=10, le=MAX_SAMPLES_PER_CLASS)
     noise: float = Field(0.02, ge=0, le=1)
     grid_lines: int = Field(11, ge=0, le=200)
     border: bool = True
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
 
 def build_two_curves(p: TwoCurvesParams) -> Scene:
@@ -73,9 +74,9 @@ class DiskAnnulusParams(BaseModel):
     disk_radius: float = Field(1 / 3, gt=0, lt=1)
     annulus_inner: float = Field(2 / 3, gt=0, lt=1)
     resolution: int = Field(96, ge=8, le=4000, description="vertices around each ring")
-    samples_per_class: int = Field(800, ge=10, le=1_000_000)
+    samples_per_class: int = Field(800, ge=10, le=MAX_SAMPLES_PER_CLASS)
     grid_lines: int = Field(11, ge=0, le=200)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
     @model_validator(mode="after")
     def _nested(self) -> DiskAnnulusParams:
@@ -90,9 +91,11 @@ def build_disk_annulus(p: DiskAnnulusParams) -> Scene:
     disk_v, disk_f = disk_mesh(0.0, p.disk_radius, p.resolution, rings)
     ann_v, ann_f = disk_mesh(p.annulus_inner, 1.0, p.resolution, rings)
     lo, hi = np.full(2, -1.0), np.full(2, 1.0)
-    A = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: np.linalg.norm(X, axis=1) < p.disk_radius)
+    A = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: np.linalg.norm(X, axis=1) < p.disk_radius,
+                         field="disk_radius", value=p.disk_radius)
     B = rejection_sample(rng, p.samples_per_class, lo, hi,
-                         lambda X: (np.linalg.norm(X, axis=1) > p.annulus_inner) & (np.linalg.norm(X, axis=1) < 1))
+                         lambda X: (np.linalg.norm(X, axis=1) > p.annulus_inner) & (np.linalg.norm(X, axis=1) < 1),
+                         field="annulus_inner", value=p.annulus_inner, smaller=True)
     return Scene("disk-annulus", "", 2, ("disk A", "annulus B"), (Surface(0, disk_v, disk_f), Surface(1, ann_v, ann_f)),
                  (), _square_grid(p.grid_lines, half=1.15), np.vstack([A, B]),
                  np.r_[np.zeros(len(A), np.int64), np.ones(len(B), np.int64)])
@@ -104,9 +107,9 @@ class LineSegmentsParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     points_per_segment: int = Field(60, ge=2, le=100_000)
-    samples_per_class: int = Field(400, ge=10, le=1_000_000)
+    samples_per_class: int = Field(400, ge=10, le=MAX_SAMPLES_PER_CLASS)
     grid: bool = Field(True, description="draw the line itself, which bends with the data")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
 
 def build_line_segments(p: LineSegmentsParams) -> Scene:

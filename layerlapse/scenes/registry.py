@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import REASONS
 from layerlapse.scenes.base import Scene
 
 
@@ -46,6 +47,9 @@ def validation_message(where: str, exc: ValidationError) -> str:
         loc = ".".join(str(x) for x in err["loc"])
         field_name = f"{where}.{loc}" if loc else where
         msg = err["msg"].removeprefix("Value error, ")
+        why = next((REASONS[str(x)] for x in err["loc"] if str(x) in REASONS), None)
+        if why and err["type"] in ("less_than_equal", "less_than"):
+            msg += f" ({why})"
         parts.append(f"{field_name}: {msg} (got {err.get('input')!r})")
     return "; ".join(parts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from layerlapse.limits import MAX_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.scenes.base import Curve, Grid, Scene, Surface
 from layerlapse.scenes.geometry import (
     curve_samples,
@@ -34,9 +35,9 @@ class SphereShellParams(BaseModel):
     shell_inner: float = Field(0.65, gt=0, lt=1)
     subdivisions: int = Field(3, ge=1, le=6, description="icosphere refinement of each sphere")
     cutaway: bool = Field(True, description="open a wedge of the shell so the ball shows")
-    samples_per_class: int = Field(1500, ge=10, le=1_000_000)
+    samples_per_class: int = Field(1500, ge=10, le=MAX_SAMPLES_PER_CLASS)
     grid_lines: int = Field(4, ge=0, le=50)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
     @model_validator(mode="after")
     def _nested(self) -> SphereShellParams:
@@ -60,8 +61,10 @@ def build_sphere_shell(p: SphereShellParams) -> Scene:
         shell = _open_shell(shell, p.shell_inner, 1.0)
     lo, hi = np.full(3, -1.0), np.full(3, 1.0)
     r = lambda X: np.linalg.norm(X, axis=1)  # noqa: E731
-    A = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: r(X) < p.ball_radius)
-    B = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: (r(X) > p.shell_inner) & (r(X) < 1))
+    A = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: r(X) < p.ball_radius,
+                         field="ball_radius", value=p.ball_radius)
+    B = rejection_sample(rng, p.samples_per_class, lo, hi, lambda X: (r(X) > p.shell_inner) & (r(X) < 1),
+                         field="shell_inner", value=p.shell_inner, smaller=True)
     return Scene("sphere-shell", "", 3, ("ball A", "shell B"), (ball, *shell), (), _grid(outer_v, p.grid_lines),
                  np.vstack([A, B]), np.r_[np.zeros(len(A), np.int64), np.ones(len(B), np.int64)])
 
@@ -105,10 +108,10 @@ class CurvePairParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     points_per_curve: int = Field(400, ge=16, le=100_000)
-    samples_per_class: int = Field(1200, ge=10, le=1_000_000)
+    samples_per_class: int = Field(1200, ge=10, le=MAX_SAMPLES_PER_CLASS)
     noise: float = Field(0.03, ge=0, le=1, description="std of the samples around each curve")
     grid_lines: int = Field(4, ge=0, le=50)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
 
 def _curve_scene(name: str, classes: tuple[str, str], curves: list[Curve], p: CurvePairParams) -> Scene:

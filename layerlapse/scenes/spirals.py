@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from layerlapse.limits import MAX_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.scenes.base import Curve, Grid, Scene
 from layerlapse.scenes.geometry import grid_lines
 
@@ -17,10 +18,10 @@ class SpiralsParams(BaseModel):
     turns: float = Field(0.75, gt=0, le=10, description="how far each spiral winds")
     start: float = Field(0.6, ge=0, le=20, description="starting angle in radians")
     points_per_curve: int = Field(240, ge=8, le=100_000)
-    samples_per_class: int = Field(600, ge=10, le=1_000_000)
+    samples_per_class: int = Field(600, ge=10, le=MAX_SAMPLES_PER_CLASS)
     noise: float = Field(0.02, ge=0, le=1, description="std of Gaussian jitter on samples")
     grid_lines: int = Field(11, ge=0, le=200, description="grid lines per axis (0: no grid)")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
 
 class TangledSpiralsParams(SpiralsParams):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from layerlapse.limits import MAX_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.scenes.base import Grid, Scene, Surface
 from layerlapse.scenes.geometry import (
     grid_lines,
@@ -23,10 +24,10 @@ class LinkedToriParams(BaseModel):
     major_radius: float = Field(0.6, gt=0, le=100, description="radius of each ring's centre circle")
     minor_radius: float = Field(0.2, gt=0, le=100, description="radius of each ring's tube")
     resolution: int = Field(96, ge=8, le=2000, description="vertices around each ring")
-    samples_per_class: int = Field(1500, ge=10, le=1_000_000)
+    samples_per_class: int = Field(1500, ge=10, le=MAX_SAMPLES_PER_CLASS)
     noise: float = Field(0.0, ge=0, le=10, description="std of Gaussian jitter on samples")
     grid_lines: int = Field(5, ge=0, le=50, description="grid lines per axis (0: no grid)")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
     @model_validator(mode="after")
     def _linked(self) -> LinkedToriParams:
@@ -52,7 +53,8 @@ def build_linked_tori(p: LinkedToriParams) -> Scene:
         surfaces.append(Surface(label, vertices, faces))
         lo, hi = vertices.min(0), vertices.max(0)
         X = rejection_sample(
-            rng, p.samples_per_class, lo, hi, lambda X, c=center, n=normal: inside_torus(X, c, n, R, r)
+            rng, p.samples_per_class, lo, hi, lambda X, c=center, n=normal: inside_torus(X, c, n, R, r),
+            field="minor_radius", value=r,
         )
         samples.append(X + rng.normal(0.0, p.noise, X.shape) if p.noise else X)
         labels.append(np.full(len(X), label))

@@ -1,0 +1,40 @@
+"""Upper bounds on what a run may ask for, and why. Each keeps a run from hanging or from
+allocating far more than a picture needs; each is checked where the value is validated
+(before any work), and the error names the field, the value and the bound."""
+
+from __future__ import annotations
+
+#: seeds are unsigned 32-bit integers: numpy's and torch's generators take them all, while
+#: torch overflows beyond 64 bits; a seed is a label, not a quantity, so 2**32 of them is plenty
+SEED_MAX = 2**32 - 1
+
+#: hidden layer width. Every vertex of every part is carried through every layer in every
+#: frame: a frame costs (vertices x width^2) per layer and holds (vertices x width) floats
+#: per frame of a batch, and a width-w linear stage is animated through a w x w polar
+#: decomposition. At 256 a linked-tori movie renders in minutes; at 3000 it would take hours
+#: and gigabytes, and the picture (three directions of the layer) would show nothing more.
+MAX_WIDTH = 256
+
+#: training samples per class: they only drive training (the picture draws the meshes), and
+#: an epoch costs about 8 µs per sample on two cores, so 100,000 per class is about
+#: 1.5 s per epoch, 8 minutes for 300 epochs
+MAX_SAMPLES_PER_CLASS = 100_000
+
+#: frames in one movie: 100,000 frames is 55 minutes at 30 fps, hours to render
+MAX_FRAMES = 100_000
+
+#: random points a rejection sampler may draw before it gives up: the region it samples is
+#: then too small a part of its bounding box (a torus tube of radius 1e-9)
+MAX_SAMPLING_DRAWS = 20_000_000
+
+#: a run whose estimate exceeds this many seconds prints the estimate first (no question asked)
+WARN_SECONDS = 180.0
+
+#: why a bound exists, by field name: added to the error when a value passes it
+REASONS = {
+    "hidden": "every frame carries every vertex through each layer's width x width matrix: "
+              f"wider than {MAX_WIDTH} takes hours and gigabytes to draw",
+    "samples_per_class": "samples only drive training, whose epochs grow with them: "
+                         f"{MAX_SAMPLES_PER_CLASS} per class already trains for minutes",
+    "seed": "seeds are unsigned 32-bit integers",
+}
