@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import MAX_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
@@ -49,10 +50,10 @@ class SceneFile(BaseModel):
     family: str | None = Field(None, description="a preset (layerlapse scenes) to take geometry from")
     params: dict[str, Any] = Field(default_factory=dict)
     meshes: list[MeshEntry] | None = Field(None, min_length=2, max_length=16)
-    samples_per_class: int = Field(1000, ge=10, le=1_000_000)
+    samples_per_class: int = Field(1000, ge=10, le=MAX_SAMPLES_PER_CLASS)
     normalize: bool = True
     grid_lines: int = Field(4, ge=0, le=50)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     network: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     timeline: dict[str, Any] = Field(default_factory=dict)
@@ -77,6 +78,27 @@ def _section(where: str, model: type[M], data: dict[str, Any]) -> M:
         raise LayerlapseError(validation_message(where, exc)) from None
 
 
+def read_text_file(path: Path, where: str) -> str:
+    """A UTF-8 text file's content, or one line saying why it is not one (missing, a folder,
+    unreadable, binary, UTF-16)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LayerlapseError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise LayerlapseError(f"{where}: {str(path)!r} is a folder; give a .toml scene file") from None
+    except OSError as exc:
+        raise LayerlapseError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LayerlapseError(f"{where}: the file is UTF-16; TOML scene files must be UTF-8 (save it as UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        kind = "a binary file" if b"\0" in data[:4096] else "not UTF-8 text"
+        raise LayerlapseError(f"{where}: {kind} (byte {exc.start} is 0x{data[exc.start]:02x}); "
+                              "TOML scene files must be UTF-8 text") from None
+
+
 def load_scene_file(path: str | Path) -> Preset:
     """Build the scene a ``.toml`` file describes (validated; errors name file and field).
 
@@ -96,9 +118,7 @@ def load_scene_file(path: str | Path) -> Preset:
     path = Path(path)
     where = f"scene file {path.name!r}"
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LayerlapseError(f"{where}: no such file") from None
+        raw = tomllib.loads(read_text_file(path, where))
     except tomllib.TOMLDecodeError as exc:
         raise LayerlapseError(f"{where}: not valid TOML ({exc})") from None
     spec_file = _section(where, SceneFile, raw)
@@ -171,6 +191,8 @@ def load_python_scenes(path: str | Path) -> list[str]:
     """Run a Python file that registers scenes (``register_scene`` or ``@scene``); -> their
     names. A file already run (and unchanged since) is not run again."""
     path = Path(path)
+    if path.is_dir():
+        raise LayerlapseError(f"scene: {str(path)!r} is a folder; give a Python file that registers scenes")
     if not path.is_file():
         raise LayerlapseError(f"scene: {str(path)!r} does not exist")
     resolved = path.resolve()
@@ -214,4 +236,8 @@ def resolve_scene(ref: str, **params: Any) -> Preset:
                 raise LayerlapseError(f"scene: {file!r} registers {added or 'no scenes'}; pick one with {file}:NAME")
             name = added[0]
         return load_scene(name, **params)
+    if ref not in PRESETS and Path(ref).exists():  # a path that is neither a preset nor a scene file
+        what = "a folder" if Path(ref).is_dir() else "not a scene file"
+        raise LayerlapseError(f"scene: {ref!r} is {what}; give a scene name (layerlapse scenes), "
+                              "a .toml scene file or file.py[:NAME]")
     return load_scene(ref, **params)
