@@ -1,28 +1,148 @@
-"""Atomic output: write under a temporary name beside the target, rename when complete."""
+"""Atomic output: write under a temporary name beside the target, rename when complete.
+
+Temporaries are named ``.{stem}.layerlapse-{pid}-{random}.part{suffix}`` (:data:`TEMP_NAME`):
+the writer's process id in the name lets a later run remove what a killed one left
+(:func:`remove_stale_temporaries`), and the real extension comes last, so ffmpeg still
+picks the container from it.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-import tempfile
+import re
+import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from layerlapse._activity import note
+from layerlapse.errors import LayerlapseError
 
-def temporary_sibling(path: Path) -> Path:
-    """An empty temporary file in ``path``'s folder with the same extension."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
+#: the name of a temporary this tool writes; nothing else is ever removed as stale
+TEMP_NAME = re.compile(r"\.(?P<stem>.*)\.layerlapse-(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{8}\.part(?P<suffix>\.[^.]+)?")
+#: /proc's start times are rounded to whole seconds (boot time) and clock ticks: a file
+#: counts as older than a process only if it is older by more than this
+START_SLACK_S = 2.0
+
+
+def temporary_sibling(path: Path, *, folder: bool = False) -> Path:
+    """An empty temporary file (``folder``: folder) beside ``path``, named by :data:`TEMP_NAME`.
+
+    Starting to write into a folder first removes the temporaries that killed runs left
+    there (:func:`remove_stale_temporaries`).
+    """
+    remove_stale_temporaries(path.parent)
+    while True:
+        tmp = path.parent / f".{path.stem}.layerlapse-{os.getpid()}-{secrets.token_hex(4)}.part{path.suffix}"
+        try:
+            if folder:
+                os.mkdir(tmp, 0o700)
+            else:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # 1 in 4 billion per live temporary: draw again
+            continue
+        return tmp
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries (:data:`TEMP_NAME`) in ``folder`` whose writer is gone; best effort.
+
+    A temporary is stale when the process id in its name runs no process (or a zombie), or
+    runs one that started after the file was last written (the id was reused). Other names,
+    links, and temporaries of live writers are never touched. Returns what was removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = TEMP_NAME.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            if entry.is_symlink() or not _writer_gone(int(match["pid"]), entry.stat(follow_symlinks=False).st_mtime):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _writer_gone(pid: int, written: float) -> bool:
+    """Whether process ``pid`` cannot be the writer of a file last modified at ``written`` (epoch s)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return True
+    except OSError:
+        pass  # EPERM: it runs, as another user
+    status = _process_status(pid)
+    if status is None:  # runs, and nothing more is known (no /proc): keep its files
+        return False
+    state, started = status
+    return state in "ZX" or written < started - START_SLACK_S
+
+
+def _process_status(pid: int) -> tuple[str, float] | None:
+    """(state letter, start time in epoch seconds) of a process, from Linux's /proc; else None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) ": comm may hold spaces
+        return fields[0], _boot_time() + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@functools.cache
+def _boot_time() -> float:
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    raise ValueError("/proc/stat has no btime")
 
 
 def commit(tmp: Path, path: Path) -> Path:
-    """Give ``tmp`` the usual permissions (mkstemp makes it 0600) and rename it to ``path``."""
+    """Give ``tmp`` the usual permissions (temporaries are made 0600) and rename it to ``path``.
+
+    A failed rename (``path`` became a folder meanwhile, the disk went read-only) is one
+    line naming the target; the caller removes ``tmp``. An existing ``path`` that was
+    replaced is remembered for :func:`was_replaced`.
+    """
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
+    existed = os.path.lexists(path)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise LayerlapseError(f"out: could not move the finished output to {str(path)!r} "
+                              f"({exc.strerror or exc}); nothing was written") from None
+    if existed:
+        remember_replaced(path)
     return path
+
+
+#: absolute paths of files that :func:`commit` replaced in this process (for "wrote ... (replaced)")
+_REPLACED: set[str] = set()
+
+
+def remember_replaced(path: str | Path) -> None:
+    """Record that an output replaced an existing file (or PNG-frame folder) of that name."""
+    _REPLACED.add(os.path.abspath(path))
+
+
+def was_replaced(path: str | Path) -> bool:
+    """Whether an output written in this process replaced an existing file of that name."""
+    return os.path.abspath(path) in _REPLACED
 
 
 @contextmanager
@@ -34,5 +154,107 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         commit(tmp, path)
+    except BaseException as exc:
+        note(exc, "writing", path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _zip(head: bytes) -> bool:
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+
+
+def _text(head: bytes) -> bool:
+    return b"\0" not in head
+
+
+#: extension -> a test of a file's first bytes: is it a file of the kind this tool writes
+#: there? An existing file that fails it is never replaced (it may be someone's data under
+#: a wrong name); an empty file always may be.
+SIGNATURES = {
+    ".mp4": lambda head: head[4:8] == b"ftyp",
+    ".webm": lambda head: head.startswith(b"\x1a\x45\xdf\xa3"),
+    ".gif": lambda head: head.startswith((b"GIF87a", b"GIF89a")),
+    ".png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
+    ".pdf": lambda head: head.startswith(b"%PDF"),
+    ".svg": lambda head: _text(head) and b"<svg" in head,
+    ".eps": lambda head: head.startswith((b"%!PS", b"\xc5\xd0\xd3\xc6")),
+    ".npz": _zip,
+    ".pt": _zip,
+    ".ply": lambda head: head.startswith(b"ply"),
+    ".obj": _text,
+    ".glb": lambda head: head.startswith(b"glTF"),
+    ".json": _text,
+    ".md": _text,
+    ".html": _text,
+}
+
+
+def check_output(path: str | Path, field: str = "out") -> bool:
+    """Before any work: ``path`` can become a file this tool writes. Its folder is created and
+    proven writable; a folder at ``path`` itself, or an existing file that is not of the kind
+    its extension names (:data:`SIGNATURES`), is refused with one line naming ``field``.
+
+    Returns whether an existing file will be replaced (users re-render; the CLI says so).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise LayerlapseError(f"{field}: {str(path)!r} is a folder; give a file path (or remove the folder)")
+    check_folder_writable(path, field)
+    if not path.exists():
+        return False
+    if not path.is_file():
+        raise LayerlapseError(f"{field}: {str(path)!r} exists and is not a regular file; not replaced")
+    check_replaceable(path, field)
+    return True
+
+
+def check_replaceable(path: Path, field: str = "out") -> None:
+    """Refuse to replace an existing file that is not of the kind its extension names."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise LayerlapseError(f"{field}: cannot read the existing {str(path)!r} ({exc.strerror or exc})") from None
+    test = SIGNATURES.get(path.suffix.lower())
+    if head and test is not None and not test(head):
+        raise LayerlapseError(f"{field}: {str(path)!r} exists and is not a {path.suffix.lower().lstrip('.').upper()} "
+                              "file this tool wrote; not replaced (remove it or choose another name)")
+
+
+def check_folder_writable(path: Path, field: str = "out") -> None:
+    """Create ``path``'s folder and prove a file can be written there, before any work; and
+    remove what killed runs left in it (:func:`remove_stale_temporaries`)."""
+    folder = path.parent
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise LayerlapseError(f"{field}: cannot write to folder {str(folder)!r} ({str(blocker)!r} is a file)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # named like a temporary, so even a kill at this instant leaves nothing for good
+        probe = folder / f".probe.layerlapse-{os.getpid()}-{secrets.token_hex(4)}.part"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise LayerlapseError(f"{field}: cannot write to folder {str(folder)!r} ({exc.strerror or exc})") from None
+    remove_stale_temporaries(folder)
+
+
+def output_path(out: str | Path, field: str = "out", *, frames_folder: bool = False) -> Path:
+    """``out`` as a Path, keeping what ``Path`` forgets: a trailing slash names a folder.
+
+    ``frames_folder``: the output may be a folder (a movie's PNG frames, named without an
+    extension). A slash after a name with an extension (``movie.mp4/``) is refused rather
+    than read as a file (``Path`` drops the slash) or as an oddly named folder.
+    """
+    text = os.fspath(out)
+    path = Path(text)
+    if text.endswith(("/", os.sep)) and path.suffix:
+        hint = ("drop the slash for a file, or name the folder of PNG frames without an extension"
+                if frames_folder else "drop the slash: this output is a file")
+        raise LayerlapseError(f"{field}: {text!r} ends in a slash, which names a folder, but {path.suffix!r} "
+                              f"names a file; {hint}")
+    if text.endswith(("/", os.sep)) and not frames_folder:
+        raise LayerlapseError(f"{field}: {text!r} names a folder; this output is a file (give its name)")
+    return path

@@ -31,6 +31,9 @@ class Commands(TyperGroup):
             except LayerlapseError as exc:
                 typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
                 raise typer.Exit(2) from None
+            except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM; what it stopped cleaned up on its way here
+                typer.secho(interrupt_line(exc, ctx.invoked_subcommand), err=True)
+                raise typer.Exit(interrupt_code(exc)) from None
 
 
 app = typer.Typer(
@@ -258,9 +261,19 @@ def report(result: Any) -> None:
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network)}")
-    typer.echo(f"wrote {result.path} ({result.deformation.n_frames} frames)")
+    typer.echo(f"wrote {result.path} ({result.deformation.n_frames} frames{replaced(result.path, ', ')})")
     if result.trajectory is not None:
-        typer.echo(f"wrote {result.trajectory}")
+        typer.echo(f"wrote {result.trajectory}{replaced(result.trajectory)}")
+
+
+def replaced(path: Any, sep: str = " (") -> str:
+    """``" (replaced)"`` when writing ``path`` replaced an existing file, else nothing;
+    ``sep=", "`` to join a parenthesis already open."""
+    from layerlapse._files import was_replaced
+
+    if not was_replaced(path):
+        return ""
+    return ", replaced" if sep == ", " else " (replaced)"
 
 
 @app.command("train")
@@ -286,13 +299,13 @@ def render_command(
     scene: SceneArg,
     net: dict,
     look: dict,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
     quality: Annotated[str, typer.Option(help="low (854x480, 15 fps), medium (1280x720, 30 fps) or high (1920x1080, 30 fps, SSAA)")] = "medium",
     size: SizeOpt = None,
     fps: Annotated[float | None, typer.Option(help="frames per second, overrides the quality's")] = None,
     seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
     linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
-    save_trajectory: Annotated[Path | None, typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
+    save_trajectory: Annotated[str | None, typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
     over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
     seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
     anti_aliasing: Annotated[str | None, typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
@@ -321,7 +334,7 @@ def figure_command(
     sheet: Annotated[bool, typer.Option(help="a contact sheet of several stages instead of one frame")] = False,
     stages: Annotated[str | None, typer.Option(help="sheet panels, comma-separated (default: input, then the end of each layer)")] = None,
     columns: Annotated[int | None, typer.Option(help="sheet columns (default: one row)")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help=".png, or .pdf/.svg/.eps for single frames (default: outputs/SCENE/SCENE-AT.png)")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help=".png, or .pdf/.svg/.eps for single frames (default: outputs/SCENE/SCENE-AT.png)")] = None,
     size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels (per panel for sheets; default 1600x1200, sheets 800x600)")] = None,
     inches: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in inches, at --dpi (e.g. 6x4)")] = None,
     dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
@@ -345,7 +358,7 @@ def figure_command(
         size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
         style=make_style(scene_obj, **look), **net,
     )
-    typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {path}{replaced(path)}")
 
 
 @app.command("export")
@@ -354,7 +367,7 @@ def export_command(
     scene: SceneArg,
     net: dict,
     at: Annotated[str, typer.Option(help="stages to export, comma-separated (e.g. input,layer1.tanh,output)")] = "input,output",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
     colors: ColorsOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -365,7 +378,7 @@ def export_command(
     paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
                               style=make_style(scene_obj, None, None, colors), **net)
     for p in paths:
-        typer.echo(f"wrote {p}")
+        typer.echo(f"wrote {p}{replaced(p)}")
 
 
 @app.command("show")
@@ -406,11 +419,63 @@ def reproduce_command(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one red line and exit code 2, never a traceback.
-    ``argv``: the arguments (default: the process's), so tests can run it in-process."""
+    ``argv``: the arguments (default: the process's), so tests can run it in-process.
+    SIGTERM stops a command as Ctrl-C does: cleaned up, one line, exit 143 (Ctrl-C: 130)."""
+    restore = raise_on_signals()
     try:
         app(args=argv, prog_name="layerlapse")
     except LayerlapseError as exc:
         fail(str(exc))
-    except KeyboardInterrupt:
-        typer.secho("interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # outside a command, e.g. while importing
+        typer.secho(interrupt_line(exc, None), err=True)
+        sys.exit(interrupt_code(exc))
+    finally:
+        restore()
+
+
+def raise_on_signals() -> Callable[[], None]:
+    """Make SIGINT and SIGTERM raise :class:`~layerlapse._activity.Interrupted` (a
+    KeyboardInterrupt) on the main thread, so every ``finally`` runs for both; returns the
+    undo. Signals that were ignored (``nohup``, ``&`` in a script) stay ignored."""
+    import signal
+    import threading
+
+    from layerlapse._activity import Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    before = {}
+    for signum, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(signum) is default:
+            before[signum] = signal.signal(signum, handler)
+
+    def restore() -> None:
+        for signum, old in before.items():
+            signal.signal(signum, old)
+
+    return restore
+
+
+def interrupt_code(exc: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM (128 + the signal's number)."""
+    from layerlapse._activity import Interrupted
+
+    return exc.exit_code if isinstance(exc, Interrupted) else 130
+
+
+def interrupt_line(exc: KeyboardInterrupt, command: str | None) -> str:
+    """``interrupted: render stopped while rendering frames; no partial file was left (x.mp4 was not written)``."""
+    import signal
+
+    from layerlapse._activity import Interrupted
+
+    activity, target, word = None, None, "interrupted"
+    if isinstance(exc, Interrupted):
+        activity, target = exc.activity, exc.target
+        word = "terminated" if exc.signum == signal.SIGTERM else word
+    stopped = f"{command or 'layerlapse'} stopped" + (f" while {activity}" if activity else "")
+    return f"{word}: {stopped}; no partial file was left" + (f" ({target} was not written)" if target else "")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from layerlapse._activity import doing
 from layerlapse.errors import LayerlapseError
 from layerlapse.limits import SEED_MAX
 from layerlapse.networks.knn import (
@@ -144,6 +145,7 @@ def accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).mean())
 
 
+@doing("training")
 def train(
     X: np.ndarray,
     y: np.ndarray,

@@ -1,29 +1,39 @@
-"""Frames to files on a background thread: MP4, WebM, GIF (imageio-ffmpeg) or a PNG folder.
+"""Frames to files on a background thread: MP4, WebM, GIF (ffmpeg) or a PNG folder.
 
 Frames are queued (a bounded queue, so memory stays flat) and written while the next
 frame renders. Output goes to a temporary name beside the target and is renamed into
-place only when writing finished cleanly; on failure nothing is left behind.
+place only when writing finished cleanly; on failure or interrupt nothing is left behind,
+and if this process is killed, ffmpeg dies with it (on Linux) and never finishes the
+temporary file, which the next run in that folder removes.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 
-from layerlapse._files import commit, temporary_sibling
+from layerlapse._activity import note
+from layerlapse._files import check_folder_writable, commit, remember_replaced, temporary_sibling
 from layerlapse.errors import LayerlapseError
 
-#: extension -> imageio-ffmpeg settings. H.264 and VP9 with yuv420p need even sides.
+#: extension -> ffmpeg settings (the names imageio-ffmpeg's ``write_frames`` used).
+#: H.264 and VP9 with yuv420p need even sides.
 MOVIE_FORMATS: dict[str, dict] = {
     ".mp4": {
         "codec": "libx264",
@@ -77,19 +87,10 @@ def check_frame_folder(path: Path) -> None:
             )
 
 
-def check_writable(path: Path) -> None:
-    """Create ``path``'s folder and prove a file can be written there, before any work."""
-    folder = path.parent
-    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        raise LayerlapseError(f"out: cannot write to folder {str(folder)!r} ({str(blocker)!r} is a file)")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".layerlapse-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise LayerlapseError(f"out: cannot write to folder {str(folder)!r} ({exc.strerror or exc})") from None
+def check_writable(path: Path, *, field: str = "out") -> None:
+    """Create ``path``'s folder and prove a file can be written there, before any work;
+    errors name ``field`` (see :func:`layerlapse._files.check_folder_writable`)."""
+    check_folder_writable(path, field)
 
 
 class FrameWriter:
@@ -111,24 +112,32 @@ class FrameWriter:
         check_writable(self.path)
         if self.kind == FOLDER:
             check_frame_folder(self.path)
-        if self.kind == FOLDER:
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        else:
-            self.tmp = temporary_sibling(self.path)
+        self.tmp = temporary_sibling(self.path, folder=self.kind == FOLDER)
         self.frames_written = 0
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._input_ended = False  # the writer thread took the end-of-frames mark
         self._error: BaseException | None = None
         # ffmpeg is started here, on the caller's thread, never on the writer's: forking while
         # another thread is inside a BLAS call lets OpenBLAS's fork handler stop the thread
         # pool under that call, which then waits forever (a flow's ODE solve, all matrix
         # products, hung the camera pass this way about one render in six).
-        self._encoder = None if self.kind == FOLDER else self._start_encoder()
+        # Caveat: Linux's parent-death signal (see _child_setup) fires when the *thread* that
+        # started ffmpeg ends, so a writer made on a thread that ends before close() loses ffmpeg.
+        self._stderr: IO[bytes] | None = None
+        self._encoder: subprocess.Popen | None = None
+        if self.kind != FOLDER:
+            try:
+                self._encoder = self._start_encoder()
+            except BaseException:
+                self._discard()
+                raise
         self._thread = threading.Thread(target=self._run, name="layerlapse-writer", daemon=True)
         self._thread.start()
 
     def _frames(self) -> Iterator[np.ndarray]:
         while (frame := self._queue.get()) is not None:
             yield frame
+        self._input_ended = True
 
     def _run(self) -> None:
         try:
@@ -136,39 +145,77 @@ class FrameWriter:
                 for i, frame in enumerate(self._frames()):
                     iio.imwrite(self.tmp / f"frame_{i:05d}.png", self._downscale(frame), compress_level=3)
                 return
-            gen = self._encoder
-            assert gen is not None
-            for frame in self._frames():
-                gen.send(frame)
-            gen.close()
+            proc = self._encoder
+            assert proc is not None and proc.stdin is not None
+            try:
+                for frame in self._frames():
+                    proc.stdin.write(frame.data.cast("B"))  # C-contiguous: see write()
+                proc.stdin.close()
+            except OSError:  # a broken pipe: ffmpeg stopped; its own words say why
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                raise LayerlapseError(f"ffmpeg stopped early (exit {proc.returncode}){self._ffmpeg_says()}") from None
+            if proc.wait() != 0:
+                raise LayerlapseError(f"ffmpeg failed (exit {proc.returncode}){self._ffmpeg_says()}")
         except BaseException as exc:  # surfaced in write()/close() on the caller's thread
             self._error = exc
-            for _ in self._frames():  # drain so the producer never blocks
-                pass
+            if not self._input_ended:
+                for _ in self._frames():  # drain so the producer never blocks
+                    pass
 
-    def _start_encoder(self) -> Any:
-        """The ffmpeg process, started (imageio-ffmpeg's generator, primed)."""
-        settings = dict(MOVIE_FORMATS[self.kind])
+    def ffmpeg_command(self) -> list[str]:
+        """The ffmpeg command line: the one imageio-ffmpeg's ``write_frames`` built (raw RGB
+        from stdin, never padded to macro blocks), plus the downscale to ``size``."""
+        settings = MOVIE_FORMATS[self.kind]
+        params = list(settings["output_params"])
         if self.input_size != tuple(self.size):
             scale = f"scale={self.size[0]}:{self.size[1]}:flags=area"
-            params = list(settings["output_params"])
             if "-vf" in params:  # join the format's own filter chain
                 i = params.index("-vf") + 1
                 params[i] = f"{scale},{params[i]}"
             else:
                 params = ["-vf", scale, *params]
-            settings["output_params"] = params
-        gen = imageio_ffmpeg.write_frames(
-            str(self.tmp),
-            self.input_size,
-            fps=self.fps,
-            quality=None,
-            macro_block_size=1,  # never pad: the video has exactly the size asked for
-            ffmpeg_log_level="error",
-            **settings,
-        )
-        gen.send(None)
-        return gen
+        w, h = self.input_size
+        return [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-y",
+            "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{w}x{h}", "-pix_fmt", "rgb24",
+            "-r", str(Fraction(self.fps).limit_denominator()), "-i", "-", "-an",
+            "-vcodec", settings["codec"], "-pix_fmt", settings["pix_fmt_out"],
+            "-v", "error", *params, str(self.tmp),
+        ]
+
+    def _start_encoder(self) -> subprocess.Popen:
+        """The ffmpeg process, reading frames from its stdin; what it says goes to a file
+        (a pipe nobody reads could fill and stall it)."""
+        self._stderr = tempfile.TemporaryFile()
+        return subprocess.Popen(self.ffmpeg_command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=self._stderr, preexec_fn=_child_setup())
+
+    def _ffmpeg_says(self, lines: int = 2) -> str:
+        """``": "`` and the first lines ffmpeg wrote to stderr (the cause; the rest are its
+        consequences), on one line; "" if it said nothing."""
+        if self._stderr is None:
+            return ""
+        try:
+            self._stderr.seek(0)
+            text = self._stderr.read().decode(errors="replace")
+        except (OSError, ValueError):
+            return ""
+        said = [re.sub(r" @ 0x[0-9a-f]+", "", line.strip()) for line in text.splitlines() if line.strip()]
+        more = f"; ... ({len(said) - lines} more lines)" if len(said) > lines else ""
+        return ": " + "; ".join(said[:lines]) + more if said else ""
+
+    def _stop_encoder(self) -> None:
+        """Kill ffmpeg if it still runs and reap it (no zombie, no half-finished file)."""
+        proc = self._encoder
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
     def _downscale(self, frame: np.ndarray) -> np.ndarray:
         if self.input_size == tuple(self.size):
@@ -193,19 +240,42 @@ class FrameWriter:
         else:
             self.tmp.unlink(missing_ok=True)
 
+    def _end_thread(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
     def close(self, *, success: bool = True) -> Path | None:
-        """Finish writing; rename into place on success, delete the temporary output otherwise."""
-        self._queue.put(None)
-        self._thread.join()
-        if success and self._error is None and self.frames_written:
-            if self.kind == FOLDER:
-                if self.path.exists():  # only earlier frames: see check_frame_folder
-                    shutil.rmtree(self.path)
-                os.chmod(self.tmp, 0o755)
-                os.replace(self.tmp, self.path)
+        """Finish writing; rename into place on success, delete the temporary output otherwise.
+
+        Without success ffmpeg is killed at once, not left to finish a file nobody keeps.
+        """
+        done = False
+        try:
+            if not success:
+                self._stop_encoder()
+            self._end_thread()
+            if success and self._error is None and self.frames_written:
+                if self.kind == FOLDER:
+                    if self.path.exists():  # only earlier frames: see check_frame_folder
+                        shutil.rmtree(self.path)
+                        remember_replaced(self.path)
+                    os.chmod(self.tmp, 0o755)
+                    os.replace(self.tmp, self.path)
+                else:
+                    commit(self.tmp, self.path)
+                done = True
                 return self.path
-            return commit(self.tmp, self.path)
-        self._discard()
+        except BaseException as exc:  # interrupted while ffmpeg finished the file
+            note(exc, "writing", self.path)
+            raise
+        finally:
+            self._stop_encoder()  # a no-op after a clean finish; ffmpeg reaped in every case
+            if not done:
+                self._end_thread()
+                self._discard()
+            if self._stderr is not None:
+                self._stderr.close()
         if success and self._error is not None:
             raise LayerlapseError(f"writer: {self._error}")
         if success:
@@ -216,4 +286,40 @@ class FrameWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            note(exc, "rendering frames", self.path)
         self.close(success=exc_type is None)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _child_setup() -> Callable[[], None] | None:
+    """What ffmpeg's child process runs between fork and exec (None off POSIX).
+
+    Its own process group, so a terminal's Ctrl-C reaches only us and we stop ffmpeg (as
+    imageio-ffmpeg did). On Linux also ``PR_SET_PDEATHSIG``: the kernel sends ffmpeg SIGKILL
+    when its parent dies, killed too, so it never sees a clean end of input and never
+    finishes a partial file. The signal is tied to the parent *thread* that forked, see
+    :class:`FrameWriter`. libc's ``prctl`` is looked up here: the child, a copy of a
+    threaded process, must not load libraries or take locks.
+    """
+    if os.name != "posix":
+        return None
+    parent = os.getpid()
+    prctl = None
+    if sys.platform.startswith("linux"):
+        try:
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+    sigkill = int(signal.SIGKILL)
+
+    def setup() -> None:
+        os.setpgrp()
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(1)
+
+    return setup
