@@ -38,3 +38,6 @@ REASONS = {
                          f"{MAX_SAMPLES_PER_CLASS} per class already trains for minutes",
     "seed": "seeds are unsigned 32-bit integers",
 }
+
+#: a trajectory file's positions (frames x points x 3 float32) are held in memory while written
+MAX_TRAJECTORY_BYTES = 4e9

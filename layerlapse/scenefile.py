@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -38,6 +38,14 @@ class MeshEntry(BaseModel):
 
     path: str = Field(description="mesh file, relative to the scene file")
     label: str = Field(min_length=1, description="the class name")
+    scale: float = Field(1.0, gt=0, le=1e6, description="scale factor, applied after normalising")
+    offset: tuple[float, float, float] = Field((0.0, 0.0, 0.0), description="moved by this, after scaling")
+
+    def transform(self) -> tuple[float, tuple[float, float, float]] | None:
+        """(scale, offset), or None when the mesh is placed as normalised."""
+        if self.scale == 1.0 and self.offset == (0.0, 0.0, 0.0):
+            return None
+        return self.scale, self.offset
 
 
 class SceneFile(BaseModel):
@@ -51,7 +59,9 @@ class SceneFile(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     meshes: list[MeshEntry] | None = Field(None, min_length=2, max_length=16)
     samples_per_class: int = Field(1000, ge=10, le=MAX_SAMPLES_PER_CLASS)
-    normalize: bool = True
+    normalize: bool | Literal["each"] = Field(
+        True, description="true: fit all meshes together into [-1, 1]^3; \"each\": fit each on its own "
+        "(then place them with scale and offset); false: keep the files' coordinates")
     grid_lines: int = Field(4, ge=0, le=50)
     seed: int = Field(0, ge=0, le=SEED_MAX)
     network: dict[str, Any] = Field(default_factory=dict)
@@ -175,9 +185,11 @@ def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> tuple[Sce
             raise LayerlapseError(f"{field}: {entry.path!r} holds no triangle mesh")
         check_mesh(mesh, f"{field} {entry.path!r}")
         meshes.append((entry.label, mesh.process()))  # merge duplicate vertices (STL keeps one set per face)
-        hashes.append([entry.label, hashlib.sha256(file.read_bytes()).hexdigest()])
+        placed = entry.transform()
+        hashes.append([entry.label, hashlib.sha256(file.read_bytes()).hexdigest(), *([placed] if placed else [])])
     scene = build_mesh_scene(name, meshes, samples_per_class=spec.samples_per_class, normalize=spec.normalize,
-                             grid_lines_per_axis=spec.grid_lines, seed=spec.seed)
+                             grid_lines_per_axis=spec.grid_lines, seed=spec.seed,
+                             placements=[entry.transform() for entry in spec.meshes or []])
     key = {"meshes": hashes, "samples_per_class": spec.samples_per_class, "normalize": spec.normalize,
            "grid_lines": spec.grid_lines, "seed": spec.seed}
     return scene, key

@@ -7,11 +7,34 @@ from typing import Any
 
 import numpy as np
 
-from layerlapse._files import atomic_output
+from layerlapse._files import atomic_output, check_output, output_path
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import MAX_TRAJECTORY_BYTES
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.knn import KnnHead
 from layerlapse.scenes.base import Scene
+
+FIELD = "save_trajectory"
+
+
+def check_trajectory_path(path: str | Path) -> Path:
+    """Before any work: ``path`` ends in ``.npz`` and can be written (see ``check_output``)."""
+    path = output_path(path, FIELD)
+    if path.suffix != ".npz":
+        raise LayerlapseError(f"{FIELD}: {path.name!r} must end in .npz")
+    check_output(path, FIELD)
+    return path
+
+
+def check_trajectory_size(n_frames: int, n_points: int) -> None:
+    """Refuse a trajectory whose positions would not fit :data:`~layerlapse.limits.MAX_TRAJECTORY_BYTES`
+    (they are held in memory, then written)."""
+    size = n_frames * n_points * 3 * 4
+    if size > MAX_TRAJECTORY_BYTES:
+        raise LayerlapseError(
+            f"{FIELD}: {n_frames:,} frames of {n_points:,} points would make a {size / 1e9:.1f} GB file, "
+            f"more than {MAX_TRAJECTORY_BYTES / 1e9:.0f} GB; lower --seconds-per-stage or --fps, or the scene's resolution"
+        )
 
 
 def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *, batch: int = 32) -> Path:
@@ -45,13 +68,8 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
     head instead: ``knn_Z``, ``knn_labels``, ``knn_k``, the memory's final representations); a flow
     layer k has ``flow<k>.field.<j>.weight``/``.bias`` and ``activation<k>`` = ``flow``.
     """
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise LayerlapseError(f"save_trajectory: {path.name!r} must end in .npz")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LayerlapseError(f"save_trajectory: cannot create folder {str(path.parent)!r} ({exc.strerror})") from None
+    path = check_trajectory_path(path)
+    check_trajectory_size(deformation.n_frames, deformation.n_points)
     tl = deformation.timeline
     positions = np.zeros((deformation.n_frames, deformation.n_points, 3), dtype=np.float32)
     for idx, pos in deformation.iter_display(batch):

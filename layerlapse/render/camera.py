@@ -132,14 +132,14 @@ class CameraPath:
         def smooth(x):
             return gaussian_filter1d(maximum_filter1d(x, size=width, mode="nearest"), sigma / 2, mode="nearest")
 
-        radius = np.exp(smooth(np.log(np.maximum(radius, 1e-9))))
+        radius = np.exp(smooth(np.log(np.maximum(radius, _floor(radius)))))
         centre = gaussian_filter1d(centre, sigma / 2, axis=0, mode="nearest")
         # smoothing may cut a peak: never less than what fits the data around the smoothed centre
         for start in range(0, source.n_frames, batch):
             f = np.arange(start, min(start + batch, source.n_frames))
             need, _ = extent(source.display(f, idx), centre[f], towards[f], up[f], right[f], aspect)
             radius[f] = np.maximum(radius[f], need)
-        return cls(centre, np.maximum(radius, 1e-6), smooth(depth), azimuth, elevation, top,
+        return cls(centre, np.maximum(radius, _floor(radius)), smooth(depth), azimuth, elevation, top,
                    parallel=source.planar)
 
     @classmethod
@@ -166,7 +166,7 @@ class CameraPath:
                 hi[g] = np.maximum(hi[g], P[sel].max((0, 1)))
         C = {g: 0.5 * (lo[g] + hi[g]) for g in keys}
         Dp = {g: 0.0 for g in keys}
-        need = np.full(F, 1e-6)  # each grouped frame's half-height around its group's centre
+        need = np.zeros(F)  # each grouped frame's half-height around its group's centre
         for f in batches:
             g_of = group[f]
             P = source.display(f, idx)
@@ -174,8 +174,9 @@ class CameraPath:
                 sel = g_of == g
                 r, d = extent(P[sel], np.broadcast_to(C[g], (int(sel.sum()), 3)), towards[f][sel], up[f][sel],
                               right[f][sel], aspect)
-                need[f[sel]] = np.maximum(r, 1e-6)
+                need[f[sel]] = r
                 Dp[g] = max(Dp[g], float(d.max()))
+        need = np.maximum(need, _floor(need))
         stages = getattr(source, "stages", ())
         zooming = np.array([st.camera_zooms for st in stages] + [False], dtype=bool)  # [-1]: the input
         zooms = zooming[tl.stage] if stages else np.zeros(F, bool)
@@ -201,7 +202,8 @@ class CameraPath:
         top = planar or style.camera == "top"
         towards, up, right = view_axes(np.array([azimuth]), elevation, top)
         centre, radius, depth = framing(points[None], towards, up, right, aspect)
-        return cls(centre, np.maximum(radius, 1e-6), depth, np.array([azimuth]), elevation, top, parallel=planar)
+        return cls(centre, np.maximum(radius, _floor(radius, points)), depth, np.array([azimuth]), elevation, top,
+                   parallel=planar)
 
     def view_half_height(self, frame: int) -> float:
         """Half the view's height in world units at the focal point."""
@@ -222,6 +224,16 @@ class CameraPath:
         camera.SetViewUp(*up[0])
         reach = depth + 2 * r
         camera.SetClippingRange(max(dist - reach, dist * 1e-3), dist + reach)
+
+
+def _floor(radius: np.ndarray, points: np.ndarray | None = None) -> float:
+    """The smallest radius a camera may have: a millionth of the largest in the movie (or of
+    the points' reach), so data squashed to a point stays framed, at any scale: an absolute
+    floor framed a scene 1e-9 across as a speck in a blank frame."""
+    scale = float(np.max(radius, initial=0.0))
+    if points is not None and points.size:
+        scale = max(scale, float(np.abs(points).max()))
+    return max(scale * 1e-6, 1e-30)
 
 
 def _group_radii(need: np.ndarray, group: np.ndarray, keys: np.ndarray, zooms: np.ndarray,

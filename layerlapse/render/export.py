@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from layerlapse._files import atomic_output
+from layerlapse._files import atomic_output, check_output
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.render.camera import CameraPath
-from layerlapse.render.encoder import check_writable
 from layerlapse.render.figure import parse_at
 from layerlapse.render.meshes import Tube
 from layerlapse.render.style import Style
@@ -58,6 +57,13 @@ def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: St
     return out
 
 
+def export_targets(path: Path, at: list[str] | tuple[str, ...]) -> list[Path]:
+    """The file each moment is written to: ``path`` for one, ``<stem>-<moment>.<ext>`` for several."""
+    if len(at) == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{spec.replace(':', '_')}{path.suffix}") for spec in at]
+
+
 def export_meshes(path: str | Path, scene: Scene, deformation: Deformation, at: list[str] | tuple[str, ...] = ("output",),
                   *, style: Style = Style()) -> list[Path]:
     """Write the deformed meshes at each moment in ``at``; returns the files written.
@@ -72,10 +78,11 @@ def export_meshes(path: str | Path, scene: Scene, deformation: Deformation, at: 
         raise LayerlapseError("at: give at least one stage")
     for spec in at:
         parse_at(spec, deformation.timeline)  # every name checked before anything is written
-    check_writable(path)
+    targets = export_targets(path, at)
+    for target in targets:
+        check_output(target)
     written = []
-    for spec in at:
-        target = path if len(at) == 1 else path.with_name(f"{path.stem}-{spec.replace(':', '_')}{path.suffix}")
+    for spec, target in zip(at, targets):
         parts = deformed_parts(scene, deformation, spec, style=style)
         with atomic_output(target) as tmp:
             if ext == ".glb":

@@ -17,14 +17,13 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from layerlapse._files import atomic_output
+from layerlapse._files import atomic_output, check_output
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.timeline import Timeline
 from layerlapse.render.camera import CameraPath
-from layerlapse.render.encoder import check_writable
 from layerlapse.render.style import Style
-from layerlapse.render.view import SceneView, activation_box
+from layerlapse.render.view import SceneView, Visibility, activation_box
 from layerlapse.scenes.base import Scene
 
 RASTER_FORMATS = (".png",)
@@ -140,6 +139,7 @@ class StillRenderer:
         self.px = (size.width * supersample, size.height * supersample)
         self.view = SceneView(scene, deformation, first, style=style, size=self.px, title=title, accuracy=accuracy)
         self.accuracy = accuracy
+        self.seen = Visibility(scene.class_names)  # warned about in close()
 
     def pose(self, moment: Moment) -> None:
         d = self.deformation
@@ -161,14 +161,17 @@ class StillRenderer:
         camera.apply(self.view.plotter.camera, 0)
         self.view.update_cutaways(positions)
         self.view.update_inset(positions)
+        self.seen.record(self.seen.frames, self.view.visible_pixels)
 
     def image(self, *, transparent: bool) -> np.ndarray:
         self.view.plotter.render_window.Render()  # screenshot() only reads the buffer back
         img = self.view.plotter.screenshot(transparent_background=transparent, return_img=True)
         return _downsample(np.asarray(img), self.k)
 
-    def close(self) -> None:
+    def close(self, *, warn: bool = True) -> None:
         self.view.close()
+        if warn:
+            self.seen.warn(what="panels")
 
 
 def _save_png(path: Path, img: np.ndarray, dpi: float) -> Path:
@@ -197,7 +200,7 @@ def save_figure(
     moment = parse_at(at, deformation.timeline)
     ss = 1 if vector else supersample
     size.check(ss)
-    check_writable(path)
+    check_output(path)
     still = StillRenderer(scene, deformation, style=style, size=size, supersample=ss, accuracy=accuracy, title=title)
     try:
         still.pose(moment)
@@ -248,7 +251,7 @@ def save_contact_sheet(
         raise LayerlapseError(f"columns: {columns} is out of range; allowed: 1 to 64")
     rows = math.ceil(len(moments) / columns)
     panel.check(supersample, columns=columns, rows=rows)
-    check_writable(path)
+    check_output(path)
     still = StillRenderer(scene, deformation, style=style, size=panel, supersample=supersample, accuracy=accuracy)
     try:
         images = []

@@ -23,7 +23,7 @@ from layerlapse.render.encoder import (
     output_kind,
 )
 from layerlapse.render.style import QUALITIES, Style
-from layerlapse.render.view import SceneView
+from layerlapse.render.view import SceneView, Visibility
 from layerlapse.scenes.base import Scene
 
 MAX_SIDE = 8192
@@ -57,6 +57,8 @@ class RenderSettings:
 SUPERSAMPLE = 1.5
 
 
+#: what the odd-size notice calls each even-sided format's codec
+CODEC_NAMES = {".mp4": "H.264", ".webm": "VP9"}
 GIF_MAX_WIDTH = 640
 GIF_MAX_FPS = 12.0
 GIF_WARN_BYTES = 30e6
@@ -107,13 +109,57 @@ def resolve_settings(
         raise LayerlapseError(f"size: {w}x{h} is larger than the renderer allows ({MAX_SIDE} per side)")
     if even and (w % 2 or h % 2):
         ew, eh = max(2, w - w % 2), max(2, h - h % 2)
-        warnings.warn(f"size: {w}x{h} rounded to {ew}x{eh} (H.264 with yuv420p needs even sides)", stacklevel=2)
+        codec = CODEC_NAMES[kind]
+        warnings.warn(f"size: {w}x{h} rounded to {ew}x{eh} ({codec} with yuv420p needs even sides)", stacklevel=2)
         w, h = ew, eh
     fps = preset.fps if fps is None else fps
     if not (0 < fps <= 240):
         raise LayerlapseError(f"fps: {fps} is out of range; allowed: 0 < fps <= 240")
     aa = style.anti_aliasing if style is not None and style.anti_aliasing is not None else preset.anti_aliasing
     return RenderSettings((int(w), int(h)), float(fps), aa)
+
+
+#: seconds a frame costs on the 2-core development machine (Mesa llvmpipe, no GPU): a fixed
+#: part, and a part per million rendered pixels (SSAA renders several passes). Measured with
+#: linked-tori and two-curves at every quality; an estimate to warn with, not a promise.
+FRAME_SECONDS = 0.004
+SECONDS_PER_MEGAPIXEL = {"ssaa": 0.11}
+SECONDS_PER_MEGAPIXEL_DEFAULT = 0.011
+
+
+def estimate_seconds(n_frames: int, settings: RenderSettings, *, planar: bool = False) -> float:
+    """About how long rendering ``n_frames`` takes on a 2-core machine without a GPU."""
+    settings = settings.for_view(planar=planar)
+    megapixels = settings.render_size[0] * settings.render_size[1] / 1e6
+    rate = SECONDS_PER_MEGAPIXEL.get(settings.anti_aliasing, SECONDS_PER_MEGAPIXEL_DEFAULT)
+    return n_frames * (FRAME_SECONDS + megapixels * rate)
+
+
+def check_movie_length(n_frames: int, settings: RenderSettings, *, planar: bool = False) -> None:
+    """Refuse a movie longer than :data:`~layerlapse.limits.MAX_FRAMES`; warn (no question
+    asked) with the estimate when it would render for more than a few minutes."""
+    from layerlapse.limits import MAX_FRAMES, WARN_SECONDS
+
+    minutes = n_frames / settings.fps / 60
+    if n_frames > MAX_FRAMES:
+        raise LayerlapseError(
+            f"frames: {n_frames:,} frames ({minutes:.0f} min at {settings.fps:g} fps) is more than one movie "
+            f"may have ({MAX_FRAMES:,}); lower --seconds-per-stage, --fps or --seconds"
+        )
+    seconds = estimate_seconds(n_frames, settings, planar=planar)
+    if seconds > WARN_SECONDS:
+        w, h = settings.size
+        warnings.warn(f"render: {n_frames:,} frames at {w}x{h} will take about {_duration(seconds)} on a 2-core "
+                      "machine without a GPU; lower --quality, --size or --seconds-per-stage for a quicker one",
+                      stacklevel=2)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def render_frames(
@@ -136,15 +182,18 @@ def render_frames(
                      anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy)
     bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
+    seen = Visibility(scene.class_names)
     try:
         for idx, positions in deformation.iter_display(batch):
             for frame, pos in zip(idx, positions):
                 view.show_frame(int(frame), pos)
+                seen.record(int(frame), view.visible_pixels)
                 yield view.grab()
                 bar.update(1)
     finally:
         bar.close()
         view.close()
+    seen.warn(fps=settings.fps)
 
 
 def write_movie(

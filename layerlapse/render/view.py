@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 if not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
     # No X server: go straight to EGL instead of failing over from X with a warning.
@@ -47,6 +48,12 @@ MARKER_SIZE = 4.0  # radius of a ring in flat views, diameter of a dot in 3-D
 INSET_PIXELS = 14.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
 MAX_ZOOM = 2000.0
+#: the inset's share of the frame's height (its viewport in overlays.Inset)
+INSET_HEIGHT = 0.38
+#: the label :attr:`SceneView.visible_pixels` gives the grid of a scene without classes
+GRID = -1
+#: a class spanning fewer pixels than this (at 720p, the inset's zoom included) is lost from sight
+VISIBLE_PIXELS = 3.0
 #: grid lines coloured by a k-NN vote take this share of the class colour (the rest stays the grid's)
 GRID_VOTE_SHARE = 0.8
 #: cells along the longer side of a flat view's tinted k-NN vote image
@@ -242,6 +249,8 @@ class SceneView:
         self.class_sets = {label: self._class_indices(label) for label in range(len(scene.class_names))}
         self.cutaways = [] if flat or scene.dim < 3 else self._cutaways(start)
         self.inset = None
+        #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
+        self.visible_pixels: dict[int, float] = {}
         if len(self.class_sets) >= 2:
             lens = [a for actors in self.class_actors.values() for a in actors] + self.grid_actors
             if self.decision is not None:
@@ -363,9 +372,11 @@ class SceneView:
 
     def update_inset(self, positions: np.ndarray) -> None:
         """Zoom the inset on the class that covers the fewest pixels, if it covers fewer than
-        :data:`INSET_PIXELS`; else hide it. Call after the camera is set."""
-        if self.inset is None:
-            return
+        :data:`INSET_PIXELS`; else hide it. Call after the camera is set.
+
+        Also measures how many pixels (at 720p) each class spans in the frame, the inset's
+        zoom included: :attr:`visible_pixels`, which :class:`Visibility` watches."""
+        self.visible_pixels = {}
         cam = self.plotter.camera
         towards = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
         dist = float(np.linalg.norm(towards))
@@ -374,19 +385,28 @@ class SceneView:
         half = cam.GetParallelScale() if cam.GetParallelProjection() else dist * np.tan(np.radians(cam.GetViewAngle() / 2))
         px_per_unit = self.size[1] / (2 * half)
         best = None
+        to_720p = 720 / self.size[1]
+        if not self.class_sets:  # a scene without classes (the grid alone): watch all of it
+            pts = positions.astype(float)
+            self.visible_pixels[GRID] = max(np.ptp(pts @ up), np.ptp(pts @ right)) * px_per_unit * to_720p
         for label, idx in self.class_sets.items():
             if not len(idx):
                 continue
             pts = positions[idx].astype(float)
             extent = max(np.ptp(pts @ up), np.ptp(pts @ right))
+            self.visible_pixels[label] = extent * px_per_unit * to_720p
             if best is None or extent < best[1]:
                 best = (label, extent, pts)
+        if self.inset is None:
+            return
         threshold = INSET_PIXELS * self.size[1] / 720
         if best is None or best[1] * px_per_unit >= threshold:
             self.inset.set_visible(False)
             return
         label, extent, pts = best
         lens_half = max(0.7 * extent, half / MAX_ZOOM)
+        # in the inset (INSET_HEIGHT of the frame's height), magnified half / lens_half times
+        self.visible_pixels[label] *= max(1.0, half / lens_half * INSET_HEIGHT)
         centre = 0.5 * (pts.min(0) + pts.max(0))
         self.inset.pose(cam, centre, lens_half,
                         f"{self.scene.class_names[label]}, zoomed \u00d7{half / lens_half:.0f}")
@@ -516,3 +536,31 @@ class SceneView:
 
     def close(self) -> None:
         self.plotter.close()
+
+
+class Visibility:
+    """Which frames lose a class from sight: it spans fewer than :data:`VISIBLE_PIXELS` (at
+    720p, the inset's zoom included: squashed to a point, or a speck beside the other
+    classes). :meth:`warn` says so once per class, so a blank picture never passes silently."""
+
+    def __init__(self, class_names: tuple[str, ...]) -> None:
+        self.class_names = class_names
+        self.lost: dict[int, list[int]] = {}
+        self.frames = 0
+
+    def record(self, frame: int, visible_pixels: dict[int, float]) -> None:
+        self.frames += 1
+        for label, pixels in visible_pixels.items():
+            if pixels < VISIBLE_PIXELS:
+                self.lost.setdefault(label, []).append(frame)
+
+    def warn(self, *, fps: float | None = None, what: str = "frames") -> None:
+        for label, frames in sorted(self.lost.items()):
+            name = "the grid" if label == GRID else f"class {self.class_names[label]!r}"
+            when = f", from {frames[0] / fps:.1f} s" if fps else ""
+            count = f"{len(frames)} of {self.frames} {what}" if self.frames > 1 else "this picture"
+            why = ("the layers squash it to a point, or the scene is too small to draw" if label == GRID else
+                   "the network squashes it to a point, or its geometry is tiny beside the rest: "
+                   "mesh scenes can set normalize = \"each\"")
+            warnings.warn(f"visibility: {name} spans fewer than {VISIBLE_PIXELS:.0f} pixels in {count}{when}, "
+                          f"even zoomed: it is out of sight there ({why})", stacklevel=2)

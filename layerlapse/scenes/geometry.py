@@ -76,8 +76,9 @@ def rejection_sample(
         found.append(X)
         total += len(X)
         drawn += batch
-        # the draws still needed at the rate so far (one point more than seen, so none is not "infinitely many")
-        needed = (count - total) * drawn / max(total, 1)
+        # the draws still needed at an optimistic rate (an upper bound of a Poisson count:
+        # three more points than seen), so bad luck with a small region never fails it early
+        needed = (count - total) * drawn / (total + 3)
         if total < count and drawn + needed > MAX_SAMPLING_DRAWS:
             shown = repr(value) if value is not None else "its value"
             raise LayerlapseError(

@@ -36,16 +36,23 @@ def check_mesh(mesh: trimesh.Trimesh, where: str) -> None:
 
 
 def build_mesh_scene(name: str, meshes: list[tuple[str, trimesh.Trimesh]], *, samples_per_class: int,
-                     normalize: bool, grid_lines_per_axis: int, seed: int) -> Scene:
+                     normalize: bool | str, grid_lines_per_axis: int, seed: int,
+                     placements: list[tuple[float, tuple[float, float, float]] | None] | None = None) -> Scene:
     """Class i is ``meshes[i]`` (class name, mesh). Samples fill a watertight mesh and lie
-    on the surface of any other (with a notice); ``normalize`` fits all into [-1, 1]^3."""
+    on the surface of any other (with a notice). ``normalize``: True fits all together into
+    [-1, 1]^3, ``"each"`` fits each on its own (centred at the origin), False keeps the
+    files' coordinates; then ``placements[i]`` = (scale, offset) or None moves mesh i."""
     rng = np.random.default_rng(seed)
     vertices = [np.asarray(m.vertices, dtype=float) for _, m in meshes]
-    if normalize:
+    if normalize == "each":
+        vertices = [_fit(v, v) for v in vertices]
+    elif normalize:
         allv = np.vstack(vertices)
-        centre = 0.5 * (allv.min(0) + allv.max(0))
-        scale = 2.0 / max(float((allv.max(0) - allv.min(0)).max()), 1e-12)
-        vertices = [(v - centre) * scale for v in vertices]
+        vertices = [_fit(v, allv) for v in vertices]
+    for i, placed in enumerate(placements or []):
+        if placed is not None:
+            vertices[i] = vertices[i] * placed[0] + np.asarray(placed[1], dtype=float)
+    _warn_mismatch([c for c, _ in meshes], vertices, normalize)
     surfaces, samples, labels = [], [], []
     for label, ((cls, mesh), v) in enumerate(zip(meshes, vertices)):
         m = trimesh.Trimesh(v, mesh.faces, process=False)
@@ -63,6 +70,27 @@ def build_mesh_scene(name: str, meshes: list[tuple[str, trimesh.Trimesh]], *, sa
                  np.vstack(samples), np.concatenate(labels))
 
 
+def _fit(v: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``v`` moved and scaled as fits ``reference``'s bounding box into [-1, 1]^3."""
+    centre = 0.5 * (reference.min(0) + reference.max(0))
+    return (v - centre) * (2.0 / max(float(np.ptp(reference, axis=0).max()), 1e-12))
+
+
+#: meshes whose sizes differ by more than this factor get a notice: the smaller is a speck
+SIZE_RATIO_WARN = 20.0
+
+
+def _warn_mismatch(names: list[str], vertices: list[np.ndarray], normalize: bool | str) -> None:
+    sizes = [float(np.ptp(v, axis=0).max()) for v in vertices]
+    small, large = int(np.argmin(sizes)), int(np.argmax(sizes))
+    if sizes[small] * SIZE_RATIO_WARN < sizes[large]:
+        ratio = sizes[large] / max(sizes[small], 1e-300)
+        fix = ("give the meshes scale factors closer together" if normalize == "each" else
+               "set normalize = \"each\" to fit each mesh on its own, and place them with scale and offset")
+        warnings.warn(f"meshes: {names[small]!r} is {ratio:.0f} times smaller than {names[large]!r} and will be "
+                      f"a speck beside it; {fix}", stacklevel=3)
+
+
 def _sample_inside(rng: np.random.Generator, mesh: trimesh.Trimesh, count: int, name: str) -> np.ndarray:
     """``count`` points uniform inside a closed mesh (bounded: a very thin mesh is refused)."""
 
@@ -70,7 +98,8 @@ def _sample_inside(rng: np.random.Generator, mesh: trimesh.Trimesh, count: int, 
         return np.concatenate([mesh.contains(X[i:i + CONTAINS_CHUNK]) for i in range(0, len(X), CONTAINS_CHUNK)])
 
     try:
-        return rejection_sample(rng, count, *mesh.bounds, inside)
+        lo, hi = mesh.bounds
+        return rejection_sample(rng, count, lo, hi, inside)
     except LayerlapseError as exc:
         detail = str(exc).partition("sample: ")[2]
         raise LayerlapseError(f"mesh {name!r}: too thin to sample inside ({detail})") from None
