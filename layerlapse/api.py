@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import sys
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Union
@@ -20,8 +22,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     from typing_extensions import Unpack
 
+from layerlapse._files import check_folder_writable, check_output, check_replaceable, output_path
 from layerlapse.errors import LayerlapseError, choice_error
-from layerlapse.networks.checkpoint import fingerprint, load_network, save_network
+from layerlapse.networks.checkpoint import BadCheckpoint, fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import LayerPlan, orient_layers
 from layerlapse.networks.model import MLPWeights, NetworkConfig
@@ -149,11 +152,14 @@ def train_network(
     """
     preset = _preset(scene)
     config, train_config = network_settings(preset, network, training)
+    _check_scale(preset)
     bar = tqdm(total=train_config.epochs * train_config.restarts, unit="epoch", desc="train",
                disable=not progress, file=sys.stderr)
 
+    clock = TrainingEstimate(train_config.epochs * train_config.restarts)
+
     def report(epoch: int, loss: float) -> None:
-        bar.update(1)
+        clock.tick(bar)
         if epoch % 10 == 0 or epoch == train_config.epochs:
             bar.set_postfix(loss=f"{loss:.4f}")
 
@@ -161,6 +167,52 @@ def train_network(
         return train(preset.samples, preset.labels, config, train_config, scene_key=preset.key, progress=report)
     finally:
         bar.close()
+
+
+#: samples spanning less (or more) than this many units are far from what a network's
+#: initial weights expect (inputs about 1 across): training then tends to stay at chance
+SCALE_RANGE = (1e-2, 1e3)
+
+
+def _check_scale(preset: Preset) -> None:
+    """Warn before training on samples of a scale a network cannot be expected to learn from."""
+    span = float(np.ptp(preset.samples, axis=0).max()) if len(preset.samples) else 0.0
+    if not SCALE_RANGE[0] <= span <= SCALE_RANGE[1]:
+        warnings.warn(f"scene: its samples span {span:.2g} units; a network starts out expecting inputs about 1 "
+                      "across, so it may not separate them (accuracy near chance) and the picture may collapse; "
+                      "scale the scene's geometry to about 1", stacklevel=3)
+
+
+class TrainingEstimate:
+    """Times the first epochs and warns once (no question asked) when training will run for
+    more than a few minutes (:data:`~layerlapse.limits.WARN_SECONDS`), with the estimate.
+    The clock starts at the end of the first epoch, which also pays for setting up."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+        self.done = 0
+        self.start = 0.0
+        self.judged = False
+
+    def tick(self, bar: Any = None) -> None:
+        """One epoch done (``bar``: a progress bar to advance)."""
+        if bar is not None:
+            bar.update(1)
+        self.done += 1
+        if self.done == 1:
+            self.start = time.perf_counter()
+            return
+        elapsed = time.perf_counter() - self.start
+        if self.judged or (elapsed < 1.0 and self.done < 6):
+            return
+        self.judged = True
+        from layerlapse.limits import WARN_SECONDS
+
+        total = elapsed / (self.done - 1) * self.epochs
+        if total > WARN_SECONDS:
+            warnings.warn(f"train: {self.epochs:,} epochs will take about {total / 60:.0f} min here "
+                          f"({elapsed / (self.done - 1):.2f} s each); fewer --epochs or samples_per_class train quicker",
+                          stacklevel=2)
 
 
 def get_network(
@@ -174,6 +226,11 @@ def get_network(
 ) -> Network:
     """Load the checkpoint if it exists (refusing one made for another scene or
     architecture), otherwise train and save it there.
+
+    A loaded checkpoint is verified (:func:`~layerlapse.networks.checkpoint.load_network`:
+    its tensors' SHA-256, and its accuracy recomputed from the scene's samples). A cached one
+    (no ``checkpoint`` given) that is unreadable, malformed or corrupt is retrained, with a
+    warning; a given one is refused, with the hint to retrain it.
 
     Parameters
     ----------
@@ -197,8 +254,19 @@ def get_network(
     if preset.fixed is not None and not network:
         return fixed_network(preset, config)
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(preset, config, train_config)
+    if path.is_dir():  # never ours to delete, even in the cache
+        raise LayerlapseError(f"checkpoint: {str(path)!r} is a directory, not a checkpoint file; "
+                              f"{'give a file path' if checkpoint is not None else 'move it away'}")
     if path.exists() and not retrain:
-        return load_network(path, scene_key=preset.key, config=config)
+        try:
+            return load_network(path, scene_key=preset.key, config=config, samples=(preset.samples, preset.labels))
+        except BadCheckpoint as exc:
+            if checkpoint is not None:
+                raise LayerlapseError(f"{exc}; retrain it with --retrain (retrain=True)") from None
+            warnings.warn(f"{exc}; retraining the cached network", stacklevel=2)
+    check_folder_writable(path, "checkpoint")  # before training, not after
+    if checkpoint is not None and path.is_file():  # --retrain into a user's file: only one of ours
+        check_replaceable(path, "checkpoint")      # (the cache is ours to rebuild, whatever is in it)
     net = train_network(preset, network=network, training=training, progress=progress)
     save_network(net, path)
     return net
@@ -413,7 +481,8 @@ def render(
     RenderResult
     """
     from layerlapse.render.encoder import FOLDER, check_frame_folder, check_writable, output_kind
-    from layerlapse.render.movie import resolve_settings, write_movie
+    from layerlapse.render.movie import check_movie_length, resolve_settings, write_movie
+    from layerlapse.trajectory import check_trajectory_path
     from layerlapse.trajectory import save_trajectory as write_trajectory
 
     if linear_path not in LINEAR_PATHS:
@@ -430,28 +499,67 @@ def render(
     preset = _preset(scene)
     style = style or _scene_style(preset)
     suffix = "-training" if over == "training" else ""
-    out = Path(out) if out is not None else OUTPUTS / preset.name / f"{preset.name}{suffix}.mp4"
+    out = output_path(out, frames_folder=True) if out is not None else OUTPUTS / preset.name / f"{preset.name}{suffix}.mp4"
     kind = output_kind(out)
     settings = resolve_settings(quality, size, fps, kind=kind, style=style)
-    check_writable(out)  # before any work
-    if kind == FOLDER:
-        check_frame_folder(out)
     timeline = {"seconds_per_stage": seconds_per_stage} if seconds_per_stage is not None else None
     timeline_config = timeline_settings(preset, timeline)
     progress = options.get("progress", True)
+    # sizes first (nothing touched yet), then every output: the movie, and the trajectory beside it
+    trajectory_path = output_path(save_trajectory, "save_trajectory") if save_trajectory else None
+    if over == "training":
+        check_movie_length(max(2, int(round(seconds * settings.fps))), settings, planar=preset.dim < 3)
+    points = len(preset.scene.points()[0]) if trajectory_path is not None else None
+    planned = _planned_config(scene, preset, options) if over == "depth" else None
+    if planned is not None:  # before any training; a user's model is checked once it is read
+        _check_length(planned, timeline_config, settings, points)
+    if kind == FOLDER:
+        check_writable(out)
+        check_frame_folder(out)
+    else:
+        check_output(out)
+    if trajectory_path is not None:
+        check_trajectory_path(trajectory_path)
     if over == "training":
         return _render_training(preset, out, settings, style, options.get("network_config"),
                                 options.get("training"), seconds, progress)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    if planned is None:
+        _check_length(prepared.network.config, timeline_config, settings, points)
     deformation = prepared.deform(fps=settings.fps, timeline=timeline_config, linear_path=linear_path)
     title = prepared.title if preset.class_names else preset.name
     write_movie(out, preset.scene, deformation, settings, style=style, title=title,
                 accuracy=prepared.network.accuracy, progress=progress)
-    trajectory = write_trajectory(save_trajectory, preset.scene, deformation) if save_trajectory else None
+    trajectory = write_trajectory(trajectory_path, preset.scene, deformation) if trajectory_path else None
     return RenderResult(out, prepared.network, deformation, trajectory, prepared.notes)
 
 
 CLOCKS = ("depth", "training")
+
+
+def _planned_config(scene: SceneLike, preset: Preset, options: NetworkOptions) -> NetworkConfig | None:
+    """The architecture a call will draw, known before any training; None for a user's model."""
+    if isinstance(scene, Prepared):
+        return scene.network.config
+    if options.get("network") is not None:
+        return options["network"].config  # type: ignore[union-attr]
+    if options.get("model") is not None:
+        return None
+    return network_settings(preset, options.get("network_config"), options.get("training"))[0]
+
+
+def _check_length(config: NetworkConfig, timeline: TimelineConfig, settings: Any,
+                  trajectory_points: int | None = None) -> None:
+    """Refuse a movie of more frames than allowed, or a trajectory file larger than allowed;
+    warn when the movie will render for minutes."""
+    from layerlapse.render.movie import check_movie_length
+    from layerlapse.trajectory import check_trajectory_size
+
+    n_frames = Timeline.build(planned_stages(config), timeline, settings.fps).n_frames
+    planar = max((config.flow_dim, *config.hidden)) < 3
+    check_movie_length(n_frames, settings, planar=planar)
+    if trajectory_points is not None:
+        check_trajectory_size(n_frames, trajectory_points)
 
 
 def _render_training(preset: Preset, out: Path, settings: Any, style: Style, network_config: dict | None,
@@ -463,10 +571,11 @@ def _render_training(preset: Preset, out: Path, settings: Any, style: Style, net
     points, _ = preset.scene.points()
     bar = tqdm(total=train_config.epochs * train_config.restarts, unit="epoch", desc="train",
                disable=not progress, file=sys.stderr)
+    clock = TrainingEstimate(train_config.epochs * train_config.restarts)
     try:
         movie, network = record_training(points, preset.samples, preset.labels, config, train_config,
                                          frames=max(2, int(round(seconds * settings.fps))), fps=settings.fps,
-                                         scene_key=preset.key, progress=lambda epoch, loss: bar.update(1))
+                                         scene_key=preset.key, progress=lambda epoch, loss: clock.tick(bar))
     finally:
         bar.close()
     title = f"{preset.name} \u00b7 {config.describe()} \u00b7 training"
@@ -543,7 +652,6 @@ def figure(
     Path
         The file written.
     """
-    from layerlapse.render.encoder import check_writable
     from layerlapse.render.figure import FigureSize, figure_kind, save_contact_sheet, save_figure
 
     preset = _preset(scene)
@@ -560,11 +668,11 @@ def figure(
     if out is None:
         tag = "sheet" if sheet else re.sub(r"[^A-Za-z0-9.]+", "-", at).strip("-")
         out = OUTPUTS / preset.name / f"{preset.name}-{tag}.png"
-    out = Path(out)
+    out = output_path(out)
     figure_kind(out)
     fsize.check(supersample)
     _check_moments(scene if isinstance(scene, Prepared) else preset, (stages or []) if sheet else [at], options)
-    check_writable(out)
+    check_output(out)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
     deformation = prepared.deform()
     accuracy = prepared.network.accuracy
@@ -604,14 +712,16 @@ def export_meshes(
     list of Path
         The files written.
     """
-    from layerlapse.render.export import MESH_FORMATS
+    from layerlapse.render.export import MESH_FORMATS, export_targets
     from layerlapse.render.export import export_meshes as write
 
     preset = _preset(scene)
-    out = Path(out) if out is not None else OUTPUTS / preset.name / f"{preset.name}.glb"
+    out = output_path(out) if out is not None else OUTPUTS / preset.name / f"{preset.name}.glb"
     if out.suffix.lower() not in MESH_FORMATS:
         raise LayerlapseError(f"out: unknown mesh format {out.suffix or '(none)'!r} of {out.name!r}; allowed: {', '.join(MESH_FORMATS)}")
     _check_moments(scene if isinstance(scene, Prepared) else preset, list(at), options)
+    for target in export_targets(out, list(at)):
+        check_output(target)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
     return write(out, preset.scene, prepared.deform(), at, style=style or _scene_style(preset))
 
