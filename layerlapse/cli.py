@@ -55,6 +55,9 @@ ProgressOpt = Annotated[bool, typer.Option(help="show progress bars")]
 CameraOpt = Annotated[str | None, typer.Option(help="camera: a direction iso (default), front or top (2-D scenes always look from the top), and/or follow (refit every frame) or still (default: still within each layer), e.g. front,follow")]
 GridOpt = Annotated[str | None, typer.Option(help="grid: full (2-D default), box (3-D default: the box's edges and a few faint lines) or none")]
 BackgroundOpt = Annotated[str | None, typer.Option(help="white (papers; default), dark (talks) or any colour")]
+ColorByOpt = Annotated[str | None, typer.Option(help="class (default: each class in its colour) or stretch (a heat map of how much the layers so far stretch space: area on surfaces, length on lines; log scale, 1 = unchanged)")]
+BoundaryOpt = Annotated[str | None, typer.Option(help="plane (default: the decision boundary at the output) or pulled-back (the set where the logits tie, carried from the input through every stage)")]
+HudOpt = Annotated[bool | None, typer.Option("--hud/--no-hud", help="a small readout of det W(t), the linking number and the accuracy")]
 ColorsOpt = Annotated[str | None, typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
 SizeOpt = Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels")]
 HiddenOpt = Annotated[str | None, typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's")]
@@ -107,7 +110,8 @@ def camera_overrides(value: str) -> dict:
 
 def make_style(scene: Any, camera: str | None = None, background: str | None = None,
                colors: str | None = None, orbit: float | None = None, grid: str | None = None,
-               anti_aliasing: str | None = None) -> Any:
+               anti_aliasing: str | None = None, color_by: str | None = None, boundary: str | None = None,
+               hud: bool | None = None) -> Any:
     """The scene file's style (if any) with the command line's overrides on top."""
     from pydantic import ValidationError
 
@@ -127,6 +131,9 @@ def make_style(scene: Any, camera: str | None = None, background: str | None = N
         overrides["class_colors"] = tuple(c.strip() for c in colors.split(","))
     if orbit is not None:
         overrides["orbit_degrees_per_second"] = orbit
+    for key, value in (("color_by", color_by), ("boundary", boundary), ("hud", hud)):
+        if value is not None:
+            overrides[key] = value
     try:
         return Style.themed(background, **overrides)
     except ValidationError as exc:
@@ -208,9 +215,13 @@ def look_options(
     grid: GridOpt = None,
     background: BackgroundOpt = None,
     colors: ColorsOpt = None,
+    color_by: ColorByOpt = None,
+    boundary: BoundaryOpt = None,
+    hud: HudOpt = None,
 ) -> dict:
     """Style options every drawing command takes (combined with the scene file's style)."""
-    return {"camera": camera, "grid": grid, "background": background, "colors": colors}
+    return {"camera": camera, "grid": grid, "background": background, "colors": colors,
+            "color_by": color_by, "boundary": boundary, "hud": hud}
 
 
 def with_options(**groups: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

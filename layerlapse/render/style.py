@@ -55,8 +55,16 @@ class Style(BaseModel):
     axes: bool = Field(True, description="faint axes through the origin and the activation's box")
     ambient: float = Field(0.3, ge=0, le=1, description="light every lit surface keeps, so none turns black")
     anti_aliasing: Literal["none", "fxaa", "supersample", "ssaa"] | None = Field(None, description="None: the quality preset decides")
+    color_by: Literal["class", "stretch"] = Field(
+        "class", description="class: each class in its colour; stretch: how much the layers so far stretch space "
+        "at each point (area on surfaces, length on curves and grid lines), log scale centred on 1")
+    boundary: Literal["plane", "pulled-back"] = Field(
+        "plane", description="plane: the decision boundary at the output only; pulled-back: the set where the "
+        "logits tie, found in the input and carried through every stage")
+    boundary_color: str = Field("#7B3294", description="the pulled-back decision boundary's colour")
+    hud: bool = Field(False, description="a small readout of det W(t), the linking number and the accuracy")
 
-    @field_validator("background", "grid_color", "text_color", "decision_color")
+    @field_validator("background", "grid_color", "text_color", "decision_color", "boundary_color")
     @classmethod
     def _colour(cls, value: str) -> str:
         return _check_colour(value)
