@@ -110,7 +110,7 @@ def _boot_time() -> float:
     raise ValueError("/proc/stat has no btime")
 
 
-def commit(tmp: Path, path: Path) -> Path:
+def commit(tmp: Path, path: Path, field: str = "out") -> Path:
     """Give ``tmp`` the usual permissions (temporaries are made 0600) and rename it to ``path``.
 
     A failed rename (``path`` became a folder meanwhile, the disk went read-only) is one
@@ -124,7 +124,7 @@ def commit(tmp: Path, path: Path) -> Path:
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except OSError as exc:
-        raise LayerlapseError(f"out: could not move the finished output to {str(path)!r} "
+        raise LayerlapseError(f"{field}: could not move the finished output to {str(path)!r} "
                               f"({exc.strerror or exc}); nothing was written") from None
     if existed:
         remember_replaced(path)
@@ -146,14 +146,15 @@ def was_replaced(path: str | Path) -> bool:
 
 
 @contextmanager
-def atomic_output(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; it becomes ``path`` only if the block succeeds."""
+def atomic_output(path: str | Path, field: str = "out") -> Iterator[Path]:
+    """Yield a temporary path to write; it becomes ``path`` only if the block succeeds
+    (a failed rename is one line naming ``field``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_sibling(path)
     try:
         yield tmp
-        commit(tmp, path)
+        commit(tmp, path, field)
     except BaseException as exc:
         note(exc, "writing", path)
         raise

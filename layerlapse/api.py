@@ -509,10 +509,11 @@ def render(
     trajectory_path = output_path(save_trajectory, "save_trajectory") if save_trajectory else None
     if over == "training":
         check_movie_length(max(2, int(round(seconds * settings.fps))), settings, planar=preset.dim < 3)
-    points = len(preset.scene.points()[0]) if trajectory_path is not None else None
+    n_points = len(preset.scene.points()[0])
+    points = n_points if trajectory_path is not None else None
     planned = _planned_config(scene, preset, options) if over == "depth" else None
     if planned is not None:  # before any training; a user's model is checked once it is read
-        _check_length(planned, timeline_config, settings, points)
+        _check_length(planned, timeline_config, settings, n_points, points)
     if kind == FOLDER:
         check_writable(out)
         check_frame_folder(out)
@@ -525,7 +526,7 @@ def render(
                                 options.get("training"), seconds, progress)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
     if planned is None:
-        _check_length(prepared.network.config, timeline_config, settings, points)
+        _check_length(prepared.network.config, timeline_config, settings, n_points, points)
     deformation = prepared.deform(fps=settings.fps, timeline=timeline_config, linear_path=linear_path)
     title = prepared.title if preset.class_names else preset.name
     write_movie(out, preset.scene, deformation, settings, style=style, title=title,
@@ -548,7 +549,7 @@ def _planned_config(scene: SceneLike, preset: Preset, options: NetworkOptions) -
     return network_settings(preset, options.get("network_config"), options.get("training"))[0]
 
 
-def _check_length(config: NetworkConfig, timeline: TimelineConfig, settings: Any,
+def _check_length(config: NetworkConfig, timeline: TimelineConfig, settings: Any, n_points: int,
                   trajectory_points: int | None = None) -> None:
     """Refuse a movie of more frames than allowed, or a trajectory file larger than allowed;
     warn when the movie will render for minutes."""
@@ -557,7 +558,8 @@ def _check_length(config: NetworkConfig, timeline: TimelineConfig, settings: Any
 
     n_frames = Timeline.build(planned_stages(config), timeline, settings.fps).n_frames
     planar = max((config.flow_dim, *config.hidden)) < 3
-    check_movie_length(n_frames, settings, planar=planar)
+    work = n_points * sum(w * w for w in config.hidden)
+    check_movie_length(n_frames, settings, planar=planar, work=work)
     if trajectory_points is not None:
         check_trajectory_size(n_frames, trajectory_points)
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.limits import MAX_SAMPLES_PER_CLASS, SEED_MAX
+from layerlapse.limits import MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
@@ -58,7 +58,7 @@ class SceneFile(BaseModel):
     family: str | None = Field(None, description="a preset (layerlapse scenes) to take geometry from")
     params: dict[str, Any] = Field(default_factory=dict)
     meshes: list[MeshEntry] | None = Field(None, min_length=2, max_length=16)
-    samples_per_class: int = Field(1000, ge=10, le=MAX_SAMPLES_PER_CLASS)
+    samples_per_class: int = Field(1000, ge=10, le=MAX_MESH_SAMPLES_PER_CLASS)
     normalize: bool | Literal["each"] = Field(
         True, description="true: fit all meshes together into [-1, 1]^3; \"each\": fit each on its own "
         "(then place them with scale and offset); false: keep the files' coordinates")
@@ -126,7 +126,7 @@ def load_scene_file(path: str | Path) -> Preset:
         file's ``[style]`` or ``[timeline]`` keeps the cached network.
     """
     path = Path(path)
-    where = f"scene file {path.name!r}"
+    where = f"scene file {str(path)!r}"
     try:
         raw = tomllib.loads(read_text_file(path, where))
     except tomllib.TOMLDecodeError as exc:

@@ -85,9 +85,9 @@ def test_bad_configs_name_the_field(spirals):
         api.train_network(spirals, training=dict(epochs=0), progress=False)
     with pytest.raises(LayerlapseError, match=r"network\.activation"):
         api.train_network(spirals, network=dict(activation="swish"), progress=False)
-    with pytest.raises(LayerlapseError, match=r"scene 'spirals'\.turns"):
+    with pytest.raises(LayerlapseError, match=r"scene 'spirals': turns"):
         api.load_scene("spirals", turns=-1)
-    with pytest.raises(LayerlapseError, match=r"scene 'spirals'\.colour: Extra inputs are not permitted"):
+    with pytest.raises(LayerlapseError, match=r"scene 'spirals': colour: Extra inputs are not permitted"):
         api.load_scene("spirals", colour="red")
     with pytest.raises(LayerlapseError, match="known scenes: disk-annulus, disk-annulus-lift"):
         api.load_scene("tori")

@@ -255,3 +255,43 @@ def test_retrain_never_replaces_a_file_that_is_not_a_checkpoint():
     r = run("train", "two-curves", *TINY, "--checkpoint", "notes.pt", "--no-progress")
     assert r.code == 2 and "checkpoint: 'notes.pt' exists and is not a PT file" in r.stderr, r.stderr
     assert Path("notes.pt").read_text() == "my notes, not a network"
+
+
+def test_wide_layers_draw_without_a_hypercube():
+    """A 64-wide layer has no 2^64-corner box to draw (it crashed, and 24 wide took 7 GB)."""
+    from layerlapse.render.overlays import MAX_BOX_DIM, cube_edges
+
+    corners, edges = cube_edges(MAX_BOX_DIM)
+    assert corners.shape == (2**MAX_BOX_DIM, MAX_BOX_DIM) and len(edges) == MAX_BOX_DIM * 2 ** (MAX_BOX_DIM - 1)
+    assert (np.abs(corners[edges[:, 0]] - corners[edges[:, 1]]).sum(1) == 1).all()  # edges join neighbours
+    r = run("figure", "two-curves", *TINY, "--hidden", "64", "--size", "80x60", "--supersample", "1",
+            "--at", "layer1.tanh:0.5", "--no-progress", "-o", "wide.png")
+    assert r.code == 0 and r.seconds < 30, r.stderr
+
+
+def test_a_folder_at_the_sidecar_is_only_a_lost_shortcut():
+    Path("ck/x.pt.npz").mkdir(parents=True)
+    r = run("train", "two-curves", *TINY, "--checkpoint", "ck/x.pt", "--no-progress")
+    assert r.code == 0 and Path("ck/x.pt").is_file(), r.stderr
+    r = run("render", "two-curves", *TINY, *SMALL_MOVIE, "--checkpoint", "ck/x.pt", "-o", "x.mp4")
+    assert r.code == 0 and "error" not in r.stderr, r.stderr
+
+
+def test_each_normalised_mesh_overlapping_another_gets_a_notice():
+    write("small.ply", trimesh.creation.icosphere(radius=8).export(file_type="ply"))
+    write("big.ply", trimesh.creation.icosphere(radius=800).export(file_type="ply"))
+    write("o.toml", 'samples_per_class = 50\nnormalize = "each"\n[[meshes]]\npath = "small.ply"\nlabel = "a"\n'
+          '[[meshes]]\npath = "big.ply"\nlabel = "b"\n')
+    with pytest.warns(UserWarning, match="'a' and 'b' overlap .* offset"):
+        resolve_scene("o.toml")
+
+
+def test_a_class_seen_in_the_inset_is_not_reported_lost():
+    """Tori 1e-9 across: at the input both are seen, the inset zoomed on one showing both;
+    from the first layer on (which carries them far off) neither is, and the notice says so."""
+    r = run("render", "linked-tori", "--set", "major_radius=1e-9", "--set", "minor_radius=1e-10", "--set",
+            "resolution=16", "--set", "samples_per_class=100", "--set", "grid_lines=2", "--epochs", "1",
+            "--size", "160x120", "--fps", "8", "--seconds-per-stage", "0.5", "--no-progress", "-o", "t.mp4")
+    assert r.code == 0, r.stderr
+    lost = [line for line in r.stderr.splitlines() if "notice: visibility:" in line]
+    assert len(lost) == 2 and all("from 0.0 s" not in line for line in lost), r.stderr

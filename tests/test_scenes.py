@@ -150,7 +150,7 @@ def test_scene_file_errors_name_file_and_field(tmp_path, text, message):
     path = write(tmp_path, text, "bad.toml")
     with pytest.raises(LayerlapseError) as info:
         load_scene_file(path)
-    assert "scene file 'bad.toml'" in str(info.value) and message in str(info.value), str(info.value)
+    assert f"scene file {str(path)!r}" in str(info.value) and message in str(info.value), str(info.value)
 
 
 def mesh_file(tmp_path, name, mesh):

@@ -174,7 +174,7 @@ def save_network(network: Network, path: str | Path) -> Path:
     path = Path(path)
     meta, weights, memory = _meta(network), network.weights(), network.memory
     if _is_npz(path):
-        with atomic_output(path) as tmp:
+        with atomic_output(path, "checkpoint") as tmp:
             _write_npz(tmp, meta, weights, memory=memory)
         return path
     import torch
@@ -183,7 +183,7 @@ def save_network(network: Network, path: str | Path) -> Path:
     if memory is not None:
         payload["memory"] = {"samples": torch.from_numpy(memory.samples.copy()),
                              "labels": torch.from_numpy(memory.labels.copy())}
-    with atomic_output(path) as tmp:
+    with atomic_output(path, "checkpoint") as tmp:
         torch.save(payload, tmp)
         digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     _write_sidecar(path, meta, weights, digest, memory)
@@ -267,11 +267,12 @@ def _write_npz(target: Path, meta: dict, weights: MLPWeights, source_sha256: str
 
 
 def _write_sidecar(path: Path, meta: dict, weights: MLPWeights, digest: str, memory: KnnMemory | None = None) -> None:
-    """Best effort: a read-only folder just means the next load uses torch again."""
+    """Best effort: a read-only folder, or a folder in the sidecar's place, just means the
+    next load uses torch again."""
     try:
-        with atomic_output(sidecar_path(path)) as tmp:
+        with atomic_output(sidecar_path(path), "checkpoint") as tmp:
             _write_npz(tmp, meta, weights, digest, memory=memory)
-    except OSError:
+    except (OSError, LayerlapseError):
         pass
 
 

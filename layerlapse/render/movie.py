@@ -125,17 +125,21 @@ def resolve_settings(
 FRAME_SECONDS = 0.004
 SECONDS_PER_MEGAPIXEL = {"ssaa": 0.11}
 SECONDS_PER_MEGAPIXEL_DEFAULT = 0.011
+#: and the positions' part: seconds per (vertex x width^2) of every hidden layer, measured
+#: with linked-tori at --hidden 256,256 (0.21 s a frame more than at its own width 3)
+SECONDS_PER_WORK = 1.2e-10
 
 
-def estimate_seconds(n_frames: int, settings: RenderSettings, *, planar: bool = False) -> float:
-    """About how long rendering ``n_frames`` takes on a 2-core machine without a GPU."""
+def estimate_seconds(n_frames: int, settings: RenderSettings, *, planar: bool = False, work: float = 0.0) -> float:
+    """About how long rendering ``n_frames`` takes on a 2-core machine without a GPU;
+    ``work``: vertices x the sum of the hidden layers' squared widths."""
     settings = settings.for_view(planar=planar)
     megapixels = settings.render_size[0] * settings.render_size[1] / 1e6
     rate = SECONDS_PER_MEGAPIXEL.get(settings.anti_aliasing, SECONDS_PER_MEGAPIXEL_DEFAULT)
-    return n_frames * (FRAME_SECONDS + megapixels * rate)
+    return n_frames * (FRAME_SECONDS + megapixels * rate + work * SECONDS_PER_WORK)
 
 
-def check_movie_length(n_frames: int, settings: RenderSettings, *, planar: bool = False) -> None:
+def check_movie_length(n_frames: int, settings: RenderSettings, *, planar: bool = False, work: float = 0.0) -> None:
     """Refuse a movie longer than :data:`~layerlapse.limits.MAX_FRAMES`; warn (no question
     asked) with the estimate when it would render for more than a few minutes."""
     from layerlapse.limits import MAX_FRAMES, WARN_SECONDS
@@ -146,7 +150,7 @@ def check_movie_length(n_frames: int, settings: RenderSettings, *, planar: bool 
             f"frames: {n_frames:,} frames ({minutes:.0f} min at {settings.fps:g} fps) is more than one movie "
             f"may have ({MAX_FRAMES:,}); lower --seconds-per-stage, --fps or --seconds"
         )
-    seconds = estimate_seconds(n_frames, settings, planar=planar)
+    seconds = estimate_seconds(n_frames, settings, planar=planar, work=work)
     if seconds > WARN_SECONDS:
         w, h = settings.size
         warnings.warn(f"render: {n_frames:,} frames at {w}x{h} will take about {_duration(seconds)} on a 2-core "

@@ -41,11 +41,15 @@ def boundary_edges(faces: np.ndarray) -> np.ndarray:
 
 def cube_edges(dim: int) -> tuple[np.ndarray, np.ndarray]:
     """Corners (2^dim, dim) in {0, 1}^dim and edges (dim 2^(dim-1), 2) of the unit cube."""
-    corners = np.array(np.meshgrid(*[[0.0, 1.0]] * dim, indexing="ij")).reshape(dim, -1).T
-    bits = (corners @ (2 ** np.arange(dim))).astype(int)
-    edges = [(i, int(np.flatnonzero(bits == (bits[i] | (1 << a)))[0]))
-             for i in range(len(corners)) for a in range(dim) if not bits[i] & (1 << a)]
-    return corners, np.array(edges)
+    bits = np.arange(2**dim)
+    corners = ((bits[:, None] >> np.arange(dim)) & 1).astype(float)  # corner i has bit a as coordinate a
+    lower, axis = np.nonzero(corners == 0)  # every corner with a 0 joins the corner with that bit set
+    return corners, np.stack([lower, lower | (1 << axis)], 1)
+
+
+#: the activation's box is drawn for widths up to this: a wider cube has 2^width corners, and
+#: projected to the screen it would be a tangle of lines, not a box
+MAX_BOX_DIM = 6
 
 
 class ReferenceFrame:
@@ -62,7 +66,7 @@ class ReferenceFrame:
         self.axes_actor = plotter.add_mesh(self.axes_mesh, color=colour, line_width=width, lighting=False,
                                            render=False, reset_camera=False)
         self.ambient, self.z, self.planar = ambient, z, dim < 3
-        corners, edges = cube_edges(ambient)
+        corners, edges = cube_edges(min(ambient, MAX_BOX_DIM))
         self.corners = corners
         self.box_mesh = line_mesh(np.zeros((len(corners), 3)), edges)
         self.box_actor = plotter.add_mesh(self.box_mesh, color=box_colour, line_width=1.6 * width, lighting=False,
@@ -72,12 +76,12 @@ class ReferenceFrame:
     def pose_box(self, box: tuple[float, float, int] | None, opacity: float, projection: np.ndarray | None) -> None:
         """Show the box [lo, hi]^m (embedded in the first m of the ambient coordinates),
         through ``projection`` (3, D) for D > 3; ``box=None`` hides it."""
-        if box is None or opacity <= 0:
+        if box is None or opacity <= 0 or box[2] > MAX_BOX_DIM:
             self.box_actor.SetVisibility(False)
             return
         lo, hi, m = box
         X = np.zeros((len(self.corners), self.ambient))
-        X[:, :m] = lo + (hi - lo) * self.corners[:, :m]
+        X[:, :m] = lo + (hi - lo) * self.corners[:, :m]  # m <= MAX_BOX_DIM: the corners cover it
         pts = np.zeros((len(X), 3))
         if projection is not None:
             pts[:] = X @ projection.T

@@ -48,8 +48,6 @@ MARKER_SIZE = 4.0  # radius of a ring in flat views, diameter of a dot in 3-D
 INSET_PIXELS = 14.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
 MAX_ZOOM = 2000.0
-#: the inset's share of the frame's height (its viewport in overlays.Inset)
-INSET_HEIGHT = 0.38
 #: the label :attr:`SceneView.visible_pixels` gives the grid of a scene without classes
 GRID = -1
 #: a class spanning fewer pixels than this (at 720p, the inset's zoom included) is lost from sight
@@ -405,9 +403,21 @@ class SceneView:
             return
         label, extent, pts = best
         lens_half = max(0.7 * extent, half / MAX_ZOOM)
-        # in the inset (INSET_HEIGHT of the frame's height), magnified half / lens_half times
-        self.visible_pixels[label] *= max(1.0, half / lens_half * INSET_HEIGHT)
         centre = 0.5 * (pts.min(0) + pts.max(0))
+        # what the inset (its viewport, 2 lens_half high in world units) shows of
+        # every class, the zoomed one and any other inside the lens
+        x0, y0, x1, y1 = self.inset.renderer.GetViewport()
+        aspect = (x1 - x0) * self.size[0] / ((y1 - y0) * self.size[1])
+        inset_px_per_unit = (y1 - y0) * self.size[1] / (2 * lens_half) * to_720p
+        for other, idx in self.class_sets.items():
+            if not len(idx):
+                continue
+            rel = positions[idx].astype(float) - centre
+            u, r = rel @ up, rel @ right
+            inside = (np.abs(u) <= lens_half) & (np.abs(r) <= lens_half * aspect)
+            if inside.any():
+                seen = max(np.ptp(u[inside]), np.ptp(r[inside])) * inset_px_per_unit
+                self.visible_pixels[other] = max(self.visible_pixels[other], seen)
         self.inset.pose(cam, centre, lens_half,
                         f"{self.scene.class_names[label]}, zoomed \u00d7{half / lens_half:.0f}")
 

@@ -53,6 +53,8 @@ def build_mesh_scene(name: str, meshes: list[tuple[str, trimesh.Trimesh]], *, sa
         if placed is not None:
             vertices[i] = vertices[i] * placed[0] + np.asarray(placed[1], dtype=float)
     _warn_mismatch([c for c, _ in meshes], vertices, normalize)
+    if normalize == "each":
+        _warn_overlap([c for c, _ in meshes], vertices)
     surfaces, samples, labels = [], [], []
     for label, ((cls, mesh), v) in enumerate(zip(meshes, vertices)):
         m = trimesh.Trimesh(v, mesh.faces, process=False)
@@ -89,6 +91,25 @@ def _warn_mismatch(names: list[str], vertices: list[np.ndarray], normalize: bool
                "set normalize = \"each\" to fit each mesh on its own, and place them with scale and offset")
         warnings.warn(f"meshes: {names[small]!r} is {ratio:.0f} times smaller than {names[large]!r} and will be "
                       f"a speck beside it; {fix}", stacklevel=3)
+
+
+#: boxes sharing more than this share of the smaller one's volume get a notice under normalize = "each"
+OVERLAP_WARN = 0.5
+
+
+def _warn_overlap(names: list[str], vertices: list[np.ndarray]) -> None:
+    """normalize = "each" centres every mesh at the origin: without offsets they overlap."""
+    boxes = [(v.min(0), v.max(0)) for v in vertices]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            lo, hi = np.maximum(boxes[i][0], boxes[j][0]), np.minimum(boxes[i][1], boxes[j][1])
+            shared = float(np.prod(np.clip(hi - lo, 0, None)))
+            smaller = min(float(np.prod(b[1] - b[0])) for b in (boxes[i], boxes[j]))
+            if smaller > 0 and shared > OVERLAP_WARN * smaller:
+                warnings.warn(f"meshes: {names[i]!r} and {names[j]!r} overlap ({shared / smaller:.0%} of the smaller's "
+                              "box): normalize = \"each\" centres every mesh at the origin; place them apart with "
+                              "offset = [x, y, z] (and scale)", stacklevel=3)
+                return
 
 
 def _sample_inside(rng: np.random.Generator, mesh: trimesh.Trimesh, count: int, name: str) -> np.ndarray:

@@ -45,7 +45,8 @@ def validation_message(where: str, exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"])
-        field_name = f"{where}.{loc}" if loc else where
+        # "network.hidden.0", but "scene file 'x.toml': meshes.0.label" after a quoted name
+        field_name = (f"{where}: {loc}" if where.endswith("'") else f"{where}.{loc}") if loc else where
         msg = err["msg"].removeprefix("Value error, ")
         why = next((REASONS[str(x)] for x in err["loc"] if str(x) in REASONS), None)
         if why and err["type"] in ("less_than_equal", "less_than"):
