@@ -380,6 +380,7 @@ def export_command(
     at: Annotated[str, typer.Option(help="stages to export, comma-separated (e.g. input,layer1.tanh,output)")] = "input,output",
     out: Annotated[str | None, typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
     colors: ColorsOpt = None,
+    color_by: ColorByOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
@@ -387,7 +388,7 @@ def export_command(
 
     scene_obj = load(scene, set_)
     paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
-                              style=make_style(scene_obj, None, None, colors), **net)
+                              style=make_style(scene_obj, None, None, colors, color_by=color_by), **net)
     for p in paths:
         typer.echo(f"wrote {p}{replaced(p)}")
 

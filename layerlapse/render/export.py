@@ -48,11 +48,28 @@ def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: St
         tube = Tube(len(curve.points), closed=curve.closed)
         vertices, _ = tube(positions[slices[len(scene.surfaces) + j]], radius)
         parts.append((f"{_class_name(scene, curve.label)} curve {j + 1}", vertices, tube.faces, curve.label))
+    heat = None
+    if style.color_by == "stretch":  # each vertex in the heat map's colour at this moment
+        from layerlapse.networks.stretch import Stretch
+        from layerlapse.render.heat import colours
+
+        stretch = Stretch(deformation, scene)
+        class_points = scene.class_points()
+        limit = stretch.limits(class_points if len(class_points) else None)
+        heat = colours(stretch.at(moment.stage, np.array([moment.t]))[0], limit)
     out = []
-    for name, vertices, faces, label in parts:
-        colour = _rgba(style.colour(label))
+    for k, (name, vertices, faces, label) in enumerate(parts):
+        if heat is None:
+            vertex_colours = np.broadcast_to(_rgba(style.colour(label)), (len(vertices), 4)).copy()
+        else:
+            part_heat = heat[slices[k]]
+            if k >= len(scene.surfaces):  # a tube: each ring takes its centre point's colour
+                tube = Tube(len(part_heat), closed=scene.curves[k - len(scene.surfaces)].closed)
+                ring = np.repeat(part_heat, tube.sides, axis=0)
+                part_heat = ring if tube.closed else np.concatenate([ring, part_heat[[0, -1]]])
+            vertex_colours = part_heat
         mesh = trimesh.Trimesh(vertices=np.asarray(vertices, dtype=np.float64), faces=faces, process=False,
-                               vertex_colors=np.broadcast_to(colour, (len(vertices), 4)).copy())
+                               vertex_colors=vertex_colours)
         out.append((name.replace(" ", "_"), mesh))
     return out
 

@@ -189,6 +189,7 @@ def render_frames(
     seen = Visibility(scene.class_names)
     try:
         for idx, positions in deformation.iter_display(batch):
+            view.heat_batch(idx)
             for frame, pos in zip(idx, positions):
                 view.show_frame(int(frame), pos)
                 seen.record(int(frame), view.visible_pixels)

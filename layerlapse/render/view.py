@@ -20,8 +20,11 @@ import pyvista as pv
 from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
+from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation, FrameSource
+from layerlapse.networks.stretch import Stretch
 from layerlapse.render.camera import FIT, CameraPath
+from layerlapse.render.heat import HeatMap
 from layerlapse.render.meshes import Tube, VertexNormals
 from layerlapse.render.overlays import (
     DecisionView,
@@ -243,7 +246,12 @@ class SceneView:
         if self.misclassified:  # an overlay layer only when there is something to mark
             ring = max(MARKER_SIZE * scale, 3.0) * FIT * float(camera.radius[-1]) / size[1] if flat else None
             self.markers = Markers(self.plotter, where, colour=style.text_color, size=MARKER_SIZE * scale, ring=ring)
-        self.vote = self._vote_view()
+        self.stretch: Stretch | None = None
+        self.heat: HeatMap | None = None
+        if style.color_by == "stretch":
+            self.stretch, self.heat = self._heat_map(scale)
+        self._heat_frames: dict[int, np.ndarray] = {}
+        self.vote = self._vote_view() if self.heat is None else None  # one colouring at a time
         self.class_sets = {label: self._class_indices(label) for label in range(len(scene.class_names))}
         self.cutaways = [] if flat or scene.dim < 3 else self._cutaways(start)
         self.inset = None
@@ -272,6 +280,60 @@ class SceneView:
         self._pixels = vtkUnsignedCharArray()
         if off_screen:
             self.plotter.show(auto_close=False, interactive=False)
+
+    def _heat_map(self, scale: float) -> tuple[Stretch, HeatMap]:
+        """The stretch heat map (``style.color_by == "stretch"``): every part but the class
+        outlines coloured by :class:`~layerlapse.networks.stretch.Stretch`, limits fixed from
+        the classes over the whole timeline."""
+        deformation = self.deformation
+        if not isinstance(deformation, Deformation):
+            raise LayerlapseError("color_by: 'stretch' needs a network's layers; the training clock has none "
+                                  "(use --over depth)")
+        stretch = Stretch(deformation, self.scene)
+        framed = self.class_points if len(self.class_points) else None
+        limit = stretch.limits(framed)
+        by_mesh = {id(a.GetMapper().GetInput()): a
+                   for a in [a for actors in self.class_actors.values() for a in actors] + self.grid_actors}
+        targets = []
+        for part in self.parts:
+            actor = by_mesh.get(id(part.mesh))
+            if actor is None or part.kind == "outline":
+                continue
+            tube = part.helper[0].sides if part.kind == "curve" else 0
+            targets.append((part.mesh, actor, part.sl, part.rows, tube))
+            label = next((lb for lb, actors in self.class_actors.items() if actor in actors), -1)
+            if part.kind == "line" and label >= 0:  # a class's line keeps its colour at its edges
+                actor.prop.line_width = 1.5 * actor.prop.line_width
+                under = self.plotter.add_mesh(part.mesh, color=self.style.colour(label), lighting=False,
+                                              line_width=actor.prop.line_width + 3.0 * scale, render=False,
+                                              reset_camera=False)
+                under.mapper.SetResolveCoincidentTopologyToPolygonOffset()
+                under.mapper.SetRelativeCoincidentTopologyLineOffsetParameters(0.0, 4.0)
+                self.class_actors[label].append(under)
+        heat = HeatMap(self.plotter, targets, limit=limit, text_colour=self.style.text_color,
+                       font_size=max(8, int(round(15 * scale))))
+        for actor in heat.actors:  # colours, not highlights: a glossy heat map reads as paler
+            actor.prop.specular = min(actor.prop.specular, 0.1)
+        return stretch, heat
+
+    def heat_batch(self, frames: np.ndarray) -> None:
+        """Compute the heat map of a batch of frames at once (vectorised); :meth:`show_frame`
+        then uses them."""
+        if self.stretch is not None:
+            frames = np.asarray(frames, dtype=np.int64)
+            self._heat_frames = dict(zip(frames.tolist(), self.stretch.log_ratio(frames)))
+
+    def update_heat(self, *, frame: int | None = None, stage: int = -1, t: float = 0.0) -> None:
+        """Colour the parts by their stretch at timeline ``frame``, or at (``stage``, ``t``)."""
+        if self.heat is None or self.stretch is None:
+            return
+        if frame is not None:
+            values = self._heat_frames.pop(frame, None)
+            if values is None:
+                values = self.stretch.log_ratio(np.array([frame]))[0]
+        else:
+            values = self.stretch.at(stage, np.array([t]))[0]
+        self.heat.update(values)
 
     def _vote_view(self) -> VoteView | None:
         """A k-NN head's decision region (:class:`~layerlapse.render.overlays.VoteView`): every
@@ -531,6 +593,7 @@ class SceneView:
                        tube_radius=self.style.tube_radius * float(self.camera.radius[camera_frame]),
                        boundary=timeline.boundary_opacity(frame), head=self.deformation.display_head(frame),
                        box=box, projection=projection)
+        self.update_heat(frame=frame)
         if move_camera:
             self.camera.apply(self.plotter.camera, camera_frame)
         self.update_cutaways(positions)
