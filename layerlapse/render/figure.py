@@ -158,6 +158,8 @@ class StillRenderer:
         self.view.set_state(positions, label=label, tube_radius=self.style.tube_radius * float(camera.radius[0]),
                             boundary=1.0 if output else 0.0, head=d.display_head(d.n_frames - 1),
                             box=box, projection=projection)
+        if self.view.pulled_back is not None:
+            self.view.pulled_back.show_at(moment.stage, moment.t)
         camera.apply(self.view.plotter.camera, 0)
         self.view.update_cutaways(positions)
         self.view.update_inset(positions)

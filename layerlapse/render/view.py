@@ -246,6 +246,12 @@ class SceneView:
             ring = max(MARKER_SIZE * scale, 3.0) * FIT * float(camera.radius[-1]) / size[1] if flat else None
             self.markers = Markers(self.plotter, where, colour=style.text_color, size=MARKER_SIZE * scale, ring=ring)
         self.vote = self._vote_view()
+        self.pulled_back = None  # the tie set carried through the layers (render/pulled_back.py)
+        if style.boundary == "pulled-back":
+            from layerlapse.render.pulled_back import PulledBack
+
+            self.pulled_back = PulledBack.build(self.plotter, scene, deformation, colour=style.boundary_color,
+                                                flat=flat, z=2.5 * eps, scale=scale, ambient=style.ambient)
         self.class_sets = {label: self._class_indices(label) for label in range(len(scene.class_names))}
         self.cutaways = [] if flat or scene.dim < 3 else self._cutaways(start)
         self.inset = None
@@ -521,6 +527,8 @@ class SceneView:
                        tube_radius=self.style.tube_radius * float(self.camera.radius[camera_frame]),
                        boundary=timeline.boundary_opacity(frame), head=self.deformation.display_head(frame),
                        box=box, projection=projection)
+        if self.pulled_back is not None:
+            self.pulled_back.show_frame(frame)
         if move_camera:
             self.camera.apply(self.plotter.camera, camera_frame)
         self.update_cutaways(positions)
