@@ -405,7 +405,8 @@ def show_command(
     """Open an interactive window with a time slider over the whole deformation.
 
     Keys: Space play/pause, Left/Right previous/next stage, g grid, 1-9 classes,
-    b decision boundary, f camera follows the data, r fit camera; the mouse orbits and zooms.
+    b decision boundary (with --boundary pulled-back: cycles both, plane only, none),
+    f camera follows the data, r fit camera; the mouse orbits and zooms.
     """
     from layerlapse import api
 

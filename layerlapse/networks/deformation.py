@@ -105,7 +105,8 @@ class Deformation(FrameSource):
     the S stages. Raises :class:`LayerlapseError` if the network sends any point to NaN/Inf.
     """
 
-    def __init__(self, plan: LayerPlan, timeline: Timeline, points: np.ndarray) -> None:
+    def __init__(self, plan: LayerPlan, timeline: Timeline, points: np.ndarray, *,
+                 projection: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         X = np.asarray(points, dtype=float)
         if X.ndim != 2 or X.shape[1] != plan.input_dim:
             raise LayerlapseError(
@@ -120,7 +121,13 @@ class Deformation(FrameSource):
         self.timeline = timeline
         self.keyframes = np.stack(keys)
         self.dim = D
-        self._projection = self._projection_path() if D > DISPLAY_DIM else None
+        self._projection = projection if projection is not None or D <= DISPLAY_DIM else self._projection_path()
+
+    def carry(self, points: np.ndarray) -> Deformation:
+        """Other points (N, n), e.g. the pulled-back decision boundary's vertices, moved by the
+        same stages on the same timeline and seen through the same display projection (which
+        the points it was built on chose, for D > 3)."""
+        return Deformation(self.plan, self.timeline, points, projection=self._projection)
 
     def _embed(self, X: np.ndarray) -> np.ndarray:
         return np.hstack([X, np.zeros((len(X), self.plan.ambient - X.shape[1]))])

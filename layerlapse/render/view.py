@@ -252,6 +252,12 @@ class SceneView:
             self.stretch, self.heat = self._heat_map(scale)
         self._heat_frames: dict[int, np.ndarray] = {}
         self.vote = self._vote_view() if self.heat is None else None  # one colouring at a time
+        self.pulled_back = None  # the tie set carried through the layers (render/pulled_back.py)
+        if style.boundary == "pulled-back":
+            from layerlapse.render.pulled_back import PulledBack
+
+            self.pulled_back = PulledBack.build(self.plotter, scene, deformation, colour=style.boundary_color,
+                                                flat=flat, z=2.5 * eps, scale=scale, ambient=style.ambient)
         self.class_sets = {label: self._class_indices(label) for label in range(len(scene.class_names))}
         self.cutaways = [] if flat or scene.dim < 3 else self._cutaways(start)
         self.inset = None
@@ -594,6 +600,8 @@ class SceneView:
                        boundary=timeline.boundary_opacity(frame), head=self.deformation.display_head(frame),
                        box=box, projection=projection)
         self.update_heat(frame=frame)
+        if self.pulled_back is not None:
+            self.pulled_back.show_frame(frame)
         if move_camera:
             self.camera.apply(self.plotter.camera, camera_frame)
         self.update_cutaways(positions)

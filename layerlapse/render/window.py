@@ -4,7 +4,8 @@ Scrubbing writes new points into the meshes built once by :class:`SceneView`; no
 is rebuilt. The mouse orbits and zooms as in any PyVista window.
 
 Keys: Space play/pause; Left/Right previous/next stage boundary; g grid on/off;
-1..9 class 1..9 on/off; b decision boundary on/off; r fit the camera to what is shown.
+1..9 class 1..9 on/off; b decision boundary on/off (with ``--boundary pulled-back`` it cycles:
+both, the plane only, none); r fit the camera to what is shown.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ KEYS = {
     "Right": "next stage boundary",
     "g": "grid on / off",
     "1..9": "class 1..9 on / off",
-    "b": "decision boundary on / off",
+    "b": "decision boundary on / off; with --boundary pulled-back it cycles: plane and pulled-back, plane only, none",
     "r": "fit the camera to what is shown",
     "f": "camera frames the data on / off (still within a layer; keeps your viewing direction)",
 }
@@ -180,7 +181,19 @@ class Viewer:
         self.plotter.render()
 
     def toggle_boundary(self) -> None:
-        self.boundary_on = not self.boundary_on
+        """The decision boundary on / off; with a pulled-back boundary, a cycle: both, the
+        plane only (the carried surface hidden first: it is the one that can cover the data),
+        none."""
+        pulled = self.view.pulled_back
+        if pulled is None:
+            self.boundary_on = not self.boundary_on
+        elif self.boundary_on and pulled.visible:
+            pulled.set_visible(False)
+        elif self.boundary_on:
+            self.boundary_on = False
+        else:
+            self.boundary_on = True
+            pulled.set_visible(True)
         self.set_time(self.time)
 
     def _follow(self) -> None:
