@@ -187,6 +187,7 @@ SIGNATURES = {
     ".obj": _text,
     ".glb": lambda head: head.startswith(b"glTF"),
     ".json": _text,
+    ".csv": _text,
     ".md": _text,
     ".html": _text,
 }

@@ -47,6 +47,7 @@ __all__ = [
     "figure",
     "get_network",
     "inline_movie",
+    "inspect",
     "load_scene",
     "notebook",
     "prepare",
@@ -814,6 +815,97 @@ def notebook(
     if live:
         return live_view(preset.scene, deformation, size=size, style=style, accuracy=accuracy)
     return frame_slider(preset.scene, deformation, frames=frames, size=size, style=style, accuracy=accuracy)
+
+
+@dataclass(frozen=True)
+class InspectResult:
+    """What :func:`inspect` made: the three files, the certificate's arrays
+    (:class:`~layerlapse.networks.certificate.Certificate`) and its one-paragraph summary."""
+
+    paths: tuple[Path, ...]
+    certificate: Any
+    summary: str
+    network: Network
+    notes: tuple[str, ...] = ()
+
+
+def inspect(
+    scene: SceneLike,
+    out: str | Path | None = None,
+    *,
+    every: int | None = None,
+    fps: float = 30.0,
+    seconds_per_stage: float | None = None,
+    linear_path: str = "polar",
+    **options: Unpack[NetworkOptions],
+) -> InspectResult:
+    """A certificate for every frame: det and sigma_min of the linear map, the distance
+    between the classes and whether they touch, the linking number of their core curves,
+    Betti numbers per layer, and the accuracy (see :mod:`layerlapse.networks.certificate`).
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        The folder for ``certificate.csv``, ``certificate.json`` and ``certificate.png``
+        (default ``outputs/<scene>/inspect/``).
+    every
+        Compute every ``every``-th frame (each stage's first and last frame always); default:
+        about 240 frames (:func:`~layerlapse.networks.certificate.default_every`).
+    fps, seconds_per_stage
+        The timeline, as for :func:`render` (frame numbers and times match the movie's).
+    linear_path
+        ``polar`` or ``straight`` (shows where the straight path collapses space).
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    InspectResult
+
+    Examples
+    --------
+    >>> result = ll.inspect("linked-tori")
+    >>> print(result.summary); result.certificate.linking
+    """
+    from layerlapse.networks import certificate as cert_module
+    from layerlapse.report import FILES, summary_text, write_all
+
+    if linear_path not in LINEAR_PATHS:
+        raise choice_error("linear_path", linear_path, LINEAR_PATHS)
+    if every is not None and not (isinstance(every, int) and 1 <= every <= 100_000):
+        raise LayerlapseError(f"every: {every!r} is out of range; allowed: a whole number of frames, 1 to 100000")
+    if not (isinstance(fps, (int, float)) and 0 < fps <= 240):
+        raise LayerlapseError(f"fps: {fps!r} is out of range; allowed: 0 < fps <= 240")
+    preset = _preset(scene)
+    folder = output_path(out, frames_folder=True) if out is not None else OUTPUTS / preset.name / "inspect"
+    if folder.exists() and not folder.is_dir():
+        raise LayerlapseError(f"out: {str(folder)!r} is a file; give a folder for the three certificate files")
+    for name in FILES:
+        check_output(folder / name)
+    timeline_config = timeline_settings(preset, {"seconds_per_stage": seconds_per_stage}
+                                        if seconds_per_stage is not None else None)
+    planned = _planned_config(scene, preset, options)
+    if planned is not None:  # the frame cap, before any training
+        from layerlapse.limits import MAX_FRAMES
+
+        n = Timeline.build(planned_stages(planned), timeline_config, fps).n_frames
+        if n > MAX_FRAMES:
+            raise LayerlapseError(f"fps: {n:,} frames is more than the {MAX_FRAMES:,} allowed; lower --fps or --seconds-per-stage")
+    prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    deformation = prepared.deform(fps=fps, timeline=timeline_config, linear_path=linear_path)
+    tl = deformation.timeline
+    step = every if every is not None else cert_module.default_every(tl.n_frames)
+    frames = cert_module.frame_selection(tl, step)
+    cert = cert_module.certify(deformation, preset.scene, frames=frames, accuracy=prepared.network.accuracy)
+    starts = [(0, "input")] + [(int(np.argmax(tl.name == k)), tl.stage_names[k]) for k in range(1, len(tl.stage_names))]
+    meta = {"scene": preset.name, "network": prepared.network.config.describe(), "accuracy": prepared.network.accuracy,
+            "fps": fps, "every": step, "linear_path": linear_path, "n_frames": tl.n_frames,
+            "notes": list(prepared.notes + deformation.plan.notes)}
+    paths = write_all(folder, cert, meta=meta, title=prepared.title, fps=fps, stage_starts=starts)
+    return InspectResult(tuple(paths), cert, summary_text(cert), prepared.network,
+                         tuple(dict.fromkeys(prepared.notes + deformation.plan.notes)))
 
 
 def inline_movie(path: str | Path) -> Any:

@@ -415,6 +415,30 @@ def show_command(
 
 
 
+@app.command("inspect")
+@with_options(net=network_options)
+def inspect_command(
+    scene: SceneArg,
+    net: dict,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="folder for certificate.csv, .json and .png (default: outputs/SCENE/inspect/)")] = None,
+    every: Annotated[int | None, typer.Option(help="compute every K-th frame (each stage's first and last frame always; default: about 240 frames)")] = None,
+    fps: Annotated[float, typer.Option(help="frames per second of the timeline (as the movie's)")] = 30.0,
+    seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
+    linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
+    set_: SetOpt = None,
+) -> None:
+    """A certificate for every frame: det of the linear map, distance between the classes, linking number, Betti numbers per layer."""
+    from layerlapse import api
+
+    result = api.inspect(load(scene, set_), out, every=every, fps=fps, seconds_per_stage=seconds_per_stage,
+                         linear_path=linear_path, **net)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(result.summary)
+    for path in result.paths:
+        typer.echo(f"wrote {path}{replaced(path)}")
+
+
 @app.command("reproduce")
 def reproduce_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for results.md, results.json and key frames")] = Path("outputs/reproduce"),

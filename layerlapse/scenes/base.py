@@ -42,7 +42,10 @@ class Scene:
 
     ``samples``: (N, n) float; ``labels``: (N,) int in 0 .. len(class_names) - 1;
     ``key``: the scene name and its geometry parameters (what a checkpoint records, and
-    what the network cache key covers). What network it gets by default is not the
+    what the network cache key covers); ``cores``: hidden geometry, never drawn: one closed
+    polyline (N, n) per class, the class's core curve (a torus's centre circle, a closed
+    curve itself), for the linking number of ``layerlapse inspect``; empty when the classes
+    have none (open curves, surfaces without a core). What network it gets by default is not the
     scene's business: see :mod:`layerlapse.presets`.
     """
 
@@ -56,6 +59,7 @@ class Scene:
     samples: np.ndarray
     labels: np.ndarray
     key: dict = field(default_factory=dict)
+    cores: tuple[np.ndarray, ...] = ()
 
     def parts(self) -> list[tuple[str, np.ndarray]]:
         """(kind, points) for every drawable part, in the order :meth:`points` stacks them."""

@@ -115,6 +115,9 @@ class CurvePairParams(BaseModel):
 
 
 def _curve_scene(name: str, classes: tuple[str, str], curves: list[Curve], p: CurvePairParams) -> Scene:
+    """The scene of two classes of curves; when each class is one closed curve, the curves
+    are also its cores (hidden; the linking number of ``inspect``). Open curves have no
+    linking number: no cores."""
     rng = np.random.default_rng(p.seed)
     samples, labels = [], []
     for label in (0, 1):
@@ -126,7 +129,11 @@ def _curve_scene(name: str, classes: tuple[str, str], curves: list[Curve], p: Cu
             samples.append(curve_samples(rng, c.points, int(k), p.noise, closed=c.closed))
             labels.append(np.full(int(k), label))
     allp = np.vstack([c.points for c in curves])
-    return Scene(name, "", 3, classes, (), tuple(curves), _grid(allp, p.grid_lines), np.vstack(samples), np.concatenate(labels))
+    closed = [c for c in curves if c.closed]
+    cores = tuple(c.points for c in sorted(closed, key=lambda c: c.label)) \
+        if len(closed) == len(curves) == len({c.label for c in curves}) else ()
+    return Scene(name, "", 3, classes, (), tuple(curves), _grid(allp, p.grid_lines), np.vstack(samples),
+                 np.concatenate(labels), cores=cores)
 
 
 def build_unlink(p: CurvePairParams) -> Scene:

@@ -12,6 +12,7 @@ from layerlapse.scenes.geometry import (
     inside_torus,
     padded_box,
     rejection_sample,
+    torus_frame,
     torus_surface,
 )
 
@@ -47,9 +48,10 @@ def build_linked_tori(p: LinkedToriParams) -> Scene:
     ]
     nv = max(8, int(round(p.resolution * r / R * 1.6)))
     rng = np.random.default_rng(p.seed)
-    surfaces, samples, labels = [], [], []
+    surfaces, samples, labels, cores = [], [], [], []
     for label, (center, normal) in enumerate(rings):
         vertices, faces = torus_surface(center, normal, R, r, p.resolution, nv)
+        cores.append(_circle(center, normal, R, p.resolution))
         surfaces.append(Surface(label, vertices, faces))
         lo, hi = vertices.min(0), vertices.max(0)
         X = rejection_sample(
@@ -73,4 +75,12 @@ def build_linked_tori(p: LinkedToriParams) -> Scene:
         grid=grid,
         samples=np.concatenate(samples),
         labels=np.concatenate(labels),
+        cores=tuple(cores),
     )
+
+
+def _circle(center: np.ndarray, normal: np.ndarray, radius: float, n: int) -> np.ndarray:
+    """A ring's centre circle as a closed polygon of n vertices (n, 3) (its core: hidden)."""
+    e1, e2 = torus_frame(normal)
+    s = np.linspace(0.0, 2 * np.pi, n, endpoint=False)[:, None]
+    return center + radius * (np.cos(s) * e1 + np.sin(s) * e2)
