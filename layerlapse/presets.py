@@ -106,6 +106,10 @@ class Preset:
     def grid(self) -> Grid | None:
         return self.scene.grid
 
+    @property
+    def cores(self) -> tuple[np.ndarray, ...]:
+        return self.scene.cores
+
     def parts(self) -> list[tuple[str, np.ndarray]]:
         return self.scene.parts()
 

@@ -215,7 +215,8 @@ def write_plot(path: Path, cert: Certificate, *, title: str, fps: float, stage_s
     hi = max([max(layer.b0 + layer.b1) for layer in cert.layers] + [2])
     ax.set_ylim(-0.4, hi + 0.6)
     ax.set_yticks(range(0, hi + 1))
-    ax.set_title("Betti numbers of each class's samples at the input and each layer's end (at the sample scale)",
+    ax.set_title("pieces and loops the samples show at their own spacing, at the input and each layer's end\n"
+                 "(not the manifold's topology: a hole squeezed thinner than the samples' spacing closes for them)",
                  loc="left", fontsize=10)
     ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2)
     ax.set_xlabel("time in the movie (s)")

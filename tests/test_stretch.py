@@ -154,3 +154,27 @@ def test_heat_map_colours_the_frames(tiny_tori):
     with pytest.raises(Exception, match="color_by: 'stretch' needs a network's layers"):
         api.render(scene, "clock.mp4", over="training", seconds=0.5, size=(96, 64), fps=4, style=style,
                    training={"epochs": 2}, progress=False)
+
+
+def test_hud_reads_the_frame(tiny_tori):
+    """--hud: det of the linear map reached, the linking number of the tori's cores (+-1 on
+    every frame of a width-3 network) and the accuracy, in the lower right corner."""
+    from layerlapse.render.camera import CameraPath
+    from layerlapse.render.style import Style
+    from layerlapse.render.view import SceneView
+
+    scene, net = tiny_tori
+    d = api.deform(scene, net)
+    style = Style(hud=True)
+    camera = CameraPath.for_movie(d, fps=30.0, style=style, aspect=4 / 3)
+    view = SceneView(scene, d, camera, style=style, size=(160, 120), accuracy=net.accuracy)
+    try:
+        _, values = view.hud
+        assert np.all(np.abs(np.abs(values["linking"]) - 1) < 1e-6)
+        for frame in (0, d.n_frames // 2, d.n_frames - 1):
+            view.show_frame(frame, d.display(np.array([frame]))[0])
+            text = view.hud[0].GetInput()
+            assert text.startswith(f"det W(t) {values['det'][frame]:+.2f}") and "linking" in text
+            assert f"accuracy {100 * net.accuracy:.1f}%" in text
+    finally:
+        view.close()

@@ -159,6 +159,11 @@ class StillRenderer:
                             boundary=1.0 if output else 0.0, head=d.display_head(d.n_frames - 1),
                             box=box, projection=projection)
         self.view.update_heat(stage=moment.stage, t=moment.t)
+        if self.view.hud is not None:  # the timeline frame nearest the moment
+            tl = d.timeline
+            hits = np.flatnonzero(tl.stage == moment.stage)
+            frame = int(hits[np.argmin(np.abs(tl.t[hits] - moment.t))]) if hits.size else 0
+            self.view.update_hud(frame)
         if self.view.pulled_back is not None:
             self.view.pulled_back.show_at(moment.stage, moment.t)
         camera.apply(self.view.plotter.camera, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from typing import Any
 
 if not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
     # No X server: go straight to EGL instead of failing over from X with a warning.
@@ -277,6 +278,7 @@ class SceneView:
         self.label_actor = self._text("", (margin, 0.965), 20 * scale, top=True)
         self._label_size = self.label_actor.GetTextProperty().GetFontSize()
         self.title_actor = self._text(title, (margin, 0.03), 13 * scale, top=False)
+        self.hud = self._hud(scale) if style.hud else None
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.
@@ -564,6 +566,37 @@ class SceneView:
         if self.vote is not None:
             self.vote.set_fade(boundary)
 
+    def _hud(self, scale: float) -> tuple[Any, dict[str, np.ndarray]] | None:
+        """``style.hud``: a one-line readout in the lower right corner (under the inset) of the
+        current linear map's det and smallest singular value, the linking number of the
+        classes' core curves (scenes that have them) and the accuracy: (text actor, per-frame
+        values from :func:`~layerlapse.networks.certificate.frame_values`)."""
+        from layerlapse.networks.certificate import frame_values
+
+        if not isinstance(self.deformation, Deformation):
+            raise LayerlapseError("hud: the readout follows a network's layers; the training clock has none "
+                                  "(use --over depth)")
+        values = frame_values(self.deformation, self.scene)
+        actor = self._text("", (0.985, 0.03), 13 * scale, top=False)
+        actor.GetTextProperty().SetJustificationToRight()
+        return actor, values
+
+    def update_hud(self, frame: int) -> None:
+        """Show the readout of timeline ``frame``."""
+        if self.hud is None:
+            return
+        actor, values = self.hud
+        det, smin, link = (float(values[k][frame]) for k in ("det", "sigma_min", "linking"))
+        parts = [f"det W(t) {det:+.2f}", f"min singular value {smin:.2f}"]  # the font has no sigma
+        if not np.all(np.isnan(values["linking"])):
+            parts.append("linking n/a (R^4)" if np.isnan(link) else f"linking {link:+.0f}"
+                         if abs(link - round(link)) < 0.05 else f"linking {link:+.2f}")
+        if self.accuracy is not None:
+            parts.append(f"accuracy {100 * self.accuracy:.1f}%")
+        text = " \u00b7 ".join(parts)
+        if text != actor.GetInput():
+            actor.SetInput(text)
+
     def frame_label(self, frame: int) -> str:
         """The on-screen text for ``frame``: layer and stage, and the accuracy at the end."""
         timeline = self.deformation.timeline
@@ -600,6 +633,7 @@ class SceneView:
                        boundary=timeline.boundary_opacity(frame), head=self.deformation.display_head(frame),
                        box=box, projection=projection)
         self.update_heat(frame=frame)
+        self.update_hud(frame)
         if self.pulled_back is not None:
             self.pulled_back.show_frame(frame)
         if move_camera:
