@@ -107,7 +107,7 @@ def test_interrupt_cleans_up_and_says_so(checkpoint, signum, code, word):
 
 
 @pytest.mark.slow
-def test_kill_9_leaves_no_playable_partial_and_the_next_run_removes_it(checkpoint):
+def test_kill_9_takes_ffmpeg_along_and_the_next_run_removes_the_partial(checkpoint):
     out = Path("out")
     out.mkdir()
     (out / ".x.1234abcd.mp4").write_bytes(b"someone's")  # like ours, not ours: never touched
@@ -119,11 +119,10 @@ def test_kill_9_leaves_no_playable_partial_and_the_next_run_removes_it(checkpoin
     assert proc.returncode == -signal.SIGKILL
     assert_dies(ffmpeg)  # PR_SET_PDEATHSIG: killed with its parent
     assert not (out / "x.mp4").exists()
-    # killed, ffmpeg never finished the file (seeing only the end of its input, it would
-    # have written a short playable movie)
+    # the kernel closes the dead parent's end of the pipe a moment before it delivers the
+    # parent-death signal, so ffmpeg may still close the partial file in that moment: it
+    # stays under its temporary name, never the target's, until the next run removes it
     assert tmp.exists()
-    with pytest.raises(av.FFmpegError):
-        decoded_frames(tmp)
 
     again = start_render(checkpoint)
     stdout, err = again.communicate(timeout=120)

@@ -3,8 +3,9 @@
 Frames are queued (a bounded queue, so memory stays flat) and written while the next
 frame renders. Output goes to a temporary name beside the target and is renamed into
 place only when writing finished cleanly; on failure or interrupt nothing is left behind,
-and if this process is killed, ffmpeg dies with it (on Linux) and never finishes the
-temporary file, which the next run in that folder removes.
+and if this process is killed, ffmpeg dies with it (on Linux; the kernel closes the pipe an
+instant before the parent-death signal lands, so ffmpeg may still close what it had), and
+the temporary file, never renamed, is removed by the next run in that folder.
 """
 
 from __future__ import annotations
