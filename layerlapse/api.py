@@ -509,7 +509,13 @@ def render(
     # sizes first (nothing touched yet), then every output: the movie, and the trajectory beside it
     trajectory_path = output_path(save_trajectory, "save_trajectory") if save_trajectory else None
     if over == "training":
+        if style.color_by == "stretch" or style.hud or style.boundary == "pulled-back":
+            raise LayerlapseError("over: the training clock has no layers to measure stretch in, to pull the "
+                                  "boundary back through or to read det from; drop --color-by stretch, "
+                                  "--boundary pulled-back and --hud (they follow --over depth)")
         check_movie_length(max(2, int(round(seconds * settings.fps))), settings, planar=preset.dim < 3)
+    else:
+        _check_look(style, scene, preset, options)
     n_points = len(preset.scene.points()[0])
     points = n_points if trajectory_path is not None else None
     planned = _planned_config(scene, preset, options) if over == "depth" else None
@@ -537,6 +543,17 @@ def render(
 
 
 CLOCKS = ("depth", "training")
+
+
+def _check_look(style: Style | None, scene: SceneLike, preset: Preset, options: NetworkOptions) -> None:
+    """Style choices the network cannot show, refused before any training."""
+    if style is None or style.color_by != "stretch":
+        return
+    from layerlapse.render.view import KNN_STRETCH
+
+    config = _planned_config(scene, preset, options)
+    if config is not None and config.head == "knn":
+        raise LayerlapseError(KNN_STRETCH)
 
 
 def _planned_config(scene: SceneLike, preset: Preset, options: NetworkOptions) -> NetworkConfig | None:
@@ -675,6 +692,7 @@ def figure(
     figure_kind(out)
     fsize.check(supersample)
     _check_moments(scene if isinstance(scene, Prepared) else preset, (stages or []) if sheet else [at], options)
+    _check_look(style, scene, preset, options)
     check_output(out)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
     deformation = prepared.deform()
@@ -723,6 +741,7 @@ def export_meshes(
     if out.suffix.lower() not in MESH_FORMATS:
         raise LayerlapseError(f"out: unknown mesh format {out.suffix or '(none)'!r} of {out.name!r}; allowed: {', '.join(MESH_FORMATS)}")
     _check_moments(scene if isinstance(scene, Prepared) else preset, list(at), options)
+    _check_look(style, scene, preset, options)
     for target in export_targets(out, list(at)):
         check_output(target)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
@@ -762,6 +781,7 @@ def show(
 
     check_display()  # before any training
     preset = _preset(scene)
+    _check_look(style or _scene_style(preset), scene, preset, options)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
     viewer = Viewer(preset.scene, prepared.deform(fps=60.0), style=style or _scene_style(preset),
                     size=pixel_size(size) if size else (1280, 800), accuracy=prepared.network.accuracy, title=prepared.title)

@@ -82,11 +82,13 @@ def summary_text(cert: Certificate) -> str:
     else:
         values = "/".join(f"{v:+d}" for v in s["linking_values"])
         where = "every 3-D frame" if len(s["linking_values"]) == 1 else "the 3-D frames (it changes!)"
-        rest = f"; n/a on {s['linking_undefined_frames']} frames in R^4" if s["linking_undefined_frames"] else ""
+        rest = (f"; n/a on {s['linking_undefined_frames']} frames (the cores leave R^3, are flattened to a plane, "
+                "or meet)" if s["linking_undefined_frames"] else "")
         parts.append(f"linking number {values} on {where}{rest}")
     betti = "; ".join(f"{layer.name} " + " ".join(f"{b0}/{b1}" for b0, b1 in zip(layer.b0, layer.b1))
                       for layer in cert.layers)
-    parts.append(f"b0/b1 per layer ({', '.join(cert.class_names)}): {betti}")
+    parts.append(f"b0/b1 per layer ({', '.join(cert.class_names)}), as the samples show them (features lasting "
+                 f"a tenth of the class's size; not the manifold's topology): {betti}")
     if cert.accuracy is not None:
         parts.append(f"accuracy {100 * cert.accuracy:.1f}%")
     return "; ".join(parts) + "."
@@ -194,7 +196,7 @@ def write_plot(path: Path, cert: Certificate, *, title: str, fps: float, stage_s
         lo, hi = math.floor(float(np.nanmin(cert.linking))), math.ceil(float(np.nanmax(cert.linking)))
         ax.set_ylim(min(lo, 0) - 0.6, max(hi, 1) + 0.6)
         ax.set_yticks(range(min(lo, 0), max(hi, 1) + 1))
-        _shade(ax, t, ~defined, "in R^4: n/a")
+        _shade(ax, t, ~defined, "n/a")
         ax.set_title("linking number of the classes' core curves: a whole number that no homeomorphism of R^3 "
                      "can change", loc="left", fontsize=10)
     else:

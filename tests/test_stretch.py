@@ -151,7 +151,7 @@ def test_heat_map_colours_the_frames(tiny_tori):
     # at the input everything is the neutral grey (ratio 1); at the output the data is red or blue
     assert share(images["input"], red) + share(images["input"], blue) < 0.001
     assert share(images["output"], red) + share(images["output"], blue) > 0.004
-    with pytest.raises(Exception, match="color_by: 'stretch' needs a network's layers"):
+    with pytest.raises(Exception, match="over: the training clock has no layers to measure stretch in"):
         api.render(scene, "clock.mp4", over="training", seconds=0.5, size=(96, 64), fps=4, style=style,
                    training={"epochs": 2}, progress=False)
 
@@ -178,3 +178,34 @@ def test_hud_reads_the_frame(tiny_tori):
             assert f"accuracy {100 * net.accuracy:.1f}%" in text
     finally:
         view.close()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["render", "two-curves", "--head", "knn", "--color-by", "stretch"], "would hide the k-NN head's vote"),
+    (["figure", "two-curves", "--head", "knn", "--color-by", "stretch"], "would hide the k-NN head's vote"),
+    (["render", "two-curves", "--over", "training", "--hud"], "over: the training clock has no layers"),
+    (["render", "two-curves", "--over", "training", "--boundary", "pulled-back"], "over: the training clock"),
+])
+def test_looks_a_network_cannot_show_are_refused_before_training(args, says):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from layerlapse.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == 2 and says in result.stderr, result.stderr
+    assert not Path("outputs").exists()
+
+
+def test_betti_counts_pieces_not_sample_gaps():
+    """Uniform samples on segments (line-segments' classes): one piece and two, not split at
+    the samples' largest gaps; a solid torus has one loop."""
+    from layerlapse.networks.certificate import betti
+
+    rng = np.random.default_rng(0)
+    one = np.c_[rng.uniform(-1, -0.2, 400), np.zeros(400)]
+    two = np.r_[np.c_[rng.uniform(-0.1, 0.3, 200), np.zeros(200)], np.c_[rng.uniform(0.6, 1.0, 200), np.zeros(200)]]
+    assert betti(one)[:2] == (1, 0) and betti(two)[:2] == (2, 0)
+    scene = api.load_scene("linked-tori", samples_per_class=400)
+    assert betti(scene.samples[scene.labels == 0])[:2] == (1, 1)

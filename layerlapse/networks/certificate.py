@@ -33,9 +33,10 @@ from layerlapse.scenes.base import Scene
 
 #: ripser's subsample per class and layer (the cost grows about cubically with it)
 BETTI_POINTS = 400
-#: the Rips scale: this many times the 90th-percentile nearest-neighbour distance of the
-#: class's subsample at that layer (see :func:`betti`)
-BETTI_SCALE = 3.0
+#: a piece or loop counts when it persists over this share of its class's diameter (see :func:`betti`)
+BETTI_PERSISTENCE = 0.1
+#: a linking integral further than this from a whole number is undefined: the cores meet
+LINK_TOLERANCE = 1e-3
 #: frames of linking numbers computed together (memory: about 0.5 KB per segment pair)
 _LINK_PAIRS_PER_BATCH = 400_000
 #: :func:`class_distance` refines the distance around this many vertices of each class
@@ -128,7 +129,8 @@ def core_deformation(deformation: Deformation, scene: Scene) -> Deformation | No
 
 def linking_values(deformation: Deformation, scene: Scene, frames: np.ndarray | None = None) -> np.ndarray:
     """The linking number of the first two cores at each frame (F,); NaN where undefined (no
-    cores, or the cores outside a 3-D coordinate space: width-4 stages, planes)."""
+    cores; the cores outside a 3-D coordinate space: width-4 stages, flattened to a plane; or
+    not a whole number: the cores meet)."""
     tl = deformation.timeline
     frames = np.arange(tl.n_frames) if frames is None else np.asarray(frames, dtype=np.int64).reshape(-1)
     out = np.full(frames.size, np.nan)
@@ -145,6 +147,9 @@ def linking_values(deformation: Deformation, scene: Scene, frames: np.ndarray | 
         ok = _in_three_d(X)
         if ok.any():
             values[start:start + batch][ok] = linking_number(X[ok, :n_a, :3], X[ok, n_a:, :3])
+    # disjoint closed polygons give a whole number; anything else means the cores touch or
+    # cross (a stage that is not one-to-one, e.g. relu, folded one onto the other)
+    values[np.abs(values - np.round(values)) > LINK_TOLERANCE] = np.nan
     out[:] = values[inverse]
     return out
 
@@ -411,33 +416,34 @@ def _width(X: np.ndarray) -> int:
 
 
 # --- Betti numbers per layer ---------------------------------------------------------------------
-def betti(X: np.ndarray, *, scale: float = BETTI_SCALE) -> tuple[int, int, float]:
-    """Betti numbers b0, b1 of a point cloud X (N, d) at the scale ``epsilon = scale`` times
-    its 90th-percentile nearest-neighbour distance; -> (b0, b1, epsilon).
+def betti(X: np.ndarray, *, persistence: float = BETTI_PERSISTENCE) -> tuple[int, int, float]:
+    """Betti numbers b0, b1 of a point cloud X (N, d): the features of the Vietoris-Rips
+    filtration (ripser, maxdim 1) that persist over at least ``persistence`` times the cloud's
+    diameter; -> (b0, b1, that length).
 
-    Persistent homology of the Vietoris-Rips filtration (ripser, maxdim 1, computed up to
-    2 epsilon only): a feature counts when it is born by epsilon and still alive at
-    2 epsilon, so that the short-lived loops of sampling noise do not. The percentile
-    rather than the median: after a few layers the density is very uneven, and the sparse
-    parts would otherwise count as separate pieces.
+    Relative to the cloud's own size, not to its sample spacing: the gaps between samples
+    (a few times their spacing at most, and uneven after a few layers) are short-lived,
+    while a class's pieces and holes last a good part of its size. Still the samples' view:
+    a hole squeezed to a sliver a tenth of the class's size no longer counts.
     """
     from ripser import ripser
 
     X = np.asarray(X, dtype=float)
     if len(X) < 2:
         return len(X), 0, 0.0
-    nn = cKDTree(X).query(X, k=2)[0][:, 1]
-    eps = float(scale * np.quantile(nn, 0.9))
-    if eps <= 0:
+    lo, hi = X.min(0), X.max(0)
+    length = float(persistence * np.linalg.norm(hi - lo))
+    if length <= 0:
         return 1, 0, 0.0
-    dgms = ripser(X, maxdim=1, thresh=2.0 * eps)["dgms"]
-    alive = [int(np.sum((d[:, 0] <= eps) & (d[:, 1] > 2.0 * eps))) for d in dgms]
-    return alive[0], alive[1] if len(alive) > 1 else 0, eps
+    dgms = ripser(X, maxdim=1)["dgms"]
+    counts = [int(np.sum(d[:, 1] - d[:, 0] >= length)) for d in dgms]  # the unbounded piece: inf
+    return counts[0], counts[1] if len(counts) > 1 else 0, length
 
 
 @dataclass(frozen=True)
 class LayerBetti:
-    """b0, b1 and the scale used, per class, at one moment (``input`` or a layer's end)."""
+    """b0, b1 and the persistence they needed (``epsilon``: BETTI_PERSISTENCE times the class's
+    diameter), per class, at one moment (``input`` or a layer's end)."""
 
     name: str
     frame: int

@@ -62,6 +62,18 @@ GRID_VOTE_SHARE = 0.8
 VOTE_IMAGE_CELLS = 200
 
 
+#: class cues (outlines, tube rims, the edges of 2-D lines) under the stretch heat map: near
+#: black, bluish green, yellow, reddish purple; none on the cool-to-warm map's blue-grey-red axis
+HEAT_CUES = ("#1a1a1a", "#009E73", "#F0E442", "#CC79A7")
+KNN_STRETCH = ("color_by: 'stretch' would hide the k-NN head's vote (the colours that show its decision); "
+               "use --color-by class with --head knn")
+
+
+def heat_cue(label: int) -> str:
+    """The class cue of class ``label`` under the stretch heat map."""
+    return HEAT_CUES[label % len(HEAT_CUES)]
+
+
 def _mix(colour: str, other: str, share: float) -> tuple[float, float, float]:
     a, b = np.array(pv.Color(colour).float_rgb), np.array(pv.Color(other).float_rgb)
     return tuple((1 - share) * a + share * b)
@@ -297,6 +309,8 @@ class SceneView:
         if not isinstance(deformation, Deformation):
             raise LayerlapseError("color_by: 'stretch' needs a network's layers; the training clock has none "
                                   "(use --over depth)")
+        if deformation.knn_head is not None:
+            raise LayerlapseError(KNN_STRETCH)
         stretch = Stretch(deformation, self.scene)
         framed = self.class_points if len(self.class_points) else None
         limit = stretch.limits(framed)
@@ -310,9 +324,9 @@ class SceneView:
             tube = part.helper[0].sides if part.kind == "curve" else 0
             targets.append((part.mesh, actor, part.sl, part.rows, tube))
             label = next((lb for lb, actors in self.class_actors.items() if actor in actors), -1)
-            if part.kind == "line" and label >= 0:  # a class's line keeps its colour at its edges
+            if part.kind == "line" and label >= 0:  # a class's line keeps a class cue at its edges
                 actor.prop.line_width = 1.5 * actor.prop.line_width
-                under = self.plotter.add_mesh(part.mesh, color=self.style.colour(label), lighting=False,
+                under = self.plotter.add_mesh(part.mesh, color=heat_cue(label), lighting=False,
                                               line_width=actor.prop.line_width + 3.0 * scale, render=False,
                                               reset_camera=False)
                 under.mapper.SetResolveCoincidentTopologyToPolygonOffset()
@@ -320,6 +334,13 @@ class SceneView:
                 self.class_actors[label].append(under)
         heat = HeatMap(self.plotter, targets, limit=limit, text_colour=self.style.text_color,
                        font_size=max(8, int(round(15 * scale))))
+        # outlines and tube rims tell the classes apart, in colours the heat map does not use
+        # (the default class colours, blue and orange, would read as squeezed and stretched)
+        coloured = {id(t[1]) for t in targets}
+        for label, actors in self.class_actors.items():
+            for actor in actors:
+                if id(actor) not in coloured and label >= 0:
+                    actor.prop.color = heat_cue(label)
         for actor in heat.actors:  # colours, not highlights: a glossy heat map reads as paler
             actor.prop.specular = min(actor.prop.specular, 0.1)
         return stretch, heat
@@ -567,7 +588,7 @@ class SceneView:
             self.vote.set_fade(boundary)
 
     def _hud(self, scale: float) -> tuple[Any, dict[str, np.ndarray]] | None:
-        """``style.hud``: a one-line readout in the lower right corner (under the inset) of the
+        """``style.hud``: a one-line readout in the lower left corner (above the title) of the
         current linear map's det and smallest singular value, the linking number of the
         classes' core curves (scenes that have them) and the accuracy: (text actor, per-frame
         values from :func:`~layerlapse.networks.certificate.frame_values`)."""
@@ -577,8 +598,8 @@ class SceneView:
             raise LayerlapseError("hud: the readout follows a network's layers; the training clock has none "
                                   "(use --over depth)")
         values = frame_values(self.deformation, self.scene)
-        actor = self._text("", (0.985, 0.03), 13 * scale, top=False)
-        actor.GetTextProperty().SetJustificationToRight()
+        margin = 0.022 * self.size[1] / self.size[0]
+        actor = self._text("", (margin, 0.03 + 0.045), 13 * scale, top=False)  # a line above the title
         return actor, values
 
     def update_hud(self, frame: int) -> None:
@@ -589,7 +610,7 @@ class SceneView:
         det, smin, link = (float(values[k][frame]) for k in ("det", "sigma_min", "linking"))
         parts = [f"det W(t) {det:+.2f}", f"min singular value {smin:.2f}"]  # the font has no sigma
         if not np.all(np.isnan(values["linking"])):
-            parts.append("linking n/a (R^4)" if np.isnan(link) else f"linking {link:+.0f}"
+            parts.append("linking n/a" if np.isnan(link) else f"linking {link:+.0f}"
                          if abs(link - round(link)) < 0.05 else f"linking {link:+.2f}")
         if self.accuracy is not None:
             parts.append(f"accuracy {100 * self.accuracy:.1f}%")
