@@ -26,6 +26,7 @@ from layerlapse.api import (
     render,
     show,
     train_network,
+    web,
 )
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import (
@@ -80,17 +81,18 @@ __all__ = [
     "scene_names",
     "show",
     "train_network",
+    "web",
 ]
 
 
 class _Package(types.ModuleType):
     """``layerlapse`` itself. Importing the subpackage ``layerlapse.render`` (which any render
-    does) would set the attribute ``render`` to that module and hide :func:`render`; the
-    function stays (the subpackage is still imported by name: ``from layerlapse.render import
+    does) would set the attribute ``render`` to that module and hide :func:`render` (and
+    ``layerlapse.web`` would hide :func:`web`); the function stays (the subpackage is still imported by name: ``from layerlapse.render import
     Style``)."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name == "render" and isinstance(value, types.ModuleType):
+        if name in ("render", "web") and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 

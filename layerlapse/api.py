@@ -54,6 +54,7 @@ __all__ = [
     "render",
     "show",
     "train_network",
+    "web",
 ]
 
 OUTPUTS = Path("outputs")
@@ -789,6 +790,103 @@ def show(
     return viewer
 
 
+@dataclass(frozen=True)
+class WebResult:
+    """What :func:`web` made: the page, its size in bytes, its keyframes (timeline frames)
+    and their measured interpolation error (a fraction of the scene's extent)."""
+
+    path: Path
+    network: Network
+    size: int
+    keyframes: np.ndarray
+    error: float
+    notes: tuple[str, ...] = ()
+
+
+def web_page(scene: SceneLike, *, seconds_per_stage: float | None = None, style: Style | None = None,
+             keyframes: int | None = None, **options: Unpack[NetworkOptions]) -> tuple[Any, Prepared]:
+    """The page of :func:`web`, built in memory: -> (:class:`~layerlapse.web.page.Page`, Prepared)."""
+    from layerlapse.web.data import DEFAULT_KEYFRAMES
+    from layerlapse.web.page import build_page
+
+    count = DEFAULT_KEYFRAMES if keyframes is None else keyframes
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 256:
+        raise LayerlapseError(f"keyframes: {keyframes!r} is out of range; allowed: a whole number from 1 to 256 "
+                              "(the most keyframe intervals per stage)")
+    preset = _preset(scene)
+    style = style or _scene_style(preset)
+    timeline = timeline_settings(preset, {"seconds_per_stage": seconds_per_stage}
+                                 if seconds_per_stage is not None else None)
+    planned = _planned_config(scene, preset, options)
+    if planned is not None:  # the frame cap, before any training
+        from layerlapse.limits import MAX_FRAMES
+
+        n = Timeline.build(planned_stages(planned), timeline, 30.0).n_frames
+        if n > MAX_FRAMES:
+            raise LayerlapseError(f"seconds_per_stage: {n:,} frames is more than the {MAX_FRAMES:,} allowed; "
+                                  "lower --seconds-per-stage")
+    prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
+    deformation = prepared.deform(fps=30.0, timeline=timeline)
+    title = prepared.title if preset.class_names else preset.name
+    page = build_page(preset.scene, deformation, style=style, title=title, accuracy=prepared.network.accuracy,
+                      keyframes=count)
+    return page, prepared
+
+
+def web(
+    scene: SceneLike,
+    out: str | Path | None = None,
+    *,
+    seconds_per_stage: float | None = None,
+    style: Style | None = None,
+    keyframes: int | None = None,
+    **options: Unpack[NetworkOptions],
+) -> WebResult:
+    """One self-contained HTML page that plays the deformation in any browser, offline.
+
+    The page carries three.js, keyframes of every part's positions and a player (orbit
+    and zoom with the mouse, a time slider, Space to play, Left/Right to step stages,
+    toggles for the grid, the classes and the boundary); it opens from ``file://`` with
+    the network off. ``page.html#t=0.5`` opens halfway (``#t=3.2s``: at 3.2 s).
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        An ``.html`` file; default ``outputs/<scene>/<scene>.html``.
+    seconds_per_stage
+        Seconds for each stage of each layer.
+    style
+        A Style (background, class colours, ``color_by="stretch"``); default: the scene
+        file's, else the default.
+    keyframes
+        The most keyframe intervals per stage (default 24; each stage gets the fewest that
+        keep interpolation within 0.4% of the scene's extent): fewer make a smaller page.
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    WebResult
+
+    Examples
+    --------
+    >>> ll.web("linked-tori")                 # outputs/linked-tori/linked-tori.html
+    """
+    from layerlapse._files import atomic_output
+
+    preset = _preset(scene)
+    path = output_path(out) if out is not None else OUTPUTS / preset.name / f"{preset.name}.html"
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise LayerlapseError(f"out: {path.name!r} is not an .html file; the page is one HTML file")
+    check_output(path)
+    page, prepared = web_page(scene, seconds_per_stage=seconds_per_stage, style=style, keyframes=keyframes, **options)
+    with atomic_output(path) as tmp:
+        tmp.write_text(page.html, encoding="utf-8")
+    return WebResult(path, prepared.network, page.size, page.keyframes.frames, page.keyframes.error, prepared.notes)
+
+
 def notebook(
     scene: SceneLike,
     *,
@@ -806,9 +904,10 @@ def notebook(
         A preset name, scene file, Preset, Scene or :class:`Prepared`.
     backend
         ``auto`` or ``trame``: a live view when PyVista's trame backend is installed;
-        ``static`` (or ``auto`` without trame): ``frames`` pre-rendered frames under a slider.
+        ``web`` (or ``auto`` without trame): the page of :func:`web`, inline (an iframe);
+        ``static``: ``frames`` pre-rendered frames under a slider.
     frames, size
-        The static slider's frame count and size.
+        The static slider's frame count and size (``web``: the inline page's size).
     style
         A Style; default: the scene file's, else the default.
     **options
@@ -829,6 +928,11 @@ def notebook(
     style = style or _scene_style(preset)
     live = backend == "trame" or (backend == "auto" and trame_available())
     options.setdefault("progress", False)
+    if backend == "web" or (backend == "auto" and not live):
+        from layerlapse.render.notebook import InlinePage
+
+        page, _ = web_page(scene if isinstance(scene, Prepared) else preset, style=style, **options)
+        return InlinePage(page.html, height=size[1] + 60)
     prepared = prepare(scene if isinstance(scene, Prepared) else preset, **options)
     deformation = prepared.deform(fps=30.0 if live else 15.0)
     accuracy = prepared.network.accuracy

@@ -415,6 +415,40 @@ def show_command(
 
 
 
+@app.command("web")
+@with_options(net=network_options)
+def web_command(
+    scene: SceneArg,
+    net: dict,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="the .html page (default: outputs/SCENE/SCENE.html)")] = None,
+    seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
+    keyframes: Annotated[int | None, typer.Option(help="the most keyframe intervals per stage (default 24; each stage gets the fewest that keep the motion within 0.4% of the scene's size): fewer make a smaller page")] = None,
+    background: BackgroundOpt = None,
+    colors: ColorsOpt = None,
+    color_by: ColorByOpt = None,
+    camera: Annotated[str | None, typer.Option(help="the first view: iso (default), front or top (2-D scenes always look from the top)")] = None,
+    grid: GridOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """One self-contained HTML page (three.js inlined) that plays the deformation in any browser, offline.
+
+    In the page: drag to orbit, wheel to zoom, Space play/pause, Left/Right previous/next
+    stage, g grid, 1-9 classes, b boundary; PAGE.html#t=0.5 opens halfway (#t=3.2s at 3.2 s).
+    """
+    from layerlapse import api
+
+    if keyframes is not None and not 1 <= keyframes <= 256:
+        raise LayerlapseError(f"keyframes: {keyframes} is out of range; allowed: 1 to 256 per stage")
+    scene_obj = load(scene, set_)
+    style = make_style(scene_obj, camera=camera, background=background, colors=colors, grid=grid, color_by=color_by)
+    result = api.web(scene_obj, out, seconds_per_stage=seconds_per_stage, style=style, keyframes=keyframes, **net)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network)}")
+    typer.echo(f"wrote {result.path} ({result.size / 1e6:.1f} MB, {len(result.keyframes)} keyframes, "
+               f"interpolation within {100 * result.error:.2f}% of the scene's size{replaced(result.path, ', ')})")
+
+
 @app.command("inspect")
 @with_options(net=network_options)
 def inspect_command(

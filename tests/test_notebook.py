@@ -43,5 +43,14 @@ def test_inline_movie(spirals, tmp_path):
 
 def test_backend_choice(spirals):
     scene, net = spirals
-    with pytest.raises(LayerlapseError, match="backend: unknown value 'qt'; allowed: auto, trame, static"):
+    with pytest.raises(LayerlapseError, match="backend: unknown value 'qt'; allowed: auto, trame, web, static"):
         api.notebook(scene, network=net, backend="qt")
+
+
+def test_auto_prefers_the_web_page_without_trame(spirals, monkeypatch):
+    from layerlapse.render import notebook
+
+    scene, net = spirals
+    monkeypatch.setattr(notebook, "trame_available", lambda: False)
+    shown = api.notebook(scene, network=net)
+    assert isinstance(shown, notebook.InlinePage) and "<iframe srcdoc=" in shown._repr_html_()

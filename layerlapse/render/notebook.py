@@ -2,7 +2,8 @@
 
 With PyVista's trame backend installed (``pip install 'pyvista[jupyter]'``) the scene is
 a live, server-rendered 3D view with the same time slider as ``layerlapse show``.
-Without it, :class:`FrameSlider` is a static fallback: frames rendered offscreen and
+Without it, :class:`InlinePage` shows the offline web page (:func:`layerlapse.api.web`)
+in an iframe; :class:`FrameSlider` is a static fallback: frames rendered offscreen and
 embedded in the notebook with an HTML range slider (no extra packages, works in
 exported HTML too).
 """
@@ -24,7 +25,7 @@ from layerlapse.render.camera import CameraPath
 from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
 
-BACKENDS = ("auto", "trame", "static")
+BACKENDS = ("auto", "trame", "web", "static")
 _MIME = {".mp4": "video/mp4", ".webm": "video/webm"}
 
 
@@ -105,6 +106,17 @@ def frame_slider(scene: Scene, deformation: Deformation, *, frames: int = 48, si
     finally:
         view.close()
     return FrameSlider(images, labels, list(picks / tl.fps))
+
+
+class InlinePage:
+    """A whole HTML page (:func:`layerlapse.api.web`) shown inline in an iframe's ``srcdoc``."""
+
+    def __init__(self, page: str, *, height: int = 460) -> None:
+        self.page, self.height = page, height
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" style="width:100%;height:{self.height}px;'
+                f'border:0" sandbox="allow-scripts" title="layerlapse"></iframe>')
 
 
 class InlineMovie:

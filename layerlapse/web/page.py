@@ -1,0 +1,226 @@
+"""One self-contained HTML page of a deformation: three.js, the data and the player inlined.
+
+The page needs no server and no network (it opens from ``file://``): three.js (vendored
+in ``vendor/``, see its README) is gzipped and base64-encoded into ``<script
+type="application/octet-stream">`` blocks; the page inflates them with the browser's
+``DecompressionStream``, turns each into a ``blob:`` URL (its import specifiers rewritten
+to the other blobs) and imports it. The data (keyframes from :mod:`layerlapse.web.data`)
+rides the same way, beside a JSON header. A Content-Security-Policy forbids every
+request that does not come from the page itself, so nothing can leave it.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import html
+import json
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from layerlapse.networks.deformation import Deformation
+from layerlapse.render.style import CAMERAS, Style
+from layerlapse.scenes.base import Scene
+from layerlapse.web import data as webdata
+
+#: the vendored three.js release (layerlapse/web/vendor/README.md says how to update it)
+THREE_VERSION = "0.187.0"
+#: a page larger than this gets a warning that suggests fewer keyframes
+WARN_BYTES = 50_000_000
+#: the camera path is fitted for this width / height (the page refits nothing)
+ASPECT = 1.6
+CURVE_WIDTH, BORDER_WIDTH, OUTLINE_WIDTH = 4.0, 2.5, 2.5  # pixels at 720p, as the movie's
+
+
+@dataclass(frozen=True)
+class Page:
+    """A built page: its ``html`` text, the ``keyframes`` it carries and their measured
+    interpolation ``error`` (a fraction of the scene's extent)."""
+
+    html: str
+    keyframes: webdata.Keyframes
+
+    @property
+    def size(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+def _gz64(raw: bytes) -> str:
+    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+
+
+@functools.cache
+def _vendor_blocks() -> str:
+    """The three.js modules as inline gzip/base64 script blocks (built once per process)."""
+    vendor = resources.files("layerlapse.web") / "vendor"
+    blocks = []
+    for ident, name in (("three-core", "three.core.js"), ("three-module", "three.module.js"),
+                        ("three-orbit", "OrbitControls.js")):
+        text = (vendor / name).read_bytes()
+        blocks.append(f'<script type="application/octet-stream" id="{ident}">{_gz64(text)}</script>')
+    return "\n".join(blocks)
+
+
+def _template() -> str:
+    return (resources.files("layerlapse.web") / "template.html").read_text(encoding="utf-8")
+
+
+def _hex(colour) -> str:
+    import pyvista as pv
+
+    return pv.Color(colour).hex_rgb
+
+
+def _mix(colour: str, other: str, share: float) -> str:
+    import pyvista as pv
+
+    a, b = np.array(pv.Color(colour).float_rgb), np.array(pv.Color(other).float_rgb)
+    return pv.Color(tuple((1 - share) * a + share * b)).hex_rgb
+
+
+class _Blob:
+    """Typed arrays packed one after another, each at a multiple of 4 bytes."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, array: np.ndarray) -> list:
+        raw = np.ascontiguousarray(array).tobytes()
+        entry = [self.size, int(array.size)]
+        pad = (-len(raw)) % 4
+        self.chunks.append(raw + b"\0" * pad)
+        self.size += len(raw) + pad
+        return entry
+
+    def bytes(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def _r(x: np.ndarray, digits: int = 5) -> list:
+    """Floats for JSON, rounded to ``digits`` significant digits."""
+    a = np.asarray(x, dtype=np.float64).ravel()
+    return [float(f"{v:.{digits}g}") for v in a]
+
+
+def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: str, accuracy: float | None,
+               keyframes: int = webdata.DEFAULT_KEYFRAMES) -> Page:
+    """The page of ``deformation`` of ``scene``, drawn in ``style``; ``keyframes``: the most
+    keyframe intervals per stage (see :func:`~layerlapse.web.data.select_keyframes`)."""
+    from layerlapse.render.camera import CameraPath
+    from layerlapse.render.overlays import boundary_edges
+    from layerlapse.render.view import grid_selection
+
+    tl = deformation.timeline
+    flat = deformation.planar
+    _, slices = scene.points()
+    blob = _Blob()
+    # what is stored: every class part's points, and the grid lines that are drawn
+    stored: list[np.ndarray] = []
+    parts: list[dict] = []
+    bounds = [0]
+
+    def store(idx: np.ndarray) -> tuple[int, int]:
+        stored.append(idx)
+        bounds.append(bounds[-1] + len(idx))
+        return bounds[-2], len(idx)
+
+    it = iter(slices)
+    for surface in scene.surfaces:
+        sl = next(it)
+        start, count = store(np.arange(sl.start, sl.stop))
+        parts.append({"kind": "surface", "label": surface.label, "start": start, "count": count, "q": len(bounds) - 2,
+                      "faces": blob.add(np.asarray(surface.faces, np.uint32))})
+        edges = boundary_edges(np.asarray(surface.faces))
+        if len(edges):
+            parts.append({"kind": "outline", "label": surface.label, "start": start, "count": count,
+                          "q": len(bounds) - 2, "segments": blob.add(np.asarray(edges, np.uint32)),
+                          "width": OUTLINE_WIDTH})
+    for curve in scene.curves:
+        sl = next(it)
+        start, count = store(np.arange(sl.start, sl.stop))
+        parts.append({"kind": "curve", "label": curve.label, "start": start, "count": count, "q": len(bounds) - 2,
+                      "closed": bool(curve.closed), "width": CURVE_WIDTH if curve.label >= 0 else BORDER_WIDTH})
+    if scene.grid is not None:
+        sl = next(it)
+        lines = scene.grid.lines
+        P = lines.shape[1]
+        mode = style.grid if style.grid != "auto" else ("full" if flat else "box")
+        colours = (_hex(style.grid_color), _mix(style.grid_color, style.background, 0.55))
+        for chosen, colour in zip(grid_selection(lines, mode), colours):
+            if len(chosen):
+                ids = sl.start + (chosen[:, None] * P + np.arange(P)).ravel()
+                start, count = store(ids)
+                parts.append({"kind": "grid", "label": -1, "start": start, "count": count, "q": len(bounds) - 2,
+                              "lines": int(len(chosen)), "per": int(P), "colour": colour})
+    idx = np.concatenate(stored) if stored else np.zeros(0, np.int64)
+    keys = webdata.select_keyframes(deformation, idx, max_per_stage=keyframes)
+    quant = webdata.quantise(keys.positions, np.asarray(bounds))
+    positions = blob.add(webdata.delta_encode(quant.q))
+    stretch = None
+    if style.color_by == "stretch":
+        from layerlapse.networks.stretch import Stretch
+        from layerlapse.render.heat import colours as heat_colours
+        from layerlapse.render.heat import ratio_text, ticks
+
+        st = Stretch(deformation, scene)
+        framed = scene.class_points()
+        limit = st.limits(framed if len(framed) else None)
+        values = st.log_ratio(keys.frames)[:, idx]
+        lut = heat_colours(np.linspace(-limit, limit, 256), limit)[:, :3]
+        stretch = {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
+                   "lut": base64.b64encode(lut.astype(np.uint8).tobytes()).decode("ascii"),
+                   "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
+    camera = CameraPath.for_movie(deformation, fps=tl.fps, aspect=ASPECT, subset=scene.framed_points(),
+                                  style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
+    last = tl.n_frames - 1
+    final = deformation.display(np.array([last]), scene.class_points())[0]
+    decision = None
+    if len(scene.class_names) == 2:
+        geometry = webdata.decision_geometry(deformation.display_head(last), final, flat=flat)
+        if geometry is not None:
+            decision = {key: (_r(value) if isinstance(value, np.ndarray) else [_r(v) for v in value])
+                        for key, value in geometry.items()}
+    names = np.asarray(tl.name)
+    result = "" if accuracy is None else f" \u00b7 accuracy {100 * accuracy:.1f}%"
+    knn = deformation.knn_head
+    if knn is not None and accuracy is not None:
+        result = f" \u00b7 {knn.describe()}" + result
+    azimuth, elevation = CAMERAS[style.camera]
+    reach = None
+    if style.axes and len(idx):
+        reach = 1.25 * max(1.0, float(np.abs(keys.positions[0][: bounds[-1]]).max()))
+    meta = {
+        "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": tl.fps, "nFrames": tl.n_frames,
+        "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
+        "labels": list(tl.stage_labels), "labelOf": names.tolist(),
+        "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
+        "outputStart": int(tl.output_start), "result": result,
+        "style": {"background": _hex(style.background), "text": _hex(style.text_color),
+                  "classes": [_hex(c) for c in style.class_colors], "specular": style.specular,
+                  "ambient": style.ambient, "decisionLine": _mix(style.text_color, style.background, 0.2),
+                  "axes": _mix(style.grid_color, style.background, 0.35), "tube": style.tube_radius},
+        "camera": {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
+                   "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)},
+        "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
+                                  "bounds": [int(b) for b in bounds]},
+        "positions": positions, "decision": decision, "stretch": stretch, "axes": reach,
+        "classNames": list(scene.class_names),
+    }
+    text = _template()
+    meta_json = json.dumps(meta, separators=(",", ":")).replace("</", "<\\/")
+    page = (text.replace("{{TITLE}}", html.escape(title))
+            .replace("{{BACKGROUND}}", meta["style"]["background"]).replace("{{TEXT}}", meta["style"]["text"])
+            .replace("{{META}}", meta_json).replace("{{DATA}}", _gz64(blob.bytes()))
+            .replace("{{THREE}}", _vendor_blocks()))
+    built = Page(page, keys)
+    if built.size > WARN_BYTES:
+        warnings.warn(f"web: the page is {built.size / 1e6:.0f} MB ({len(keys.frames)} keyframes of "
+                      f"{len(idx):,} points); a browser may be slow to open it: fewer keyframes per stage "
+                      f"(--keyframes {max(1, keyframes // 2)}) or a coarser scene (--set resolution=...) make it smaller",
+                      stacklevel=2)
+    return built
