@@ -189,7 +189,8 @@ SIGNATURES = {
     ".json": _text,
     ".csv": _text,
     ".md": _text,
-    ".html": _text,
+    ".html": lambda head: b'<meta name="generator" content="layerlapse">' in head,
+    ".htm": lambda head: b'<meta name="generator" content="layerlapse">' in head,
 }
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from layerlapse import api
+from layerlapse.errors import LayerlapseError
 from layerlapse.web import data as webdata
 from tests.conftest import TINY_TRAINING
 from tests.test_cli import TINY, run
@@ -186,3 +187,35 @@ def test_blocked_requests_are_reported(chromium, page, tmp_path):
                                   '<script type="module">', 1), encoding="utf-8")
     _, errors, _ = _dom(chromium, leaky, "#t=0", tmp_path / "profile")
     assert "blocked request: https://example.invalid/x.png" in errors
+
+
+def test_page_opened_plainly_plays_and_is_not_blank(chromium, page, tmp_path):
+    """Opened with no #t= (a double-click, a notebook), the page plays from the start and
+    shows the scene. (Under --virtual-time-budget the animation clock never runs backwards, so
+    this does not replay the real-time race where a first step before play began made the
+    camera NaN; template.html clamps that step, the frame and the camera's direction.)"""
+    path, _ = page
+    png = tmp_path / "plain.png"
+    browse(chromium, path.resolve().as_uri(), tmp_path / "profile", f"--screenshot={png}")
+    import imageio.v3 as iio
+
+    view = iio.imread(png)[60:-60, :, :3].astype(int)
+    assert view.std() > 10, "the playing page is blank"
+    assert (view.min(2) < 200).mean() > 0.002
+
+
+def test_only_pages_of_ours_are_replaced(tori, tmp_path):
+    scene, network = tori
+    mine = tmp_path / "mine.html"
+    mine.write_text("<html><body>my notes</body></html>", encoding="utf-8")
+    with pytest.raises(LayerlapseError, match="not replaced"):
+        api.web(scene, mine, network=network, progress=False)
+    assert mine.read_text(encoding="utf-8") == "<html><body>my notes</body></html>"
+    ours = api.web(scene, tmp_path / "ours.html", network=network, progress=False)
+    api.web(scene, ours.path, network=network, progress=False)  # ours: replaced
+
+
+def test_too_few_keyframes_say_the_motion_is_off(tori, tmp_path):
+    scene, network = tori
+    with pytest.warns(UserWarning, match=r"off by up to .*% of the scene's size"):
+        api.web(scene, tmp_path / "coarse.html", network=network, progress=False, keyframes=1)

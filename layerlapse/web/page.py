@@ -29,6 +29,8 @@ from layerlapse.web import data as webdata
 
 #: the vendored three.js release (layerlapse/web/vendor/README.md says how to update it)
 THREE_VERSION = "0.187.0"
+#: interpolation further off than this (a fraction of the scene's extent) gets a warning
+ERROR_BOUND = 0.005
 #: a page larger than this gets a warning that suggests fewer keyframes
 WARN_BYTES = 50_000_000
 #: the camera path is fitted for this width / height (the page refits nothing)
@@ -218,9 +220,14 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
             .replace("{{META}}", meta_json).replace("{{DATA}}", _gz64(blob.bytes()))
             .replace("{{THREE}}", _vendor_blocks()))
     built = Page(page, keys)
+    if keys.error > ERROR_BOUND:
+        warnings.warn(f"web: with at most {keyframes} keyframes a stage, the page's motion is off by up to "
+                      f"{100 * keys.error:.2f}% of the scene's size between keyframes (more than "
+                      f"{100 * ERROR_BOUND:.1f}%); more --keyframes make it exact", stacklevel=2)
     if built.size > WARN_BYTES:
         warnings.warn(f"web: the page is {built.size / 1e6:.0f} MB ({len(keys.frames)} keyframes of "
-                      f"{len(idx):,} points); a browser may be slow to open it: fewer keyframes per stage "
-                      f"(--keyframes {max(1, keyframes // 2)}) or a coarser scene (--set resolution=...) make it smaller",
+                      f"{len(idx):,} points); a browser may be slow to open it: a coarser scene (--set resolution=...) "
+                      f"makes it smaller, as do fewer keyframes per stage (--keyframes {max(1, keyframes // 2)}, "
+                      "at the cost of a less exact motion)",
                       stacklevel=2)
     return built
