@@ -77,6 +77,29 @@ def test_window_slider_keys_and_labels(xvfb, tori):
         viewer.close()
 
 
+@pytest.mark.display
+def test_window_shows_the_diagnostics(xvfb, tori):
+    """--color-by stretch --boundary pulled-back --hud in the window: the colours, the readout
+    and the carried boundary follow the slider."""
+    from layerlapse.render.style import Style
+
+    scene, net = tori
+    style = Style(color_by="stretch", boundary="pulled-back", hud=True)
+    viewer = api.show(scene, network=net, size=(480, 320), style=style, block=False)
+    try:
+        view = viewer.view
+        assert view.heat is not None and view.hud is not None
+        first_text = view.hud[0].GetInput()
+        first_heat = [np.array(t[1]) for t in view.heat.targets]
+        assert all(np.abs(h).max() < 1e-6 for h in first_heat)  # nothing stretched at the input
+        viewer.set_time(viewer.boundaries[3])  # the end of layer 1's stages
+        assert view.hud[0].GetInput() != first_text and view.hud[0].GetInput().startswith("det W(t)")
+        assert max(np.abs(np.array(t[1])).max() for t in view.heat.targets) > 0.05
+        assert viewer.screenshot().std() > 5
+    finally:
+        viewer.close()
+
+
 def test_no_display_is_a_clear_error(tori, monkeypatch):
     scene, net = tori
     monkeypatch.delenv("DISPLAY", raising=False)
