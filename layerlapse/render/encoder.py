@@ -242,9 +242,18 @@ class FrameWriter:
             self.tmp.unlink(missing_ok=True)
 
     def _end_thread(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        """Give the writer its end mark and wait for it to finish, offering the mark again
+        until the thread ends, so that one lost wake-up cannot hang the process. (Twice, in
+        many test runs, a render hung with the writer waiting for frames after the mark was
+        put: once under SIGTERM, where an exception raised inside ``Queue.put`` can leave an
+        item queued without waking the writer, once after a failed frame.) Extra marks are
+        never read."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.5)
+            except queue.Full:  # the writer is busy with the queued frames; it will get there
+                pass
+            self._thread.join(timeout=0.5)
 
     def close(self, *, success: bool = True) -> Path | None:
         """Finish writing; rename into place on success, delete the temporary output otherwise.
