@@ -6,6 +6,7 @@
 >>> ll.render(scene, "outputs/tori.mp4", network=net, quality="low")
 >>> ll.figure(scene, "outputs/tori-sheet.png", network=net, sheet=True)
 >>> ll.render(scene, "outputs/mine.mp4", model=my_torch_sequential)   # your own PyTorch model
+>>> ll.batch("examples/small-sweep.toml", "outputs/batch")             # a sweep of jobs on Dask
 """
 
 import sys
@@ -28,6 +29,7 @@ from layerlapse.api import (
     train_network,
     web,
 )
+from layerlapse.batch import BatchResult, batch
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import (
     Deformation,
@@ -46,6 +48,7 @@ from layerlapse.trajectory import save_trajectory
 
 __all__ = [
     "SCENES",
+    "BatchResult",
     "Curve",
     "Deformation",
     "Grid",
@@ -62,6 +65,7 @@ __all__ = [
     "Timeline",
     "TimelineConfig",
     "TrainConfig",
+    "batch",
     "deform",
     "export_meshes",
     "figure",
@@ -88,11 +92,11 @@ __all__ = [
 class _Package(types.ModuleType):
     """``layerlapse`` itself. Importing the subpackage ``layerlapse.render`` (which any render
     does) would set the attribute ``render`` to that module and hide :func:`render` (and
-    ``layerlapse.web`` would hide :func:`web`); the function stays (the subpackage is still imported by name: ``from layerlapse.render import
+    ``layerlapse.web`` would hide :func:`web`, ``layerlapse.batch`` :func:`batch`); the function stays (the subpackage is still imported by name: ``from layerlapse.render import
     Style``)."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in ("render", "web") and isinstance(value, types.ModuleType):
+        if name in ("render", "web", "batch") and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 

@@ -473,6 +473,38 @@ def inspect_command(
         typer.echo(f"wrote {path}{replaced(path)}")
 
 
+@app.command("batch")
+def batch_command(
+    sweep: Annotated[Path, typer.Argument(help="a .toml sweep file: scenes, a [grid] of settings, what each job makes (see examples/small-sweep.toml)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for JOBID/..., manifest.jsonl and index.html")] = Path("outputs/batch"),
+    scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of a running `dask scheduler` (default: a local cluster)")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes of the local cluster (default: min(cores, jobs))")] = None,
+    retries: Annotated[int, typer.Option(help="run a job again this many times when its worker dies")] = 1,
+    jobs_per_worker: Annotated[int | None, typer.Option(help="restart a worker (a fresh process) after this many jobs")] = None,
+    force: Annotated[bool, typer.Option(help="run every job, even those the manifest says are done")] = False,
+    dry_run: Annotated[bool, typer.Option(help="list the jobs (id, scene, settings, run or skip) and run nothing")] = False,
+    progress: ProgressOpt = True,
+) -> None:
+    """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
+    from layerlapse.batch import batch, plan
+    from layerlapse.sweep import read_sweep
+
+    if dry_run:
+        jobs = read_sweep(sweep)
+        todo, _ = plan(jobs, out.resolve(), force=force)
+        ids = {job.id for job in todo}
+        for job in jobs:
+            typer.echo(f"{job.id}  {'run ' if job.id in ids else 'skip'}  {job.describe()}")
+        typer.echo(f"{len(jobs)} jobs: {len(todo)} to run, {len(jobs) - len(todo)} done")
+        return
+    result = batch(sweep, out, scheduler=scheduler, workers=workers, retries=retries,
+                   jobs_per_worker=jobs_per_worker, force=force, progress=progress)
+    typer.echo(f"{result.done} done, {result.failed} failed, {result.skipped} skipped; "
+               f"wrote {result.manifest} and {result.gallery}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
 @app.command("reproduce")
 def reproduce_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for results.md, results.json and key frames")] = Path("outputs/reproduce"),

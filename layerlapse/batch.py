@@ -1,0 +1,317 @@
+"""``layerlapse batch``: run a sweep's jobs on Dask distributed, with a manifest to resume from.
+
+The driver (this process) reads the sweep, skips the jobs the manifest says are done (their
+files still hashing the same), and keeps at most one job per worker in flight. Each job runs
+:func:`run_job` in a worker process: it builds the scene, trains the network and calls the
+public api functions, which write atomically into ``OUT/JOBID/``. Only the driver appends to
+``OUT/manifest.jsonl``, one line per finished job, so an interrupted sweep leaves a manifest
+whose every line is whole.
+
+Faults: an error in a job is returned as a failed record (not retried: it would fail
+again); a worker that dies is the scheduler's to retry (``allowed-failures``, set from
+``retries`` for the cluster made here); after that the job is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.sweep import Job, read_sweep
+
+MANIFEST = "manifest.jsonl"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What :func:`batch` did: counts, and where the manifest and the gallery are."""
+
+    done: int
+    failed: int
+    skipped: int
+    manifest: Path
+    gallery: Path
+
+
+# --- in a worker ----------------------------------------------------------------------------
+def run_job(job: Job, folder: str) -> dict[str, Any]:
+    """Make one job's outputs in ``folder``; -> its record's outputs, accuracy, worker, status.
+
+    Never raises for a job's own error (bad parameter, untrainable network): that is
+    returned as ``status="failed"`` with the one-line message, so it is not retried.
+    """
+    from layerlapse._files import remove_stale_temporaries
+
+    start = time.perf_counter()
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)  # what a killed attempt left
+    from distributed import get_worker
+
+    record: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "address": get_worker().address}
+    try:
+        made, accuracy = _make(job, out)
+        record.update(status="done", outputs=made, accuracy=accuracy, error=None)
+    except Exception as exc:  # any error of one job is that job's failure; the sweep goes on
+        message = str(exc) if isinstance(exc, LayerlapseError) else f"{type(exc).__name__}: {exc}"
+        record.update(status="failed", outputs={}, accuracy=None, error=" ".join(message.split()))
+    record["wall_s"] = round(time.perf_counter() - start, 3)
+    return record
+
+
+def _make(job: Job, out: Path) -> tuple[dict[str, str], float | None]:
+    from layerlapse import api
+    from layerlapse.networks import save_network
+    from layerlapse.scenefile import resolve_scene
+    from layerlapse.trajectory import save_trajectory
+
+    preset = resolve_scene(job.scene, **job.params)
+    network = api.train_network(preset, network=job.network or None, training=job.training or None, progress=False)
+    save_network(network, out / "network.pt")
+    prepared = api.Prepared(preset, network)
+    made = {"network": "network.pt"}
+    timeline = {"seconds_per_stage": job.seconds_per_stage} if job.seconds_per_stage else None
+    if "movie" in job.outputs:
+        movie = out / f"movie.{job.format}"
+        trajectory = out / "trajectory.npz" if "trajectory" in job.outputs else None
+        api.render(prepared, movie, quality=job.quality, size=job.size, seconds_per_stage=job.seconds_per_stage,
+                   save_trajectory=trajectory, progress=False)
+        made["movie"] = movie.name
+        if trajectory is not None:
+            made["trajectory"] = trajectory.name
+        if not {"sheet", "figure"} & set(job.outputs):  # the gallery's thumbnail: the movie's first moment
+            api.figure(prepared, out / "first-frame.png", at="input", size=job.size, supersample=1, progress=False)
+            made["first-frame"] = "first-frame.png"
+    elif "trajectory" in job.outputs:
+        save_trajectory(out / "trajectory.npz", preset.scene, prepared.deform(timeline=timeline))
+        made["trajectory"] = "trajectory.npz"
+    if "sheet" in job.outputs:
+        api.figure(prepared, out / "sheet.png", sheet=True, size=job.size, supersample=1, progress=False)
+        made["sheet"] = "sheet.png"
+    if "figure" in job.outputs:
+        api.figure(prepared, out / "output.png", at="output", size=job.size, supersample=1, progress=False)
+        made["figure"] = "output.png"
+    return made, network.accuracy
+
+
+# --- the manifest ---------------------------------------------------------------------------
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
+    """The latest record of each job id; a line that is not whole JSON (a crash) is ignored."""
+    latest: dict[str, dict[str, Any]] = {}
+    try:
+        lines = (out / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return latest
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            latest[record["id"]] = record
+    return latest
+
+
+def is_done(record: dict[str, Any] | None, out: Path) -> bool:
+    """Whether a record says done and every output it lists still has its size and hash."""
+    if not record or record.get("status") != "done":
+        return False
+    for item in record.get("outputs", []):
+        path = out / item["path"]
+        if not path.is_file() or path.stat().st_size != item["size"] or sha256(path) != item["sha256"]:
+            return False
+    return True
+
+
+def append_record(out: Path, record: dict[str, Any]) -> None:
+    """One whole line, written with one call and flushed to disk."""
+    line = json.dumps(record, sort_keys=True) + "\n"
+    with (out / MANIFEST).open("a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _record(job: Job, out: Path, result: dict[str, Any]) -> dict[str, Any]:
+    outputs = []
+    for kind, name in result.get("outputs", {}).items():
+        path = out / job.id / name
+        outputs.append({"kind": kind, "path": f"{job.id}/{name}", "size": path.stat().st_size,
+                        "sha256": sha256(path)})
+    return {"id": job.id, "inputs": job.inputs(), "status": result["status"], "outputs": outputs,
+            "accuracy": result.get("accuracy"), "wall_s": result.get("wall_s"), "worker": result.get("worker"),
+            "error": result.get("error"), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+# --- the driver -----------------------------------------------------------------------------
+def plan(jobs: Iterable[Job], out: Path, *, force: bool = False) -> tuple[list[Job], list[Job]]:
+    """(to run, to skip): a job is skipped when its latest record is done and its files match."""
+    latest = {} if force else read_manifest(out)
+    run: list[Job] = []
+    skip: list[Job] = []
+    seen: set[str] = set()
+    for job in jobs:
+        if job.id in seen:  # the same job twice in a sweep (e.g. a repeated grid value): once
+            continue
+        seen.add(job.id)
+        (skip if is_done(latest.get(job.id), out) else run).append(job)
+    return run, skip
+
+
+def batch(
+    sweep: str | Path,
+    out: str | Path = "outputs/batch",
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    retries: int = 1,
+    jobs_per_worker: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> BatchResult:
+    """Run a sweep file's jobs on Dask; write ``OUT/JOBID/...``, ``OUT/manifest.jsonl`` and ``OUT/index.html``.
+
+    Parameters
+    ----------
+    sweep
+        The ``.toml`` sweep file (see ``examples/small-sweep.toml``).
+    out
+        The output folder.
+    scheduler
+        ``tcp://HOST:PORT`` of a running ``dask scheduler``; None: a local cluster of
+        ``workers`` processes (default: min(cores, jobs)), spawned, one thread each.
+    retries
+        How many times a job whose worker died is run again (the local cluster's
+        ``allowed-failures``; a running scheduler uses its own setting).
+    jobs_per_worker
+        Restart a worker (a fresh process) after it finished this many jobs; None: never.
+    force
+        Run every job, even those the manifest says are done.
+    progress
+        A progress bar over jobs.
+
+    Returns
+    -------
+    BatchResult
+    """
+    from layerlapse.gallery import write_gallery
+
+    if not 0 <= retries <= 100:
+        raise LayerlapseError(f"retries: {retries} is out of range; allowed: 0 to 100")
+    if jobs_per_worker is not None and jobs_per_worker < 1:
+        raise LayerlapseError(f"jobs_per_worker: {jobs_per_worker} is out of range; allowed: 1 or more")
+    if workers is not None and not 1 <= workers <= 1024:
+        raise LayerlapseError(f"workers: {workers} is out of range; allowed: 1 to 1024")
+    if workers is not None and scheduler is not None:
+        raise LayerlapseError("workers: a running scheduler has its own workers; drop --workers (or --scheduler)")
+    jobs = read_sweep(sweep)
+    out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise LayerlapseError(f"out: {str(out)!r} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    todo, skipped = plan(jobs, out, force=force)
+    counts = {"done": 0, "failed": 0, "skipped": len(skipped)}
+    if todo:
+        _run(todo, out, counts, scheduler=scheduler, workers=workers, retries=retries,
+             jobs_per_worker=jobs_per_worker, progress=progress, total=len(todo) + len(skipped))
+    gallery = write_gallery(out, [*todo, *skipped])
+    return BatchResult(counts["done"], counts["failed"], counts["skipped"], out / MANIFEST, gallery)
+
+
+def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str | None, workers: int | None,
+         retries: int, jobs_per_worker: int | None, progress: bool, total: int) -> None:
+    import dask
+    from distributed import Client, LocalCluster
+
+    # VTK and torch are not fork-safe: workers start (and restart) as fresh processes
+    settings = {"distributed.worker.multiprocessing-method": "spawn", "distributed.scheduler.allowed-failures": retries}
+    with dask.config.set(settings):
+        cluster = None
+        if scheduler is None:
+            n = workers or min(os.cpu_count() or 1, len(todo))
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)  # a cancelled or retried job is the manifest's to say
+        try:
+            client = Client(scheduler or cluster)
+        except OSError as exc:
+            if cluster is not None:
+                cluster.close()
+            raise LayerlapseError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
+        try:
+            _loop(client, todo, out, counts, jobs_per_worker=jobs_per_worker, progress=progress, total=total)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, jobs_per_worker: int | None,
+          progress: bool, total: int) -> None:
+    """At most one job per worker in flight, so a worker due for a restart is idle when restarted."""
+    from distributed import wait
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=counts["skipped"], unit="job", disable=not progress, desc="batch")
+    bar.set_postfix(counts, refresh=True)
+    pending = list(reversed(todo))
+    running: dict[Any, Job] = {}
+    finished_by: dict[str, int] = {}
+    try:
+        while pending or running:
+            slots = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+            while pending and len(running) < slots:
+                job = pending.pop()
+                key = f"job-{job.id}-{secrets.token_hex(3)}"
+                running[client.submit(run_job, job, str(out / job.id), key=key, pure=False)] = job
+            for future in wait(list(running), return_when="FIRST_COMPLETED").done:
+                job = running.pop(future)
+                result = _result(future)
+                future.release()  # else restarting its worker would lose the result, and the job run again
+                record = _record(job, out, result)
+                append_record(out, record)
+                counts[record["status"]] += 1
+                bar.set_postfix(counts, refresh=False)
+                bar.update(1)
+                worker = result.get("address") if jobs_per_worker else None
+                if worker and jobs_per_worker:
+                    finished_by[worker] = finished_by.get(worker, 0) + 1
+                    if finished_by[worker] >= jobs_per_worker and (pending or running):
+                        del finished_by[worker]
+                        client.restart_workers([worker], raise_for_error=False)
+    except BaseException:  # Ctrl-C: what finished is in the manifest; the rest is not started again
+        for future in running:
+            future.cancel()
+        raise
+    finally:
+        bar.close()
+
+
+def _result(future: Any) -> dict[str, Any]:
+    """The job's record, or a failure saying why the future holds none (a worker died too often)."""
+    from distributed import KilledWorker
+
+    try:
+        return dict(future.result())
+    except KilledWorker:
+        return {"status": "failed", "error": "its worker died while running it, more often than --retries allows "
+                "(KilledWorker)"}
+    except Exception as exc:  # the task could not even start (e.g. unpicklable, worker import error)
+        return {"status": "failed", "error": " ".join(f"{type(exc).__name__}: {exc}".split())}

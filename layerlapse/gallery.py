@@ -1,0 +1,84 @@
+"""``OUT/index.html``: a sweep's jobs as one offline table (relative links, no outside URLs)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from layerlapse._files import atomic_output
+from layerlapse.batch import read_manifest
+from layerlapse.sweep import Job
+
+#: the output shown as a job's thumbnail, the first one it has
+THUMBNAILS = ("sheet", "figure", "first-frame")
+
+STYLE = """
+body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; }
+th, td { border-bottom: 1px solid #ddd; padding: 6px 10px; text-align: left; vertical-align: middle; }
+th { background: #f3f3f3; }
+img { max-width: 360px; max-height: 140px; display: block; }
+.failed { color: #b00020; }
+.missing { color: #888; }
+code { font-size: 12px; }
+"""
+
+
+def write_gallery(out: Path, jobs: Iterable[Job]) -> Path:
+    """Write ``out/index.html`` for ``jobs`` from the manifest's latest record of each.
+
+    Parameters
+    ----------
+    out
+        The batch's output folder (holding ``manifest.jsonl``).
+    jobs
+        The sweep's jobs, in the order shown.
+
+    Returns
+    -------
+    Path
+        The page.
+    """
+    latest = read_manifest(out)
+    jobs = list(jobs)
+    rows = [_row(job, latest.get(job.id)) for job in jobs]
+    n_done = sum((latest.get(job.id) or {}).get("status") == "done" for job in jobs)
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"generator\" content=\"layerlapse\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self' 'unsafe-inline' file:\">"
+        f"<title>layerlapse batch: {len(rows)} jobs</title><style>{STYLE}</style></head><body>"
+        f"<h1>layerlapse batch</h1><p>{len(rows)} jobs; {n_done} done.</p>"
+        "<table><thead><tr><th>thumbnail</th><th>job</th><th>scene and parameters</th><th>accuracy</th>"
+        "<th>time</th><th>status</th><th>outputs</th></tr></thead><tbody>\n"
+        + "\n".join(rows) + "\n</tbody></table></body></html>\n"
+    )
+    path = out / "index.html"
+    with atomic_output(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
+
+
+def _row(job: Job, record: dict[str, Any] | None) -> str:
+    e = html.escape
+    settings = {**job.params, **job.network, **job.training}
+    params = "<br>".join(f"<code>{e(k)}={e(json.dumps(v))}</code>" for k, v in settings.items())
+    scene = e(Path(job.scene).name)
+    if record is None:
+        return (f'<tr class="missing"><td></td><td><code>{job.id}</code></td><td>{scene}<br>{params}</td>'
+                "<td></td><td></td><td>not run</td><td></td></tr>")
+    outputs = {item["kind"]: item["path"] for item in record.get("outputs", [])}
+    thumb = next((outputs[kind] for kind in THUMBNAILS if kind in outputs), None)
+    link = outputs.get("movie") or thumb or ""
+    image = f'<a href="{e(link)}"><img src="{e(thumb)}" alt="{e(job.id)}"></a>' if thumb else ""
+    accuracy = f"{100 * record['accuracy']:.1f}%" if record.get("accuracy") is not None else ""
+    wall = f"{record['wall_s']:.1f} s" if record.get("wall_s") is not None else ""
+    status = e(record.get("status", "?"))
+    if record.get("error"):
+        status += f'<br><span class="failed">{e(record["error"])}</span>'
+    links = " ".join(f'<a href="{e(path)}">{e(kind)}</a>' for kind, path in outputs.items())
+    return (f'<tr class="{e(record.get("status", ""))}"><td>{image}</td><td><code>{job.id}</code></td>'
+            f"<td>{scene}<br>{params}</td><td>{accuracy}</td><td>{wall}</td><td>{status}</td><td>{links}</td></tr>")
