@@ -73,3 +73,16 @@ def xvfb():
         os.environ["DISPLAY"] = old
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium for the offline pages (the web page, the batch gallery); .ci/run installs it."""
+    import shutil
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs it with apt-get")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return exe

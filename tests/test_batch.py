@@ -158,18 +158,6 @@ def test_a_killed_worker_is_retried(cluster, tmp_path):
     assert sorted(p.name for p in job_folder.iterdir()) == ["movie.mp4", "network.pt", "network.pt.npz", "sheet.png"]
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    import shutil
-
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it with apt-get")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return exe
-
-
 def test_gallery_shows_a_thumbnail_per_job(finished, chromium, tmp_path):
     from PIL import Image
     from test_web import browse

@@ -3,9 +3,7 @@ the CLI, and the page itself in headless Chromium (opened from file://, network 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -112,16 +110,6 @@ def test_notebook_web_backend(tori):
 
 
 # --- in a real browser ----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chromium():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it with apt-get")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return exe
-
-
 def browse(exe: str, url: str, profile: Path, *args: str) -> str:
     """Open ``url`` in headless Chromium with the network cut off; -> stdout."""
     cmd = [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
