@@ -482,7 +482,7 @@ def render(
     -------
     RenderResult
     """
-    from layerlapse.render.encoder import FOLDER, check_frame_folder, check_writable, output_kind
+    from layerlapse.render.encoder import FOLDER, check_frame_folder, output_kind
     from layerlapse.render.movie import check_movie_length, resolve_settings, write_movie
     from layerlapse.trajectory import check_trajectory_path
     from layerlapse.trajectory import save_trajectory as write_trajectory
@@ -523,7 +523,7 @@ def render(
     if planned is not None:  # before any training; a user's model is checked once it is read
         _check_length(planned, timeline_config, settings, n_points, points)
     if kind == FOLDER:
-        check_writable(out)
+        check_folder_writable(out)
         check_frame_folder(out)
     else:
         check_output(out)

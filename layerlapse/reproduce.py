@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from layerlapse._files import atomic_output
+from layerlapse._files import atomic_output, check_folder_writable
 from layerlapse.errors import LayerlapseError
 
 
@@ -140,7 +140,6 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
     and one key frame per claim (the best seed's output) into ``out``. ``epochs`` and
     ``scene_params`` (per scene name) shrink the run, e.g. for tests."""
     from layerlapse import api
-    from layerlapse.render.encoder import check_writable
 
     if not 1 <= seeds <= 50:
         raise LayerlapseError(f"seeds: {seeds} is out of range; allowed: 1 to 50")
@@ -148,7 +147,7 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
     if len(set(names)) != len(names):
         raise LayerlapseError(f"claims: two rows would write the same key frame ({', '.join(names)})")
     out = Path(out)
-    check_writable(out / "results.md")
+    check_folder_writable(out / "results.md")
     results = []
     for i, claim in enumerate(claims, start=1):
         scene = api.load_scene(claim.scene, **(scene_params or {}).get(claim.scene, {}))

@@ -109,6 +109,14 @@ def read_text_file(path: Path, where: str) -> str:
                               "TOML scene files must be UTF-8 text") from None
 
 
+def read_toml(path: Path, where: str) -> dict[str, Any]:
+    """A TOML file's tables, or one line naming ``where`` and what is wrong with the file."""
+    try:
+        return tomllib.loads(read_text_file(path, where))
+    except tomllib.TOMLDecodeError as exc:
+        raise LayerlapseError(f"{where}: not valid TOML ({exc})") from None
+
+
 def load_scene_file(path: str | Path) -> Preset:
     """Build the scene a ``.toml`` file describes (validated; errors name file and field).
 
@@ -127,10 +135,7 @@ def load_scene_file(path: str | Path) -> Preset:
     """
     path = Path(path)
     where = f"scene file {str(path)!r}"
-    try:
-        raw = tomllib.loads(read_text_file(path, where))
-    except tomllib.TOMLDecodeError as exc:
-        raise LayerlapseError(f"{where}: not valid TOML ({exc})") from None
+    raw = read_toml(path, where)
     spec_file = _section(where, SceneFile, raw)
     name = spec_file.name or path.stem
     if spec_file.family is not None:

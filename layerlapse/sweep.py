@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,13 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.train import TrainConfig
-from layerlapse.scenefile import _section, read_text_file
+from layerlapse.scenefile import _section, read_toml
 from layerlapse.scenes.registry import GEOMETRIES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: what a job can make: the movie, a contact sheet, a still of the output, the motion as .npz
 OUTPUTS = ("movie", "sheet", "figure", "trajectory")
@@ -143,10 +137,7 @@ def read_sweep(path: str | Path) -> list[Job]:
     """
     path = Path(path)
     where = f"sweep file {str(path)!r}"
-    try:
-        raw = tomllib.loads(read_text_file(path, where))
-    except tomllib.TOMLDecodeError as exc:
-        raise LayerlapseError(f"{where}: not valid TOML ({exc})") from None
+    raw = read_toml(path, where)
     sweep = _section(where, SweepFile, raw)
     scenes = [_scene_ref(path, ref, f"{where}: scenes[{i}]") for i, ref in enumerate(sweep.scenes)]
     fixed = {**{f"params.{k}": v for k, v in sweep.params.items()},

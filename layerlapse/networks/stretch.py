@@ -113,6 +113,7 @@ class Stretch:
     def __init__(self, deformation, scene: Scene) -> None:
         self.deformation = deformation
         self.n_points = deformation.n_points
+        self.class_points = scene.class_points()
         D = deformation.dim
         self.groups = []
         for idx, T in tangent_frames(scene):
@@ -153,7 +154,8 @@ class Stretch:
 
     def limits(self, subset: np.ndarray | None = None, *, samples: int = 48, quantile: float = 0.95) -> float:
         """A symmetric colour limit L (the colours span ``exp(-L)`` to ``exp(L)``), fixed for
-        the whole movie: the ``quantile`` of |log stretch| over ``subset`` of the points, at
+        the whole movie: the ``quantile`` of |log stretch| over ``subset`` of the points
+        (default: the classes' points, all points in a scene without classes), at
         the end of every stage and at ``samples`` frames spread over the timeline; at least
         log 2 (so a layer that barely stretches is not painted as if it did)."""
         d = self.deformation
@@ -161,6 +163,8 @@ class Stretch:
                                  [int(np.flatnonzero(d.timeline.stage == s)[-1])
                                   for s in np.unique(d.timeline.stage)]])
         values = np.abs(self.log_ratio(frames))
+        if subset is None and len(self.class_points):
+            subset = self.class_points
         if subset is not None:
             values = values[:, subset]
         return max(float(np.quantile(values, quantile)) if values.size else 0.0, float(np.log(2.0)))

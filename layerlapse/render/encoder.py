@@ -88,12 +88,6 @@ def check_frame_folder(path: Path) -> None:
             )
 
 
-def check_writable(path: Path, *, field: str = "out") -> None:
-    """Create ``path``'s folder and prove a file can be written there, before any work;
-    errors name ``field`` (see :func:`layerlapse._files.check_folder_writable`)."""
-    check_folder_writable(path, field)
-
-
 class FrameWriter:
     """Write RGB frames (H, W, 3) uint8 to ``path`` atomically; use as a context manager.
 
@@ -110,7 +104,7 @@ class FrameWriter:
         self.input_size = tuple(input_size) if input_size is not None else tuple(size)
         self.fps = fps
         self.kind = output_kind(self.path)
-        check_writable(self.path)
+        check_folder_writable(self.path)
         if self.kind == FOLDER:
             check_frame_folder(self.path)
         self.tmp = temporary_sibling(self.path, folder=self.kind == FOLDER)

@@ -54,8 +54,7 @@ def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: St
         from layerlapse.render.heat import colours
 
         stretch = Stretch(deformation, scene)
-        class_points = scene.class_points()
-        limit = stretch.limits(class_points if len(class_points) else None)
+        limit = stretch.limits()
         heat = colours(stretch.at(moment.stage, np.array([moment.t]))[0], limit)
     out = []
     for k, (name, vertices, faces, label) in enumerate(parts):

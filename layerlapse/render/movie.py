@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from tqdm import tqdm
 
+from layerlapse._files import check_folder_writable
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import FrameSource
 from layerlapse.render.camera import CameraPath
@@ -19,7 +20,6 @@ from layerlapse.render.encoder import (
     FOLDER,
     FrameWriter,
     check_frame_folder,
-    check_writable,
     output_kind,
 )
 from layerlapse.render.style import QUALITIES, Style
@@ -219,7 +219,7 @@ def write_movie(
     """
     path = Path(path)
     kind = output_kind(path)
-    check_writable(path)
+    check_folder_writable(path)
     if kind == FOLDER:
         check_frame_folder(path)
     if kind == ".gif":

@@ -312,8 +312,7 @@ class SceneView:
         if deformation.knn_head is not None:
             raise LayerlapseError(KNN_STRETCH)
         stretch = Stretch(deformation, self.scene)
-        framed = self.class_points if len(self.class_points) else None
-        limit = stretch.limits(framed)
+        limit = stretch.limits()
         by_mesh = {id(a.GetMapper().GetInput()): a
                    for a in [a for actors in self.class_actors.values() for a in actors] + self.grid_actors}
         targets = []

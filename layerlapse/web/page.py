@@ -170,8 +170,7 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         from layerlapse.render.heat import ratio_text, ticks
 
         st = Stretch(deformation, scene)
-        framed = scene.class_points()
-        limit = st.limits(framed if len(framed) else None)
+        limit = st.limits()
         values = st.log_ratio(keys.frames)[:, idx]
         lut = heat_colours(np.linspace(-limit, limit, 256), limit)[:, :3]
         stretch = {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
