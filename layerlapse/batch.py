@@ -60,8 +60,8 @@ def run_job(job: Job, folder: str) -> dict[str, Any]:
 
     record: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "address": get_worker().address}
     try:
-        made, accuracy = _make(job, out)
-        record.update(status="done", outputs=made, accuracy=accuracy, error=None)
+        made, accuracy, network = _make(job, out)
+        record.update(status="done", outputs=made, accuracy=accuracy, network=network, error=None)
     except Exception as exc:  # any error of one job is that job's failure; the sweep goes on
         message = str(exc) if isinstance(exc, LayerlapseError) else f"{type(exc).__name__}: {exc}"
         record.update(status="failed", outputs={}, accuracy=None, error=" ".join(message.split()))
@@ -69,7 +69,8 @@ def run_job(job: Job, folder: str) -> dict[str, Any]:
     return record
 
 
-def _make(job: Job, out: Path) -> tuple[dict[str, str], float | None]:
+def _make(job: Job, out: Path) -> tuple[dict[str, str], float | None, str]:
+    """Train the job's network and make its outputs; -> (kind: file name, accuracy, the network in words)."""
     from layerlapse import api
     from layerlapse.networks import save_network
     from layerlapse.scenefile import resolve_scene
@@ -96,12 +97,14 @@ def _make(job: Job, out: Path) -> tuple[dict[str, str], float | None]:
         save_trajectory(out / "trajectory.npz", preset.scene, prepared.deform(timeline=timeline))
         made["trajectory"] = "trajectory.npz"
     if "sheet" in job.outputs:
-        api.figure(prepared, out / "sheet.png", sheet=True, size=job.size, supersample=1, progress=False)
+        api.figure(prepared, out / "sheet.png", sheet=True, size=job.size, supersample=job.supersample,
+                   progress=False)
         made["sheet"] = "sheet.png"
     if "figure" in job.outputs:
-        api.figure(prepared, out / "output.png", at="output", size=job.size, supersample=1, progress=False)
+        api.figure(prepared, out / "output.png", at="output", size=job.size, supersample=job.supersample,
+                   progress=False)
         made["figure"] = "output.png"
-    return made, network.accuracy
+    return made, network.accuracy, network.config.describe()
 
 
 # --- the manifest ---------------------------------------------------------------------------
@@ -157,7 +160,7 @@ def _record(job: Job, out: Path, result: dict[str, Any]) -> dict[str, Any]:
         outputs.append({"kind": kind, "path": f"{job.id}/{name}", "size": path.stat().st_size,
                         "sha256": sha256(path)})
     return {"id": job.id, "inputs": job.inputs(), "status": result["status"], "outputs": outputs,
-            "accuracy": result.get("accuracy"), "wall_s": result.get("wall_s"), "worker": result.get("worker"),
+            "accuracy": result.get("accuracy"), "network": result.get("network"), "wall_s": result.get("wall_s"), "worker": result.get("worker"),
             "error": result.get("error"), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
@@ -247,7 +250,7 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str |
         cluster = None
         if scheduler is None:
             n = workers or min(os.cpu_count() or 1, len(todo))
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)  # a cancelled or retried job is the manifest's to say
         try:
             client = Client(scheduler or cluster)

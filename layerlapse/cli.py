@@ -507,17 +507,22 @@ def batch_command(
 
 @app.command("reproduce")
 def reproduce_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="folder for results.md, results.json and key frames")] = Path("outputs/reproduce"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for results.md, results.json, key frames, and the sweep's jobs, manifest and gallery")] = Path("outputs/reproduce"),
     seeds: Annotated[int, typer.Option(help="training seeds per network")] = 3,
     epochs: EpochsOpt = None,
+    scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of a running `dask scheduler` (default: a local cluster)")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes of the local cluster (default: min(cores, jobs))")] = None,
+    force: Annotated[bool, typer.Option(help="train every network again, even those a previous run finished")] = False,
     progress: ProgressOpt = True,
 ) -> None:
-    """Train the networks the essay's claims are about (several seeds each) and write a table and key frames."""
-    from layerlapse.reproduce import markdown, run
+    """Train the networks the essay's claims are about (several seeds each, as a batch sweep) and write a table and key frames."""
+    from layerlapse.reproduce import SWEEP, markdown, run
 
-    results = run(out, seeds=seeds, epochs=epochs, progress=progress)
+    results = run(out, seeds=seeds, epochs=epochs, scheduler=scheduler, workers=workers, force=force,
+                  progress=progress)
     typer.echo(markdown(results, seeds))
-    typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'} and {len(results)} key frames")
+    typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'} and {len(results)} key frames "
+               f"(the sweep: {out / SWEEP}, its gallery: {out / 'index.html'})")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -52,7 +52,7 @@ def write_gallery(out: Path, jobs: Iterable[Job]) -> Path:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self' 'unsafe-inline' file:\">"
         f"<title>layerlapse batch: {len(rows)} jobs</title><style>{STYLE}</style></head><body>"
         f"<h1>layerlapse batch</h1><p>{len(rows)} jobs; {n_done} done.</p>"
-        "<table><thead><tr><th>thumbnail</th><th>job</th><th>scene and parameters</th><th>accuracy</th>"
+        "<table><thead><tr><th>thumbnail</th><th>job</th><th>scene and parameters</th><th>accuracy, network</th>"
         "<th>time</th><th>status</th><th>outputs</th></tr></thead><tbody>\n"
         + "\n".join(rows) + "\n</tbody></table></body></html>\n"
     )
@@ -66,7 +66,7 @@ def _row(job: Job, record: dict[str, Any] | None) -> str:
     e = html.escape
     settings = {**job.params, **job.network, **job.training}
     params = "<br>".join(f"<code>{e(k)}={e(json.dumps(v))}</code>" for k, v in settings.items())
-    scene = e(Path(job.scene).name)
+    scene = (f"<b>{e(job.label)}</b><br>" if job.label else "") + e(Path(job.scene).name)
     if record is None:
         return (f'<tr class="missing"><td></td><td><code>{job.id}</code></td><td>{scene}<br>{params}</td>'
                 "<td></td><td></td><td>not run</td><td></td></tr>")
@@ -75,6 +75,8 @@ def _row(job: Job, record: dict[str, Any] | None) -> str:
     link = outputs.get("movie") or thumb or ""
     image = f'<a href="{e(link)}"><img src="{e(thumb)}" alt="{e(job.id)}"></a>' if thumb else ""
     accuracy = f"{100 * record['accuracy']:.1f}%" if record.get("accuracy") is not None else ""
+    if record.get("network"):
+        accuracy += f"<br><small>{e(record['network'])}</small>"
     wall = f"{record['wall_s']:.1f} s" if record.get("wall_s") is not None else ""
     status = e(record.get("status", "?"))
     if record.get("error"):

@@ -8,7 +8,7 @@ accuracies by :func:`measured`, never written by hand."""
 from __future__ import annotations
 
 import json
-import sys
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -133,13 +133,44 @@ def measured(accuracies: tuple[float, ...] | list[float]) -> str:
     return f"{k} of {n} seeds {'reaches' if k == 1 else 'reach'} 100%"
 
 
+SWEEP = "sweep.toml"
+
+
+def sweep_text(claims: tuple[Claim, ...] = CLAIMS, *, seeds: int = 3, epochs: int | None = None,
+               scene_params: dict | None = None, figure_size: tuple[int, int] = (800, 600)) -> str:
+    """The sweep file :func:`run` hands to ``layerlapse batch``: one ``[[group]]`` per claim
+    (labelled with its key frame's stem), each trained with ``seeds`` seeds and making the
+    output still."""
+    from layerlapse.sweep import sweep_toml
+
+    training: dict = {"restarts": 1, **({"epochs": epochs} if epochs else {})}
+    top = {"outputs": ["figure"], "size": f"{figure_size[0]}x{figure_size[1]}", "supersample": 2,
+           "training": training, "grid": {"seed": list(range(seeds))}}
+    groups = []
+    for claim in claims:
+        group: dict = {"#": f"{claim.claim}: {claim.essay}".replace("\n", " "), "label": claim.figure_name[:-4],
+                       "scenes": [claim.scene]}
+        network = {"hidden": list(claim.hidden)} if claim.network is None else claim.network
+        if network:
+            group["network"] = {k: list(v) if isinstance(v, tuple) else v for k, v in network.items()}
+        if (scene_params or {}).get(claim.scene):
+            group["params"] = scene_params[claim.scene]  # type: ignore[index]
+        groups.append(group)
+    return sweep_toml(top, groups, comment="layerlapse reproduce: the essay's claims, one [[group]] per row of "
+                      "results.md.\nRerun it alone with: layerlapse batch THIS_FILE -o THIS_FOLDER")
+
+
 def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | None = None,
         scene_params: dict | None = None, figure_size: tuple[int, int] = (800, 600),
-        claims: tuple[Claim, ...] = CLAIMS, progress: bool = True) -> list[Result]:
-    """Train every claim's network with ``seeds`` seeds; write ``results.md``, ``results.json``
-    and one key frame per claim (the best seed's output) into ``out``. ``epochs`` and
-    ``scene_params`` (per scene name) shrink the run, e.g. for tests."""
-    from layerlapse import api
+        claims: tuple[Claim, ...] = CLAIMS, progress: bool = True, workers: int | None = None,
+        scheduler: str | None = None, force: bool = False) -> list[Result]:
+    """Train every claim's network with ``seeds`` seeds, as a sweep run through
+    :func:`layerlapse.batch.batch`; write ``sweep.toml``, the batch's jobs, manifest and
+    gallery, then ``results.md``, ``results.json`` and one key frame per claim (the best
+    seed's output) into ``out``. A rerun reuses the jobs the manifest says are done.
+    ``epochs`` and ``scene_params`` (per scene name) shrink the run, e.g. for tests."""
+    from layerlapse.batch import batch, read_manifest
+    from layerlapse.sweep import read_sweep
 
     if not 1 <= seeds <= 50:
         raise LayerlapseError(f"seeds: {seeds} is out of range; allowed: 1 to 50")
@@ -148,27 +179,26 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
         raise LayerlapseError(f"claims: two rows would write the same key frame ({', '.join(names)})")
     out = Path(out)
     check_folder_writable(out / "results.md")
+    text = sweep_text(claims, seeds=seeds, epochs=epochs, scene_params=scene_params, figure_size=figure_size)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out / SWEEP) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    outcome = batch(out / SWEEP, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
+    jobs, latest = read_sweep(out / SWEEP), read_manifest(out.resolve())
     results = []
-    for i, claim in enumerate(claims, start=1):
-        scene = api.load_scene(claim.scene, **(scene_params or {}).get(claim.scene, {}))
-        accs, nets = [], []
-        for seed in range(seeds):
-            training = {"seed": seed, "restarts": 1, **({"epochs": epochs} if epochs else {})}
-            overrides = {"hidden": claim.hidden} if claim.network is None else claim.network
-            net = api.train_network(scene, network=overrides, training=training, progress=False)
-            assert net.accuracy is not None  # a trained network has one
-            accs.append(float(net.accuracy))
-            nets.append(net)
-            if progress:
-                sys.stderr.write(f"[{i}/{len(claims)}] {claim.scene} {net.config.describe()} seed {seed}: "
-                                 f"{percent(net.accuracy)}\n")
-                sys.stderr.flush()
-        best = int(np.argmax(accs))
-        figure = out / claim.figure_name
-        api.figure(scene, figure, at="output", size=figure_size, network=nets[best], progress=False)
-        results.append(Result(claim.claim, claim.scene, nets[best].config.describe(), claim.essay, measured(accs),
-                              tuple(accs), sum(separates(a) for a in accs), accs[best], float(np.mean(accs)),
-                              figure.name))
+    for claim in claims:
+        records = [latest.get(job.id) or {} for job in jobs if job.label == claim.figure_name[:-4]]
+        failed = [r for r in records if r.get("status") != "done"]
+        if failed:
+            raise LayerlapseError(f"reproduce: {claim.scene} ({claim.claim}): a job failed: "
+                                  f"{failed[0].get('error') or 'not run'}; see {outcome.gallery}")
+        accs = [float(r["accuracy"]) for r in records]
+        best = records[int(np.argmax(accs))]
+        still = next(item["path"] for item in best["outputs"] if item["kind"] == "figure")
+        with atomic_output(out / claim.figure_name) as tmp:
+            shutil.copyfile(out / still, tmp)
+        results.append(Result(claim.claim, claim.scene, best["network"], claim.essay, measured(accs), tuple(accs),
+                              sum(separates(a) for a in accs), max(accs), float(np.mean(accs)), claim.figure_name))
     with atomic_output(out / "results.json") as tmp:
         tmp.write_text(json.dumps([asdict(r) for r in results], indent=2))
     with atomic_output(out / "results.md") as tmp:

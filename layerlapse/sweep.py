@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,17 +37,18 @@ TRAINING_KEYS = tuple(TrainConfig.model_fields)
 MAX_JOBS = 10_000
 
 
-class SweepFile(BaseModel):
-    """The schema of a sweep file; see ``examples/small-sweep.toml``."""
+class _Settings(BaseModel):
+    """What a sweep's top level and each ``[[group]]`` may set; None: not set here."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    scenes: list[str] = Field(min_length=1, description="presets or .toml scene files (relative to the sweep file)")
-    outputs: list[Literal["movie", "sheet", "figure", "trajectory"]] = Field(["movie", "sheet"], min_length=1)
-    quality: Literal["low", "medium", "high"] = "low"
+    scenes: list[str] | None = Field(None, min_length=1, description="presets or .toml scene files (relative to the sweep file)")
+    outputs: list[Literal["movie", "sheet", "figure", "trajectory"]] | None = Field(None, min_length=1)
+    quality: Literal["low", "medium", "high"] | None = None
     size: str | None = Field(None, description="WIDTHxHEIGHT of the movie and of each sheet panel")
-    format: Literal["mp4", "webm", "gif"] = "mp4"
+    format: Literal["mp4", "webm", "gif"] | None = None
     seconds_per_stage: float | None = Field(None, gt=0, le=60)
+    supersample: int | None = Field(None, ge=1, le=4, description="render stills at this many times the size, then shrink")
     params: dict[str, Any] = Field(default_factory=dict, description="scene parameters for every job")
     network: dict[str, Any] = Field(default_factory=dict, description="network settings for every job")
     training: dict[str, Any] = Field(default_factory=dict, description="training settings for every job")
@@ -72,6 +74,27 @@ class SweepFile(BaseModel):
                 raise ValueError(str(exc)) from None
         return size
 
+    def over(self, base: _Settings) -> _Settings:
+        """These settings on top of ``base``: set fields replace, tables are merged key by key."""
+        merged = {**base.model_dump(exclude={"group", "label"}, exclude_none=True),
+                  **self.model_dump(exclude={"group", "label"}, exclude_none=True)}
+        for table in ("params", "network", "training", "grid"):
+            merged[table] = {**getattr(base, table), **getattr(self, table)}
+        return _Settings.model_validate(merged)
+
+
+class SweepGroup(_Settings):
+    """One ``[[group]]``: its own scenes or settings over the top level's (tables merged)."""
+
+    label: str = Field("", max_length=200, description="a name for the group's jobs (shown; not part of their ids)")
+
+
+class SweepFile(_Settings):
+    """The schema of a sweep file; see ``examples/small-sweep.toml``. Without ``[[group]]``
+    the top level is the one group; with them, each group is the top level plus its own."""
+
+    group: list[SweepGroup] = Field(default_factory=list, max_length=MAX_JOBS)
+
 
 @dataclass(frozen=True)
 class Job:
@@ -91,13 +114,15 @@ class Job:
     format: str = "mp4"
     seconds_per_stage: float | None = None
     scene_hash: str = ""
+    supersample: int = 1
+    label: str = field(default="", compare=False)
 
     def inputs(self) -> dict[str, Any]:
-        """Everything that decides what the job makes (JSON-ready)."""
+        """Everything that decides what the job makes (JSON-ready); not its label."""
         return {"scene": self.scene, "scene_hash": self.scene_hash, "params": self.params,
                 "network": self.network, "training": self.training, "outputs": list(self.outputs),
                 "quality": self.quality, "size": self.size, "format": self.format,
-                "seconds_per_stage": self.seconds_per_stage}
+                "seconds_per_stage": self.seconds_per_stage, "supersample": self.supersample}
 
     @property
     def id(self) -> str:
@@ -106,10 +131,11 @@ class Job:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def describe(self) -> str:
-        """``two-curves seed=0 hidden=[2]``: the scene and what the grid set."""
+        """``two-curves seed=0 hidden=[2]``: the scene and what the grid set (after its label, if any)."""
         name = Path(self.scene).name if self.scene.endswith(".toml") else self.scene
         settings = {**self.params, **self.network, **self.training}
-        return " ".join([name, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
+        label = [f"[{self.label}]"] if self.label else []
+        return " ".join([*label, name, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
 
 
 def version() -> str:
@@ -133,31 +159,40 @@ def read_sweep(path: str | Path) -> list[Job]:
     Returns
     -------
     list[Job]
-        One per scene and combination of grid values, in the file's order.
+        One per group, scene and combination of grid values, in the file's order.
     """
     path = Path(path)
     where = f"sweep file {str(path)!r}"
-    raw = read_toml(path, where)
-    sweep = _section(where, SweepFile, raw)
-    scenes = [_scene_ref(path, ref, f"{where}: scenes[{i}]") for i, ref in enumerate(sweep.scenes)]
-    fixed = {**{f"params.{k}": v for k, v in sweep.params.items()},
-             **{f"network.{k}": v for k, v in sweep.network.items()},
-             **{f"training.{k}": v for k, v in sweep.training.items()}}
-    for key in [*fixed, *sweep.grid]:
-        for ref, _ in scenes:
-            _route(key, ref, f"{where}: {'grid.' + key if key in sweep.grid else key}")
-    n_jobs = len(scenes) * _product_size(sweep.grid)
+    sweep = _section(where, SweepFile, read_toml(path, where))
+    groups = [(f"group.{i}.", g.label, g.over(sweep)) for i, g in enumerate(sweep.group)] or [("", "", sweep)]
+    planned = []
+    for prefix, label, settings in groups:
+        if not settings.scenes:
+            raise LayerlapseError(f"{where}: {prefix}scenes: none given; name scenes at the top level or in "
+                                  "every [[group]]")
+        scenes = [_scene_ref(path, ref, f"{where}: {prefix}scenes[{i}]") for i, ref in enumerate(settings.scenes)]
+        fixed = {**{f"params.{k}": v for k, v in settings.params.items()},
+                 **{f"network.{k}": v for k, v in settings.network.items()},
+                 **{f"training.{k}": v for k, v in settings.training.items()}}
+        for key in [*fixed, *settings.grid]:
+            for ref, _ in scenes:
+                _route(key, ref, f"{where}: {prefix}{'grid.' + key if key in settings.grid else key}")
+        planned.append((label, settings, scenes, fixed))
+    n_jobs = sum(len(scenes) * _product_size(settings.grid) for _, settings, scenes, _ in planned)
     if n_jobs > MAX_JOBS:
         raise LayerlapseError(f"{where}: grid: {n_jobs} jobs; at most {MAX_JOBS} in one sweep")
     jobs = []
-    for ref, digest in scenes:
-        for values in itertools.product(*sweep.grid.values()):
-            groups: dict[str, dict[str, Any]] = {"params": {}, "network": {}, "training": {}}
-            for key, value in [*fixed.items(), *zip(sweep.grid, values)]:
-                group, name = _route(key, ref, where)
-                groups[group][name] = value
-            jobs.append(Job(ref, groups["params"], groups["network"], groups["training"], tuple(sweep.outputs),
-                            sweep.quality, sweep.size, sweep.format, sweep.seconds_per_stage, digest))
+    for label, settings, scenes, fixed in planned:
+        for ref, digest in scenes:
+            for values in itertools.product(*settings.grid.values()):
+                routed: dict[str, dict[str, Any]] = {"params": {}, "network": {}, "training": {}}
+                for key, value in [*fixed.items(), *zip(settings.grid, values)]:
+                    group, name = _route(key, ref, where)
+                    routed[group][name] = value
+                jobs.append(Job(ref, routed["params"], routed["network"], routed["training"],
+                                tuple(settings.outputs or ("movie", "sheet")), settings.quality or "low",
+                                settings.size, settings.format or "mp4", settings.seconds_per_stage, digest,
+                                settings.supersample or 1, label))
     return jobs
 
 
@@ -208,3 +243,45 @@ def _route(key: str, ref: str, field_name: str) -> tuple[str, str]:
             f"training {', '.join(TRAINING_KEYS)}; scene "
             f"{', '.join(scene_keys) if scene_keys else '(none: a scene file takes its parameters from the file)'}")
     return group, name
+
+
+def sweep_toml(top: dict[str, Any], groups: Sequence[dict[str, Any]] = (), *, comment: str = "") -> str:
+    """A sweep file's text: ``top``'s settings, then one ``[[group]]`` per dict of ``groups``
+    (each may hold a ``"#"`` comment line). Values are str, int, float, bool, lists and tables."""
+    lines = [f"# {line}" for line in comment.splitlines()]
+    lines += _toml_table(top)
+    for group in groups:
+        note = group.get("#")
+        lines += ["", *([f"# {note}"] if note else []), "[[group]]",
+                  *_toml_table({k: v for k, v in group.items() if k != "#"})]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_table(table: dict[str, Any]) -> list[str]:
+    return [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) else _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escapes, but characters beyond the BMP as themselves
+    (JSON's surrogate pairs are not TOML) and DEL escaped (TOML forbids it bare)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} has no TOML form here")
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }" if value else "{}"
+    raise TypeError(f"{type(value).__name__} has no TOML form here")

@@ -4,8 +4,10 @@ against the essay's figures, and a tiny run."""
 import json
 import re
 
+import numpy as np
 import pytest
 
+from layerlapse.batch import read_manifest
 from layerlapse.errors import LayerlapseError
 from layerlapse.presets import scene_names
 from layerlapse.reproduce import (
@@ -18,6 +20,7 @@ from layerlapse.reproduce import (
     percent,
     run,
 )
+from layerlapse.sweep import read_sweep
 
 TINY_DISK = {"resolution": 16, "samples_per_class": 60}
 
@@ -81,21 +84,44 @@ def test_claims_match_the_essay():
 
 
 def test_run_tiny(tmp_path):
+    """Through batch: 3 claims x 2 seeds = 6 jobs; the table, the key frames (each the best
+    seed's still), the same accuracies as training in this process, and a rerun that trains nothing."""
+    import layerlapse as ll
+    from layerlapse.batch import MANIFEST
+
     claims = tuple(c for c in CLAIMS if c.scene == "disk-annulus")
-    results = run(tmp_path / "r", seeds=1, epochs=2, scene_params={"disk-annulus": TINY_DISK},
-                  figure_size=(160, 120), claims=claims, progress=False)
+    kwargs = dict(seeds=2, epochs=2, scene_params={"disk-annulus": TINY_DISK}, figure_size=(160, 120), claims=claims,
+                  progress=False)
+    results = run(tmp_path / "r", **kwargs)
     assert [r.network for r in results] == ["2-2-2 tanh", "2-2-2-2-2 tanh", "2-2-2-2-2 tanh \u00b7 8-NN head"]
     table = (tmp_path / "r" / "results.md").read_text()
     assert table.count("\n") == len(claims) + 2
     assert "| disk in annulus | `disk-annulus` | 2-2-2 tanh | cannot separate: ~80% in its figure |" in table
     data = json.loads((tmp_path / "r" / "results.json").read_text())
-    for d, r in zip(data, results):
-        assert len(d["accuracies"]) == 1 and d["best"] == d["accuracies"][0]
+    jobs = read_sweep(tmp_path / "r" / "sweep.toml")
+    assert [job.label for job in jobs] == [c.figure_name[:-4] for c in claims for _ in range(2)]
+    latest = read_manifest(tmp_path / "r")
+    scene = ll.load_scene("disk-annulus", **TINY_DISK)
+    for d, r, claim in zip(data, results, claims):
+        assert len(d["accuracies"]) == 2 and d["best"] == max(d["accuracies"])
         assert d["measured"] == measured(d["accuracies"]) and f"| {d['measured']} |" in table
-        assert d["separated"] == int(d["best"] >= 1.0)
+        assert d["separated"] == sum(a >= 1.0 for a in d["accuracies"])
+        network = {"hidden": claim.hidden} if claim.network is None else claim.network
+        here = [ll.train_network(scene, network=network, training={"seed": s, "restarts": 1, "epochs": 2},
+                                 progress=False).accuracy for s in range(2)]
+        assert d["accuracies"] == pytest.approx(here, abs=1e-12)  # the workers train what this process does
+        mine = [job for job in jobs if job.label == claim.figure_name[:-4]]
+        best = latest[mine[int(np.argmax(d["accuracies"]))].id]
+        still = next(o["path"] for o in best["outputs"] if o["kind"] == "figure")
+        assert (tmp_path / "r" / r.figure).read_bytes() == (tmp_path / "r" / still).read_bytes()
         assert (tmp_path / "r" / r.figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == ["disk-annulus-2-2-2.png", "disk-annulus-knn.png",
                                                                       "disk-annulus.png"]
+    assert (tmp_path / "r" / "index.html").is_file()
+    lines = (tmp_path / "r" / MANIFEST).read_text().count("\n")
+    assert lines == 6
+    again = run(tmp_path / "r", **kwargs)
+    assert again == results and (tmp_path / "r" / MANIFEST).read_text().count("\n") == lines  # nothing ran
 
 
 def test_run_refuses_two_rows_with_one_key_frame(tmp_path):

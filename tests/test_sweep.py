@@ -1,0 +1,110 @@
+"""Sweep files without a cluster: ``[[group]]`` over the top level, labels, ids, errors, and
+the TOML that ``sweep_toml`` writes (read back to the same values)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomllib
+from hypothesis import given
+from hypothesis import strategies as st
+
+from layerlapse.errors import LayerlapseError
+from layerlapse.reproduce import CLAIMS, sweep_text
+from layerlapse.sweep import read_sweep, sweep_toml
+
+GROUPS = """
+outputs = ["figure"]
+size = "96x64"
+
+[training]
+epochs = 5
+restarts = 1
+
+[grid]
+seed = [0, 1]
+
+[[group]]
+label = "narrow"
+scenes = ["two-curves"]
+network = { hidden = [2] }
+
+[[group]]
+label = "wide, longer"
+scenes = ["two-curves", "spirals"]
+outputs = ["movie"]
+network = { hidden = [4, 4] }
+training = { epochs = 9 }
+grid = { lr = [0.01, 0.02] }
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    return path
+
+
+def test_groups_lay_their_settings_over_the_top_level(tmp_path):
+    jobs = read_sweep(write(tmp_path, GROUPS))
+    assert len(jobs) == 2 + 2 * 2 * 2  # narrow: 2 seeds; wide: 2 scenes x 2 seeds x 2 rates
+    narrow, wide = jobs[:2], jobs[2:]
+    assert {j.label for j in narrow} == {"narrow"} and {j.label for j in wide} == {"wide, longer"}
+    assert all(j.network == {"hidden": [2]} and j.training == {"epochs": 5, "restarts": 1, "seed": s}
+               for j, s in zip(narrow, (0, 1)))
+    assert all(j.outputs == ("figure",) and j.size == "96x64" for j in narrow)
+    assert [j.scene for j in wide] == ["two-curves"] * 4 + ["spirals"] * 4
+    assert all(j.outputs == ("movie",) and j.size == "96x64" and j.network == {"hidden": [4, 4]} for j in wide)
+    assert all(j.training["epochs"] == 9 and j.training["restarts"] == 1 for j in wide)  # merged key by key
+    assert {(j.training["seed"], j.training["lr"]) for j in wide[:4]} == {(0, 0.01), (0, 0.02), (1, 0.01), (1, 0.02)}
+    assert len({j.id for j in jobs}) == len(jobs)
+    assert wide[0].describe().startswith("[wide, longer] two-curves ")
+
+
+def test_a_label_does_not_change_a_jobs_id(tmp_path):
+    before = read_sweep(write(tmp_path, GROUPS))
+    after = read_sweep(write(tmp_path, GROUPS.replace('"narrow"', '"renamed"')))
+    assert [j.id for j in before] == [j.id for j in after]
+    assert read_sweep(write(tmp_path, GROUPS.replace("epochs = 5", "epochs = 6")))[0].id != before[0].id
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[group]]\nlabel = "x"', "group.0.scenes: none given"),
+    ('scenes = ["two-curves"]\n[[group]]\nquality = "ultra"', "group.0.quality: Input should be"),
+    ('scenes = ["two-curves"]\n[[group]]\ngrid = { nope = [1] }', "group.0.grid.nope: unknown key 'nope'"),
+    ('scenes = ["two-curves"]\n[[group]]\nscenes = ["spirals", "nope"]', "group.0.scenes[1]: unknown scene 'nope'"),
+    ('scenes = ["two-curves"]\n[[group]]\ngroup = []', "group.0.group: Extra inputs are not permitted"),
+    ('scenes = ["two-curves"]\n[[group]]\nsupersample = 9', "group.0.supersample: Input should be less than"),
+])
+def test_bad_groups_name_their_field(tmp_path, text, message):
+    with pytest.raises(LayerlapseError, match="sweep file .*: " + message.replace("[", r"\[").replace("(", r"\(")):
+        read_sweep(write(tmp_path, text))
+
+
+def test_reproduces_sweep_has_one_labelled_group_per_claim(tmp_path):
+    path = write(tmp_path, sweep_text(seeds=3))
+    jobs = read_sweep(path)
+    assert len(jobs) == 3 * len(CLAIMS)
+    assert [j.label for j in jobs[::3]] == [c.figure_name[:-4] for c in CLAIMS]
+    knn = next(j for j in jobs if j.label == "disk-annulus-knn")
+    assert knn.network == {"hidden": [2, 2, 2], "head": "knn"} and knn.supersample == 2
+    flow = next(j for j in jobs if j.label == "linked-tori-flow")
+    assert flow.network == {}  # the preset's own network (its flow layer)
+    assert all(j.training["restarts"] == 1 and j.outputs == ("figure",) and j.size == "800x600" for j in jobs)
+
+
+SCALARS = st.one_of(st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False, allow_infinity=False),
+                    st.text(max_size=12))
+KEYS = st.text(min_size=1, max_size=8)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+                      max_leaves=8)
+
+
+@given(top=st.dictionaries(KEYS, VALUES, max_size=4), groups=st.lists(st.dictionaries(KEYS, VALUES, max_size=3),
+                                                                    max_size=3))
+def test_sweep_toml_reads_back_as_written(top, groups):
+    groups = [{k: v for k, v in g.items() if k != "#"} for g in groups]
+    top = {k: v for k, v in top.items() if k != "group"}
+    back = tomllib.loads(sweep_toml(top, groups, comment="a\nb"))
+    assert back == {**top, **({"group": groups} if groups else {})}
