@@ -245,11 +245,14 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str |
     from distributed import Client, LocalCluster
 
     # VTK and torch are not fork-safe: workers start (and restart) as fresh processes
-    settings = {"distributed.worker.multiprocessing-method": "spawn", "distributed.scheduler.allowed-failures": retries}
+    settings: dict[str, Any] = {"distributed.worker.multiprocessing-method": "spawn",
+                                "distributed.scheduler.allowed-failures": retries}
+    n = workers or min(os.cpu_count() or 1, len(todo))
+    if scheduler is None:  # the cores the workers leave idle go to their torch threads
+        settings["distributed.nanny.pre-spawn-environ"] = worker_environ(n)
     with dask.config.set(settings):
         cluster = None
         if scheduler is None:
-            n = workers or min(os.cpu_count() or 1, len(todo))
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)  # a cancelled or retried job is the manifest's to say
         try:
@@ -264,6 +267,19 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str |
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def worker_environ(workers: int, cores: int | None = None) -> dict[str, Any]:
+    """The environment a local cluster's nanny gives each of ``workers`` processes: Dask's
+    own (``OMP_NUM_THREADS=1`` and the like), but with the machine's cores shared out, so one
+    worker on a 2-core machine trains with torch on both cores, as a plain loop would."""
+    import dask
+
+    threads = str(max(1, (cores or os.cpu_count() or 1) // workers))
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        environ[name] = threads
+    return environ
 
 
 def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, jobs_per_worker: int | None,

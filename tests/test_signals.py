@@ -226,3 +226,39 @@ def test_starting_an_output_removes_stale_temporaries():
     stale.write_bytes(b"half a movie")
     tmp = temporary_sibling(Path("y.png"))
     assert sorted(os.listdir(".")) == [tmp.name]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_batch_and_the_next_run_resumes(tmp_path):
+    """A batch stopped once its first job is in the manifest: exit 130 and one line, every
+    manifest line whole, the workers gone; the next run does only the jobs not done."""
+    import json
+
+    import layerlapse as ll
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('scenes = ["two-curves"]\noutputs = ["movie"]\nsize = "96x64"\nseconds_per_stage = 0.6\n'
+                     "[params]\npoints_per_curve = 24\nsamples_per_class = 40\ngrid_lines = 3\n"
+                     "[training]\nepochs = 2\nrestarts = 1\n[grid]\nseed = [0, 1, 2, 3]\n")
+    manifest = tmp_path / "out" / "manifest.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "layerlapse", "batch", str(sweep), "-o", str(tmp_path / "out"),
+                             "--workers", "1", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 90
+    while not (manifest.exists() and manifest.read_text().count("\n") >= 1):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no job finished (rc {proc.poll()}): {proc.communicate()}")
+        time.sleep(0.02)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ["interrupted: batch stopped; no partial file was left"]
+    for child in children:  # the nanny, its worker, the worker's ffmpeg
+        assert_dies(child, grace=10.0)
+    done = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert 1 <= len(done) < 4 and all(r["status"] == "done" for r in done)
+    result = ll.batch(sweep, tmp_path / "out", workers=1, progress=False)
+    assert (result.done, result.skipped, result.failed) == (4 - len(done), len(done), 0)
+    assert not list((tmp_path / "out").rglob("*.part*"))  # what the stopped job left, the rerun removed
