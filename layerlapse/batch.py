@@ -60,8 +60,7 @@ def run_job(job: Job, folder: str) -> dict[str, Any]:
 
     record: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "address": get_worker().address}
     try:
-        made, accuracy, network = _make(job, out)
-        record.update(status="done", outputs=made, accuracy=accuracy, network=network, error=None)
+        record.update(status="done", error=None, **_make(job, out))
     except Exception as exc:  # any error of one job is that job's failure; the sweep goes on
         message = str(exc) if isinstance(exc, LayerlapseError) else f"{type(exc).__name__}: {exc}"
         record.update(status="failed", outputs={}, accuracy=None, error=" ".join(message.split()))
@@ -69,8 +68,9 @@ def run_job(job: Job, folder: str) -> dict[str, Any]:
     return record
 
 
-def _make(job: Job, out: Path) -> tuple[dict[str, str], float | None, str]:
-    """Train the job's network and make its outputs; -> (kind: file name, accuracy, the network in words)."""
+def _make(job: Job, out: Path) -> dict[str, Any]:
+    """Train the job's network and make its outputs; -> the record's ``outputs`` (kind: file
+    name), ``accuracy``, ``network`` (in words) and ``certificate`` (its summary, or None)."""
     from layerlapse import api
     from layerlapse.networks import save_network
     from layerlapse.scenefile import resolve_scene
@@ -104,7 +104,13 @@ def _make(job: Job, out: Path) -> tuple[dict[str, str], float | None, str]:
         api.figure(prepared, out / "output.png", at="output", size=job.size, supersample=job.supersample,
                    progress=False)
         made["figure"] = "output.png"
-    return made, network.accuracy, network.config.describe()
+    summary = None
+    if "certificate" in job.outputs:  # layerlapse inspect: certificate.csv, .json, .png
+        inspected = api.inspect(prepared, out, seconds_per_stage=job.seconds_per_stage)
+        summary = inspected.summary
+        made.update({f"certificate-{p.suffix[1:]}": p.name for p in inspected.paths})
+    return {"outputs": made, "accuracy": network.accuracy, "network": network.config.describe(),
+            "certificate": summary}
 
 
 # --- the manifest ---------------------------------------------------------------------------
@@ -160,7 +166,8 @@ def _record(job: Job, out: Path, result: dict[str, Any]) -> dict[str, Any]:
         outputs.append({"kind": kind, "path": f"{job.id}/{name}", "size": path.stat().st_size,
                         "sha256": sha256(path)})
     return {"id": job.id, "inputs": job.inputs(), "status": result["status"], "outputs": outputs,
-            "accuracy": result.get("accuracy"), "network": result.get("network"), "wall_s": result.get("wall_s"), "worker": result.get("worker"),
+            "accuracy": result.get("accuracy"), "network": result.get("network"),
+            "certificate": result.get("certificate"), "wall_s": result.get("wall_s"), "worker": result.get("worker"),
             "error": result.get("error"), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 

@@ -13,7 +13,7 @@ from layerlapse.batch import read_manifest
 from layerlapse.sweep import Job
 
 #: the output shown as a job's thumbnail, the first one it has
-THUMBNAILS = ("sheet", "figure", "first-frame")
+THUMBNAILS = ("sheet", "figure", "first-frame", "certificate-png")
 
 STYLE = """
 body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -24,6 +24,7 @@ img { max-width: 360px; max-height: 140px; display: block; }
 .failed { color: #b00020; }
 .missing { color: #888; }
 code { font-size: 12px; }
+details { max-width: 420px; margin-top: 4px; }
 """
 
 
@@ -82,5 +83,7 @@ def _row(job: Job, record: dict[str, Any] | None) -> str:
     if record.get("error"):
         status += f'<br><span class="failed">{e(record["error"])}</span>'
     links = " ".join(f'<a href="{e(path)}">{e(kind)}</a>' for kind, path in outputs.items())
+    if record.get("certificate"):
+        links += f"<details><summary>certificate</summary><small>{e(record['certificate'])}</small></details>"
     return (f'<tr class="{e(record.get("status", ""))}"><td>{image}</td><td><code>{job.id}</code></td>'
             f"<td>{scene}<br>{params}</td><td>{accuracy}</td><td>{wall}</td><td>{status}</td><td>{links}</td></tr>")

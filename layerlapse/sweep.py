@@ -30,8 +30,9 @@ from layerlapse.networks.train import TrainConfig
 from layerlapse.scenefile import _section, read_toml
 from layerlapse.scenes.registry import GEOMETRIES
 
-#: what a job can make: the movie, a contact sheet, a still of the output, the motion as .npz
-OUTPUTS = ("movie", "sheet", "figure", "trajectory")
+#: what a job can make: the movie, a contact sheet, a still of the output, the motion as .npz,
+#: the per-frame certificate of ``layerlapse inspect`` (.csv, .json, .png)
+OUTPUTS = ("movie", "sheet", "figure", "trajectory", "certificate")
 NETWORK_KEYS = tuple(k for k in NetworkConfig.model_fields if k not in ("input_dim", "classes", "flow"))
 TRAINING_KEYS = tuple(TrainConfig.model_fields)
 MAX_JOBS = 10_000
@@ -43,7 +44,7 @@ class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     scenes: list[str] | None = Field(None, min_length=1, description="presets or .toml scene files (relative to the sweep file)")
-    outputs: list[Literal["movie", "sheet", "figure", "trajectory"]] | None = Field(None, min_length=1)
+    outputs: list[Literal["movie", "sheet", "figure", "trajectory", "certificate"]] | None = Field(None, min_length=1)
     quality: Literal["low", "medium", "high"] | None = None
     size: str | None = Field(None, description="WIDTHxHEIGHT of the movie and of each sheet panel")
     format: Literal["mp4", "webm", "gif"] | None = None
