@@ -7,6 +7,11 @@ public api functions, which write atomically into ``OUT/JOBID/``. Only the drive
 ``OUT/manifest.jsonl``, one line per finished job, so an interrupted sweep leaves a manifest
 whose every line is whole.
 
+Workers on other machines need not see ``OUT``: the driver leaves a marker file there for
+the sweep's length; a worker that sees it writes in place (same machine, shared mount), one
+that does not makes the files in a temporary folder of its own and returns their bytes, which
+the driver writes into ``OUT/JOBID/`` (each atomically) before hashing them.
+
 Faults: an error in a job is returned as a failed record (not retried: it would fail
 again); a worker that dies is the scheduler's to retry (``allowed-failures``, set from
 ``retries`` for the cluster made here); after that the job is recorded as failed.
@@ -14,12 +19,15 @@ again); a worker that dies is the scheduler's to retry (``allowed-failures``, se
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import os
 import secrets
 import socket
+import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +38,8 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.sweep import Job, read_sweep
 
 MANIFEST = "manifest.jsonl"
+#: how long the driver waits for a ``--scheduler`` to answer before giving up with one line
+CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,13 @@ class BatchResult:
 
 
 # --- in a worker ----------------------------------------------------------------------------
-def run_job(job: Job, folder: str) -> dict[str, Any]:
-    """Make one job's outputs in ``folder``; -> its record's outputs, accuracy, worker, status.
+def run_job(job: Job, folder: str, marker: str | None = None) -> dict[str, Any]:
+    """Make one job's outputs; -> its record's outputs, accuracy, worker, status (and files).
+
+    ``marker`` is a file the driver made in ``OUT`` (None: write in place). A worker that
+    sees it shares the driver's folder and writes into ``folder`` (``OUT/JOBID``); one
+    that does not (another machine, no shared mount) makes the files in a temporary folder
+    and returns them as ``files`` (name -> bytes) for the driver to write (:func:`receive`).
 
     Never raises for a job's own error (bad parameter, untrainable network): that is
     returned as ``status="failed"`` with the one-line message, so it is not retried.
@@ -53,19 +68,49 @@ def run_job(job: Job, folder: str) -> dict[str, Any]:
     from layerlapse._files import remove_stale_temporaries
 
     start = time.perf_counter()
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out)  # what a killed attempt left
-    from distributed import get_worker
-
-    record: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "address": get_worker().address}
+    record: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "address": _worker_address()}
     try:
-        record.update(status="done", error=None, **_make(job, out))
+        _check_scene_file(job)
+        if marker is None or os.path.isfile(marker):
+            out = Path(folder)
+            out.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(out)  # what a killed attempt left
+            made = _make(job, out)
+        else:
+            with tempfile.TemporaryDirectory(prefix="layerlapse-job-") as tmp:
+                made = _make(job, Path(tmp))
+                record["files"] = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+        record.update(status="done", error=None, **made)
     except Exception as exc:  # any error of one job is that job's failure; the sweep goes on
         message = str(exc) if isinstance(exc, LayerlapseError) else f"{type(exc).__name__}: {exc}"
         record.update(status="failed", outputs={}, accuracy=None, error=" ".join(message.split()))
     record["wall_s"] = round(time.perf_counter() - start, 3)
     return record
+
+
+def _worker_address() -> str | None:
+    """This Dask worker's address; None outside a worker (a job run in the driver, a test)."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return None
+
+
+def _check_scene_file(job: Job) -> None:
+    """A scene file must still be the one the job's id was made from (not edited since the
+    sweep was read, not another machine's different copy)."""
+    if not job.scene_hash:
+        return
+    try:
+        digest = sha256(Path(job.scene))
+    except OSError as exc:
+        raise LayerlapseError(f"scene file {job.scene!r}: cannot read it on {socket.gethostname()} "
+                              f"({exc.strerror or exc}); workers read scene files at the driver's path") from None
+    if digest != job.scene_hash:
+        raise LayerlapseError(f"scene file {job.scene!r}: not the file the sweep was read with (edited since, or "
+                              f"another copy on {socket.gethostname()}); run the batch again")
 
 
 def _make(job: Job, out: Path) -> dict[str, Any]:
@@ -159,12 +204,35 @@ def append_record(out: Path, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
+def receive(folder: Path, files: dict[str, bytes]) -> None:
+    """Write the files a worker without the driver's folder returned, each atomically."""
+    from layerlapse._files import atomic_output
+
+    for name, data in files.items():
+        if name in ("", ".", "..") or Path(name).name != name:
+            raise LayerlapseError(f"out: a worker returned a file named {name!r}; not written outside {str(folder)!r}")
+        with atomic_output(folder / name) as tmp:
+            tmp.write_bytes(data)
+
+
 def _record(job: Job, out: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """The manifest line of a finished job; files a worker returned are written first. An
+    output the driver cannot write or read fails that job (one line), not the sweep."""
     outputs = []
-    for kind, name in result.get("outputs", {}).items():
-        path = out / job.id / name
-        outputs.append({"kind": kind, "path": f"{job.id}/{name}", "size": path.stat().st_size,
-                        "sha256": sha256(path)})
+    doing = "write"
+    try:
+        if result.get("files"):
+            receive(out / job.id, result["files"])
+        doing = "read"
+        for kind, name in result.get("outputs", {}).items():
+            path = out / job.id / name
+            outputs.append({"kind": kind, "path": f"{job.id}/{name}", "size": path.stat().st_size,
+                            "sha256": sha256(path)})
+    except (OSError, LayerlapseError) as exc:
+        detail = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+        where = getattr(exc, "filename", None) or str(out / job.id)
+        outputs = []
+        result = {**result, "status": "failed", "error": f"{where}: the driver cannot {doing} the job's output ({detail})"}
     return {"id": job.id, "inputs": job.inputs(), "status": result["status"], "outputs": outputs,
             "accuracy": result.get("accuracy"), "network": result.get("network"),
             "certificate": result.get("certificate"), "wall_s": result.get("wall_s"), "worker": result.get("worker"),
@@ -206,8 +274,10 @@ def batch(
     out
         The output folder.
     scheduler
-        ``tcp://HOST:PORT`` of a running ``dask scheduler``; None: a local cluster of
-        ``workers`` processes (default: min(cores, jobs)), spawned, one thread each.
+        ``tcp://HOST:PORT`` of a running ``dask scheduler`` (checked first: one line if none
+        answers within :data:`CONNECT_TIMEOUT_S`); None: a local cluster of ``workers``
+        processes (default: min(cores, jobs)), spawned, one thread each. Its workers need not
+        see ``out``: those that do not return their files to be written here.
     retries
         How many times a job whose worker died is run again (the local cluster's
         ``allowed-failures``; a running scheduler uses its own setting).
@@ -233,6 +303,8 @@ def batch(
     if workers is not None and scheduler is not None:
         raise LayerlapseError("workers: a running scheduler has its own workers; drop --workers (or --scheduler)")
     jobs = read_sweep(sweep)
+    if scheduler is not None:
+        check_scheduler(scheduler)  # before OUT is made: a wrong address leaves nothing behind
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
         raise LayerlapseError(f"out: {str(out)!r} is a file; give a folder")
@@ -246,10 +318,53 @@ def batch(
     return BatchResult(counts["done"], counts["failed"], counts["skipped"], out / MANIFEST, gallery)
 
 
+def check_scheduler(address: str, timeout: float | None = None) -> None:
+    """Raise one line unless a Dask scheduler answers at ``address`` within ``timeout`` seconds
+    (default :data:`CONNECT_TIMEOUT_S`). Distributed's own connect waits 30 s for a closed
+    port, and for ever for a server that accepts but never answers (the dashboard's port)."""
+    from distributed.comm import connect
+
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    where = f"scheduler: {address!r}"
+    outcome: list[BaseException] = []
+
+    def probe() -> None:  # in a thread of its own: the caller may be inside an event loop (Jupyter)
+        try:
+            asyncio.run(asyncio.wait_for(handshake(), timeout + 1))  # + the handshake, which connect leaves unbounded
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=probe, name="layerlapse-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join()
+    if not outcome:
+        return
+    exc = outcome[0]
+    if isinstance(exc, ValueError):  # no such scheme, no port
+        raise LayerlapseError(f"{where} is not a scheduler address ({exc}); give tcp://HOST:PORT") from None
+    if isinstance(exc, (OSError, asyncio.TimeoutError)):
+        root = exc
+        while (root.__cause__ or root.__context__) is not None:  # what connect's retries last met
+            root = root.__cause__ or root.__context__  # type: ignore[assignment]
+        text = getattr(root, "strerror", None) or (str(root) if root is not exc else "")
+        detail = f" ({' '.join(text.split())})" if text else ""
+        raise LayerlapseError(f"{where}: no Dask scheduler answered within {timeout:g} s{detail}; is `dask scheduler` "
+                              "running there, and is that its port (8786 by default; 8787 is the dashboard)?") from None
+    raise LayerlapseError(f"{where}: what answered is not a Dask scheduler ({type(exc).__name__}); "
+                          "is that the scheduler's port (8786 by default)?") from None
+
+
 def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str | None, workers: int | None,
          retries: int, jobs_per_worker: int | None, progress: bool, total: int) -> None:
     import dask
     from distributed import Client, LocalCluster
+
+    from layerlapse._files import temporary_sibling
 
     # VTK and torch are not fork-safe: workers start (and restart) as fresh processes
     settings: dict[str, Any] = {"distributed.worker.multiprocessing-method": "spawn",
@@ -268,9 +383,15 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str |
             if cluster is not None:
                 cluster.close()
             raise LayerlapseError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
+        marker = None
         try:
-            _loop(client, todo, out, counts, jobs_per_worker=jobs_per_worker, progress=progress, total=total)
+            # a worker that sees this file shares OUT; one that does not returns its files (run_job)
+            marker = temporary_sibling(out / "batch-marker")
+            _loop(client, todo, out, counts, marker=str(marker), jobs_per_worker=jobs_per_worker, progress=progress,
+                  total=total)
         finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
             client.close()
             if cluster is not None:
                 cluster.close()
@@ -289,8 +410,8 @@ def worker_environ(workers: int, cores: int | None = None) -> dict[str, Any]:
     return environ
 
 
-def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, jobs_per_worker: int | None,
-          progress: bool, total: int) -> None:
+def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, marker: str,
+          jobs_per_worker: int | None, progress: bool, total: int) -> None:
     """At most one job per worker in flight, so a worker due for a restart is idle when restarted."""
     from distributed import wait
     from tqdm.auto import tqdm
@@ -306,7 +427,7 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, jo
             while pending and len(running) < slots:
                 job = pending.pop()
                 key = f"job-{job.id}-{secrets.token_hex(3)}"
-                running[client.submit(run_job, job, str(out / job.id), key=key, pure=False)] = job
+                running[client.submit(run_job, job, str(out / job.id), marker, key=key, pure=False)] = job
             for future in wait(list(running), return_when="FIRST_COMPLETED").done:
                 job = running.pop(future)
                 result = _result(future)

@@ -1,17 +1,27 @@
 """``layerlapse batch``: sweeps on a real Dask cluster (spawned worker processes, no mocks).
 
-Tiny jobs (two-curves, 96x64, a few frames, 2 epochs) keep the file near half a minute on
-two cores; one cluster is shared by the tests that need no cluster of their own.
+Tiny jobs (two-curves, 96x64, a few frames, 2 epochs) keep the file under a minute on two
+cores; one cluster is shared by the tests that need no cluster of their own. Two tests start
+``dask scheduler`` and ``dask worker`` as the README shows, one with the worker in a mount
+namespace of its own that hides OUT (a machine without the shared mount).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib
 import json
 import os
 import re
+import shutil
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +30,12 @@ from typer.testing import CliRunner
 
 import layerlapse as ll
 from layerlapse._files import TEMP_NAME
-from layerlapse.batch import MANIFEST, read_manifest, sha256
+from layerlapse.batch import MANIFEST, _record, plan, read_manifest, receive, run_job, sha256
 from layerlapse.cli import app
+from layerlapse.errors import LayerlapseError
 from layerlapse.sweep import read_sweep
+
+batch_module = importlib.import_module("layerlapse.batch")  # `layerlapse.batch` is the function
 
 TINY = """
 scenes = ["two-curves"]
@@ -204,3 +217,222 @@ def test_dry_run_lists_the_jobs(tmp_path):
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 5 and all(re.match(r"[0-9a-f]{12}  run ", line) for line in lines[:4])
     assert lines[-1] == "4 jobs: 4 to run, 0 done" and not (tmp_path / "outputs").exists()
+
+
+# --- a cluster started by hand, as the README shows -------------------------------------------
+@contextlib.contextmanager
+def started_by_hand(folder: Path, *, wrap: tuple[str, ...] = ()) -> Iterator[str]:
+    """``dask scheduler`` and one ``dask worker`` as real processes (``wrap``: a command the
+    worker runs under); -> the scheduler's address, once the worker has joined."""
+    from distributed import Client
+
+    root = str(Path(ll.__file__).resolve().parents[1])  # the workers import this layerlapse
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]),
+           "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD": "spawn"}
+    file = folder / "scheduler.json"
+    dask = [sys.executable, "-m", "dask"]
+    procs: list[subprocess.Popen] = []
+
+    def start(*args: str, log: str) -> None:
+        with (folder / log).open("w") as f:
+            procs.append(subprocess.Popen(args, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True))
+
+    def logs() -> str:
+        return "\n".join((folder / name).read_text()[-2000:] for name in ("scheduler.log", "worker.log")
+                         if (folder / name).exists())
+
+    try:
+        try:
+            start(*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
+                  str(file), log="scheduler.log")
+            deadline = time.monotonic() + 60
+            address = None
+            while address is None and procs[0].poll() is None and time.monotonic() < deadline:
+                with contextlib.suppress(OSError, ValueError, KeyError):  # not yet written, or half
+                    address = json.loads(file.read_text())["address"]
+                time.sleep(0.05)
+            assert address, "no scheduler file within 60 s"
+            start(*wrap, *dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                  log="worker.log")
+            with Client(address, timeout=30) as client:
+                client.wait_for_workers(1, timeout=60)
+        except Exception as exc:
+            raise AssertionError(f"the cluster did not start ({exc})\n{logs()}") from exc
+        yield address
+    finally:
+        for proc in procs:  # the worker's spawned processes are in its group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def test_a_cluster_started_by_hand(tmp_path):
+    path = sweep(tmp_path, "seed = [0, 1]", outputs='["sheet"]')
+    out = tmp_path / "out"
+    with started_by_hand(tmp_path) as address:
+        result = ll.batch(path, out, scheduler=address, progress=False)
+    assert (result.done, result.failed, result.skipped) == (2, 0, 0)
+    lines = records(out)
+    assert sorted(r["id"] for r in lines) == sorted(job.id for job in read_sweep(path))
+    for record in lines:
+        assert record["status"] == "done" and not record["worker"].endswith(f":{os.getpid()}")
+        for item in record["outputs"]:
+            file = out / item["path"]
+            assert file.stat().st_size == item["size"] and sha256(file) == item["sha256"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(r["id"] for r in lines), MANIFEST, "index.html"])
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_one_line_within_seconds(tmp_path):
+    address = f"tcp://127.0.0.1:{unused_port()}"
+    start = time.monotonic()
+    with pytest.raises(LayerlapseError) as caught:
+        ll.batch(sweep(tmp_path), tmp_path / "out", scheduler=address, progress=False)
+    assert time.monotonic() - start < batch_module.CONNECT_TIMEOUT_S + 3
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"scheduler: {address!r}: no Dask scheduler answered")
+    assert not (tmp_path / "out").exists()
+
+
+@contextlib.contextmanager
+def answering(answer: bytes | None) -> Iterator[str]:
+    """A TCP server that accepts and then sends ``answer`` (None: says nothing); -> its address."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):  # the server is closed at the end
+            while True:
+                conn, _ = server.accept()
+                accepted.append(conn)
+                if answer is not None:
+                    conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        for conn in [server, *accepted]:
+            conn.close()
+
+
+@pytest.mark.parametrize(("answer", "scheme", "says"), [
+    (None, "tcp", "no Dask scheduler answered within 1 s"),  # e.g. the dashboard's port: accepts, never answers
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "tcp", "what answered is not a Dask scheduler"),
+    (None, "http", "is not a scheduler address"),
+], ids=["silent", "http-server", "bad-scheme"])
+def test_a_wrong_scheduler_address_is_one_error_line(tmp_path, monkeypatch, answer, scheme, says):
+    monkeypatch.setattr(batch_module, "CONNECT_TIMEOUT_S", 1.0)
+    with answering(answer) as address:
+        address = address.replace("tcp", scheme, 1)
+        start = time.monotonic()
+        result = CliRunner().invoke(app, ["batch", str(sweep(tmp_path)), "-o", str(tmp_path / "out"),
+                                          "--scheduler", address, "--no-progress"])
+    assert time.monotonic() - start < 5
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: scheduler: {address!r}") and says in lines[0], lines[0]
+
+
+# --- workers that cannot see the driver's folder ---------------------------------------------
+def test_a_worker_without_the_folder_returns_its_files(tmp_path):
+    (job,) = read_sweep(sweep(tmp_path, "seed = [0]", outputs='["trajectory"]'))  # no drawing: fast, in-process
+    out = tmp_path / "out"
+    marker = tmp_path / "marker"
+    # another machine: the driver's marker is not there, so nothing is written at the driver's path
+    shipped = run_job(job, str(out / job.id), str(marker))
+    assert shipped["status"] == "done" and shipped["address"] is None, shipped["error"]
+    assert not out.exists()
+    files = shipped["files"]
+    assert sorted(files) == ["network.pt", "network.pt.npz", "trajectory.npz"]
+    record = _record(job, out, shipped)  # the driver writes them, then hashes what it wrote
+    assert sorted(p.name for p in (out / job.id).iterdir()) == sorted(files)  # no temporaries left
+    for item in record["outputs"]:
+        data = files[Path(item["path"]).name]
+        assert (out / item["path"]).read_bytes() == data and item["sha256"] == hashlib.sha256(data).hexdigest()
+    # the same machine (or a shared mount): the marker is there, the files are written in place, no bytes return
+    marker.touch()
+    shared = run_job(job, str(tmp_path / "shared" / job.id), str(marker))
+    assert shared["status"] == "done" and "files" not in shared
+    assert sorted(p.name for p in (tmp_path / "shared" / job.id).iterdir()) == sorted(files)
+    with np.load(tmp_path / "shared" / job.id / "trajectory.npz") as a, np.load(out / job.id / "trajectory.npz") as b:
+        assert a.files == b.files and all(np.array_equal(a[k], b[k]) for k in a.files)
+    with pytest.raises(LayerlapseError, match="outside"):
+        receive(out / job.id, {"../escape.png": b""})
+    # a worker wrote in place but the driver cannot see the file (a stale NFS cache): that job fails, in one line
+    lost = _record(job, tmp_path / "elsewhere", {**shared, "files": None})
+    assert lost["status"] == "failed" and lost["outputs"] == [] and "\n" not in lost["error"]
+    assert lost["error"].startswith(str(tmp_path / "elsewhere" / job.id / "network.pt")) and "cannot read" in lost["error"]
+
+
+def can_hide_a_folder() -> bool:
+    """Whether a process can get a mount namespace of its own (to play a machine without OUT)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not can_hide_a_folder(), reason="needs unshare with user and mount namespaces")
+def test_a_worker_that_cannot_see_out_ships_its_files_back(tmp_path):
+    path = sweep(tmp_path, "seed = [0, 1]", outputs='["sheet"]')
+    out = tmp_path / "out"
+    out.mkdir()
+    # the worker sees an empty tmpfs at OUT, as a machine without the shared mount sees its own disk
+    hide = ("unshare", "--user", "--map-root-user", "--mount", "sh", "-c", 'mount -t tmpfs tmpfs "$0" && exec "$@"',
+            str(out))
+    with started_by_hand(tmp_path, wrap=hide) as address:
+        result = ll.batch(path, out, scheduler=address, progress=False)
+    assert (result.done, result.failed) == (2, 0), [r["error"] for r in records(out)]
+    for record in records(out):
+        assert {p.name for p in (out / record["id"]).iterdir()} == {"network.pt", "network.pt.npz", "sheet.png"}
+        for item in record["outputs"]:
+            assert sha256(out / item["path"]) == item["sha256"]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # the marker is gone
+
+
+# --- scene files in sweeps --------------------------------------------------------------------
+SCENE_FILE = """
+family = "two-curves"
+[params]
+points_per_curve = {points}
+samples_per_class = 40
+grid_lines = 3
+"""
+
+
+def test_a_sweep_of_a_scene_file(cluster, tmp_path):
+    address, _ = cluster
+    (tmp_path / "scenes").mkdir()
+    scene = tmp_path / "scenes" / "curves.toml"
+    scene.write_text(SCENE_FILE.format(points=24))
+    path = tmp_path / "sweep.toml"
+    path.write_text('scenes = ["scenes/curves.toml"]\noutputs = ["sheet"]\nsize = "96x64"\n'
+                    "[training]\nepochs = 2\nrestarts = 1\n[grid]\nseed = [0]\n")
+    out = tmp_path / "out"
+    result = ll.batch(path, out, scheduler=address, progress=False)
+    assert (result.done, result.failed) == (1, 0), [r["error"] for r in records(out)]
+    (record,) = records(out)
+    assert record["inputs"]["scene"] == str(scene.resolve()) and record["inputs"]["scene_hash"] == sha256(scene)
+    assert "curves.toml" in result.gallery.read_text()
+    # editing the scene file makes another job: the next run redoes it
+    (job,) = read_sweep(path)
+    scene.write_text(SCENE_FILE.format(points=32))
+    (edited,) = read_sweep(path)
+    assert edited.id != record["id"] and plan([edited], out) == ([edited], [])
+    # a job whose scene file changed after the sweep was read fails, rather than be filed under the old id
+    stale = run_job(job, str(tmp_path / "stale" / job.id))
+    assert stale["status"] == "failed" and "not the file the sweep was read with" in stale["error"]
+    again = ll.batch(path, out, scheduler=address, progress=False)
+    assert (again.done, again.skipped) == (1, 0) and records(out)[-1]["id"] == edited.id
+    # a scene file's parameters are the file's: a grid key for one is refused, naming the field
+    path.write_text('scenes = ["scenes/curves.toml"]\n[grid]\npoints_per_curve = [24, 32]\n')
+    cli = CliRunner().invoke(app, ["batch", str(path), "--dry-run"])
+    lines = cli.stderr.strip().splitlines()
+    assert cli.exit_code == 2 and len(lines) == 1, cli.stderr
+    assert "grid.points_per_curve" in lines[0] and "a scene file takes its parameters from the file" in lines[0]
