@@ -101,10 +101,12 @@ def _worker_address() -> str | None:
 def _check_scene_file(job: Job) -> None:
     """A scene file must still be the one the job's id was made from (not edited since the
     sweep was read, not another machine's different copy)."""
+    from layerlapse.scenefile import scene_file_digest
+
     if not job.scene_hash:
         return
     try:
-        digest = sha256(Path(job.scene))
+        digest = scene_file_digest(Path(job.scene))
     except OSError as exc:
         raise LayerlapseError(f"scene file {job.scene!r}: cannot read it on {socket.gethostname()} "
                               f"({exc.strerror or exc}); workers read scene files at the driver's path") from None

@@ -8,6 +8,7 @@ the value and what is allowed.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from dataclasses import replace
@@ -31,6 +32,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 MESH_EXTENSIONS = (".ply", ".obj", ".stl", ".glb", ".gltf", ".off")
+#: what ``--set`` (and a sweep's grid) may change in a mesh scene file: its sampling
+MESH_FILE_PARAMS = ("samples_per_class", "normalize", "grid_lines", "seed")
 
 
 class MeshEntry(BaseModel):
@@ -117,13 +120,16 @@ def read_toml(path: Path, where: str) -> dict[str, Any]:
         raise LayerlapseError(f"{where}: not valid TOML ({exc})") from None
 
 
-def load_scene_file(path: str | Path) -> Preset:
+def load_scene_file(path: str | Path, **params: Any) -> Preset:
     """Build the scene a ``.toml`` file describes (validated; errors name file and field).
 
     Parameters
     ----------
     path
         The scene file.
+    **params
+        Over the file's own: its family's ``[params]`` (``minor_radius=0.2``), or for a mesh
+        file its sampling (:data:`MESH_FILE_PARAMS`).
 
     Returns
     -------
@@ -136,13 +142,21 @@ def load_scene_file(path: str | Path) -> Preset:
     path = Path(path)
     where = f"scene file {str(path)!r}"
     raw = read_toml(path, where)
+    if params and isinstance(raw.get("family"), str):
+        raw = {**raw, "params": {**raw.get("params", {}), **params}}
+    elif params:
+        unknown = sorted(set(params) - set(MESH_FILE_PARAMS))
+        if unknown:
+            raise LayerlapseError(f"set: {unknown[0]!r} is not a setting of mesh scene file {str(path)!r}; allowed: "
+                                  f"{', '.join(MESH_FILE_PARAMS)}")
+        raw = {**raw, **params}
     spec_file = _section(where, SceneFile, raw)
     name = spec_file.name or path.stem
     if spec_file.family is not None:
         spec = get_spec(spec_file.family)
-        params = _section(f"{where}: params", spec.params, spec_file.params)
-        base = load_scene(spec_file.family, **params.model_dump())
-        geometry: dict[str, Any] = {"family": spec_file.family, "params": params.model_dump(mode="json")}
+        validated = _section(f"{where}: params", spec.params, spec_file.params)
+        base = load_scene(spec_file.family, **validated.model_dump())
+        geometry: dict[str, Any] = {"family": spec_file.family, "params": validated.model_dump(mode="json")}
     else:
         scene, geometry = _mesh_scene(path, spec_file, name, where)
         base = Preset(scene, NetworkConfig(input_dim=3, hidden=(3, 3, 3), classes=len(scene.class_names)))
@@ -235,16 +249,14 @@ def resolve_scene(ref: str, **params: Any) -> Preset:
     ref
         What the command line's SCENE argument takes.
     **params
-        Geometry parameters (``--set``); scene files take theirs from the file.
+        Geometry parameters (``--set``); for a scene file, over the file's own.
 
     Returns
     -------
     Preset
     """
     if ref.endswith(".toml"):
-        if params:
-            raise LayerlapseError("set: scene files take their parameters from the file's [params]")
-        return load_scene_file(ref)
+        return load_scene_file(ref, **params)
     file, _, name = ref.partition(":")
     if file.endswith(".py"):
         added = load_python_scenes(file)
@@ -258,3 +270,39 @@ def resolve_scene(ref: str, **params: Any) -> Preset:
         raise LayerlapseError(f"scene: {ref!r} is {what}; give a scene name (layerlapse scenes), "
                               "a .toml scene file or file.py[:NAME]")
     return load_scene(ref, **params)
+
+
+def scene_file_params(path: Path) -> tuple[str, ...]:
+    """What ``--set`` may change in a scene file: its family's parameters, or a mesh file's
+    sampling settings; none for a file that is not a valid scene file (loading it says why)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ()
+    family = raw.get("family")
+    if isinstance(family, str) and family in PRESETS:
+        from layerlapse.scenes.registry import GEOMETRIES
+
+        spec = get_spec(family)
+        return tuple(GEOMETRIES[spec.geometry or spec.name].params.model_fields)
+    return MESH_FILE_PARAMS if isinstance(raw.get("meshes"), list) else ()
+
+
+def scene_file_digest(path: Path) -> str:
+    """The SHA-256 of a scene file's bytes and of each mesh file it lists, so that editing
+    either changes it (a file that does not parse: its bytes alone). Raises OSError when the
+    scene file cannot be read."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data)
+    try:
+        meshes = tomllib.loads(data.decode("utf-8")).get("meshes")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return digest.hexdigest()
+    for entry in meshes if isinstance(meshes, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            digest.update(b"\0" + entry["path"].encode())
+            try:
+                digest.update(hashlib.sha256((path.parent / entry["path"]).read_bytes()).digest())
+            except OSError:
+                digest.update(b"\0missing")
+    return digest.hexdigest()

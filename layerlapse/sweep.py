@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.train import TrainConfig
-from layerlapse.scenefile import _section, read_toml
+from layerlapse.scenefile import _section, read_toml, scene_file_digest, scene_file_params
 from layerlapse.scenes.registry import GEOMETRIES
 
 #: what a job can make: the movie, a contact sheet, a still of the output, the motion as .npz,
@@ -205,14 +205,14 @@ def _product_size(grid: dict[str, list[Any]]) -> int:
 
 
 def _scene_ref(sweep_path: Path, ref: str, field_name: str) -> tuple[str, str]:
-    """(a preset name or an absolute scene file path, the file's SHA-256 or '')."""
+    """(a preset name or an absolute scene file path, the SHA-256 of the file and its meshes, or '')."""
     from layerlapse.presets import PRESETS, scene_names
 
     if ref.endswith(".toml"):
         file = (sweep_path.parent / ref).resolve()
         if not file.is_file():
             raise LayerlapseError(f"{field_name}: {ref!r} does not exist (looked in {str(file.parent)!r})")
-        return str(file), hashlib.sha256(file.read_bytes()).hexdigest()
+        return str(file), scene_file_digest(file)
     if ref not in PRESETS:
         raise LayerlapseError(f"{field_name}: unknown scene {ref!r}; allowed: {', '.join(scene_names())} "
                               "or a .toml scene file")
@@ -220,11 +220,11 @@ def _scene_ref(sweep_path: Path, ref: str, field_name: str) -> tuple[str, str]:
 
 
 def _scene_params(ref: str) -> tuple[str, ...]:
-    """The parameter names of a preset's geometry; none for scene files (theirs are in the file)."""
+    """The parameter names of a preset's geometry, or what a scene file lets ``--set`` change."""
     from layerlapse.presets import get_spec
 
     if ref.endswith(".toml"):
-        return ()
+        return scene_file_params(Path(ref))
     spec = get_spec(ref)
     return tuple(GEOMETRIES[spec.geometry or spec.name].params.model_fields)
 
@@ -242,7 +242,7 @@ def _route(key: str, ref: str, field_name: str) -> tuple[str, str]:
         raise LayerlapseError(
             f"{field_name}: unknown key {key!r} for {scene_name}; allowed: network {', '.join(NETWORK_KEYS)}; "
             f"training {', '.join(TRAINING_KEYS)}; scene "
-            f"{', '.join(scene_keys) if scene_keys else '(none: a scene file takes its parameters from the file)'}")
+            f"{', '.join(scene_keys) if scene_keys else '(none)'}")
     return group, name
 
 

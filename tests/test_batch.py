@@ -430,9 +430,13 @@ def test_a_sweep_of_a_scene_file(cluster, tmp_path):
     assert stale["status"] == "failed" and "not the file the sweep was read with" in stale["error"]
     again = ll.batch(path, out, scheduler=address, progress=False)
     assert (again.done, again.skipped) == (1, 0) and records(out)[-1]["id"] == edited.id
-    # a scene file's parameters are the file's: a grid key for one is refused, naming the field
+    # a grid sweeps a scene file's family parameters over the file's own; other keys are refused, naming the field
     path.write_text('scenes = ["scenes/curves.toml"]\n[grid]\npoints_per_curve = [24, 32]\n')
+    swept = read_sweep(path)
+    assert [j.params for j in swept] == [{"points_per_curve": 24}, {"points_per_curve": 32}]
+    assert len({j.id for j in swept}) == 2
+    path.write_text('scenes = ["scenes/curves.toml"]\n[grid]\nminor_radius = [0.1]\n')
     cli = CliRunner().invoke(app, ["batch", str(path), "--dry-run"])
     lines = cli.stderr.strip().splitlines()
     assert cli.exit_code == 2 and len(lines) == 1, cli.stderr
-    assert "grid.points_per_curve" in lines[0] and "a scene file takes its parameters from the file" in lines[0]
+    assert "grid.minor_radius: unknown key 'minor_radius' for curves.toml" in lines[0] and "points_per_curve" in lines[0]

@@ -108,3 +108,31 @@ def test_sweep_toml_reads_back_as_written(top, groups):
     top = {k: v for k, v in top.items() if k != "group"}
     back = tomllib.loads(sweep_toml(top, groups, comment="a\nb"))
     assert back == {**top, **({"group": groups} if groups else {})}
+
+
+def test_a_mesh_files_bytes_are_in_its_jobs_id(tmp_path):
+    import shutil
+
+    examples = Path(__file__).parents[1] / "examples"
+    shutil.copytree(examples / "meshes", tmp_path / "meshes")
+    shutil.copy(examples / "my-meshes.toml", tmp_path / "rings.toml")
+    sweep = write(tmp_path, 'scenes = ["rings.toml"]\n[grid]\nsamples_per_class = [100, 200]\n')
+    first = read_sweep(sweep)
+    assert [j.params for j in first] == [{"samples_per_class": 100}, {"samples_per_class": 200}]
+    with (tmp_path / "meshes" / "link.obj").open("a") as f:
+        f.write("# edited\n")
+    assert [j.id for j in read_sweep(sweep)] != [j.id for j in first]  # a mesh edited: the jobs are new
+
+
+def test_set_changes_a_scene_files_parameters(tmp_path):
+    from layerlapse.scenefile import load_scene_file
+
+    examples = Path(__file__).parents[1] / "examples"
+    own = load_scene_file(examples / "linked-tori-4d-dark.toml")
+    thinner = load_scene_file(examples / "linked-tori-4d-dark.toml", minor_radius=0.1, resolution=24)
+    assert thinner.key != own.key and thinner.network == own.network  # the file's network is kept
+    with pytest.raises(LayerlapseError, match=r"params.*minor_radiu"):
+        load_scene_file(examples / "linked-tori-4d-dark.toml", minor_radiu=0.1)
+    with pytest.raises(LayerlapseError, match=r"'resolution' is not a setting of mesh scene file .*allowed: "
+                                              r"samples_per_class"):
+        load_scene_file(examples / "my-meshes.toml", resolution=10)
