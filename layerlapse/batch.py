@@ -26,6 +26,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +41,10 @@ from layerlapse.sweep import Job, read_sweep
 MANIFEST = "manifest.jsonl"
 #: how long the driver waits for a ``--scheduler`` to answer before giving up with one line
 CONNECT_TIMEOUT_S = 5.0
+#: how often the driver looks at the cluster while jobs run (seconds)
+POLL_S = 1.0
+#: after this many seconds without a worker, say so once
+NOTICE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def run_job(job: Job, folder: str, marker: str | None = None) -> dict[str, Any]:
 
     ``marker`` is a file the driver made in ``OUT`` (None: write in place). A worker that
     sees it shares the driver's folder and writes into ``folder`` (``OUT/JOBID``); one
-    that does not (another machine, no shared mount) makes the files in a temporary folder
+    that does not (another machine, no shared mount, a mount it may only read) makes the files in a temporary folder
     and returns them as ``files`` (name -> bytes) for the driver to write (:func:`receive`).
 
     Never raises for a job's own error (bad parameter, untrainable network): that is
@@ -71,7 +76,7 @@ def run_job(job: Job, folder: str, marker: str | None = None) -> dict[str, Any]:
     record: dict[str, Any] = {"worker": f"{socket.gethostname()}:{os.getpid()}", "address": _worker_address()}
     try:
         _check_scene_file(job)
-        if marker is None or os.path.isfile(marker):
+        if marker is None or (os.path.isfile(marker) and os.access(os.path.dirname(marker), os.W_OK)):
             out = Path(folder)
             out.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(out)  # what a killed attempt left
@@ -266,6 +271,7 @@ def batch(
     jobs_per_worker: int | None = None,
     force: bool = False,
     progress: bool = True,
+    wait_for_workers: float = 120.0,
 ) -> BatchResult:
     """Run a sweep file's jobs on Dask; write ``OUT/JOBID/...``, ``OUT/manifest.jsonl`` and ``OUT/index.html``.
 
@@ -289,6 +295,9 @@ def batch(
         Run every job, even those the manifest says are done.
     progress
         A progress bar over jobs.
+    wait_for_workers
+        Give up (one error line) when the cluster has had no workers this many seconds
+        (a scheduler nobody started workers for; an adaptive one still starting them).
 
     Returns
     -------
@@ -302,6 +311,8 @@ def batch(
         raise LayerlapseError(f"jobs_per_worker: {jobs_per_worker} is out of range; allowed: 1 or more")
     if workers is not None and not 1 <= workers <= 1024:
         raise LayerlapseError(f"workers: {workers} is out of range; allowed: 1 to 1024")
+    if not 1 <= wait_for_workers <= 86_400:
+        raise LayerlapseError(f"wait_for_workers: {wait_for_workers:g} is out of range; allowed: 1 to 86400 seconds")
     if workers is not None and scheduler is not None:
         raise LayerlapseError("workers: a running scheduler has its own workers; drop --workers (or --scheduler)")
     jobs = read_sweep(sweep)
@@ -313,10 +324,13 @@ def batch(
     out.mkdir(parents=True, exist_ok=True)
     todo, skipped = plan(jobs, out, force=force)
     counts = {"done": 0, "failed": 0, "skipped": len(skipped)}
-    if todo:
-        _run(todo, out, counts, scheduler=scheduler, workers=workers, retries=retries,
-             jobs_per_worker=jobs_per_worker, progress=progress, total=len(todo) + len(skipped))
-    gallery = write_gallery(out, [*todo, *skipped])
+    try:
+        if todo:
+            _run(todo, out, counts, scheduler=scheduler, workers=workers, retries=retries,
+                 jobs_per_worker=jobs_per_worker, progress=progress, total=len(todo) + len(skipped),
+                 worker_timeout=wait_for_workers)
+    finally:  # also when stopped: the gallery shows what the manifest holds
+        gallery = write_gallery(out, [*todo, *skipped])
     return BatchResult(counts["done"], counts["failed"], counts["skipped"], out / MANIFEST, gallery)
 
 
@@ -362,18 +376,34 @@ def check_scheduler(address: str, timeout: float | None = None) -> None:
 
 
 def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str | None, workers: int | None,
-         retries: int, jobs_per_worker: int | None, progress: bool, total: int) -> None:
-    import dask
-    from distributed import Client, LocalCluster
-
-    from layerlapse._files import temporary_sibling
-
+         retries: int, jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float) -> None:
     # VTK and torch are not fork-safe: workers start (and restart) as fresh processes
     settings: dict[str, Any] = {"distributed.worker.multiprocessing-method": "spawn",
                                 "distributed.scheduler.allowed-failures": retries}
     n = workers or min(os.cpu_count() or 1, len(todo))
     if scheduler is None:  # the cores the workers leave idle go to their torch threads
         settings["distributed.nanny.pre-spawn-environ"] = worker_environ(n)
+    # what goes wrong is said in one line (or in the manifest); Dask's client would also log
+    # each lost connection and reconnect attempt as a traceback
+    quiet = logging.getLogger("distributed.client")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        _start(todo, out, counts, settings, n, scheduler=scheduler, jobs_per_worker=jobs_per_worker,
+               progress=progress, total=total, worker_timeout=worker_timeout)
+    finally:
+        quiet.setLevel(level)
+
+
+def _start(todo: list[Job], out: Path, counts: dict[str, int], settings: dict[str, Any], n: int, *,
+           scheduler: str | None, jobs_per_worker: int | None, progress: bool, total: int,
+           worker_timeout: float) -> None:
+    """Start (or connect to) the cluster, run the jobs, close it."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from layerlapse._files import temporary_sibling
+
     with dask.config.set(settings):
         cluster = None
         if scheduler is None:
@@ -381,16 +411,18 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str |
                                    silence_logs=logging.ERROR)  # a cancelled or retried job is the manifest's to say
         try:
             client = Client(scheduler or cluster)
-        except OSError as exc:
+        except BaseException as exc:
             if cluster is not None:
                 cluster.close()
-            raise LayerlapseError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
+            if isinstance(exc, OSError):
+                raise LayerlapseError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
+            raise
         marker = None
         try:
             # a worker that sees this file shares OUT; one that does not returns its files (run_job)
             marker = temporary_sibling(out / "batch-marker")
             _loop(client, todo, out, counts, marker=str(marker), jobs_per_worker=jobs_per_worker, progress=progress,
-                  total=total)
+                  total=total, worker_timeout=worker_timeout)
         finally:
             if marker is not None:
                 marker.unlink(missing_ok=True)
@@ -413,8 +445,10 @@ def worker_environ(workers: int, cores: int | None = None) -> dict[str, Any]:
 
 
 def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, marker: str,
-          jobs_per_worker: int | None, progress: bool, total: int) -> None:
+          jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float) -> None:
     """At most one job per worker in flight, so a worker due for a restart is idle when restarted."""
+    from concurrent.futures import CancelledError
+
     from distributed import wait
     from tqdm.auto import tqdm
 
@@ -423,14 +457,19 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, ma
     pending = list(reversed(todo))
     running: dict[Any, Job] = {}
     finished_by: dict[str, int] = {}
+    idle = NoWorkers(worker_timeout, str(client.scheduler.address))
     try:
         while pending or running:
-            slots = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+            slots = max(1, idle.check(len(client.scheduler_info(n_workers=-1)["workers"])))
             while pending and len(running) < slots:
                 job = pending.pop()
                 key = f"job-{job.id}-{secrets.token_hex(3)}"
                 running[client.submit(run_job, job, str(out / job.id), marker, key=key, pure=False)] = job
-            for future in wait(list(running), return_when="FIRST_COMPLETED").done:
+            try:
+                done = wait(list(running), timeout=POLL_S, return_when="FIRST_COMPLETED").done
+            except TimeoutError:  # nothing finished: look at the workers again
+                continue
+            for future in done:
                 job = running.pop(future)
                 result = _result(future)
                 future.release()  # else restarting its worker would lose the result, and the job run again
@@ -445,12 +484,46 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, ma
                     if finished_by[worker] >= jobs_per_worker and (pending or running):
                         del finished_by[worker]
                         client.restart_workers([worker], raise_for_error=False)
-    except BaseException:  # Ctrl-C: what finished is in the manifest; the rest is not started again
+    except BaseException as exc:  # Ctrl-C: what finished is in the manifest; the rest is not started again
         for future in running:
             future.cancel()
+        if isinstance(exc, OSError) or (isinstance(exc, CancelledError) and client.status != "running"):
+            # the scheduler went away: a CommClosedError, or the futures cancelled as "scheduler-connection-lost"
+            why = "" if isinstance(exc, CancelledError) else f" ({' '.join(str(exc).split()) or type(exc).__name__})"
+            raise LayerlapseError(f"scheduler: lost the connection to {client.scheduler.address}{why}; the "
+                                  f"{counts['done']} jobs that finished are in the manifest: run the batch again to "
+                                  "resume") from None
         raise
     finally:
         bar.close()
+
+
+class NoWorkers:
+    """How long a cluster has had no workers: a notice after :data:`NOTICE_S`, one error line
+    after ``timeout`` seconds (a scheduler nobody started workers for would wait for ever)."""
+
+    def __init__(self, timeout: float, address: str) -> None:
+        self.timeout, self.address = timeout, address
+        self.since: float | None = None
+        self.said = False
+
+    def check(self, workers: int) -> int:
+        """``workers`` (how many the scheduler has now); raises once there were none for ``timeout`` s."""
+        if workers:
+            self.since, self.said = None, False
+            return workers
+        now = time.monotonic()
+        self.since = now if self.since is None else self.since
+        waited = now - self.since
+        if waited > self.timeout:
+            raise LayerlapseError(f"scheduler: {self.address} has had no workers for {self.timeout:g} s; start "
+                                  f"`dask worker {self.address}` (or give --wait-for-workers more seconds), then run "
+                                  "the batch again")
+        if waited > min(NOTICE_S, self.timeout / 2) and not self.said:
+            self.said = True
+            sys.stderr.write(f"notice: batch: {self.address} has no workers; waiting up to {self.timeout:g} s for "
+                             f"one (`dask worker {self.address}`)\n")
+        return workers
 
 
 def _result(future: Any) -> dict[str, Any]:

@@ -483,6 +483,7 @@ def batch_command(
     jobs_per_worker: Annotated[int | None, typer.Option(help="restart a worker (a fresh process) after this many jobs")] = None,
     force: Annotated[bool, typer.Option(help="run every job, even those the manifest says are done")] = False,
     dry_run: Annotated[bool, typer.Option(help="list the jobs (id, scene, settings, run or skip) and run nothing")] = False,
+    wait_for_workers: Annotated[float, typer.Option(help="give up when the cluster has had no workers this many seconds")] = 120.0,
     progress: ProgressOpt = True,
 ) -> None:
     """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
@@ -498,7 +499,7 @@ def batch_command(
         typer.echo(f"{len(jobs)} jobs: {len(todo)} to run, {len(jobs) - len(todo)} done")
         return
     result = batch(sweep, out, scheduler=scheduler, workers=workers, retries=retries,
-                   jobs_per_worker=jobs_per_worker, force=force, progress=progress)
+                   jobs_per_worker=jobs_per_worker, force=force, progress=progress, wait_for_workers=wait_for_workers)
     typer.echo(f"{result.done} done, {result.failed} failed, {result.skipped} skipped; "
                f"wrote {result.manifest} and {result.gallery}")
     if result.failed:

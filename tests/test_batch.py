@@ -221,9 +221,9 @@ def test_dry_run_lists_the_jobs(tmp_path):
 
 # --- a cluster started by hand, as the README shows -------------------------------------------
 @contextlib.contextmanager
-def started_by_hand(folder: Path, *, wrap: tuple[str, ...] = ()) -> Iterator[str]:
-    """``dask scheduler`` and one ``dask worker`` as real processes (``wrap``: a command the
-    worker runs under); -> the scheduler's address, once the worker has joined."""
+def started_by_hand(folder: Path, *, wrap: tuple[str, ...] = (), workers: int = 1) -> Iterator[str]:
+    """``dask scheduler`` and ``workers`` (0 or 1) ``dask worker`` as real processes (``wrap``: a
+    command the worker runs under); -> the scheduler's address, once the worker has joined."""
     from distributed import Client
 
     root = str(Path(ll.__file__).resolve().parents[1])  # the workers import this layerlapse
@@ -252,10 +252,11 @@ def started_by_hand(folder: Path, *, wrap: tuple[str, ...] = ()) -> Iterator[str
                     address = json.loads(file.read_text())["address"]
                 time.sleep(0.05)
             assert address, "no scheduler file within 60 s"
-            start(*wrap, *dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
-                  log="worker.log")
-            with Client(address, timeout=30) as client:
-                client.wait_for_workers(1, timeout=60)
+            if workers:
+                start(*wrap, *dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                      log="worker.log")
+                with Client(address, timeout=30) as client:
+                    client.wait_for_workers(1, timeout=60)
         except Exception as exc:
             raise AssertionError(f"the cluster did not start ({exc})\n{logs()}") from exc
         yield address
@@ -282,13 +283,56 @@ def test_a_cluster_started_by_hand(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted([*(r["id"] for r in lines), MANIFEST, "index.html"])
 
 
+def test_a_scheduler_without_workers_is_given_up_on(tmp_path, capsys):
+    with started_by_hand(tmp_path, workers=0) as address:
+        start = time.monotonic()
+        with pytest.raises(LayerlapseError) as caught:
+            ll.batch(sweep(tmp_path, "seed = [0]"), tmp_path / "out", scheduler=address, wait_for_workers=2,
+                     progress=False)
+    assert time.monotonic() - start < 2 + 6  # the wait, a poll, the client's start and close
+    assert str(caught.value) == (f"scheduler: {address} has had no workers for 2 s; start `dask worker {address}` "
+                                 "(or give --wait-for-workers more seconds), then run the batch again")
+    assert capsys.readouterr().err.count(f"notice: batch: {address} has no workers") == 1
+
+
+def test_a_scheduler_that_dies_mid_sweep_is_one_line_and_the_rerun_resumes(cluster, tmp_path):
+    import psutil
+
+    path = sweep(tmp_path, "seed = [0, 1, 2, 3, 4, 5]", outputs='["movie"]')
+    out = tmp_path / "out"
+
+    def kill_the_scheduler_after_one_job() -> None:
+        deadline = time.monotonic() + 60
+        while not ((out / MANIFEST).exists() and (out / MANIFEST).read_text().count("\n") >= 1):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
+        for proc in psutil.process_iter(["cmdline"]):
+            if "scheduler" in (proc.info["cmdline"] or []) and str(tmp_path) in " ".join(proc.info["cmdline"]):
+                proc.kill()
+
+    with started_by_hand(tmp_path) as address:
+        killer = threading.Thread(target=kill_the_scheduler_after_one_job)
+        killer.start()
+        with pytest.raises(LayerlapseError) as caught:
+            ll.batch(path, out, scheduler=address, progress=False)
+        killer.join()
+    message = str(caught.value)
+    assert message.startswith(f"scheduler: lost the connection to {address}") and "run the batch again" in message
+    done = [r["id"] for r in records(out)]
+    assert 1 <= len(done) < 6 and (out / "index.html").is_file()
+    result = ll.batch(path, out, scheduler=cluster[0], progress=False)  # resumed on another cluster
+    assert (result.done, result.skipped, result.failed) == (6 - len(done), len(done), 0)
+
+
 def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def test_an_unreachable_scheduler_is_one_line_within_seconds(tmp_path):
+def test_an_unreachable_scheduler_is_one_line_within_seconds(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_module, "CONNECT_TIMEOUT_S", 1.5)  # the real 5 s, shortened
     address = f"tcp://127.0.0.1:{unused_port()}"
     start = time.monotonic()
     with pytest.raises(LayerlapseError) as caught:
