@@ -136,3 +136,8 @@ def test_set_changes_a_scene_files_parameters(tmp_path):
     with pytest.raises(LayerlapseError, match=r"'resolution' is not a setting of mesh scene file .*allowed: "
                                               r"samples_per_class"):
         load_scene_file(examples / "my-meshes.toml", resolution=10)
+
+
+def test_the_readmes_copy_of_reproduces_sweep_is_current():
+    copy = Path(__file__).parents[1] / "docs" / "reproduce" / "sweep.toml"
+    assert copy.read_text(encoding="utf-8") == sweep_text(), "regenerate it: layerlapse reproduce, then copy"
