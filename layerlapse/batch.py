@@ -20,6 +20,7 @@ again); a worker that dies is the scheduler's to retry (``allowed-failures``, se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -56,6 +57,8 @@ class BatchResult:
     skipped: int
     manifest: Path
     gallery: Path
+    #: (the job in words, its one-line error) for each job that failed in this run
+    failures: tuple[tuple[str, str], ...] = ()
 
 
 # --- in a worker ----------------------------------------------------------------------------
@@ -133,6 +136,8 @@ def _make(job: Job, out: Path) -> dict[str, Any]:
     save_network(network, out / "network.pt")
     prepared = api.Prepared(preset, network)
     made = {"network": "network.pt"}
+    if (out / "network.pt.npz").is_file():  # the torch-free copy that drawing loads: hashed and checked too
+        made["network-npz"] = "network.pt.npz"
     timeline = {"seconds_per_stage": job.seconds_per_stage} if job.seconds_per_stage else None
     if "movie" in job.outputs:
         movie = out / f"movie.{job.format}"
@@ -175,7 +180,8 @@ def sha256(path: Path) -> str:
 
 
 def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
-    """The latest record of each job id; a line that is not whole JSON (a crash) is ignored."""
+    """The latest record of each job id; a line that is not whole JSON (a crash) or lacks a
+    record's fields is ignored."""
     latest: dict[str, dict[str, Any]] = {}
     try:
         lines = (out / MANIFEST).read_text(encoding="utf-8").splitlines()
@@ -186,9 +192,23 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(record, dict) and isinstance(record.get("id"), str):
+        if _well_formed(record):
             latest[record["id"]] = record
     return latest
+
+
+def _well_formed(record: Any) -> bool:
+    """Whether a manifest line has the fields the driver and the gallery read, of their types
+    (a line edited by hand or by another tool is ignored, as a torn one is)."""
+    if not (isinstance(record, dict) and isinstance(record.get("id"), str) and isinstance(record.get("status"), str)):
+        return False
+    outputs = record.get("outputs", [])
+    if not isinstance(outputs, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("kind"), str) and isinstance(o.get("path"), str)
+            and type(o.get("size")) is int and isinstance(o.get("sha256"), str) for o in outputs):
+        return False
+    numbers = (record.get("accuracy"), record.get("wall_s"))
+    return all(n is None or (isinstance(n, int | float) and not isinstance(n, bool)) for n in numbers)
 
 
 def is_done(record: dict[str, Any] | None, out: Path) -> bool:
@@ -203,12 +223,18 @@ def is_done(record: dict[str, Any] | None, out: Path) -> bool:
 
 
 def append_record(out: Path, record: dict[str, Any]) -> None:
-    """One whole line, written with one call and flushed to disk."""
+    """One whole line, written with one call and flushed to disk; a failure to write it (a
+    full disk, a folder made read-only) is one line about ``out``."""
     line = json.dumps(record, sort_keys=True) + "\n"
-    with (out / MANIFEST).open("a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with (out / MANIFEST).open("a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise LayerlapseError(f"out: cannot append to {str(out / MANIFEST)!r} ({exc.strerror or exc}); the jobs "
+                              "recorded before are kept: make room (or make it writable), then run the batch "
+                              "again") from None
 
 
 def receive(folder: Path, files: dict[str, bytes]) -> None:
@@ -252,11 +278,7 @@ def plan(jobs: Iterable[Job], out: Path, *, force: bool = False) -> tuple[list[J
     latest = {} if force else read_manifest(out)
     run: list[Job] = []
     skip: list[Job] = []
-    seen: set[str] = set()
-    for job in jobs:
-        if job.id in seen:  # the same job twice in a sweep (e.g. a repeated grid value): once
-            continue
-        seen.add(job.id)
+    for job in unique_jobs(jobs):
         (skip if is_done(latest.get(job.id), out) else run).append(job)
     return run, skip
 
@@ -303,6 +325,7 @@ def batch(
     -------
     BatchResult
     """
+    from layerlapse._files import check_folder_writable
     from layerlapse.gallery import write_gallery
 
     if not 0 <= retries <= 100:
@@ -321,17 +344,33 @@ def batch(
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
         raise LayerlapseError(f"out: {str(out)!r} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder_writable(out / MANIFEST)  # one line, before any cluster starts
     todo, skipped = plan(jobs, out, force=force)
+    shown = unique_jobs(jobs)  # the gallery's rows: the sweep's order, each job once
     counts = {"done": 0, "failed": 0, "skipped": len(skipped)}
+    failures: list[tuple[str, str]] = []
     try:
         if todo:
-            _run(todo, out, counts, scheduler=scheduler, workers=workers, retries=retries,
+            _run(todo, out, counts, failures, scheduler=scheduler, workers=workers, retries=retries,
                  jobs_per_worker=jobs_per_worker, progress=progress, total=len(todo) + len(skipped),
                  worker_timeout=wait_for_workers)
-    finally:  # also when stopped: the gallery shows what the manifest holds
-        gallery = write_gallery(out, [*todo, *skipped])
-    return BatchResult(counts["done"], counts["failed"], counts["skipped"], out / MANIFEST, gallery)
+    except BaseException:  # stopped: the gallery still shows what the manifest holds, if it can
+        with contextlib.suppress(Exception):
+            write_gallery(out, shown)
+        raise
+    gallery = write_gallery(out, shown)
+    return BatchResult(counts["done"], counts["failed"], counts["skipped"], out / MANIFEST, gallery, tuple(failures))
+
+
+def unique_jobs(jobs: Iterable[Job]) -> list[Job]:
+    """Each job once (a sweep may make the same job twice, e.g. a repeated grid value), in order."""
+    seen: set[str] = set()
+    unique = []
+    for job in jobs:
+        if job.id not in seen:
+            seen.add(job.id)
+            unique.append(job)
+    return unique
 
 
 def check_scheduler(address: str, timeout: float | None = None) -> None:
@@ -375,7 +414,7 @@ def check_scheduler(address: str, timeout: float | None = None) -> None:
                           "is that the scheduler's port (8786 by default)?") from None
 
 
-def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str | None, workers: int | None,
+def _run(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tuple[str, str]], *, scheduler: str | None, workers: int | None,
          retries: int, jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float) -> None:
     # VTK and torch are not fork-safe: workers start (and restart) as fresh processes
     settings: dict[str, Any] = {"distributed.worker.multiprocessing-method": "spawn",
@@ -389,13 +428,14 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], *, scheduler: str |
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        _start(todo, out, counts, settings, n, scheduler=scheduler, jobs_per_worker=jobs_per_worker,
+        _start(todo, out, counts, failures, settings, n, scheduler=scheduler, jobs_per_worker=jobs_per_worker,
                progress=progress, total=total, worker_timeout=worker_timeout)
     finally:
         quiet.setLevel(level)
 
 
-def _start(todo: list[Job], out: Path, counts: dict[str, int], settings: dict[str, Any], n: int, *,
+def _start(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tuple[str, str]],
+           settings: dict[str, Any], n: int, *,
            scheduler: str | None, jobs_per_worker: int | None, progress: bool, total: int,
            worker_timeout: float) -> None:
     """Start (or connect to) the cluster, run the jobs, close it."""
@@ -407,8 +447,18 @@ def _start(todo: list[Job], out: Path, counts: dict[str, int], settings: dict[st
     with dask.config.set(settings):
         cluster = None
         if scheduler is None:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                   silence_logs=logging.ERROR)  # a cancelled or retried job is the manifest's to say
+            before = _clusters()
+            try:
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=logging.ERROR)  # a cancelled or retried job is the manifest's to say
+            except BaseException as exc:
+                _forget(_clusters() - before)
+                if isinstance(exc, RuntimeError) and "failed to start" in str(exc):
+                    raise LayerlapseError(
+                        f"workers: the local cluster's worker processes did not start ({exc}); from a script, call "
+                        "ll.batch under `if __name__ == \"__main__\":` (workers are spawned, and import the script "
+                        "again)") from None
+                raise
         try:
             client = Client(scheduler or cluster)
         except BaseException as exc:
@@ -417,18 +467,38 @@ def _start(todo: list[Job], out: Path, counts: dict[str, int], settings: dict[st
             if isinstance(exc, OSError):
                 raise LayerlapseError(f"scheduler: cannot connect to {scheduler!r} ({exc})") from None
             raise
-        marker = None
+        marker: Path | None = None
         try:
             # a worker that sees this file shares OUT; one that does not returns its files (run_job)
             marker = temporary_sibling(out / "batch-marker")
-            _loop(client, todo, out, counts, marker=str(marker), jobs_per_worker=jobs_per_worker, progress=progress,
+            _loop(client, todo, out, counts, failures, marker=str(marker), jobs_per_worker=jobs_per_worker, progress=progress,
                   total=total, worker_timeout=worker_timeout)
         finally:
             if marker is not None:
-                marker.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # never hides why the sweep stopped
+                    marker.unlink(missing_ok=True)
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _clusters() -> set[Any]:
+    """The Dask clusters this process has made (that Dask's exit hook will close)."""
+    from distributed.deploy.spec import SpecCluster
+
+    return set(SpecCluster._instances)
+
+
+def _forget(clusters: set[Any]) -> None:
+    """After a cluster's start was interrupted (Ctrl-C), close what it started and drop it from
+    Dask's exit hook, which would otherwise fail on its half-started workers with a traceback
+    as Python exits."""
+    from distributed.deploy.spec import SpecCluster
+
+    for cluster in clusters:
+        with contextlib.suppress(BaseException):
+            cluster.close(timeout=5)
+        SpecCluster._instances.discard(cluster)
 
 
 def worker_environ(workers: int, cores: int | None = None) -> dict[str, Any]:
@@ -444,7 +514,8 @@ def worker_environ(workers: int, cores: int | None = None) -> dict[str, Any]:
     return environ
 
 
-def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, marker: str,
+def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failures: list[tuple[str, str]], *,
+          marker: str,
           jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float) -> None:
     """At most one job per worker in flight, so a worker due for a restart is idle when restarted."""
     from concurrent.futures import CancelledError
@@ -476,6 +547,8 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, ma
                 record = _record(job, out, result)
                 append_record(out, record)
                 counts[record["status"]] += 1
+                if record["status"] == "failed":
+                    failures.append((f"{job.id} {job.describe()}", record["error"] or "?"))
                 bar.set_postfix(counts, refresh=False)
                 bar.update(1)
                 worker = result.get("address") if jobs_per_worker else None
@@ -487,7 +560,7 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], *, ma
     except BaseException as exc:  # Ctrl-C: what finished is in the manifest; the rest is not started again
         for future in running:
             future.cancel()
-        if isinstance(exc, OSError) or (isinstance(exc, CancelledError) and client.status != "running"):
+        if isinstance(exc, (OSError, CancelledError)) and client.status != "running":
             # the scheduler went away: a CommClosedError, or the futures cancelled as "scheduler-connection-lost"
             why = "" if isinstance(exc, CancelledError) else f" ({' '.join(str(exc).split()) or type(exc).__name__})"
             raise LayerlapseError(f"scheduler: lost the connection to {client.scheduler.address}{why}; the "

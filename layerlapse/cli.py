@@ -487,23 +487,34 @@ def batch_command(
     progress: ProgressOpt = True,
 ) -> None:
     """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
-    from layerlapse.batch import batch, plan
+    from layerlapse.batch import batch, plan, unique_jobs
     from layerlapse.sweep import read_sweep
 
     if dry_run:
         jobs = read_sweep(sweep)
-        todo, _ = plan(jobs, out.resolve(), force=force)
+        todo, done = plan(jobs, out.resolve(), force=force)
         ids = {job.id for job in todo}
-        for job in jobs:
+        for job in unique_jobs(jobs):
             typer.echo(f"{job.id}  {'run ' if job.id in ids else 'skip'}  {job.describe()}")
-        typer.echo(f"{len(jobs)} jobs: {len(todo)} to run, {len(jobs) - len(todo)} done")
+        repeated = len(jobs) - len(todo) - len(done)
+        typer.echo(f"{len(todo) + len(done)} jobs: {len(todo)} to run, {len(done)} done"
+                   + (f" ({repeated} repeated in the sweep, listed once)" if repeated else ""))
         return
     result = batch(sweep, out, scheduler=scheduler, workers=workers, retries=retries,
                    jobs_per_worker=jobs_per_worker, force=force, progress=progress, wait_for_workers=wait_for_workers)
+    for what, error in result.failures[:FAILURES_SHOWN]:
+        typer.secho(f"failed: {what}: {error}", err=True)
+    if len(result.failures) > FAILURES_SHOWN:
+        typer.secho(f"failed: {len(result.failures) - FAILURES_SHOWN} more; every error is in {result.manifest} "
+                    f"and {result.gallery}", err=True)
     typer.echo(f"{result.done} done, {result.failed} failed, {result.skipped} skipped; "
                f"wrote {result.manifest} and {result.gallery}")
     if result.failed:
         raise typer.Exit(1)
+
+
+#: how many failed jobs ``batch`` names on the terminal (all are in the manifest)
+FAILURES_SHOWN = 5
 
 
 @app.command("reproduce")

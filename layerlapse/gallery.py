@@ -65,8 +65,7 @@ def write_gallery(out: Path, jobs: Iterable[Job]) -> Path:
 
 def _row(job: Job, record: dict[str, Any] | None) -> str:
     e = html.escape
-    settings = {**job.params, **job.network, **job.training}
-    params = "<br>".join(f"<code>{e(k)}={e(json.dumps(v))}</code>" for k, v in settings.items())
+    params = "<br>".join(f"<code>{e(k)}={e(json.dumps(v))}</code>" for k, v in job.settings().items())
     scene = (f"<b>{e(job.label)}</b><br>" if job.label else "") + e(Path(job.scene).name)
     if record is None:
         return (f'<tr class="missing"><td></td><td><code>{job.id}</code></td><td>{scene}<br>{params}</td>'

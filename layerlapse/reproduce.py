@@ -180,25 +180,30 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
     out = Path(out)
     check_folder_writable(out / "results.md")
     text = sweep_text(claims, seeds=seeds, epochs=epochs, scene_params=scene_params, figure_size=figure_size)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out / SWEEP) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    outcome = batch(out / SWEEP, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
-    jobs, latest = read_sweep(out / SWEEP), read_manifest(out.resolve())
-    results = []
-    for claim in claims:
-        records = [latest.get(job.id) or {} for job in jobs if job.label == claim.figure_name[:-4]]
-        failed = [r for r in records if r.get("status") != "done"]
-        if failed:
-            raise LayerlapseError(f"reproduce: {claim.scene} ({claim.claim}): a job failed: "
-                                  f"{failed[0].get('error') or 'not run'}; see {outcome.gallery}")
-        accs = [float(r["accuracy"]) for r in records]
-        best = records[int(np.argmax(accs))]
-        still = next(item["path"] for item in best["outputs"] if item["kind"] == "figure")
-        with atomic_output(out / claim.figure_name) as tmp:
-            shutil.copyfile(out / still, tmp)
-        results.append(Result(claim.claim, claim.scene, best["network"], claim.essay, measured(accs), tuple(accs),
-                              sum(separates(a) for a in accs), max(accs), float(np.mean(accs)), claim.figure_name))
+    # the sweep becomes OUT/sweep.toml with the table it made: a run that fails leaves the last
+    # good sweep, table and key frames together
+    with atomic_output(out / SWEEP) as sweep:
+        sweep.write_text(text, encoding="utf-8")
+        outcome = batch(sweep, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
+        jobs, latest = read_sweep(sweep), read_manifest(out.resolve())
+        rows = []
+        for claim in claims:  # every row checked before anything is replaced
+            records = [latest.get(job.id) or {} for job in jobs if job.label == claim.figure_name[:-4]]
+            failed = [r for r in records if r.get("status") != "done"]
+            if failed:
+                raise LayerlapseError(f"reproduce: {claim.scene} ({claim.claim}): a job failed: "
+                                      f"{failed[0].get('error') or 'not run'}; see {outcome.gallery}")
+            rows.append((claim, records))
+        results = []
+        for claim, records in rows:
+            accs = [float(r["accuracy"]) for r in records]
+            best = records[int(np.argmax(accs))]
+            still = next(item["path"] for item in best["outputs"] if item["kind"] == "figure")
+            with atomic_output(out / claim.figure_name) as tmp:
+                shutil.copyfile(out / still, tmp)
+            results.append(Result(claim.claim, claim.scene, best["network"], claim.essay, measured(accs),
+                                  tuple(accs), sum(separates(a) for a in accs), max(accs), float(np.mean(accs)),
+                                  claim.figure_name))
     with atomic_output(out / "results.json") as tmp:
         tmp.write_text(json.dumps([asdict(r) for r in results], indent=2))
     with atomic_output(out / "results.md") as tmp:

@@ -38,6 +38,14 @@ TRAINING_KEYS = tuple(TrainConfig.model_fields)
 MAX_JOBS = 10_000
 
 
+def canonical(key: str) -> str:
+    """``table.name`` for a sweep key: ``seed`` -> ``training.seed``, ``params.seed`` stays."""
+    if "." in key:
+        return key
+    table = "network" if key in NETWORK_KEYS else "training" if key in TRAINING_KEYS else "params"
+    return f"{table}.{key}"
+
+
 class _Settings(BaseModel):
     """What a sweep's top level and each ``[[group]]`` may set; None: not set here."""
 
@@ -67,27 +75,49 @@ class _Settings(BaseModel):
     @classmethod
     def _size(cls, size: str | None) -> str | None:
         if size is not None:
-            from layerlapse.render.movie import pixel_size  # no drawing: parses "160x120"
+            from layerlapse.render.movie import MAX_SIDE, pixel_size  # no drawing: parses "160x120"
 
             try:
-                pixel_size(size)
+                w, h = pixel_size(size)
             except LayerlapseError as exc:
                 raise ValueError(str(exc)) from None
+            if not (2 <= w <= MAX_SIDE and 2 <= h <= MAX_SIDE):  # every job would fail, after training
+                raise ValueError(f"{w}x{h} is out of range; allowed: 2 to {MAX_SIDE} pixels a side")
         return size
 
     def over(self, base: _Settings) -> _Settings:
-        """These settings on top of ``base``: set fields replace, tables are merged key by key."""
+        """These settings on top of ``base``: set fields replace, tables are merged key by key,
+        and a setting these fix or sweep is dropped from ``base``'s grid (however spelled:
+        ``seed`` and ``training.seed`` are one setting), so the group's own value wins."""
         merged = {**base.model_dump(exclude={"group", "label"}, exclude_none=True),
                   **self.model_dump(exclude={"group", "label"}, exclude_none=True)}
-        for table in ("params", "network", "training", "grid"):
+        for table in ("params", "network", "training"):
             merged[table] = {**getattr(base, table), **getattr(self, table)}
+        own = {canonical(key) for key in [*self.fixed(), *self.grid]}
+        merged["grid"] = {**{k: v for k, v in base.grid.items() if canonical(k) not in own}, **self.grid}
         return _Settings.model_validate(merged)
+
+    def fixed(self) -> dict[str, Any]:
+        """The fixed settings as ``table.name``: value."""
+        return {f"{table}.{key}": value for table in ("params", "network", "training")
+                for key, value in getattr(self, table).items()}
+
+    def clashes(self) -> str | None:
+        """The first setting given twice at this level (in a table and the grid, or in the grid
+        under two spellings), as ``grid.KEY``; None if there is none."""
+        seen = {canonical(key) for key in self.fixed()}
+        for key in self.grid:
+            if canonical(key) in seen:
+                return key
+            seen.add(canonical(key))
+        return None
 
 
 class SweepGroup(_Settings):
     """One ``[[group]]``: its own scenes or settings over the top level's (tables merged)."""
 
-    label: str = Field("", max_length=200, description="a name for the group's jobs (shown; not part of their ids)")
+    label: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
+                       description="a name for the group's jobs, one line (shown; not part of their ids)")
 
 
 class SweepFile(_Settings):
@@ -125,18 +155,51 @@ class Job:
                 "quality": self.quality, "size": self.size, "format": self.format,
                 "seconds_per_stage": self.seconds_per_stage, "supersample": self.supersample}
 
+    def identity(self) -> dict[str, Any]:
+        """What the id is made of: :meth:`inputs`, less what does not change the outputs (a
+        scene file's folder, beside its content hash; the movie's quality and format without a
+        movie; the stills' supersampling without stills) and with ``1.0`` read as ``1``."""
+        made = set(self.outputs)
+        identity = {**self.inputs(), "params": _plain(self.params), "network": _plain(self.network),
+                    "training": _plain(self.training)}
+        if self.scene_hash:
+            identity["scene"] = Path(self.scene).name
+        if "movie" not in made:
+            identity.update(quality=None, format=None)
+        if not {"sheet", "figure"} & made:
+            identity["supersample"] = None
+        return identity
+
     @property
     def id(self) -> str:
-        """12 hex characters of the SHA-256 of :meth:`inputs` and the layerlapse version."""
-        text = json.dumps({**self.inputs(), "version": version()}, sort_keys=True, default=str)
+        """12 hex characters of the SHA-256 of :meth:`identity` and the layerlapse version."""
+        text = json.dumps({**self.identity(), "version": version()}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def settings(self) -> dict[str, Any]:
+        """The job's parameters, network and training settings in one table, a name that two
+        of them share written with its table (``params.seed``, ``training.seed``)."""
+        tables = {"params": self.params, "network": self.network, "training": self.training}
+        return {(f"{table}.{key}" if any(key in other for name, other in tables.items() if name != table) else key):
+                value for table, values in tables.items() for key, value in values.items()}
 
     def describe(self) -> str:
         """``two-curves seed=0 hidden=[2]``: the scene and what the grid set (after its label, if any)."""
         name = Path(self.scene).name if self.scene.endswith(".toml") else self.scene
-        settings = {**self.params, **self.network, **self.training}
         label = [f"[{self.label}]"] if self.label else []
-        return " ".join([*label, name, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
+        return " ".join([*label, name, *(f"{k}={json.dumps(v)}" for k, v in self.settings().items())])
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with whole floats as ints (``0.0`` -> ``0``), in lists and tables too: a
+    setting means the same either way, so its job's id should too."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def version() -> str:
@@ -165,6 +228,11 @@ def read_sweep(path: str | Path) -> list[Job]:
     path = Path(path)
     where = f"sweep file {str(path)!r}"
     sweep = _section(where, SweepFile, read_toml(path, where))
+    for prefix, level in [("", sweep), *((f"group.{i}.", g) for i, g in enumerate(sweep.group))]:
+        clash = level.clashes()
+        if clash is not None:
+            raise LayerlapseError(f"{where}: {prefix}grid.{clash}: {canonical(clash)} is set twice here (in a table "
+                                  "and the grid, or under two names); set it in one place")
     groups = [(f"group.{i}.", g.label, g.over(sweep)) for i, g in enumerate(sweep.group)] or [("", "", sweep)]
     planned = []
     for prefix, label, settings in groups:
@@ -191,7 +259,8 @@ def read_sweep(path: str | Path) -> list[Job]:
                     group, name = _route(key, ref, where)
                     routed[group][name] = value
                 jobs.append(Job(ref, routed["params"], routed["network"], routed["training"],
-                                tuple(settings.outputs or ("movie", "sheet")), settings.quality or "low",
+                                tuple(o for o in OUTPUTS if o in (settings.outputs or ("movie", "sheet"))),
+                                settings.quality or "low",
                                 settings.size, settings.format or "mp4", settings.seconds_per_stage, digest,
                                 settings.supersample or 1, label))
     return jobs

@@ -99,7 +99,7 @@ def test_sweep_runs_on_a_local_cluster(finished):
     assert sorted(r["id"] for r in lines) == sorted(job.id for job in jobs)
     for record in lines:
         assert record["status"] == "done" and record["error"] is None and 0 <= record["accuracy"] <= 1
-        assert {o["kind"] for o in record["outputs"]} == {"network", "movie", "sheet"}
+        assert {o["kind"] for o in record["outputs"]} == {"network", "network-npz", "movie", "sheet"}
         for item in record["outputs"]:
             file = out / item["path"]
             assert file.stat().st_size == item["size"] and sha256(file) == item["sha256"]
@@ -117,8 +117,8 @@ def test_rerun_runs_nothing_and_redoes_a_damaged_job(finished, cluster):
     assert (again.done, again.skipped) == (0, 4)
     lines = records(out)
     deleted, truncated = lines[0], lines[1]
-    (out / deleted["outputs"][1]["path"]).unlink()
-    sheet = out / truncated["outputs"][2]["path"]
+    (out / next(o["path"] for o in deleted["outputs"] if o["kind"] == "movie")).unlink()
+    sheet = out / next(o["path"] for o in truncated["outputs"] if o["kind"] == "sheet")
     sheet.write_bytes(sheet.read_bytes()[:100])
     redo = ll.batch(path, out, scheduler=address, progress=False)
     assert (redo.done, redo.failed, redo.skipped) == (2, 0, 2)
@@ -137,9 +137,15 @@ def test_a_bad_parameter_fails_its_job_only(cluster, tmp_path):
     failed = next(r for r in records(tmp_path / "out") if r["status"] == "failed")
     assert failed["inputs"]["params"]["gap"] == -0.2 and failed["outputs"] == []
     assert "gap" in failed["error"] and "greater than 0" in failed["error"] and "\n" not in failed["error"]
-    # a failed job is run again next time (it may have been a bad day); the done one is not
-    again = ll.batch(path, tmp_path / "out", scheduler=address, progress=False)
-    assert (again.done, again.failed, again.skipped) == (0, 1, 1)
+    # a failed job is run again next time (it may have been a bad day); the done one is not; the
+    # command names it with its error on the terminal, and exits 1
+    cli = CliRunner().invoke(app, ["batch", str(path), "-o", str(tmp_path / "out"), "--scheduler", address,
+                                   "--no-progress"])
+    assert cli.exit_code == 1, cli.output
+    assert cli.stderr.splitlines() == [f"failed: {failed['id']} two-curves points_per_curve=24 samples_per_class=40 "
+                                       f"grid_lines=3 gap=-0.2 epochs=2 restarts=1: "
+                                       f"{failed['error']}"]
+    assert cli.stdout.startswith("0 done, 1 failed, 1 skipped; wrote ")
 
 
 def test_a_killed_worker_is_retried(cluster, tmp_path):
@@ -208,6 +214,36 @@ def test_bad_sweep_files_give_one_error_line(tmp_path, text, field):
         assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.stderr
         assert field in lines[0], lines[0]
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_repeated_job_is_listed_and_run_once(tmp_path):
+    path = sweep(tmp_path, "seed = [0, 0, 0.0]")
+    result = CliRunner().invoke(app, ["batch", str(path), "--dry-run"])
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[-1] == "1 jobs: 1 to run, 0 done (2 repeated in the sweep, listed once)"
+
+
+@pytest.mark.parametrize("out", ["/proc/layerlapse-test/out", "/dev/null/out"])
+def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_cluster(tmp_path, out):
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["batch", str(sweep(tmp_path)), "-o", out, "--no-progress"])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: out: cannot write to folder")
+    assert time.monotonic() - start < 2  # no cluster was started
+
+
+def test_a_manifest_that_cannot_be_appended_to_is_one_line(tmp_path):
+    with pytest.raises(LayerlapseError, match=r"^out: cannot append to '/proc/manifest.jsonl' \(.*run the batch again"):
+        batch_module.append_record(Path("/proc"), {"id": "x"})
+
+
+def test_manifest_lines_of_the_wrong_shape_are_ignored(tmp_path):
+    good = {"id": "a" * 12, "status": "done", "outputs": [{"kind": "sheet", "path": "x/s.png", "size": 1,
+                                                             "sha256": "0" * 64}], "accuracy": 0.5, "wall_s": 1.0}
+    bad = [{"id": "b" * 12, "status": "done", "outputs": [{"path": "x"}]}, {"id": "c" * 12, "status": "done",
+           "accuracy": "high"}, {"id": 3, "status": "done"}, ["not", "a", "record"], {"id": "d" * 12}]
+    (tmp_path / MANIFEST).write_text("\n".join(json.dumps(r) for r in [good, *bad]) + "\n")
+    assert list(read_manifest(tmp_path)) == [good["id"]]
 
 
 def test_dry_run_lists_the_jobs(tmp_path):

@@ -122,6 +122,16 @@ def test_run_tiny(tmp_path):
     assert lines == 6
     again = run(tmp_path / "r", **kwargs)
     assert again == results and (tmp_path / "r" / MANIFEST).read_text().count("\n") == lines  # nothing ran
+    # a run with a failing row changes nothing: the last good sweep, table and key frames stay together
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir() if p.is_file() and p.name != MANIFEST
+              and p.name != "index.html"}
+    broken = Claim("broken", "disk-annulus", (2,), "x", figure="broken", network={"hidden": (2,), "head": "knn",
+                                                                                 "k": 10_000})
+    with pytest.raises(LayerlapseError, match=r"^reproduce: disk-annulus \(broken\): a job failed: .*k"):
+        run(tmp_path / "r", **{**kwargs, "epochs": 3, "claims": (*claims, broken)})
+    after = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir() if p.is_file() and p.name != MANIFEST
+             and p.name != "index.html"}
+    assert after == before
 
 
 def test_run_refuses_two_rows_with_one_key_frame(tmp_path):

@@ -3,6 +3,7 @@ the TOML that ``sweep_toml`` writes (read back to the same values)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,44 @@ def test_set_changes_a_scene_files_parameters(tmp_path):
 def test_the_readmes_copy_of_reproduces_sweep_is_current():
     copy = Path(__file__).parents[1] / "docs" / "reproduce" / "sweep.toml"
     assert copy.read_text(encoding="utf-8") == sweep_text(), "regenerate it: layerlapse reproduce, then copy"
+
+
+def test_a_groups_own_setting_wins_over_the_top_levels_grid(tmp_path):
+    jobs = read_sweep(write(tmp_path, 'scenes = ["two-curves"]\n[grid]\nseed = [0, 1]\nlr = [0.01, 0.02]\n'
+                                      '[[group]]\ntraining = { seed = 7 }\n'
+                                      '[[group]]\ngrid = { "training.seed" = [5, 6] }\n'))
+    assert sorted((j.training["seed"], j.training["lr"]) for j in jobs[:2]) == [(7, 0.01), (7, 0.02)]
+    assert sorted(j.training["seed"] for j in jobs[2:]) == [5, 5, 6, 6] and len({j.id for j in jobs}) == 6
+
+
+@pytest.mark.parametrize("text, message", [
+    ('scenes = ["two-curves"]\n[training]\nseed = 3\n[grid]\nseed = [0, 1]', "grid.seed: training.seed is set twice"),
+    ('scenes = ["two-curves"]\n[grid]\nseed = [0]\n"training.seed" = [1]', "grid.training.seed: training.seed is set"),
+    ('scenes = ["two-curves"]\n[[group]]\ntraining = { seed = 3 }\ngrid = { seed = [0] }', "group.0.grid.seed: "),
+    ('scenes = ["two-curves"]\n[[group]]\nlabel = "a\\nb"', "group.0.label: String should match pattern"),
+])
+def test_a_setting_given_twice_at_one_level_is_refused(tmp_path, text, message):
+    with pytest.raises(LayerlapseError, match=re.escape(message)):
+        read_sweep(write(tmp_path, text))
+
+
+def test_what_does_not_change_a_jobs_files_does_not_change_its_id(tmp_path):
+    def ids(text: str, name: str = "sweep.toml") -> list[str]:
+        (tmp_path / name).write_text(text)
+        return [j.id for j in read_sweep(tmp_path / name)]
+
+    base = ids('scenes = ["two-curves"]\noutputs = ["sheet", "movie"]\n[grid]\nseed = [0, 1]\nlr = [1.0]')
+    assert ids('scenes = ["two-curves"]\noutputs = ["movie", "sheet", "movie"]\n[grid]\nseed = [0.0, 1]\nlr = [1]') \
+        == base
+    sheet = 'scenes = ["two-curves"]\noutputs = ["sheet"]\n'
+    assert ids(sheet + 'quality = "high"\nformat = "gif"') == ids(sheet)  # no movie: its settings are moot
+    assert ids(sheet + "supersample = 2") != ids(sheet)
+    for folder in ("a", "b"):  # one scene file in two folders: one job
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "curves.toml").write_text('family = "two-curves"\n')
+    assert ids('scenes = ["a/curves.toml"]') == ids('scenes = ["b/curves.toml"]')
+
+
+def test_describe_keeps_a_name_two_tables_share_apart(tmp_path):
+    (job,) = read_sweep(write(tmp_path, 'scenes = ["two-curves"]\nparams = { seed = 3 }\ntraining = { seed = 0 }\n'))
+    assert job.describe() == "two-curves params.seed=3 training.seed=0"
