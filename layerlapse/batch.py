@@ -294,6 +294,7 @@ def batch(
     force: bool = False,
     progress: bool = True,
     wait_for_workers: float = 120.0,
+    job_timeout: float | None = None,
 ) -> BatchResult:
     """Run a sweep file's jobs on Dask; write ``OUT/JOBID/...``, ``OUT/manifest.jsonl`` and ``OUT/index.html``.
 
@@ -320,6 +321,9 @@ def batch(
     wait_for_workers
         Give up (one error line) when the cluster has had no workers this many seconds
         (a scheduler nobody started workers for; an adaptive one still starting them).
+    job_timeout
+        Stop a job that runs longer than this many seconds (recorded as failed; its worker is
+        restarted); None: no limit.
 
     Returns
     -------
@@ -336,6 +340,8 @@ def batch(
         raise LayerlapseError(f"workers: {workers} is out of range; allowed: 1 to 1024")
     if not 1 <= wait_for_workers <= 86_400:
         raise LayerlapseError(f"wait_for_workers: {wait_for_workers:g} is out of range; allowed: 1 to 86400 seconds")
+    if job_timeout is not None and not 1 <= job_timeout <= 7 * 86_400:
+        raise LayerlapseError(f"job_timeout: {job_timeout:g} is out of range; allowed: 1 to 604800 seconds")
     if workers is not None and scheduler is not None:
         raise LayerlapseError("workers: a running scheduler has its own workers; drop --workers (or --scheduler)")
     jobs = read_sweep(sweep)
@@ -353,7 +359,7 @@ def batch(
         if todo:
             _run(todo, out, counts, failures, scheduler=scheduler, workers=workers, retries=retries,
                  jobs_per_worker=jobs_per_worker, progress=progress, total=len(todo) + len(skipped),
-                 worker_timeout=wait_for_workers)
+                 worker_timeout=wait_for_workers, job_timeout=job_timeout)
     except BaseException:  # stopped: the gallery still shows what the manifest holds, if it can
         with contextlib.suppress(Exception):
             write_gallery(out, shown)
@@ -415,7 +421,8 @@ def check_scheduler(address: str, timeout: float | None = None) -> None:
 
 
 def _run(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tuple[str, str]], *, scheduler: str | None, workers: int | None,
-         retries: int, jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float) -> None:
+         retries: int, jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float,
+         job_timeout: float | None) -> None:
     # VTK and torch are not fork-safe: workers start (and restart) as fresh processes
     settings: dict[str, Any] = {"distributed.worker.multiprocessing-method": "spawn",
                                 "distributed.scheduler.allowed-failures": retries}
@@ -429,7 +436,7 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tupl
     quiet.setLevel(logging.CRITICAL)
     try:
         _start(todo, out, counts, failures, settings, n, scheduler=scheduler, jobs_per_worker=jobs_per_worker,
-               progress=progress, total=total, worker_timeout=worker_timeout)
+               progress=progress, total=total, worker_timeout=worker_timeout, job_timeout=job_timeout)
     finally:
         quiet.setLevel(level)
 
@@ -437,7 +444,7 @@ def _run(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tupl
 def _start(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tuple[str, str]],
            settings: dict[str, Any], n: int, *,
            scheduler: str | None, jobs_per_worker: int | None, progress: bool, total: int,
-           worker_timeout: float) -> None:
+           worker_timeout: float, job_timeout: float | None) -> None:
     """Start (or connect to) the cluster, run the jobs, close it."""
     import dask
     from distributed import Client, LocalCluster
@@ -472,7 +479,7 @@ def _start(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tu
             # a worker that sees this file shares OUT; one that does not returns its files (run_job)
             marker = temporary_sibling(out / "batch-marker")
             _loop(client, todo, out, counts, failures, marker=str(marker), jobs_per_worker=jobs_per_worker, progress=progress,
-                  total=total, worker_timeout=worker_timeout)
+                  total=total, worker_timeout=worker_timeout, job_timeout=job_timeout)
         finally:
             if marker is not None:
                 with contextlib.suppress(OSError):  # never hides why the sweep stopped
@@ -515,8 +522,8 @@ def worker_environ(workers: int, cores: int | None = None) -> dict[str, Any]:
 
 
 def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failures: list[tuple[str, str]], *,
-          marker: str,
-          jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float) -> None:
+          marker: str, jobs_per_worker: int | None, progress: bool, total: int, worker_timeout: float,
+          job_timeout: float | None) -> None:
     """At most one job per worker in flight, so a worker due for a restart is idle when restarted."""
     from concurrent.futures import CancelledError
 
@@ -527,30 +534,39 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failu
     bar.set_postfix(counts, refresh=True)
     pending = list(reversed(todo))
     running: dict[Any, Job] = {}
+    started: dict[Any, float] = {}
     finished_by: dict[str, int] = {}
     idle = NoWorkers(worker_timeout, str(client.scheduler.address))
+
+    def finish(job: Job, result: dict[str, Any]) -> None:
+        record = _record(job, out, result)
+        append_record(out, record)
+        counts[record["status"]] += 1
+        if record["status"] == "failed":
+            failures.append((f"{job.id} {job.describe()}", record["error"] or "?"))
+        bar.set_postfix(counts, refresh=False)
+        bar.update(1)
+
     try:
         while pending or running:
             slots = max(1, idle.check(len(client.scheduler_info(n_workers=-1)["workers"])))
             while pending and len(running) < slots:
                 job = pending.pop()
                 key = f"job-{job.id}-{secrets.token_hex(3)}"
-                running[client.submit(run_job, job, str(out / job.id), marker, key=key, pure=False)] = job
+                future = client.submit(run_job, job, str(out / job.id), marker, key=key, pure=False)
+                running[future], started[future] = job, time.monotonic()
+            if job_timeout is not None:
+                _stop_overdue(client, running, started, job_timeout, finish)
             try:
                 done = wait(list(running), timeout=POLL_S, return_when="FIRST_COMPLETED").done
             except TimeoutError:  # nothing finished: look at the workers again
                 continue
             for future in done:
                 job = running.pop(future)
+                started.pop(future, None)
                 result = _result(future)
                 future.release()  # else restarting its worker would lose the result, and the job run again
-                record = _record(job, out, result)
-                append_record(out, record)
-                counts[record["status"]] += 1
-                if record["status"] == "failed":
-                    failures.append((f"{job.id} {job.describe()}", record["error"] or "?"))
-                bar.set_postfix(counts, refresh=False)
-                bar.update(1)
+                finish(job, result)
                 worker = result.get("address") if jobs_per_worker else None
                 if worker and jobs_per_worker:
                     finished_by[worker] = finished_by.get(worker, 0) + 1
@@ -569,6 +585,25 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failu
         raise
     finally:
         bar.close()
+
+
+def _stop_overdue(client: Any, running: dict[Any, Job], started: dict[Any, float], limit: float,
+                  finish: Any) -> None:
+    """Record each job running longer than ``limit`` seconds as failed, cancel it and restart
+    its worker (a fresh process: whatever hung is gone)."""
+    now = time.monotonic()
+    overdue = [f for f in running if now - started[f] > limit and not f.done()]
+    if not overdue:
+        return
+    where = {key: worker for worker, keys in client.processing().items() for key in keys}
+    for future in overdue:
+        job = running.pop(future)
+        started.pop(future)
+        future.cancel()
+        finish(job, {"status": "failed", "error": f"ran longer than --job-timeout {limit:g} s; stopped, and its "
+                     "worker restarted"})
+        if future.key in where:
+            client.restart_workers([where[future.key]], raise_for_error=False)
 
 
 class NoWorkers:

@@ -484,6 +484,7 @@ def batch_command(
     force: Annotated[bool, typer.Option(help="run every job, even those the manifest says are done")] = False,
     dry_run: Annotated[bool, typer.Option(help="list the jobs (id, scene, settings, run or skip) and run nothing")] = False,
     wait_for_workers: Annotated[float, typer.Option(help="give up when the cluster has had no workers this many seconds")] = 120.0,
+    job_timeout: Annotated[float | None, typer.Option(help="stop a job that runs longer than this many seconds (recorded as failed, its worker restarted)")] = None,
     progress: ProgressOpt = True,
 ) -> None:
     """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
@@ -501,7 +502,8 @@ def batch_command(
                    + (f" ({repeated} repeated in the sweep, listed once)" if repeated else ""))
         return
     result = batch(sweep, out, scheduler=scheduler, workers=workers, retries=retries,
-                   jobs_per_worker=jobs_per_worker, force=force, progress=progress, wait_for_workers=wait_for_workers)
+                   jobs_per_worker=jobs_per_worker, force=force, progress=progress, wait_for_workers=wait_for_workers,
+                   job_timeout=job_timeout)
     for what, error in result.failures[:FAILURES_SHOWN]:
         typer.secho(f"failed: {what}: {error}", err=True)
     if len(result.failures) > FAILURES_SHOWN:
