@@ -14,7 +14,10 @@ the driver writes into ``OUT/JOBID/`` (each atomically) before hashing them.
 
 Faults: an error in a job is returned as a failed record (not retried: it would fail
 again); a worker that dies is the scheduler's to retry (``allowed-failures``, set from
-``retries`` for the cluster made here); after that the job is recorded as failed.
+``retries`` for the cluster made here); after that the job is recorded as failed. A job over
+``job_timeout`` is recorded as failed and its worker restarted. Nothing waits for ever: a
+cluster without workers for ``wait_for_workers`` seconds, or a scheduler that goes away, ends
+the sweep with one line, the finished jobs kept in the manifest.
 """
 
 from __future__ import annotations
