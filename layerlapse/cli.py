@@ -8,7 +8,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +21,36 @@ from layerlapse.errors import LayerlapseError
 class Commands(TyperGroup):
     """The command group: a user error becomes one red line and exit code 2, wherever the
     app runs (the ``layerlapse`` script, ``python -m layerlapse`` or typer's CliRunner)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
+        """As typer's, but a usage error (an unknown option or command, a missing argument, a
+        value of the wrong type) is one ``error:`` line naming the help to read, not a box."""
+        from typer._click import exceptions as click_errors
+
+        try:
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
+        except click_errors.NoArgsIsHelpError as exc:  # a bare command: its help, as before
+            exc.show()
+            code = exc.exit_code
+        except click_errors.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "layerlapse"
+            typer.secho(f"error: {' '.join(exc.format_message().split())} (see '{where} --help')", err=True,
+                        fg=typer.colors.RED)
+            code = exc.exit_code
+        except click_errors.ClickException as exc:
+            typer.secho(f"error: {' '.join(exc.format_message().split())}", err=True, fg=typer.colors.RED)
+            code = exc.exit_code
+        except typer.Abort:
+            typer.secho("Aborted!", err=True)
+            code = 1
+        else:  # a command's normal end (None) or its Exit code
+            code = result if isinstance(result, int) and not isinstance(result, bool) else 0
+        if not standalone_mode:
+            return code
+        sys.exit(code)
 
     def invoke(self, ctx: Any) -> Any:
         with warnings.catch_warnings():

@@ -92,6 +92,25 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     assert not (tmp_path / "outputs" / "spirals" / "spirals.mp4").exists()
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (["render", "spirals", "--qualty", "low"],
+     "error: No such option: --qualty (Possible options: --out, --quality) (see 'layerlapse render --help')"),
+    (["rendr"], "error: No such command 'rendr'. Did you mean 'render'? (see 'layerlapse --help')"),
+    (["render"], "error: Missing argument 'scene'. (see 'layerlapse render --help')"),
+    (["render", "spirals", "--epochs", "abc"], "error: Invalid value for '--epochs': Input should be a valid integer, "
+     "unable to parse string as an integer (see 'layerlapse render --help')"),
+])
+def test_usage_errors_are_one_line_too(args, line):
+    r = run(*args)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [line] and r.stdout == ""
+
+
+def test_help_and_exit_codes_are_kept():
+    assert run("--help").returncode == 0
+    bare = run()  # a bare command shows its help, as before
+    assert bare.returncode == 2 and "Commands" in bare.stdout + bare.stderr
+
+
 def test_figure_export_and_formats_end_to_end(tmp_path):
     tiny = ["--set", "points_per_curve=20", "--set", "samples_per_class=50", "--epochs", "1", "--no-progress"]
     r = run("figure", "spirals", *tiny, "--sheet", "--size", "120x90", "--supersample", "1")
