@@ -186,14 +186,18 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
     """The latest record of each job id; a line that is not whole JSON (a crash) or lacks a
     record's fields is ignored."""
     latest: dict[str, dict[str, Any]] = {}
+    path = out / MANIFEST
     try:
-        lines = (out / MANIFEST).read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().splitlines()
     except FileNotFoundError:
         return latest
+    except OSError as exc:  # a folder of that name, unreadable
+        raise LayerlapseError(f"out: cannot read the manifest {str(path)!r} ({exc.strerror or exc}); it should be "
+                              "the file layerlapse batch appends to") from None
     for line in lines:
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
             continue
         if _well_formed(record):
             latest[record["id"]] = record
@@ -205,8 +209,8 @@ def _well_formed(record: Any) -> bool:
     (a line edited by hand or by another tool is ignored, as a torn one is)."""
     if not (isinstance(record, dict) and isinstance(record.get("id"), str) and isinstance(record.get("status"), str)):
         return False
-    outputs = record.get("outputs", [])
-    if not isinstance(outputs, list) or not all(
+    outputs = record.get("outputs")
+    if not isinstance(outputs, list) or (record["status"] == "done" and not outputs) or not all(
             isinstance(o, dict) and isinstance(o.get("kind"), str) and isinstance(o.get("path"), str)
             and type(o.get("size")) is int and isinstance(o.get("sha256"), str) for o in outputs):
         return False
@@ -332,9 +336,15 @@ def batch(
     -------
     BatchResult
     """
+    import multiprocessing
+
     from layerlapse._files import check_folder_writable
     from layerlapse.gallery import write_gallery
 
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # a spawned worker importing a script that calls batch() without a __main__ guard: leave
+        # quietly; the driver says what to do (below, where its workers fail to start)
+        sys.exit(1)
     if not 0 <= retries <= 100:
         raise LayerlapseError(f"retries: {retries} is out of range; allowed: 0 to 100")
     if jobs_per_worker is not None and jobs_per_worker < 1:
@@ -350,9 +360,7 @@ def batch(
     jobs = read_sweep(sweep)
     if scheduler is not None:
         check_scheduler(scheduler)  # before OUT is made: a wrong address leaves nothing behind
-    out = Path(out).resolve()
-    if out.exists() and not out.is_dir():
-        raise LayerlapseError(f"out: {str(out)!r} is a file; give a folder")
+    out = check_out(out)
     check_folder_writable(out / MANIFEST)  # one line, before any cluster starts
     todo, skipped = plan(jobs, out, force=force)
     shown = unique_jobs(jobs)  # the gallery's rows: the sweep's order, each job once
@@ -369,6 +377,19 @@ def batch(
         raise
     gallery = write_gallery(out, shown)
     return BatchResult(counts["done"], counts["failed"], counts["skipped"], out / MANIFEST, gallery, tuple(failures))
+
+
+def check_out(out: str | Path) -> Path:
+    """``out`` resolved, or one line if it (or the manifest in it) is not what a batch can use."""
+    out = Path(out).resolve()
+    blocker = next((p for p in (out, *out.parents) if p.exists()), out)
+    if not blocker.is_dir():
+        where = "is a file" if blocker == out else f"is under a file ({str(blocker)!r})"
+        raise LayerlapseError(f"out: {str(out)!r} {where}; give a folder")
+    if (out / MANIFEST).exists() and not (out / MANIFEST).is_file():
+        raise LayerlapseError(f"out: {str(out / MANIFEST)!r} is not a file; it should be the manifest this batch "
+                              "appends to")
+    return out
 
 
 def unique_jobs(jobs: Iterable[Job]) -> list[Job]:
@@ -460,7 +481,7 @@ def _start(todo: list[Job], out: Path, counts: dict[str, int], failures: list[tu
             before = _clusters()
             try:
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=logging.ERROR)  # a cancelled or retried job is the manifest's to say
+                                       silence_logs=logging.CRITICAL)  # what goes wrong is the manifest's to say
             except BaseException as exc:
                 _forget(_clusters() - before)
                 if isinstance(exc, RuntimeError) and "failed to start" in str(exc):
@@ -556,8 +577,7 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failu
             while pending and len(running) < slots:
                 job = pending.pop()
                 key = f"job-{job.id}-{secrets.token_hex(3)}"
-                future = client.submit(run_job, job, str(out / job.id), marker, key=key, pure=False)
-                running[future], started[future] = job, time.monotonic()
+                running[client.submit(run_job, job, str(out / job.id), marker, key=key, pure=False)] = job
             if job_timeout is not None:
                 _stop_overdue(client, running, started, job_timeout, finish)
             try:
@@ -592,13 +612,15 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failu
 
 def _stop_overdue(client: Any, running: dict[Any, Job], started: dict[Any, float], limit: float,
                   finish: Any) -> None:
-    """Record each job running longer than ``limit`` seconds as failed, cancel it and restart
-    its worker (a fresh process: whatever hung is gone)."""
+    """Record each job that has been running on a worker longer than ``limit`` seconds as
+    failed, cancel it and restart its worker (a fresh process: whatever hung is gone). A job's
+    clock starts when the scheduler first reports it on a worker, not while it waits for one."""
     now = time.monotonic()
-    overdue = [f for f in running if now - started[f] > limit and not f.done()]
-    if not overdue:
-        return
     where = {key: worker for worker, keys in client.processing().items() for key in keys}
+    for future in running:
+        if future.key in where:
+            started.setdefault(future, now)
+    overdue = [f for f in running if f in started and now - started[f] > limit and not f.done()]
     for future in overdue:
         job = running.pop(future)
         started.pop(future)

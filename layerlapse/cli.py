@@ -518,12 +518,12 @@ def batch_command(
     progress: ProgressOpt = True,
 ) -> None:
     """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
-    from layerlapse.batch import batch, plan, unique_jobs
+    from layerlapse.batch import batch, check_out, plan, unique_jobs
     from layerlapse.sweep import read_sweep
 
     if dry_run:
         jobs = read_sweep(sweep)
-        todo, done = plan(jobs, out.resolve(), force=force)
+        todo, done = plan(jobs, check_out(out), force=force)
         ids = {job.id for job in todo}
         for job in unique_jobs(jobs):
             typer.echo(f"{job.id}  {'run ' if job.id in ids else 'skip'}  {job.describe()}")

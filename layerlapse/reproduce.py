@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from layerlapse._files import atomic_output, check_folder_writable
+from layerlapse._files import atomic_output, check_folder_writable, commit, temporary_sibling
 from layerlapse.errors import LayerlapseError
 
 
@@ -182,7 +182,8 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
     text = sweep_text(claims, seeds=seeds, epochs=epochs, scene_params=scene_params, figure_size=figure_size)
     # the sweep becomes OUT/sweep.toml with the table it made: a run that fails leaves the last
     # good sweep, table and key frames together
-    with atomic_output(out / SWEEP) as sweep:
+    sweep = temporary_sibling(out / SWEEP)  # not atomic_output: a stop here is the sweep's, not a write's
+    try:
         sweep.write_text(text, encoding="utf-8")
         outcome = batch(sweep, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
         jobs, latest = read_sweep(sweep), read_manifest(out.resolve())
@@ -204,6 +205,9 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
             results.append(Result(claim.claim, claim.scene, best["network"], claim.essay, measured(accs),
                                   tuple(accs), sum(separates(a) for a in accs), max(accs), float(np.mean(accs)),
                                   claim.figure_name))
+        commit(sweep, out / SWEEP)
+    finally:
+        sweep.unlink(missing_ok=True)
     with atomic_output(out / "results.json") as tmp:
         tmp.write_text(json.dumps([asdict(r) for r in results], indent=2))
     with atomic_output(out / "results.md") as tmp:

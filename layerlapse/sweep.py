@@ -116,8 +116,15 @@ class _Settings(BaseModel):
 class SweepGroup(_Settings):
     """One ``[[group]]``: its own scenes or settings over the top level's (tables merged)."""
 
-    label: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
-                       description="a name for the group's jobs, one line (shown; not part of their ids)")
+    label: str = Field("", max_length=200, description="a name for the group's jobs, one line of printable "
+                       "characters (shown; not part of their ids)")
+
+    @field_validator("label")
+    @classmethod
+    def _one_line(cls, label: str) -> str:
+        if not label.isprintable():
+            raise ValueError("must be one line of printable characters (no line breaks, tabs or control codes)")
+        return label
 
 
 class SweepFile(_Settings):

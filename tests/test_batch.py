@@ -258,12 +258,23 @@ def test_a_manifest_that_cannot_be_appended_to_is_one_line(tmp_path):
         batch_module.append_record(Path("/proc"), {"id": "x"})
 
 
+def test_a_manifest_that_is_not_a_file_is_one_line(tmp_path):
+    (tmp_path / "out" / MANIFEST).mkdir(parents=True)
+    (tmp_path / "afile").write_text("x")
+    for out in (tmp_path / "out", tmp_path / "afile" / "out"):
+        for extra in (["--dry-run"], ["--no-progress"]):
+            result = CliRunner().invoke(app, ["batch", str(sweep(tmp_path)), "-o", str(out), *extra])
+            lines = result.stderr.strip().splitlines()
+            assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: out: "), result.stderr
+
+
 def test_manifest_lines_of_the_wrong_shape_are_ignored(tmp_path):
     good = {"id": "a" * 12, "status": "done", "outputs": [{"kind": "sheet", "path": "x/s.png", "size": 1,
                                                              "sha256": "0" * 64}], "accuracy": 0.5, "wall_s": 1.0}
     bad = [{"id": "b" * 12, "status": "done", "outputs": [{"path": "x"}]}, {"id": "c" * 12, "status": "done",
-           "accuracy": "high"}, {"id": 3, "status": "done"}, ["not", "a", "record"], {"id": "d" * 12}]
-    (tmp_path / MANIFEST).write_text("\n".join(json.dumps(r) for r in [good, *bad]) + "\n")
+           "accuracy": "high"}, {"id": 3, "status": "done"}, ["not", "a", "record"], {"id": "d" * 12},
+           {"id": "e" * 12, "status": "done"}, {"id": "f" * 12, "status": "done", "outputs": []}]
+    (tmp_path / MANIFEST).write_bytes(("\n".join(json.dumps(r) for r in [good, *bad]) + "\n").encode() + b"\xff\xfe\n")
     assert list(read_manifest(tmp_path)) == [good["id"]]
 
 
@@ -345,11 +356,12 @@ def test_a_scheduler_without_workers_is_given_up_on(tmp_path, capsys):
         start = time.monotonic()
         with pytest.raises(LayerlapseError) as caught:
             ll.batch(sweep(tmp_path, "seed = [0]"), tmp_path / "out", scheduler=address, wait_for_workers=2,
-                     progress=False)
+                     job_timeout=1, progress=False)
     assert time.monotonic() - start < 2 + 6  # the wait, a poll, the client's start and close
     assert str(caught.value) == (f"scheduler: {address} has had no workers for 2 s; start `dask worker {address}` "
                                  "(or give --wait-for-workers more seconds), then run the batch again")
     assert capsys.readouterr().err.count(f"notice: batch: {address} has no workers") == 1
+    assert not (tmp_path / "out" / MANIFEST).exists()  # a job that never ran is not timed out
 
 
 def test_a_scheduler_that_dies_mid_sweep_is_one_line_and_the_rerun_resumes(cluster, tmp_path):

@@ -156,7 +156,8 @@ def test_a_groups_own_setting_wins_over_the_top_levels_grid(tmp_path):
     ('scenes = ["two-curves"]\n[training]\nseed = 3\n[grid]\nseed = [0, 1]', "grid.seed: training.seed is set twice"),
     ('scenes = ["two-curves"]\n[grid]\nseed = [0]\n"training.seed" = [1]', "grid.training.seed: training.seed is set"),
     ('scenes = ["two-curves"]\n[[group]]\ntraining = { seed = 3 }\ngrid = { seed = [0] }', "group.0.grid.seed: "),
-    ('scenes = ["two-curves"]\n[[group]]\nlabel = "a\\nb"', "group.0.label: String should match pattern"),
+    ('scenes = ["two-curves"]\n[[group]]\nlabel = "a\\nb"', "group.0.label: must be one line"),
+    ('scenes = ["two-curves"]\n[[group]]\nlabel = "a\\u2028b\\u0085c"', "group.0.label: must be one line"),
 ])
 def test_a_setting_given_twice_at_one_level_is_refused(tmp_path, text, message):
     with pytest.raises(LayerlapseError, match=re.escape(message)):
