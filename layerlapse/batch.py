@@ -573,7 +573,10 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failu
 
     try:
         while pending or running:
-            slots = max(1, idle.check(len(client.scheduler_info(n_workers=-1)["workers"])))
+            info = client.scheduler_info(n_workers=-1)
+            if "workers" not in info:  # what a client that lost its scheduler reports
+                raise ConnectionError("no answer from the scheduler")
+            slots = max(1, idle.check(len(info["workers"])))
             while pending and len(running) < slots:
                 job = pending.pop()
                 key = f"job-{job.id}-{secrets.token_hex(3)}"
@@ -599,8 +602,9 @@ def _loop(client: Any, todo: list[Job], out: Path, counts: dict[str, int], failu
     except BaseException as exc:  # Ctrl-C: what finished is in the manifest; the rest is not started again
         for future in running:
             future.cancel()
-        if isinstance(exc, (OSError, CancelledError)) and client.status != "running":
-            # the scheduler went away: a CommClosedError, or the futures cancelled as "scheduler-connection-lost"
+        if isinstance(exc, (OSError, CancelledError)):
+            # the scheduler went away: a CommClosedError (the client may not have noticed yet), or the
+            # futures cancelled as "scheduler-connection-lost"; the loop's own file errors are LayerlapseErrors
             why = "" if isinstance(exc, CancelledError) else f" ({' '.join(str(exc).split()) or type(exc).__name__})"
             raise LayerlapseError(f"scheduler: lost the connection to {client.scheduler.address}{why}; the "
                                   f"{counts['done']} jobs that finished are in the manifest: run the batch again to "
