@@ -166,6 +166,12 @@ def get_spec(name: str) -> SceneSpec:
     return PRESETS[name]
 
 
+def preset_params(name: str) -> tuple[str, ...]:
+    """The names of the named preset's geometry parameters (what ``--set`` takes)."""
+    spec = get_spec(name)
+    return tuple(GEOMETRIES[spec.geometry or spec.name].params.model_fields)
+
+
 def load_scene(name: str, **params: Any) -> Preset:
     """Build the named preset's scene; ``params`` override its geometry's defaults and are
     validated.

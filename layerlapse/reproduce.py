@@ -37,8 +37,13 @@ class Claim:
     network: dict | None = field(default=None, hash=False)
 
     @property
+    def label(self) -> str:
+        """The key frame's stem, which also labels the row's group in the sweep."""
+        return self.figure or self.scene
+
+    @property
     def figure_name(self) -> str:
-        return f"{self.figure or self.scene}.png"
+        return f"{self.label}.png"
 
 
 BALL_IN_SHELL = "ball in shell (extension: the essay's disk-and-annulus argument in 3-D)"
@@ -148,7 +153,7 @@ def sweep_text(claims: tuple[Claim, ...] = CLAIMS, *, seeds: int = 3, epochs: in
            "training": training, "grid": {"seed": list(range(seeds))}}
     groups = []
     for claim in claims:
-        group: dict = {"#": f"{claim.claim}: {claim.essay}".replace("\n", " "), "label": claim.figure_name[:-4],
+        group: dict = {"#": f"{claim.claim}: {claim.essay}".replace("\n", " "), "label": claim.label,
                        "scenes": [claim.scene]}
         network = {"hidden": list(claim.hidden)} if claim.network is None else claim.network
         if network:
@@ -189,7 +194,7 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
         jobs, latest = read_sweep(sweep), read_manifest(out.resolve())
         rows = []
         for claim in claims:  # every row checked before anything is replaced
-            records = [latest.get(job.id) or {} for job in jobs if job.label == claim.figure_name[:-4]]
+            records = [latest.get(job.id) or {} for job in jobs if job.label == claim.label]
             failed = [r for r in records if r.get("status") != "done"]
             if failed:
                 raise LayerlapseError(f"reproduce: {claim.scene} ({claim.claim}): a job failed: "

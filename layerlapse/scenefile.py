@@ -22,7 +22,7 @@ from layerlapse.limits import MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
-from layerlapse.presets import PRESETS, Preset, get_spec, load_scene, scene_names
+from layerlapse.presets import PRESETS, Preset, get_spec, load_scene, preset_params, scene_names
 from layerlapse.scenes.base import Scene
 from layerlapse.scenes.registry import validation_message
 
@@ -281,10 +281,7 @@ def scene_file_params(path: Path) -> tuple[str, ...]:
         return ()
     family = raw.get("family")
     if isinstance(family, str) and family in PRESETS:
-        from layerlapse.scenes.registry import GEOMETRIES
-
-        spec = get_spec(family)
-        return tuple(GEOMETRIES[spec.geometry or spec.name].params.model_fields)
+        return preset_params(family)
     return MESH_FILE_PARAMS if isinstance(raw.get("meshes"), list) else ()
 
 

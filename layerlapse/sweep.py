@@ -28,7 +28,6 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.train import TrainConfig
 from layerlapse.scenefile import _section, read_toml, scene_file_digest, scene_file_params
-from layerlapse.scenes.registry import GEOMETRIES
 
 #: what a job can make: the movie, a contact sheet, a still of the output, the motion as .npz,
 #: the per-frame certificate of ``layerlapse inspect`` (.csv, .json, .png)
@@ -297,12 +296,11 @@ def _scene_ref(sweep_path: Path, ref: str, field_name: str) -> tuple[str, str]:
 
 def _scene_params(ref: str) -> tuple[str, ...]:
     """The parameter names of a preset's geometry, or what a scene file lets ``--set`` change."""
-    from layerlapse.presets import get_spec
+    from layerlapse.presets import preset_params
 
     if ref.endswith(".toml"):
         return scene_file_params(Path(ref))
-    spec = get_spec(ref)
-    return tuple(GEOMETRIES[spec.geometry or spec.name].params.model_fields)
+    return preset_params(ref)
 
 
 def _route(key: str, ref: str, field_name: str) -> tuple[str, str]:

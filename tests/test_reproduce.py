@@ -99,7 +99,7 @@ def test_run_tiny(tmp_path):
     assert "| disk in annulus | `disk-annulus` | 2-2-2 tanh | cannot separate: ~80% in its figure |" in table
     data = json.loads((tmp_path / "r" / "results.json").read_text())
     jobs = read_sweep(tmp_path / "r" / "sweep.toml")
-    assert [job.label for job in jobs] == [c.figure_name[:-4] for c in claims for _ in range(2)]
+    assert [job.label for job in jobs] == [c.label for c in claims for _ in range(2)]
     latest = read_manifest(tmp_path / "r")
     scene = ll.load_scene("disk-annulus", **TINY_DISK)
     for d, r, claim in zip(data, results, claims):
@@ -110,7 +110,7 @@ def test_run_tiny(tmp_path):
         here = [ll.train_network(scene, network=network, training={"seed": s, "restarts": 1, "epochs": 2},
                                  progress=False).accuracy for s in range(2)]
         assert d["accuracies"] == pytest.approx(here, abs=1e-12)  # the workers train what this process does
-        mine = [job for job in jobs if job.label == claim.figure_name[:-4]]
+        mine = [job for job in jobs if job.label == claim.label]
         best = latest[mine[int(np.argmax(d["accuracies"]))].id]
         still = next(o["path"] for o in best["outputs"] if o["kind"] == "figure")
         assert (tmp_path / "r" / r.figure).read_bytes() == (tmp_path / "r" / still).read_bytes()

@@ -87,7 +87,7 @@ def test_reproduces_sweep_has_one_labelled_group_per_claim(tmp_path):
     path = write(tmp_path, sweep_text(seeds=3))
     jobs = read_sweep(path)
     assert len(jobs) == 3 * len(CLAIMS)
-    assert [j.label for j in jobs[::3]] == [c.figure_name[:-4] for c in CLAIMS]
+    assert [j.label for j in jobs[::3]] == [c.label for c in CLAIMS]
     knn = next(j for j in jobs if j.label == "disk-annulus-knn")
     assert knn.network == {"hidden": [2, 2, 2], "head": "knn"} and knn.supersample == 2
     flow = next(j for j in jobs if j.label == "linked-tori-flow")
