@@ -23,7 +23,7 @@ test: setup
 
 # ruff (style, imports, banned APIs) and mypy (types, with the pydantic plugin); CI runs both
 lint: setup
-	$(VENV)/bin/ruff check layerlapse tests benchmarks examples
+	$(VENV)/bin/ruff check layerlapse tests benchmarks examples tools
 	$(VENV)/bin/mypy
 
 bench: setup
