@@ -17,7 +17,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.render import Style
 from layerlapse.render.camera import CameraPath
 from layerlapse.render.view import SceneView

@@ -46,7 +46,7 @@ hidden = [[2], [3]]
 def plain_loop(sweep: Path, out: Path) -> list[float]:
     """Each job's seconds, in a loop of public api calls in this process."""
     import layerlapse as ll
-    from layerlapse.scenefile import resolve_scene
+    from layerlapse.app.scenefile import resolve_scene
     from layerlapse.sweep import read_sweep
 
     seconds = []

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.networks.stretch import Stretch
 from layerlapse.render import Style, resolve_settings, write_movie
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.render import FrameWriter, Style, render_frames, resolve_settings, write_movie
 from layerlapse.render.camera import CameraPath
 from layerlapse.render.view import SceneView

@@ -12,7 +12,7 @@
 import sys
 import types
 
-from layerlapse.api import (
+from layerlapse.app.api import (
     NetworkOptions,
     Prepared,
     RenderResult,
@@ -29,6 +29,9 @@ from layerlapse.api import (
     train_network,
     web,
 )
+from layerlapse.app.presets import SCENES, Preset, SceneSpec, load_scene, register_scene, scene, scene_names
+from layerlapse.app.scenefile import load_scene_file
+from layerlapse.app.trajectory import save_trajectory
 from layerlapse.batch import BatchResult, batch
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import (
@@ -41,10 +44,7 @@ from layerlapse.networks import (
     load_network,
     save_network,
 )
-from layerlapse.presets import SCENES, Preset, SceneSpec, load_scene, register_scene, scene, scene_names
-from layerlapse.scenefile import load_scene_file
 from layerlapse.scenes import Curve, Grid, Scene, Surface
-from layerlapse.trajectory import save_trajectory
 
 __all__ = [
     "SCENES",

@@ -112,7 +112,7 @@ def _worker_address() -> str | None:
 def _check_scene_file(job: Job) -> None:
     """A scene file must still be the one the job's id was made from (not edited since the
     sweep was read, not another machine's different copy)."""
-    from layerlapse.scenefile import scene_file_digest
+    from layerlapse.app.scenefile import scene_file_digest
 
     if not job.scene_hash:
         return
@@ -129,10 +129,10 @@ def _check_scene_file(job: Job) -> None:
 def _make(job: Job, out: Path) -> dict[str, Any]:
     """Train the job's network and make its outputs; -> the record's ``outputs`` (kind: file
     name), ``accuracy``, ``network`` (in words) and ``certificate`` (its summary, or None)."""
-    from layerlapse import api
+    from layerlapse.app import api
+    from layerlapse.app.scenefile import resolve_scene
+    from layerlapse.app.trajectory import save_trajectory
     from layerlapse.networks import save_network
-    from layerlapse.scenefile import resolve_scene
-    from layerlapse.trajectory import save_trajectory
 
     preset = resolve_scene(job.scene, **job.params)
     network = api.train_network(preset, network=job.network or None, training=job.training or None, progress=False)

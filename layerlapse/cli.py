@@ -1,4 +1,4 @@
-"""The ``layerlapse`` command: a thin layer over :mod:`layerlapse.api`."""
+"""The ``layerlapse`` command: a thin layer over :mod:`layerlapse.app.api`."""
 
 from __future__ import annotations
 
@@ -142,32 +142,24 @@ def make_style(scene: Any, camera: str | None = None, background: str | None = N
                colors: str | None = None, orbit: float | None = None, grid: str | None = None,
                anti_aliasing: str | None = None, color_by: str | None = None, boundary: str | None = None,
                hud: bool | None = None) -> Any:
-    """The scene file's style (if any) with the command line's overrides on top."""
-    from pydantic import ValidationError
+    """The command line's look options, parsed, over the scene file's style (if any)."""
+    from layerlapse.app.request import themed_style
 
-    from layerlapse.render.style import Style
-    from layerlapse.scenes.registry import validation_message
-
-    overrides: dict = dict(scene.style or {})
-    background = background or overrides.get("background", "white")
-    overrides.pop("background", None)  # the command line's wins
+    overrides: dict = {}
     if camera:
         overrides.update(camera_overrides(camera))
-    if grid:
-        overrides["grid"] = grid
-    if anti_aliasing:
-        overrides["anti_aliasing"] = anti_aliasing
     if colors:
         overrides["class_colors"] = tuple(c.strip() for c in colors.split(","))
     if orbit is not None:
         overrides["orbit_degrees_per_second"] = orbit
+    if grid:
+        overrides["grid"] = grid
+    if anti_aliasing:
+        overrides["anti_aliasing"] = anti_aliasing
     for key, value in (("color_by", color_by), ("boundary", boundary), ("hud", hud)):
         if value is not None:
             overrides[key] = value
-    try:
-        return Style.themed(background, **overrides)
-    except ValidationError as exc:
-        raise LayerlapseError(validation_message("style", exc)) from None
+    return themed_style(scene, background, overrides)
 
 
 def network_overrides(hidden: str | None, activation: str | None, head: str | None = None,
@@ -198,7 +190,7 @@ def training_overrides(epochs: int | None, seed: int | None) -> dict | None:
 
 
 def load(scene: str, set_: list[str] | None):
-    from layerlapse.scenefile import resolve_scene
+    from layerlapse.app.scenefile import resolve_scene
 
     return resolve_scene(scene, **parse_params(set_))
 
@@ -220,7 +212,7 @@ def _notice(message, category, filename, lineno, file=None, line=None) -> None:
 @app.command("scenes")
 def scenes_command() -> None:
     """List the scenes, one line each."""
-    from layerlapse.presets import SCENES
+    from layerlapse.app.presets import SCENES
 
     width = max(map(len, SCENES))
     for name in sorted(SCENES):
@@ -290,7 +282,7 @@ def network_options(
     progress: ProgressOpt = True,
 ) -> dict:
     """Where the network comes from (the training group, and a checkpoint or your own model):
-    keywords for :class:`layerlapse.api.NetworkOptions`."""
+    keywords for :class:`layerlapse.app.api.NetworkOptions`."""
     options: dict = {"progress": progress, "model": model, "checkpoint": checkpoint, **fit}
     if retrain:
         options["retrain"] = True
@@ -327,7 +319,7 @@ def train_command(
     progress: ProgressOpt = True,
 ) -> None:
     """Train (or retrain) the scene's network and save a checkpoint."""
-    from layerlapse import api
+    from layerlapse.app import api
 
     net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=fit["training"],
                           network=fit["network_config"], retrain=True, progress=progress)
@@ -354,7 +346,7 @@ def render_command(
     set_: SetOpt = None,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
-    from layerlapse import api
+    from layerlapse.app import api
 
     scene_obj = load(scene, set_)
     result = api.render(
@@ -384,7 +376,7 @@ def figure_command(
     set_: SetOpt = None,
 ) -> None:
     """Publication stills: one moment of the timeline, or a contact sheet of stages."""
-    from layerlapse import api
+    from layerlapse.app import api
 
     inch_size = None
     if inches is not None:
@@ -414,7 +406,7 @@ def export_command(
     set_: SetOpt = None,
 ) -> None:
     """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
-    from layerlapse import api
+    from layerlapse.app import api
 
     scene_obj = load(scene, set_)
     paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
@@ -438,7 +430,7 @@ def show_command(
     b decision boundary (with --boundary pulled-back: cycles both, plane only, none),
     f camera follows the data, r fit camera; the mouse orbits and zooms.
     """
-    from layerlapse import api
+    from layerlapse.app import api
 
     scene_obj = load(scene, set_)
     api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, **look), **net)
@@ -465,10 +457,8 @@ def web_command(
     In the page: drag to orbit, wheel to zoom, Space play/pause, Left/Right previous/next
     stage, g grid, 1-9 classes, b boundary; PAGE.html#t=0.5 opens halfway (#t=3.2s at 3.2 s).
     """
-    from layerlapse import api
+    from layerlapse.app import api
 
-    if keyframes is not None and not 1 <= keyframes <= 256:
-        raise LayerlapseError(f"keyframes: {keyframes} is out of range; allowed: 1 to 256 per stage")
     scene_obj = load(scene, set_)
     style = make_style(scene_obj, camera=camera, background=background, colors=colors, grid=grid, color_by=color_by)
     result = api.web(scene_obj, out, seconds_per_stage=seconds_per_stage, style=style, keyframes=keyframes, **net)
@@ -492,7 +482,7 @@ def inspect_command(
     set_: SetOpt = None,
 ) -> None:
     """A certificate for every frame: det of the linear map, distance between the classes, linking number, Betti numbers per layer."""
-    from layerlapse import api
+    from layerlapse.app import api
 
     result = api.inspect(load(scene, set_), out, every=every, fps=fps, seconds_per_stage=seconds_per_stage,
                          linear_path=linear_path, **net)

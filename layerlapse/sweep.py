@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from layerlapse.app.scenefile import _section, read_toml, scene_file_digest, scene_file_params
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.train import TrainConfig
-from layerlapse.scenefile import _section, read_toml, scene_file_digest, scene_file_params
 
 #: what a job can make: the movie, a contact sheet, a still of the output, the motion as .npz,
 #: the per-frame certificate of ``layerlapse inspect`` (.csv, .json, .png)
@@ -281,7 +281,7 @@ def _product_size(grid: dict[str, list[Any]]) -> int:
 
 def _scene_ref(sweep_path: Path, ref: str, field_name: str) -> tuple[str, str]:
     """(a preset name or an absolute scene file path, the SHA-256 of the file and its meshes, or '')."""
-    from layerlapse.presets import PRESETS, scene_names
+    from layerlapse.app.presets import PRESETS, scene_names
 
     if ref.endswith(".toml"):
         file = (sweep_path.parent / ref).resolve()
@@ -296,7 +296,7 @@ def _scene_ref(sweep_path: Path, ref: str, field_name: str) -> tuple[str, str]:
 
 def _scene_params(ref: str) -> tuple[str, ...]:
     """The parameter names of a preset's geometry, or what a scene file lets ``--set`` change."""
-    from layerlapse.presets import preset_params
+    from layerlapse.app.presets import preset_params
 
     if ref.endswith(".toml"):
         return scene_file_params(Path(ref))

@@ -38,7 +38,7 @@ TINY_TRAINING = dict(epochs=3)
 @pytest.fixture(scope="session")
 def tiny_tori():
     """A small linked-tori scene and a 3-epoch network, shared by the rendering tests."""
-    from layerlapse import api
+    from layerlapse.app import api
 
     scene = api.load_scene("linked-tori", **TINY_TORI)
     return scene, api.train_network(scene, training=TINY_TRAINING, progress=False)

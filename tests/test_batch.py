@@ -151,7 +151,7 @@ def test_a_bad_parameter_fails_its_job_only(cluster, tmp_path):
 def _warm() -> None:
     import torch  # noqa: F401
 
-    import layerlapse.api
+    import layerlapse.app.api
     import layerlapse.networks.train
     import layerlapse.render.figure  # noqa: F401
 

@@ -5,7 +5,9 @@ from the first frame, and says so once when there is nothing to draw."""
 import numpy as np
 import pytest
 
-from layerlapse import api
+from layerlapse.app import api
+from layerlapse.app import network as app_network
+from layerlapse.app.request import as_preset
 from layerlapse.networks import boundary as tie
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, orient_layers
@@ -133,7 +135,7 @@ def test_whole_box_one_class_draws_nothing_and_says_so(tiny_tori):
     scene = tiny_tori[0].scene
     W = np.zeros((2, 3))
     plan = orient_layers([], Layer(W, np.array([0.0, 5.0]), None), input_dim=3)
-    deformation = Deformation(plan, Timeline.build(plan.stages(), api.timeline_settings("linked-tori"), 10),
+    deformation = Deformation(plan, Timeline.build(plan.stages(), app_network.timeline_settings(as_preset("linked-tori")), 10),
                               scene.points()[0])
     with pytest.warns(UserWarning, match=r"boundary: pulled-back is not drawn: the network gives the whole .*'torus B'"):
         still = StillRenderer(scene, deformation, style=PULLED, size=FigureSize(64, 48), supersample=1,

@@ -14,7 +14,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from layerlapse import api
+from layerlapse.app import api
+from layerlapse.app import network as app_network
 from layerlapse.cli import app
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.checkpoint import (
@@ -52,7 +53,7 @@ def knn_trained(scene):
 def cached(scene):
     """Train into the default cache; -> (network, its .pt)."""
     net = api.get_network(scene, training=TRAINING, progress=False)
-    (pt,) = (api.OUTPUTS / "two-curves").glob("network-*.pt")
+    (pt,) = (app_network.OUTPUTS / "two-curves").glob("network-*.pt")
     return net, pt
 
 
@@ -111,7 +112,7 @@ def test_a_flipped_bit_in_the_cached_pt_is_noticed_and_retrained(scene):
 
 
 def test_a_flipped_bit_in_a_given_pt_is_refused_with_the_retrain_hint(scene, trained):
-    path = save_network(trained, api.OUTPUTS / "mine.pt")
+    path = save_network(trained, app_network.OUTPUTS / "mine.pt")
     flip_bit(path, trained.weights().arrays["head.weight"])
     with pytest.raises(LayerlapseError, match=r"its tensors do not match their SHA-256.*--retrain") as exc:
         api.get_network(scene, checkpoint=path, training=TRAINING, progress=False)
@@ -148,7 +149,7 @@ def test_a_corrupt_sidecar_gives_way_to_its_pt(scene):
 
 
 def test_a_changed_weight_in_an_npz_checkpoint(scene, trained):
-    path = save_network(trained, api.OUTPUTS / "net.npz")
+    path = save_network(trained, app_network.OUTPUTS / "net.npz")
 
     def change(meta, arrays):
         arrays["hidden.0.weight"] = arrays["hidden.0.weight"].copy()

@@ -131,7 +131,7 @@ def test_betti_numbers(rng):
 
 @pytest.fixture(scope="module")
 def tiny(tiny_tori):
-    from layerlapse import api
+    from layerlapse.app import api
 
     scene, net = tiny_tori
     return scene, net, api.deform(scene, net, fps=10.0)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import TINY_SPIRALS
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, orient_layers, stage_list

@@ -5,7 +5,7 @@ import pytest
 import trimesh
 from conftest import TINY_SPIRALS, TINY_TRAINING
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render.style import OKABE_ITO
 

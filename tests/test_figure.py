@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import TINY_SPIRALS, TINY_TRAINING
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render.figure import FigureSize, default_sheet_stages, parse_at
 

@@ -4,7 +4,7 @@ visible, thin or tiny classes kept in sight, the grid choices."""
 import numpy as np
 import pytest
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.networks.layers import stage_list
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.render import Style, resolve_settings

@@ -12,7 +12,7 @@ import pyvista as pv
 import torch
 from conftest import TINY_SPIRALS
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import load_network, save_network
 from layerlapse.networks.checkpoint import fingerprint, sidecar_path

@@ -5,7 +5,8 @@ import pytest
 import torch
 from conftest import TINY_SPIRALS, TINY_TORI
 
-from layerlapse import api
+from layerlapse.app import api
+from layerlapse.app import network as app_network
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import NetworkConfig, TrainConfig, load_network, save_network, train
 
@@ -71,13 +72,13 @@ def test_checkpoint_with_nan_weights_is_refused(tmp_path, spirals):
 
 def test_get_network_trains_once_then_reuses(spirals):
     a = api.get_network(spirals, training=dict(epochs=2), progress=False)
-    files = list((api.OUTPUTS / "spirals").glob("network-*.pt"))
+    files = list((app_network.OUTPUTS / "spirals").glob("network-*.pt"))
     assert len(files) == 1
     b = api.get_network(spirals, training=dict(epochs=2), progress=False)
     assert b.accuracy == a.accuracy
     assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
     api.get_network(spirals, training=dict(epochs=3), progress=False)  # another config, another file
-    assert len(list((api.OUTPUTS / "spirals").glob("network-*.pt"))) == 2
+    assert len(list((app_network.OUTPUTS / "spirals").glob("network-*.pt"))) == 2
 
 
 def test_bad_configs_name_the_field(spirals):

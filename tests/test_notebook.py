@@ -8,7 +8,7 @@ import imageio.v3 as iio
 import pytest
 from conftest import TINY_SPIRALS, TINY_TRAINING
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
 
 

@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layerlapse import api, cli
+from layerlapse import cli
+from layerlapse.app import api
+from layerlapse.app.presets import Preset
+from layerlapse.app.scenefile import load_scene_file, resolve_scene
+from layerlapse.errors import LayerlapseError
 from layerlapse.networks.checkpoint import fingerprint
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, orient_layers
 from layerlapse.networks.timeline import Timeline, TimelineConfig
-from layerlapse.presets import Preset
 from layerlapse.render.figure import default_sheet_stages
-from layerlapse.scenefile import load_scene_file, resolve_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -28,8 +30,8 @@ def test_scenes_import_no_networks_and_no_rendering():
         tree = ast.parse(path.read_text())
         names = [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names]
         names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
-        bad = [n for n in names if n.startswith(("layerlapse.networks", "layerlapse.render", "layerlapse.presets",
-                                                 "layerlapse.api", "torch"))]
+        bad = [n for n in names if n.startswith(("layerlapse.networks", "layerlapse.render", "layerlapse.app.presets",
+                                                 "layerlapse.app.api", "torch"))]
         assert not bad, f"{path.name} imports {bad}"
 
 
@@ -96,9 +98,9 @@ def test_prepare_once_then_every_function_takes_it(tmp_path):
     assert api.prepare(prepared, progress=False) is prepared  # what notebook() passes
     fig = api.figure(prepared, tmp_path / "f.png", size=(80, 60), supersample=1)
     assert fig.exists()
-    with pytest.raises(api.LayerlapseError, match="give either network= or model="):
+    with pytest.raises(LayerlapseError, match="give either network= or model="):
         api.prepare(tiny, network=prepared.network, model=object())
-    with pytest.raises(api.LayerlapseError, match="network: a given network is used as it is"):
+    with pytest.raises(LayerlapseError, match="network: a given network is used as it is"):
         api.prepare(tiny, network=prepared.network, network_config={"hidden": (3,)})
 
 
@@ -152,11 +154,11 @@ def test_sizes_as_text_or_pairs_and_a_model_with_a_checkpoint(tmp_path):
 
     assert pixel_size("320x180") == pixel_size((320, 180)) == (320, 180)
     for bad in ("big", (1.5, 2), (1, 2, 3), None):
-        with pytest.raises(api.LayerlapseError, match=r"^size: "):
+        with pytest.raises(LayerlapseError, match=r"^size: "):
             pixel_size(bad)
     tiny = api.load_scene("disk-annulus-lift", resolution=12, samples_per_class=30, grid_lines=2)
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
-    with pytest.raises(api.LayerlapseError, match="checkpoint: a given model is neither loaded from nor saved"):
+    with pytest.raises(LayerlapseError, match="checkpoint: a given model is neither loaded from nor saved"):
         api.render(tiny, tmp_path / "m.mp4", model=model, checkpoint=tmp_path / "ck.pt")
     out = api.render(tiny, tmp_path / "m.mp4", model=model, size="96x64", fps=4, seconds_per_stage=0.2,
                      progress=False)

@@ -16,11 +16,11 @@ import pytest
 import trimesh
 from typer.testing import CliRunner
 
-from layerlapse import api
+from layerlapse.app import network as app_network
+from layerlapse.app.scenefile import resolve_scene
 from layerlapse.cli import app
 from layerlapse.errors import LayerlapseError
 from layerlapse.limits import MAX_SAMPLING_DRAWS
-from layerlapse.scenefile import resolve_scene
 from layerlapse.scenes.geometry import rejection_sample
 
 TINY = ["--set", "points_per_curve=40", "--set", "samples_per_class=100", "--set", "grid_lines=3", "--epochs", "2"]
@@ -236,14 +236,14 @@ def test_long_renders_print_their_estimate():
 
 def test_long_training_prints_its_estimate(monkeypatch):
     clock = iter([0.0, 2.0, 4.0, 6.0])
-    monkeypatch.setattr(api.time, "perf_counter", lambda: next(clock))
-    estimate = api.TrainingEstimate(epochs=300)
+    monkeypatch.setattr(app_network.time, "perf_counter", lambda: next(clock))
+    estimate = app_network.TrainingEstimate(epochs=300)
     estimate.tick()  # the first epoch pays for the setup: not counted
     with pytest.warns(UserWarning, match=r"train: 300 epochs will take about 10 min here \(2.00 s each\)"):
         estimate.tick()
         estimate.tick()
-    quick = api.TrainingEstimate(epochs=10)
-    monkeypatch.setattr(api.time, "perf_counter", iter([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]).__next__)
+    quick = app_network.TrainingEstimate(epochs=10)
+    monkeypatch.setattr(app_network.time, "perf_counter", iter([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]).__next__)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for _ in range(7):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import TINY_SPIRALS, TINY_TRAINING
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
 from layerlapse.render import Style, render_frames, resolve_settings
 from layerlapse.render.style import OKABE_ITO

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
+from layerlapse.app.presets import scene_names
 from layerlapse.batch import read_manifest
 from layerlapse.errors import LayerlapseError
-from layerlapse.presets import scene_names
 from layerlapse.reproduce import (
     CLAIMS,
     ESSAY_FIGURES,

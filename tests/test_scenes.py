@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import trimesh
 
-from layerlapse import api
+from layerlapse.app import api
+from layerlapse.app import network as app_network
+from layerlapse.app.presets import SCENES, scene_names
+from layerlapse.app.scenefile import load_scene_file, resolve_scene
 from layerlapse.errors import LayerlapseError
-from layerlapse.presets import SCENES, scene_names
 from layerlapse.render import Style, render_frames, resolve_settings
 from layerlapse.render.style import OKABE_ITO
-from layerlapse.scenefile import load_scene_file, resolve_scene
 
 TINY = {
     "two-curves": dict(points_per_curve=40, samples_per_class=60),
@@ -79,7 +80,7 @@ def test_grid_only_uses_its_fixed_layer():
     net = api.get_network(scene, progress=False)
     assert net.accuracy is None
     np.testing.assert_allclose(net.model.hidden[0].weight.detach().numpy(), [[1.6, 0.9], [-0.7, 1.4]], atol=1e-6)
-    assert not list((api.OUTPUTS).glob("grid-only/*.pt"))  # nothing trained or saved
+    assert not list((app_network.OUTPUTS).glob("grid-only/*.pt"))  # nothing trained or saved
 
 
 def test_width_four_tori_are_projected_continuously():

@@ -6,7 +6,7 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, orient_layers
 from layerlapse.networks.stretch import Stretch, tangent_frames, volume_ratio

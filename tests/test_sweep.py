@@ -126,7 +126,7 @@ def test_a_mesh_files_bytes_are_in_its_jobs_id(tmp_path):
 
 
 def test_set_changes_a_scene_files_parameters(tmp_path):
-    from layerlapse.scenefile import load_scene_file
+    from layerlapse.app.scenefile import load_scene_file
 
     examples = Path(__file__).parents[1] / "examples"
     own = load_scene_file(examples / "linked-tori-4d-dark.toml")

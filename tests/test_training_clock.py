@@ -4,7 +4,8 @@ recorded steps, step 0 first; deterministic. Tiny scenes, a few hundred steps.""
 import numpy as np
 import pytest
 
-from layerlapse import api
+from layerlapse.app import api
+from layerlapse.app import network as app_network
 from layerlapse.networks.train import train
 from layerlapse.networks.training_clock import (
     _box_weights,
@@ -20,7 +21,7 @@ FRAMES = 48
 
 def _setup():
     scene = api.load_scene("disk-annulus", **SCENE)
-    config, training = api.network_settings(scene, None, TRAINING)
+    config, training = app_network.network_settings(scene, None, TRAINING)
     points, _ = scene.points()
     return scene, config, training, points
 

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from layerlapse import api
+from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
 
 

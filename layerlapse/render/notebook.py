@@ -2,7 +2,7 @@
 
 With PyVista's trame backend installed (``pip install 'pyvista[jupyter]'``) the scene is
 a live, server-rendered 3D view with the same time slider as ``layerlapse show``.
-Without it, :class:`InlinePage` shows the offline web page (:func:`layerlapse.api.web`)
+Without it, :class:`InlinePage` shows the offline web page (:func:`layerlapse.app.api.web`)
 in an iframe; :class:`FrameSlider` is a static fallback: frames rendered offscreen and
 embedded in the notebook with an HTML range slider (no extra packages, works in
 exported HTML too).
@@ -109,7 +109,7 @@ def frame_slider(scene: Scene, deformation: Deformation, *, frames: int = 48, si
 
 
 class InlinePage:
-    """A whole HTML page (:func:`layerlapse.api.web`) shown inline in an iframe's ``srcdoc``."""
+    """A whole HTML page (:func:`layerlapse.app.api.web`) shown inline in an iframe's ``srcdoc``."""
 
     def __init__(self, page: str, *, height: int = 460) -> None:
         self.page, self.height = page, height

@@ -46,7 +46,7 @@ class Scene:
     polyline (N, n) per class, the class's core curve (a torus's centre circle, a closed
     curve itself), for the linking number of ``layerlapse inspect``; empty when the classes
     have none (open curves, surfaces without a core). What network it gets by default is not the
-    scene's business: see :mod:`layerlapse.presets`.
+    scene's business: see :mod:`layerlapse.app.presets`.
     """
 
     name: str

@@ -1,7 +1,7 @@
 """Scenes from the user's own meshes: one class per mesh, samples inside or on each.
 
 Pure geometry on trimesh objects; reading the files happens in
-:mod:`layerlapse.scenefile`.
+:mod:`layerlapse.app.scenefile`.
 """
 
 from __future__ import annotations

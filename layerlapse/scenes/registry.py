@@ -1,6 +1,6 @@
 """The geometry registry: scene names -> (parameter model, builder). Geometry only: what a
 scene's network, training, timeline and style default to lives one level up, in
-:mod:`layerlapse.presets`."""
+:mod:`layerlapse.app.presets`."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ class SceneSpec:
 class Preset:
     """A built scene with the defaults it is rendered with.
 
-    What :func:`load_scene` returns and every function of :mod:`layerlapse.api` accepts.
+    What :func:`load_scene` returns and every function of :mod:`layerlapse.app.api` accepts.
     ``scene``: the geometry (class parts, grid, samples); ``network``/``training``/
     ``timeline``: default configs; ``style``: style settings (a scene file's ``[style]``);
     ``fixed``: hand-set hidden layers used without training.

@@ -17,12 +17,12 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from layerlapse.app.presets import PRESETS, Preset, get_spec, load_scene, preset_params, scene_names
 from layerlapse.errors import LayerlapseError
 from layerlapse.limits import MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
-from layerlapse.presets import PRESETS, Preset, get_spec, load_scene, preset_params, scene_names
 from layerlapse.scenes.base import Scene
 from layerlapse.scenes.registry import validation_message
 

@@ -1,0 +1,198 @@
+"""``render``: a scene's deformation through every layer of its network, as a movie
+(or the last representation as a network trains, ``over="training"``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from layerlapse._files import check_folder_writable, check_output, output_path
+from layerlapse.app import network as source
+from layerlapse.app.request import NetworkOptions, Prepared, Request, SceneLike, Unpack
+from layerlapse.errors import LayerlapseError, choice_error
+from layerlapse.networks.model import NetworkConfig
+from layerlapse.networks.timeline import Timeline, TimelineConfig
+from layerlapse.networks.train import Network
+
+if TYPE_CHECKING:
+    from layerlapse.render.style import Style
+
+
+#: the clocks a movie can run on
+CLOCKS = ("depth", "training")
+
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What :func:`render` made: the movie, the network, the animated plan's notes."""
+
+    path: Path
+    network: Network
+    deformation: Any
+    trajectory: Path | None = None
+    model_notes: tuple[str, ...] = ()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        plan = getattr(self.deformation, "plan", None)  # a training-clock movie has no layer plan
+        notes = self.model_notes + (plan.notes if plan is not None else ())
+        return tuple(dict.fromkeys(notes))  # a user's model and the plan may say the same thing
+
+
+
+def render(
+    scene: SceneLike,
+    out: str | Path | None = None,
+    *,
+    quality: str = "medium",
+    size: tuple[int, int] | str | None = None,
+    fps: float | None = None,
+    seconds_per_stage: float | None = None,
+    linear_path: str = "polar",
+    style: Style | None = None,
+    save_trajectory: str | Path | None = None,
+    over: str = "depth",
+    seconds: float = 12.0,
+    **options: Unpack[NetworkOptions],
+) -> RenderResult:
+    """Render a scene's deformation through every layer of its network to a movie.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        ``.mp4`` (H.264), ``.webm`` (VP9), ``.gif``, or a folder for PNG frames; default
+        ``outputs/<scene>/<scene>.mp4`` (``-training.mp4`` for ``over="training"``).
+    quality
+        ``low``, ``medium`` or ``high`` (size, frame rate, anti-aliasing).
+    size, fps
+        Override the quality's size (width, height) and frame rate.
+    seconds_per_stage
+        Seconds for each stage of each layer.
+    linear_path
+        ``polar`` (stays invertible) or ``straight``.
+    style
+        A :class:`~layerlapse.render.style.Style`; default: the scene file's, else the default.
+    save_trajectory
+        Also write every frame's vertex positions to this ``.npz``.
+    over
+        ``depth`` (through the layers of a trained network) or ``training`` (the last
+        representation as a fresh network trains, over ``seconds`` seconds).
+    seconds
+        Length of an ``over="training"`` movie.
+    **options
+        Where the network comes from (``network=``, ``model=``, ``checkpoint=``,
+        ``network_config=``, ``training=``, ``retrain=``, ``progress=``): see
+        :class:`NetworkOptions`.
+
+    Returns
+    -------
+    RenderResult
+    """
+    from layerlapse.app.trajectory import check_trajectory_path
+    from layerlapse.app.trajectory import save_trajectory as write_trajectory
+    from layerlapse.render.encoder import FOLDER, check_frame_folder, output_kind
+    from layerlapse.render.movie import resolve_settings, write_movie
+
+    _check_clock(scene, over, seconds, save_trajectory, options)
+    req = Request.of(scene, style, options)
+    suffix = "-training" if over == "training" else ""
+    out = output_path(out, frames_folder=True) if out is not None else req.default_out(f"{suffix}.mp4")
+    kind = output_kind(out)
+    settings = resolve_settings(quality, size, fps, kind=kind, style=req.style)
+    timeline = req.timeline(seconds_per_stage)
+    # sizes first (nothing touched yet), then every output: the movie, and the trajectory beside it
+    trajectory_path = output_path(save_trajectory, "save_trajectory") if save_trajectory else None
+    n_points = len(req.preset.scene.points()[0])
+    points = n_points if trajectory_path is not None else None
+    planned = None
+    if over == "training":
+        _check_training_look(req, settings, seconds)
+    else:
+        req.check_look()
+        planned = req.planned_config()
+    if planned is not None:  # before any training; a user's model is checked once it is read
+        _check_length(planned, timeline, settings, n_points, points)
+    if kind == FOLDER:
+        check_folder_writable(out)
+        check_frame_folder(out)
+    else:
+        check_output(out)
+    if trajectory_path is not None:
+        check_trajectory_path(trajectory_path)
+    if over == "training":
+        return _render_training(req, out, settings, seconds)
+    prepared = req.prepare()
+    if planned is None:
+        _check_length(prepared.network.config, timeline, settings, n_points, points)
+    deformation = prepared.deform(fps=settings.fps, timeline=timeline, linear_path=linear_path)
+    title = prepared.title if req.preset.class_names else req.name
+    write_movie(out, req.preset.scene, deformation, settings, style=req.style, title=title,
+                accuracy=prepared.network.accuracy, progress=options.get("progress", True))
+    trajectory = write_trajectory(trajectory_path, req.preset.scene, deformation) if trajectory_path else None
+    return RenderResult(out, prepared.network, deformation, trajectory, prepared.notes)
+
+
+
+def _check_clock(scene: SceneLike, over: str, seconds: float, save_trajectory: Any, options: NetworkOptions) -> None:
+    """The clock's own arguments, checked before the scene is even read."""
+    if over not in CLOCKS:
+        raise choice_error("over", over, CLOCKS)
+    if over == "training" and save_trajectory:
+        raise LayerlapseError("save_trajectory: trajectories are written for --over depth only")
+    if over == "training" and (options.get("model") is not None or options.get("network") is not None
+                               or isinstance(scene, Prepared)):
+        raise LayerlapseError("over: the training clock trains its own network; it takes no model or network")
+    if not 0 < seconds <= 3600:
+        raise LayerlapseError(f"seconds: {seconds} is out of range; allowed: 0 < seconds <= 3600")
+
+
+
+def _check_training_look(req: Request, settings: Any, seconds: float) -> None:
+    """A training-clock movie: looks it cannot show, and its length."""
+    from layerlapse.render.movie import check_movie_length
+
+    style = req.style
+    if style.color_by == "stretch" or style.hud or style.boundary == "pulled-back":
+        raise LayerlapseError("over: the training clock has no layers to measure stretch in, to pull the "
+                              "boundary back through or to read det from; drop --color-by stretch, "
+                              "--boundary pulled-back and --hud (they follow --over depth)")
+    check_movie_length(max(2, int(round(seconds * settings.fps))), settings, planar=req.preset.dim < 3)
+
+
+
+def _check_length(config: NetworkConfig, timeline: TimelineConfig, settings: Any, n_points: int,
+                  trajectory_points: int | None = None) -> None:
+    """Refuse a movie of more frames than allowed, or a trajectory file larger than allowed;
+    warn when the movie will render for minutes."""
+    from layerlapse.app.trajectory import check_trajectory_size
+    from layerlapse.render.movie import check_movie_length
+
+    n_frames = Timeline.build(source.planned_stages(config), timeline, settings.fps).n_frames
+    planar = max((config.flow_dim, *config.hidden)) < 3
+    work = n_points * sum(w * w for w in config.hidden)
+    check_movie_length(n_frames, settings, planar=planar, work=work)
+    if trajectory_points is not None:
+        check_trajectory_size(n_frames, trajectory_points)
+
+
+
+def _render_training(req: Request, out: Path, settings: Any, seconds: float) -> RenderResult:
+    """A movie of the last representation as a fresh network trains (``over="training"``)."""
+    from layerlapse.networks.training_clock import record_training
+    from layerlapse.render.movie import write_movie
+
+    preset, progress = req.preset, req.options.get("progress", True)
+    config, train_config = source.network_settings(preset, req.options.get("network_config"),
+                                                   req.options.get("training"))
+    points, _ = preset.scene.points()
+    with source.training_progress(train_config, progress=progress) as report:
+        movie, network = record_training(points, preset.samples, preset.labels, config, train_config,
+                                         frames=max(2, int(round(seconds * settings.fps))), fps=settings.fps,
+                                         scene_key=preset.key, progress=report)
+    title = f"{preset.name} \u00b7 {config.describe()} \u00b7 training"
+    write_movie(out, preset.scene, movie, settings, style=req.style, title=title, accuracy=None, progress=progress)
+    return RenderResult(out, network, movie, None)

@@ -1,0 +1,145 @@
+"""``figure`` and ``export_meshes``: publication stills, contact sheets, and the deformed
+meshes at chosen stages for Blender or MeshLab."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from layerlapse._files import check_output, output_path
+from layerlapse.app.request import NetworkOptions, Request, SceneLike, Unpack
+from layerlapse.errors import LayerlapseError
+
+if TYPE_CHECKING:
+    from layerlapse.render.style import Style
+
+
+def figure(
+    scene: SceneLike,
+    out: str | Path | None = None,
+    *,
+    at: str = "output",
+    sheet: bool = False,
+    stages: list[str] | None = None,
+    columns: int | None = None,
+    size: tuple[int, int] | str | None = None,
+    inches: tuple[float, float] | None = None,
+    dpi: float = 300.0,
+    supersample: int = 2,
+    transparent: bool = False,
+    style: Style | None = None,
+    **options: Unpack[NetworkOptions],
+) -> Path:
+    """A publication still of one moment, or a contact sheet of several.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        ``.png``, or ``.pdf``/``.svg``/``.eps`` for single frames; default
+        ``outputs/<scene>/<scene>-<at>.png`` or ``<scene>-sheet.png``.
+    at
+        ``'layer2.tanh:0.5'`` (a stage, optionally a fraction of it), ``'output'``, or a
+        time such as ``'3.2s'``.
+    sheet
+        A contact sheet of ``stages`` (default: the input, then the end of each layer).
+    stages, columns
+        The sheet's panels and columns.
+    size, inches, dpi
+        Pixels (per panel for sheets), or inches at ``dpi``.
+    supersample
+        Render this many times larger and average down (1-8).
+    transparent
+        Transparent PNG background.
+    style
+        A Style; default: the scene file's, else the default.
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from layerlapse.render.figure import figure_kind, save_contact_sheet, save_figure
+
+    req = Request.of(scene, style, options)
+    fsize = _figure_size(size, inches, dpi, sheet=sheet)
+    if out is None:
+        tag = "sheet" if sheet else re.sub(r"[^A-Za-z0-9.]+", "-", at).strip("-")
+        out = req.default_out(f"-{tag}.png")
+    out = output_path(out)
+    figure_kind(out)
+    fsize.check(supersample)
+    req.check_moments((stages or []) if sheet else [at])
+    req.check_look()
+    check_output(out)
+    prepared = req.prepare()
+    deformation, accuracy = prepared.deform(), prepared.network.accuracy
+    if sheet:
+        return save_contact_sheet(out, req.preset.scene, deformation, stages=stages, columns=columns, panel=fsize,
+                                  supersample=supersample, transparent=transparent, style=req.style,
+                                  accuracy=accuracy)
+    return save_figure(out, req.preset.scene, deformation, at=at, size=fsize, supersample=supersample,
+                       transparent=transparent, style=req.style, accuracy=accuracy, title=prepared.title)
+
+
+
+def _figure_size(size: tuple[int, int] | str | None, inches: tuple[float, float] | None, dpi: float, *,
+                 sheet: bool) -> Any:
+    """Pixels (per panel for sheets), or inches at ``dpi``; default 1600x1200 (sheets 800x600)."""
+    from layerlapse.render.figure import FigureSize
+    from layerlapse.render.movie import pixel_size
+
+    if inches is not None:
+        return FigureSize.inches(*inches, dpi)
+    if size is not None:
+        width, height = pixel_size(size)
+        return FigureSize(width, height, dpi if dpi else 100.0)
+    return FigureSize(800, 600, dpi) if sheet else FigureSize(1600, 1200, dpi)
+
+
+
+def export_meshes(
+    scene: SceneLike,
+    out: str | Path | None = None,
+    *,
+    at: list[str] | tuple[str, ...] = ("input", "output"),
+    style: Style | None = None,
+    **options: Unpack[NetworkOptions],
+) -> list[Path]:
+    """The deformed meshes at each stage in ``at`` as PLY/OBJ/GLB, coloured by class.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        ``.ply``, ``.obj`` or ``.glb``; several stages add ``-STAGE`` to the name. Default
+        ``outputs/<scene>/<scene>.glb``.
+    at
+        Stage names (``input``, ``layer1.tanh``, ``output``...).
+    style
+        For the class colours.
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from layerlapse.render.export import MESH_FORMATS, export_targets
+    from layerlapse.render.export import export_meshes as write
+
+    req = Request.of(scene, style, options)
+    out = output_path(out) if out is not None else req.default_out(".glb")
+    if out.suffix.lower() not in MESH_FORMATS:
+        raise LayerlapseError(f"out: unknown mesh format {out.suffix or '(none)'!r} of {out.name!r}; allowed: {', '.join(MESH_FORMATS)}")
+    req.check_moments(list(at))
+    req.check_look()
+    for target in export_targets(out, list(at)):
+        check_output(target)
+    return write(out, req.preset.scene, req.prepare().deform(), at, style=req.style)
