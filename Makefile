@@ -21,10 +21,12 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q
 
-# ruff (style, imports, banned APIs) and mypy (types, with the pydantic plugin); CI runs both
+# ruff (style, imports, banned APIs), mypy (types, with the pydantic plugin) and lint-imports
+# (the layering in pyproject.toml); CI runs all three
 lint: setup
 	$(VENV)/bin/ruff check layerlapse tests benchmarks examples tools
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) benchmarks/render_throughput.py

@@ -12,6 +12,7 @@ from layerlapse.app import network as source
 from layerlapse.app.request import NetworkOptions, Prepared, Request, SceneLike, Unpack
 from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.model import NetworkConfig
+from layerlapse.networks.stages import LINEAR_PATHS
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 #: the clocks a movie can run on
 CLOCKS = ("depth", "training")
-
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,6 @@ class RenderResult:
         plan = getattr(self.deformation, "plan", None)  # a training-clock movie has no layer plan
         notes = self.model_notes + (plan.notes if plan is not None else ())
         return tuple(dict.fromkeys(notes))  # a user's model and the plan may say the same thing
-
 
 
 def render(
@@ -92,53 +91,99 @@ def render(
     -------
     RenderResult
     """
-    from layerlapse.app.trajectory import check_trajectory_path
     from layerlapse.app.trajectory import save_trajectory as write_trajectory
-    from layerlapse.render.encoder import FOLDER, check_frame_folder, output_kind
-    from layerlapse.render.movie import resolve_settings, write_movie
+    from layerlapse.render.movie import write_movie
 
-    _check_clock(scene, over, seconds, save_trajectory, options)
+    _check_arguments(scene, linear_path, over, seconds, save_trajectory, options)
     req = Request.of(scene, style, options)
-    suffix = "-training" if over == "training" else ""
-    out = output_path(out, frames_folder=True) if out is not None else req.default_out(f"{suffix}.mp4")
-    kind = output_kind(out)
-    settings = resolve_settings(quality, size, fps, kind=kind, style=req.style)
-    timeline = req.timeline(seconds_per_stage)
-    # sizes first (nothing touched yet), then every output: the movie, and the trajectory beside it
-    trajectory_path = output_path(save_trajectory, "save_trajectory") if save_trajectory else None
-    n_points = len(req.preset.scene.points()[0])
-    points = n_points if trajectory_path is not None else None
-    planned = None
+    plan = MoviePlan.of(req, out, MovieAsk(quality, size, fps, seconds_per_stage, save_trajectory, over, seconds))
     if over == "training":
-        _check_training_look(req, settings, seconds)
-    else:
-        req.check_look()
-        planned = req.planned_config()
-    if planned is not None:  # before any training; a user's model is checked once it is read
-        _check_length(planned, timeline, settings, n_points, points)
-    if kind == FOLDER:
-        check_folder_writable(out)
-        check_frame_folder(out)
-    else:
-        check_output(out)
-    if trajectory_path is not None:
-        check_trajectory_path(trajectory_path)
-    if over == "training":
-        return _render_training(req, out, settings, seconds)
+        return _render_training(req, plan)
     prepared = req.prepare()
-    if planned is None:
-        _check_length(prepared.network.config, timeline, settings, n_points, points)
-    deformation = prepared.deform(fps=settings.fps, timeline=timeline, linear_path=linear_path)
+    if req.planned_config() is None:  # a user's model: its length is known once it is read
+        plan.check_length(prepared.network.config)
+    deformation = prepared.deform(fps=plan.settings.fps, timeline=plan.timeline, linear_path=linear_path)
     title = prepared.title if req.preset.class_names else req.name
-    write_movie(out, req.preset.scene, deformation, settings, style=req.style, title=title,
+    write_movie(plan.out, req.preset.scene, deformation, plan.settings, style=req.style, title=title,
                 accuracy=prepared.network.accuracy, progress=options.get("progress", True))
-    trajectory = write_trajectory(trajectory_path, req.preset.scene, deformation) if trajectory_path else None
-    return RenderResult(out, prepared.network, deformation, trajectory, prepared.notes)
+    trajectory = write_trajectory(plan.trajectory, req.preset.scene, deformation) if plan.trajectory else None
+    return RenderResult(plan.out, prepared.network, deformation, trajectory, prepared.notes)
 
 
+@dataclass(frozen=True)
+class MovieAsk:
+    """What :func:`render` was asked for about the movie itself (as given)."""
 
-def _check_clock(scene: SceneLike, over: str, seconds: float, save_trajectory: Any, options: NetworkOptions) -> None:
-    """The clock's own arguments, checked before the scene is even read."""
+    quality: str
+    size: tuple[int, int] | str | None
+    fps: float | None
+    seconds_per_stage: float | None
+    save_trajectory: str | Path | None
+    over: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class MoviePlan:
+    """A movie's resolved output, settings and timeline, checked before any training:
+    sizes first (nothing touched yet), then every output (the movie, and the trajectory
+    beside it)."""
+
+    out: Path
+    settings: Any
+    timeline: TimelineConfig
+    trajectory: Path | None
+    n_points: int
+    seconds: float
+
+    @classmethod
+    def of(cls, req: Request, out: str | Path | None, ask: MovieAsk) -> MoviePlan:
+        from layerlapse.app.trajectory import check_trajectory_path
+        from layerlapse.render.encoder import FOLDER, check_frame_folder, output_kind
+        from layerlapse.render.movie import resolve_settings
+
+        suffix = "-training" if ask.over == "training" else ""
+        path = output_path(out, frames_folder=True) if out is not None else req.default_out(f"{suffix}.mp4")
+        kind = output_kind(path)
+        settings = resolve_settings(ask.quality, ask.size, ask.fps, kind=kind, style=req.style)
+        timeline = req.timeline(ask.seconds_per_stage)
+        trajectory = output_path(ask.save_trajectory, "save_trajectory") if ask.save_trajectory else None
+        plan = cls(path, settings, timeline, trajectory, len(req.preset.scene.points()[0]), ask.seconds)
+        if ask.over == "training":
+            _check_training_look(req, plan)
+        else:
+            req.check_look()
+            planned = req.planned_config()
+            if planned is not None:  # before any training; a user's model is checked once it is read
+                plan.check_length(planned)
+        if kind == FOLDER:
+            check_folder_writable(path)
+            check_frame_folder(path)
+        else:
+            check_output(path)
+        if trajectory is not None:
+            check_trajectory_path(trajectory)
+        return plan
+
+    def check_length(self, config: NetworkConfig) -> None:
+        """Refuse a movie of more frames than allowed, or a trajectory file larger than allowed;
+        warn when the movie will render for minutes."""
+        from layerlapse.app.trajectory import check_trajectory_size
+        from layerlapse.render.movie import check_movie_length
+
+        n_frames = Timeline.build(source.planned_stages(config), self.timeline, self.settings.fps).n_frames
+        planar = max((config.flow_dim, *config.hidden)) < 3
+        work = self.n_points * sum(w * w for w in config.hidden)
+        check_movie_length(n_frames, self.settings, planar=planar, work=work)
+        if self.trajectory is not None:
+            check_trajectory_size(n_frames, self.n_points)
+
+
+def _check_arguments(scene: SceneLike, linear_path: str, over: str, seconds: float, save_trajectory: Any,
+                     options: NetworkOptions) -> None:
+    """The path's and the clock's own arguments, checked before the scene is even read."""
+    if linear_path not in LINEAR_PATHS:
+        raise choice_error("linear_path", linear_path, LINEAR_PATHS)
     if over not in CLOCKS:
         raise choice_error("over", over, CLOCKS)
     if over == "training" and save_trajectory:
@@ -151,7 +196,7 @@ def _check_clock(scene: SceneLike, over: str, seconds: float, save_trajectory: A
 
 
 
-def _check_training_look(req: Request, settings: Any, seconds: float) -> None:
+def _check_training_look(req: Request, plan: MoviePlan) -> None:
     """A training-clock movie: looks it cannot show, and its length."""
     from layerlapse.render.movie import check_movie_length
 
@@ -160,39 +205,24 @@ def _check_training_look(req: Request, settings: Any, seconds: float) -> None:
         raise LayerlapseError("over: the training clock has no layers to measure stretch in, to pull the "
                               "boundary back through or to read det from; drop --color-by stretch, "
                               "--boundary pulled-back and --hud (they follow --over depth)")
-    check_movie_length(max(2, int(round(seconds * settings.fps))), settings, planar=req.preset.dim < 3)
+    check_movie_length(max(2, int(round(plan.seconds * plan.settings.fps))), plan.settings, planar=req.preset.dim < 3)
 
 
 
-def _check_length(config: NetworkConfig, timeline: TimelineConfig, settings: Any, n_points: int,
-                  trajectory_points: int | None = None) -> None:
-    """Refuse a movie of more frames than allowed, or a trajectory file larger than allowed;
-    warn when the movie will render for minutes."""
-    from layerlapse.app.trajectory import check_trajectory_size
-    from layerlapse.render.movie import check_movie_length
-
-    n_frames = Timeline.build(source.planned_stages(config), timeline, settings.fps).n_frames
-    planar = max((config.flow_dim, *config.hidden)) < 3
-    work = n_points * sum(w * w for w in config.hidden)
-    check_movie_length(n_frames, settings, planar=planar, work=work)
-    if trajectory_points is not None:
-        check_trajectory_size(n_frames, trajectory_points)
-
-
-
-def _render_training(req: Request, out: Path, settings: Any, seconds: float) -> RenderResult:
+def _render_training(req: Request, plan: MoviePlan) -> RenderResult:
     """A movie of the last representation as a fresh network trains (``over="training"``)."""
     from layerlapse.networks.training_clock import record_training
     from layerlapse.render.movie import write_movie
 
-    preset, progress = req.preset, req.options.get("progress", True)
+    preset, progress, settings = req.preset, req.options.get("progress", True), plan.settings
     config, train_config = source.network_settings(preset, req.options.get("network_config"),
                                                    req.options.get("training"))
     points, _ = preset.scene.points()
     with source.training_progress(train_config, progress=progress) as report:
         movie, network = record_training(points, preset.samples, preset.labels, config, train_config,
-                                         frames=max(2, int(round(seconds * settings.fps))), fps=settings.fps,
+                                         frames=max(2, int(round(plan.seconds * settings.fps))), fps=settings.fps,
                                          scene_key=preset.key, progress=report)
     title = f"{preset.name} \u00b7 {config.describe()} \u00b7 training"
-    write_movie(out, preset.scene, movie, settings, style=req.style, title=title, accuracy=None, progress=progress)
-    return RenderResult(out, network, movie, None)
+    write_movie(plan.out, preset.scene, movie, settings, style=req.style, title=title, accuracy=None,
+                progress=progress)
+    return RenderResult(plan.out, network, movie, None)

@@ -164,7 +164,19 @@ def write_plot(path: Path, cert: Certificate, *, title: str, fps: float, stage_s
     top.set_xticks([0.5 * (a + b) for _, a, b in layers], [name for name, _, _ in layers], fontsize=8)
     top.tick_params(length=0)
 
-    ax = axes[0]
+    _det_panel(axes[0], cert)
+    _distance_panel(axes[1], cert)
+    _linking_panel(axes[2], cert)
+    _betti_panel(axes[3], cert, fps, end)
+    axes[3].set_xlabel("time in the movie (s)")
+    fig.suptitle(title_line(title, cert), fontsize=12)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+def _det_panel(ax: Any, cert: Certificate) -> None:
+    """det and sigma_min of the linear map being played."""
+    t = cert.time
     ax.axhline(0, color="#D55E00", lw=1.2)
     ax.plot(t, cert.det, color="#0072B2", lw=1.8, label="det p(t)")
     ax.plot(t, cert.sigma_min, color="#009E73", lw=1.2, ls="--", label="σ_min p(t)")
@@ -173,7 +185,10 @@ def write_plot(path: Path, cert: Certificate, *, title: str, fps: float, stage_s
     ax.set_title(f"the linear map being played (held after its stage): det {verdict}", loc="left", fontsize=10)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
 
-    ax = axes[1]
+
+def _distance_panel(ax: Any, cert: Certificate) -> None:
+    """The closest distance between the classes' meshes, and where they touch."""
+    t = cert.time
     heading = "closest distance between the classes' meshes (log scale; × where they touch or cross)"
     d = cert.distance
     if (d > 0).any():
@@ -189,7 +204,10 @@ def write_plot(path: Path, cert: Certificate, *, title: str, fps: float, stage_s
         heading += ": n/a" if np.isnan(d).all() else ": 0 on every frame"
     ax.set_title(heading, loc="left", fontsize=10)
 
-    ax = axes[2]
+
+def _linking_panel(ax: Any, cert: Certificate) -> None:
+    """The linking number of the classes' core curves, where it is defined."""
+    t = cert.time
     defined = ~np.isnan(cert.linking)
     if defined.any():
         ax.plot(t, cert.linking, color="#E69F00", lw=2.2, drawstyle="steps-post")
@@ -205,7 +223,9 @@ def write_plot(path: Path, cert: Certificate, *, title: str, fps: float, stage_s
                 va="center", color="0.4")
         ax.set_title("linking number of the classes' core curves", loc="left", fontsize=10)
 
-    ax = axes[3]
+
+def _betti_panel(ax: Any, cert: Certificate, fps: float, end: float) -> None:
+    """Betti numbers of each class's samples at the input and each layer's end."""
     colors = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
     x = np.array([layer.frame / fps for layer in cert.layers])
     for c, name in enumerate(cert.class_names):
@@ -221,10 +241,6 @@ def write_plot(path: Path, cert: Certificate, *, title: str, fps: float, stage_s
                  "(not the manifold's topology: a hole squeezed thinner than the samples' spacing closes for them)",
                  loc="left", fontsize=10)
     ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2)
-    ax.set_xlabel("time in the movie (s)")
-    fig.suptitle(title_line(title, cert), fontsize=12)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png")
 
 
 def title_line(title: str, cert: Certificate) -> str:

@@ -83,7 +83,17 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
         "stage_kinds": np.array(["input", *(st.kind for st in deformation.stages), "output"]),
         "fps": np.array(tl.fps),
         "class_names": np.array(scene.class_names),
+        **_part_arrays(scene),
+        **_network_arrays(deformation),
     }
+    with atomic_output(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return path
+
+
+def _part_arrays(scene: Scene) -> dict[str, np.ndarray]:
+    """The stacked parts: their kinds, labels, point ranges, and each surface's faces."""
+    arrays: dict[str, np.ndarray] = {}
     kinds, labels = [], []
     _, slices = scene.points()
     for i, (kind, _) in enumerate(scene.parts()):
@@ -100,6 +110,12 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
         part_kind=np.array(kinds), part_label=np.array(labels),
         part_start=np.array([s.start for s in slices]), part_stop=np.array([s.stop for s in slices]),
     )
+    return arrays
+
+
+def _network_arrays(deformation: Deformation) -> dict[str, np.ndarray]:
+    """Each hidden layer as animated (a flow's field), and the head."""
+    arrays: dict[str, np.ndarray] = {}
     for k, layer in enumerate(deformation.plan.hidden, start=1):
         if hasattr(layer, "export"):  # a flow: its field's arrays, see FlowLayer.export
             arrays.update(layer.export(k))
@@ -110,6 +126,4 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
         arrays["knn_Z"], arrays["knn_labels"], arrays["knn_k"] = head.Z, head.labels, np.array(head.k)
     elif head is not None:
         arrays["W_head"], arrays["b_head"] = head.W, head.b
-    with atomic_output(path) as tmp:
-        np.savez_compressed(tmp, **arrays)
-    return path
+    return arrays
