@@ -73,21 +73,12 @@ def inspect(
     >>> result = ll.inspect("linked-tori")
     >>> print(result.summary); result.certificate.linking
     """
-    from layerlapse.app.report import FILES, summary_text, write_all
+    from layerlapse.app.report import summary_text, write_all
     from layerlapse.networks import certificate as cert_module
 
-    if linear_path not in LINEAR_PATHS:
-        raise choice_error("linear_path", linear_path, LINEAR_PATHS)
-    if every is not None and not (isinstance(every, int) and 1 <= every <= 100_000):
-        raise LayerlapseError(f"every: {every!r} is out of range; allowed: a whole number of frames, 1 to 100000")
-    if not (isinstance(fps, (int, float)) and 0 < fps <= 240):
-        raise LayerlapseError(f"fps: {fps!r} is out of range; allowed: 0 < fps <= 240")
+    _check_arguments(every, fps, linear_path)
     req = Request.of(scene, None, options)
-    folder = output_path(out, frames_folder=True) if out is not None else source.OUTPUTS / req.name / "inspect"
-    if folder.exists() and not folder.is_dir():
-        raise LayerlapseError(f"out: {str(folder)!r} is a file; give a folder for the three certificate files")
-    for name in FILES:
-        check_output(folder / name)
+    folder = _folder(req, out)
     timeline = req.timeline(seconds_per_stage)
     req.check_frame_cap(timeline, fps, field="fps", lower="--fps or --seconds-per-stage")
     prepared = req.prepare()
@@ -97,9 +88,30 @@ def inspect(
     cert = cert_module.certify(deformation, req.preset.scene, frames=cert_module.frame_selection(tl, step),
                                accuracy=prepared.network.accuracy)
     starts = [(0, "input")] + [(int(np.argmax(tl.name == k)), tl.stage_names[k]) for k in range(1, len(tl.stage_names))]
-    notes = tuple(dict.fromkeys(prepared.notes + deformation.plan.notes))
+    notes = prepared.notes + deformation.plan.notes
     meta = {"scene": req.name, "network": prepared.network.config.describe(), "accuracy": prepared.network.accuracy,
-            "fps": fps, "every": step, "linear_path": linear_path, "n_frames": tl.n_frames,
-            "notes": list(prepared.notes + deformation.plan.notes)}
+            "fps": fps, "every": step, "linear_path": linear_path, "n_frames": tl.n_frames, "notes": list(notes)}
     paths = write_all(folder, cert, meta=meta, title=prepared.title, fps=fps, stage_starts=starts)
-    return InspectResult(tuple(paths), cert, summary_text(cert), prepared.network, notes)
+    return InspectResult(tuple(paths), cert, summary_text(cert), prepared.network, tuple(dict.fromkeys(notes)))
+
+
+def _check_arguments(every: int | None, fps: float, linear_path: str) -> None:
+    """The certificate's own arguments, checked before the scene is read."""
+    if linear_path not in LINEAR_PATHS:
+        raise choice_error("linear_path", linear_path, LINEAR_PATHS)
+    if every is not None and not (isinstance(every, int) and 1 <= every <= 100_000):
+        raise LayerlapseError(f"every: {every!r} is out of range; allowed: a whole number of frames, 1 to 100000")
+    if not (isinstance(fps, (int, float)) and 0 < fps <= 240):
+        raise LayerlapseError(f"fps: {fps!r} is out of range; allowed: 0 < fps <= 240")
+
+
+def _folder(req: Request, out: str | Path | None) -> Path:
+    """The certificate's folder (default ``outputs/<scene>/inspect``), its three files checked."""
+    from layerlapse.app.report import FILES
+
+    folder = output_path(out, frames_folder=True) if out is not None else source.OUTPUTS / req.name / "inspect"
+    if folder.exists() and not folder.is_dir():
+        raise LayerlapseError(f"out: {str(folder)!r} is a file; give a folder for the three certificate files")
+    for name in FILES:
+        check_output(folder / name)
+    return folder
