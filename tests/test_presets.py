@@ -114,7 +114,7 @@ def test_shared_options_are_declared_once_and_reach_every_command():
         assert shared <= options, (name, shared - options)
     for name in ("render", "figure", "show"):
         assert {"camera", "grid", "background", "colors"} <= {p.name for p in commands[name].params}
-    source = (ROOT / "layerlapse" / "cli.py").read_text()
+    source = "".join(p.read_text() for p in (ROOT / "layerlapse" / "cli").glob("*.py"))
     assert source.count("epochs: EpochsOpt") == 2  # the training group, and the reproduce command
 
 

@@ -1,0 +1,226 @@
+"""The drawing commands: scenes, train, render, figure, export, show, web, inspect. Each
+parses its options and calls one function of :mod:`layerlapse.app.api`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from layerlapse.cli.group import app
+from layerlapse.cli.options import (
+    BackgroundOpt,
+    ColorByOpt,
+    ColorsOpt,
+    GridOpt,
+    ProgressOpt,
+    SceneArg,
+    SetOpt,
+    SizeOpt,
+    accuracy_text,
+    load,
+    look_options,
+    make_style,
+    network_options,
+    parse_size,
+    replaced,
+    report,
+    training_options,
+    with_options,
+)
+from layerlapse.errors import LayerlapseError
+
+
+@app.command("scenes")
+def scenes_command() -> None:
+    """List the scenes, one line each."""
+    from layerlapse.app.presets import SCENES
+
+    width = max(map(len, SCENES))
+    for name in sorted(SCENES):
+        typer.echo(f"{name:<{width}}  {SCENES[name].description}")
+
+
+@app.command("train")
+@with_options(fit=training_options)
+def train_command(
+    scene: SceneArg,
+    fit: dict,
+    checkpoint: Annotated[Path | None, typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
+    set_: SetOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Train (or retrain) the scene's network and save a checkpoint."""
+    from layerlapse.app import api
+
+    net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=fit["training"],
+                          network=fit["network_config"], retrain=True, progress=progress)
+    typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net)}")
+
+
+@app.command("render")
+@with_options(net=network_options, look=look_options)
+def render_command(
+    scene: SceneArg,
+    net: dict,
+    look: dict,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="output: .mp4 (H.264), .webm (VP9), .gif, or a folder for PNG frames (default: outputs/SCENE/SCENE.mp4)")] = None,
+    quality: Annotated[str, typer.Option(help="low (854x480, 15 fps), medium (1280x720, 30 fps) or high (1920x1080, 30 fps, SSAA)")] = "medium",
+    size: SizeOpt = None,
+    fps: Annotated[float | None, typer.Option(help="frames per second, overrides the quality's")] = None,
+    seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
+    linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
+    save_trajectory: Annotated[str | None, typer.Option(help="also write every frame's vertex positions to this .npz")] = None,
+    over: Annotated[str, typer.Option(help="the clock: depth (through the layers of a trained network) or training (the last representation as a network trains)")] = "depth",
+    seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
+    anti_aliasing: Annotated[str | None, typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
+    orbit: Annotated[float | None, typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Render SCENE's deformation through every layer of a trained network to a movie."""
+    from layerlapse.app import api
+
+    scene_obj = load(scene, set_)
+    result = api.render(
+        scene_obj, out, quality=quality, size=parse_size(size), fps=fps, seconds_per_stage=seconds_per_stage,
+        linear_path=linear_path, style=make_style(scene_obj, **look, orbit=orbit, anti_aliasing=anti_aliasing),
+        save_trajectory=save_trajectory, over=over, seconds=seconds, **net,
+    )
+    report(result)
+
+
+@app.command("figure")
+@with_options(net=network_options, look=look_options)
+def figure_command(
+    scene: SceneArg,
+    net: dict,
+    look: dict,
+    at: Annotated[str, typer.Option(help="moment: a stage (input, layer2.tanh, output, ...) with optional :FRACTION (layer2.tanh:0.5), or a time like 3.2s")] = "output",
+    sheet: Annotated[bool, typer.Option(help="a contact sheet of several stages instead of one frame")] = False,
+    stages: Annotated[str | None, typer.Option(help="sheet panels, comma-separated (default: input, then the end of each layer)")] = None,
+    columns: Annotated[int | None, typer.Option(help="sheet columns (default: one row)")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help=".png, or .pdf/.svg/.eps for single frames (default: outputs/SCENE/SCENE-AT.png)")] = None,
+    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels (per panel for sheets; default 1600x1200, sheets 800x600)")] = None,
+    inches: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in inches, at --dpi (e.g. 6x4)")] = None,
+    dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
+    supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
+    transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Publication stills: one moment of the timeline, or a contact sheet of stages."""
+    from layerlapse.app import api
+
+    inch_size = None
+    if inches is not None:
+        m = re.fullmatch(r"\s*([\d.]+)\s*[xX]\s*([\d.]+)\s*", inches)
+        if not m:
+            raise LayerlapseError(f"inches: {inches!r} is not WIDTHxHEIGHT (e.g. 6x4)")
+        inch_size = (float(m.group(1)), float(m.group(2)))
+    scene_obj = load(scene, set_)
+    path = api.figure(
+        scene_obj, out, at=at, sheet=sheet,
+        stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
+        size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
+        style=make_style(scene_obj, **look), **net,
+    )
+    typer.echo(f"wrote {path}{replaced(path)}")
+
+
+@app.command("export")
+@with_options(net=network_options)
+def export_command(
+    scene: SceneArg,
+    net: dict,
+    at: Annotated[str, typer.Option(help="stages to export, comma-separated (e.g. input,layer1.tanh,output)")] = "input,output",
+    out: Annotated[str | None, typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)")] = None,
+    colors: ColorsOpt = None,
+    color_by: ColorByOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
+    from layerlapse.app import api
+
+    scene_obj = load(scene, set_)
+    paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
+                              style=make_style(scene_obj, None, None, colors, color_by=color_by), **net)
+    for p in paths:
+        typer.echo(f"wrote {p}{replaced(p)}")
+
+
+@app.command("show")
+@with_options(net=network_options, look=look_options)
+def show_command(
+    scene: SceneArg,
+    net: dict,
+    look: dict,
+    size: SizeOpt = "1280x800",
+    set_: SetOpt = None,
+) -> None:
+    """Open an interactive window with a time slider over the whole deformation.
+
+    Keys: Space play/pause, Left/Right previous/next stage, g grid, 1-9 classes,
+    b decision boundary (with --boundary pulled-back: cycles both, plane only, none),
+    f camera follows the data, r fit camera; the mouse orbits and zooms.
+    """
+    from layerlapse.app import api
+
+    scene_obj = load(scene, set_)
+    api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, **look), **net)
+
+
+@app.command("web")
+@with_options(net=network_options)
+def web_command(
+    scene: SceneArg,
+    net: dict,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="the .html page (default: outputs/SCENE/SCENE.html)")] = None,
+    seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
+    keyframes: Annotated[int | None, typer.Option(help="the most keyframe intervals per stage (default 24; each stage gets the fewest that keep the motion within 0.4% of the scene's size): fewer make a smaller page")] = None,
+    background: BackgroundOpt = None,
+    colors: ColorsOpt = None,
+    color_by: ColorByOpt = None,
+    camera: Annotated[str | None, typer.Option(help="the first view: iso (default), front or top (2-D scenes always look from the top)")] = None,
+    grid: GridOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """One self-contained HTML page (three.js inlined) that plays the deformation in any browser, offline.
+
+    In the page: drag to orbit, wheel to zoom, Space play/pause, Left/Right previous/next
+    stage, g grid, 1-9 classes, b boundary; PAGE.html#t=0.5 opens halfway (#t=3.2s at 3.2 s).
+    """
+    from layerlapse.app import api
+
+    scene_obj = load(scene, set_)
+    style = make_style(scene_obj, camera=camera, background=background, colors=colors, grid=grid, color_by=color_by)
+    result = api.web(scene_obj, out, seconds_per_stage=seconds_per_stage, style=style, keyframes=keyframes, **net)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network)}")
+    typer.echo(f"wrote {result.path} ({result.size / 1e6:.1f} MB, {len(result.keyframes)} keyframes, "
+               f"interpolation within {100 * result.error:.2f}% of the scene's size{replaced(result.path, ', ')})")
+
+
+@app.command("inspect")
+@with_options(net=network_options)
+def inspect_command(
+    scene: SceneArg,
+    net: dict,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="folder for certificate.csv, .json and .png (default: outputs/SCENE/inspect/)")] = None,
+    every: Annotated[int | None, typer.Option(help="compute every K-th frame (each stage's first and last frame always; default: about 240 frames)")] = None,
+    fps: Annotated[float, typer.Option(help="frames per second of the timeline (as the movie's)")] = 30.0,
+    seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
+    linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
+    set_: SetOpt = None,
+) -> None:
+    """A certificate for every frame: det of the linear map, distance between the classes, linking number, Betti numbers per layer."""
+    from layerlapse.app import api
+
+    result = api.inspect(load(scene, set_), out, every=every, fps=fps, seconds_per_stage=seconds_per_stage,
+                         linear_path=linear_path, **net)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(result.summary)
+    for path in result.paths:
+        typer.echo(f"wrote {path}{replaced(path)}")

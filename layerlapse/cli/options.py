@@ -1,0 +1,231 @@
+"""The options several commands share, each defined once and gathered into groups, and
+the parsers that turn their strings into the API's values."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from layerlapse.errors import LayerlapseError
+
+# Options shared by several commands: one definition each, gathered into groups below.
+SceneArg = Annotated[str, typer.Argument(help="a scene name (see `layerlapse scenes`), a .toml scene file, or file.py[:NAME]")]
+
+
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
+CheckpointOpt = Annotated[Path | None, typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")]
+EpochsOpt = Annotated[int | None, typer.Option(help="training epochs (default: the scene's)")]
+SeedOpt = Annotated[int | None, typer.Option(help="training seed")]
+ProgressOpt = Annotated[bool, typer.Option(help="show progress bars")]
+CameraOpt = Annotated[str | None, typer.Option(help="camera: a direction iso (default), front or top (2-D scenes always look from the top), and/or follow (refit every frame) or still (default: still within each layer), e.g. front,follow")]
+GridOpt = Annotated[str | None, typer.Option(help="grid: full (2-D default), box (3-D default: the box's edges and a few faint lines) or none")]
+BackgroundOpt = Annotated[str | None, typer.Option(help="white (papers; default), dark (talks) or any colour")]
+ColorByOpt = Annotated[str | None, typer.Option(help="class (default: each class in its colour) or stretch (a heat map of how much the layers so far stretch space: area on surfaces, length on lines; log scale, 1 = unchanged)")]
+BoundaryOpt = Annotated[str | None, typer.Option(help="plane (default: the decision boundary at the output) or pulled-back (the set where the logits tie, carried from the input through every stage)")]
+HudOpt = Annotated[bool | None, typer.Option("--hud/--no-hud", help="a small readout of det W(t), the linking number and the accuracy")]
+ColorsOpt = Annotated[str | None, typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
+SizeOpt = Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels")]
+HiddenOpt = Annotated[str | None, typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's")]
+ActivationOpt = Annotated[str | None, typer.Option(help="tanh, sigmoid, softplus, relu, leaky_relu, elu, silu, gelu, gelu_tanh or identity, e.g. leaky_relu(0.2); one for all layers or one per layer, comma-separated (default: the scene's)")]
+HeadOpt = Annotated[str | None, typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)")]
+KOpt = Annotated[int | None, typer.Option("--k", help="neighbours for --head knn")]
+ModelOpt = Annotated[Path | None, typer.Option(help="your own trained model: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations")]
+RetrainOpt = Annotated[bool, typer.Option(help="train even if a checkpoint exists")]
+
+
+def parse_size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    from layerlapse.render.movie import pixel_size
+
+    return pixel_size(value)
+
+
+def parse_params(items: list[str] | None) -> dict:
+    """``["radius=0.2", "seed=3"]`` -> ``{"radius": 0.2, "seed": 3}`` (JSON values, else strings)."""
+    params = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise LayerlapseError(f"set: {item!r} is not KEY=VALUE (e.g. --set seed=3)")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
+
+
+CAMERA_WORDS = {"iso": ("camera", "iso"), "front": ("camera", "front"), "top": ("camera", "top"),
+                "follow": ("framing", "follow"), "still": ("framing", "layer")}
+
+
+def camera_overrides(value: str) -> dict:
+    """``"front,follow"`` -> ``{"camera": "front", "framing": "follow"}``."""
+    out: dict = {}
+    for word in (w.strip().lower() for w in value.split(",") if w.strip()):
+        if word not in CAMERA_WORDS:
+            raise LayerlapseError(f"camera: unknown value {word!r}; allowed: {', '.join(CAMERA_WORDS)} "
+                                  "(a direction and/or a framing, comma-separated)")
+        key, setting = CAMERA_WORDS[word]
+        if key in out and out[key] != setting:
+            raise LayerlapseError(f"camera: {value!r} names two {'directions' if key == 'camera' else 'framings'}")
+        out[key] = setting
+    return out
+
+
+def make_style(scene: Any, camera: str | None = None, background: str | None = None,
+               colors: str | None = None, orbit: float | None = None, grid: str | None = None,
+               anti_aliasing: str | None = None, color_by: str | None = None, boundary: str | None = None,
+               hud: bool | None = None) -> Any:
+    """The command line's look options, parsed, over the scene file's style (if any)."""
+    from layerlapse.app.request import themed_style
+
+    overrides: dict = {}
+    if camera:
+        overrides.update(camera_overrides(camera))
+    if colors:
+        overrides["class_colors"] = tuple(c.strip() for c in colors.split(","))
+    if orbit is not None:
+        overrides["orbit_degrees_per_second"] = orbit
+    if grid:
+        overrides["grid"] = grid
+    if anti_aliasing:
+        overrides["anti_aliasing"] = anti_aliasing
+    for key, value in (("color_by", color_by), ("boundary", boundary), ("hud", hud)):
+        if value is not None:
+            overrides[key] = value
+    return themed_style(scene, background, overrides)
+
+
+def network_overrides(hidden: str | None, activation: str | None, head: str | None = None,
+                      k: int | None = None) -> dict | None:
+    out: dict = {}
+    if hidden is not None:
+        text = hidden.strip().lower()
+        try:
+            out["hidden"] = () if text in ("none", "") else tuple(int(w) for w in text.split(","))
+        except ValueError:
+            raise LayerlapseError(f"hidden: {hidden!r} is not a list of widths like 4,4 (or none)") from None
+    if activation is not None:
+        specs = [a.strip() for a in re.split(r",(?![^(]*\))", activation) if a.strip()]
+        if len(specs) > 1:
+            out["activations"] = tuple(specs)
+        else:
+            out["activation"] = activation.strip()
+    if head is not None:
+        out["head"] = head
+    if k is not None:
+        out["k"] = k
+    return out or None
+
+
+def training_overrides(epochs: int | None, seed: int | None) -> dict | None:
+    training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
+    return training or None
+
+
+def load(scene: str, set_: list[str] | None):
+    from layerlapse.app.scenefile import resolve_scene
+
+    return resolve_scene(scene, **parse_params(set_))
+
+
+def accuracy_text(net) -> str:
+    return "fixed weights, not trained" if net.accuracy is None else f"accuracy {100 * net.accuracy:.1f}%"
+
+
+def training_options(
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = None,
+    head: HeadOpt = None,
+    k: KOpt = None,
+) -> dict:
+    """The network and training overrides: ``{"network_config": ..., "training": ...}``."""
+    return {"network_config": network_overrides(hidden, activation, head, k),
+            "training": training_overrides(epochs, seed)}
+
+
+def look_options(
+    camera: CameraOpt = None,
+    grid: GridOpt = None,
+    background: BackgroundOpt = None,
+    colors: ColorsOpt = None,
+    color_by: ColorByOpt = None,
+    boundary: BoundaryOpt = None,
+    hud: HudOpt = None,
+) -> dict:
+    """Style options every drawing command takes (combined with the scene file's style)."""
+    return {"camera": camera, "grid": grid, "background": background, "colors": colors,
+            "color_by": color_by, "boundary": boundary, "hud": hud}
+
+
+def with_options(**groups: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the options of each group: ``@with_options(net=network_options)`` adds
+    the group function's parameters to the command's signature (so typer shows them) and
+    passes the group's result as the command's ``net`` argument."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        group_params = {name: list(inspect.signature(group, eval_str=True).parameters.values())
+                        for name, group in groups.items()}
+        params = [p for p in signature.parameters.values() if p.name not in groups]
+        for extra in group_params.values():
+            params += [p for p in extra if p.name not in {q.name for q in params}]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            for name, group in groups.items():
+                kwargs[name] = group(**{p.name: kwargs[p.name] for p in group_params[name]})
+            own = {p.name for p in signature.parameters.values()}
+            return command(**{key: value for key, value in kwargs.items() if key in own})
+
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper
+
+    return decorate
+
+
+@with_options(fit=training_options)
+def network_options(
+    fit: dict,
+    checkpoint: CheckpointOpt = None,
+    model: ModelOpt = None,
+    retrain: RetrainOpt = False,
+    progress: ProgressOpt = True,
+) -> dict:
+    """Where the network comes from (the training group, and a checkpoint or your own model):
+    keywords for :class:`layerlapse.app.api.NetworkOptions`."""
+    options: dict = {"progress": progress, "model": model, "checkpoint": checkpoint, **fit}
+    if retrain:
+        options["retrain"] = True
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def report(result: Any) -> None:
+    """Print a render's notes, network and output."""
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network)}")
+    typer.echo(f"wrote {result.path} ({result.deformation.n_frames} frames{replaced(result.path, ', ')})")
+    if result.trajectory is not None:
+        typer.echo(f"wrote {result.trajectory}{replaced(result.trajectory)}")
+
+
+def replaced(path: Any, sep: str = " (") -> str:
+    """``" (replaced)"`` when writing ``path`` replaced an existing file, else nothing;
+    ``sep=", "`` to join a parenthesis already open."""
+    from layerlapse._files import was_replaced
+
+    if not was_replaced(path):
+        return ""
+    return ", replaced" if sep == ", " else " (replaced)"
