@@ -55,6 +55,9 @@ MAX_MESH_SAMPLES_PER_CLASS = 20_000
 
 #: frames in one movie: 100,000 frames is 55 minutes at 30 fps, hours to render
 MAX_FRAMES = 100_000
+#: seconds of one stage, pause or hold of a movie's timeline: ten minutes of one stage is a
+#: slip (milliseconds meant?), not a pace anyone watches; the whole movie is held to MAX_FRAMES
+MAX_STAGE_SECONDS = 600
 
 #: random points a rejection sampler may draw before it gives up: the region it samples is
 #: then too small a part of its bounding box (a torus tube of radius 1e-9)
