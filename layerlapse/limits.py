@@ -15,6 +15,35 @@ SEED_MAX = 2**32 - 1
 #: 60 s (1.9 GB), against 7 s at its own width 3; at 3000 it would take hours and gigabytes,
 #: and the picture (three directions of the layer) would show nothing more.
 MAX_WIDTH = 256
+#: hidden layers of a network (a config's or an imported model's): each adds its stages (a
+#: linear map, a shift, an activation) to every movie, about 2 s each at the default pace, and
+#: a pass of every vertex through each to every frame: at 32 a movie already runs over three
+#: minutes, and a reader can no longer follow which layer did what
+MAX_HIDDEN_LAYERS = 32
+#: classes of a network (a config's or an imported model's head): each class is drawn in a
+#: colour of its own and is a row of the legend; beyond a dozen or so the colours are no longer
+#: told apart, and no scene has more (a scene file holds at most 16 meshes, one class each)
+MAX_CLASSES = 16
+#: neighbours per vote of a k-NN head: every vertex of every frame looks up its k nearest
+#: memory samples, and the soft loss weighs k neighbours of every sample of a batch (at most
+#: 512); past 64 a vote averages a large part of the training set instead of a neighbourhood
+MAX_K = 64
+
+#: training epochs: each is a pass over the samples (about 8 µs a sample on two cores, see
+#: MAX_SAMPLES_PER_CLASS), so 100,000 epochs of a preset's 2,000 samples take half an hour
+MAX_EPOCHS = 100_000
+#: training restarts: each trains the network again from another seed, so a run's training
+#: time is restarts x epochs; 100 restarts of the default 300 epochs on 2,000 samples are some 8 minutes
+MAX_RESTARTS = 100
+
+#: a flow layer's vector field is evaluated six times a solver step on every vertex (25 to 60
+#: steps over a scene at the default tolerances), each (vertices x width^2) per hidden layer of
+#: the field: a field as wide as a hidden layer may be, and at most 4 layers deep
+MAX_FLOW_WIDTH = MAX_WIDTH
+MAX_FLOW_DEPTH = 4
+#: the ODE solver's step bound (flow.max_steps) may be raised this far: a field that needs
+#: more steps is too stiff to train or draw in reasonable time
+MAX_FLOW_STEPS = 100_000
 
 #: training samples per class: they only drive training (the picture draws the meshes), and
 #: an epoch costs about 8 µs per sample on two cores, so 100,000 per class is about
@@ -26,6 +55,9 @@ MAX_MESH_SAMPLES_PER_CLASS = 20_000
 
 #: frames in one movie: 100,000 frames is 55 minutes at 30 fps, hours to render
 MAX_FRAMES = 100_000
+#: seconds of one stage, pause or hold of a movie's timeline: ten minutes of one stage is a
+#: slip (milliseconds meant?), not a pace anyone watches; the whole movie is held to MAX_FRAMES
+MAX_STAGE_SECONDS = 600
 
 #: random points a rejection sampler may draw before it gives up: the region it samples is
 #: then too small a part of its bounding box (a torus tube of radius 1e-9)

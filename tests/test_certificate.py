@@ -13,6 +13,7 @@ from scipy.stats import special_ortho_group
 from layerlapse.networks import certificate as C
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, orient_layers
+from layerlapse.networks.mesh_distance import class_distance, class_geometry
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.scenes.geometry import sphere_mesh
 from tests.conftest import TINY_TORI
@@ -98,17 +99,17 @@ def _geometry(V, F):
 
     scene = Scene("x", "", 3, ("a", "b"), (Surface(0, V[0], F[0]), Surface(1, V[1], F[1])), (), None,
                   np.zeros((0, 3)), np.zeros(0, np.int64))
-    return C.class_geometry(scene)
+    return class_geometry(scene)
 
 
 def test_distance_and_intersection_of_spheres():
     v, f = sphere_mesh(1.0, 3)
     A, B = _geometry([v, v], [f, f])
     # two unit spheres 3 apart: the exact distance of the spheres is 1; the meshes' is a bit more
-    d, hit = C.class_distance(v, A, v + [3, 0, 0], B)
+    d, hit = class_distance(v, A, v + [3, 0, 0], B)
     assert not hit and 1.0 <= d < 1.0 + 2e-2
     # overlapping: they cross
-    d, hit = C.class_distance(v, A, v + [1, 0.1, 0.05], B)
+    d, hit = class_distance(v, A, v + [1, 0.1, 0.05], B)
     assert hit and d == 0.0
     # the exact distance from a vertex to a face: a sphere's lowest vertex above a large flat square
     # (refined near the closest vertices: the plane's cells are about as fine as the sphere's)
@@ -117,7 +118,7 @@ def test_distance_and_intersection_of_spheres():
     i = (np.arange(20)[:, None] * 21 + np.arange(20)).ravel()
     sf = np.r_[np.c_[i, i + 21, i + 22], np.c_[i, i + 22, i + 1]]
     A, B = _geometry([v, sq], [f, sf])
-    d, hit = C.class_distance(v + [0.3, 0.2, 2.0], A, sq, B)
+    d, hit = class_distance(v + [0.3, 0.2, 2.0], A, sq, B)
     assert not hit and d == pytest.approx(2.0 + v[:, 2].min(), abs=1e-12)
 
 

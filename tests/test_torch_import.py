@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import MAX_CLASSES, MAX_HIDDEN_LAYERS, MAX_WIDTH
 from layerlapse.networks.torch_import import load_model_file, network_from_module
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "own_model.py"
@@ -245,11 +246,23 @@ def test_refuses_nan_weights_naming_the_parameter():
     refusal(model, "parameter '0.bias' of module 0 (Linear) holds NaN or Inf")
 
 
-def test_refuses_hidden_layers_wider_than_64():
-    refusal(seeded(nn.Linear(2, 65), nn.Tanh(), nn.Linear(65, 2)),
-            "hidden layer 1 (module 0 (Linear)) has 65 neurons; at most 64 are supported")
-    network, _ = network_from_module(seeded(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, 2)), input_dim=2)
-    assert network.config.hidden == (64,)
+def test_refuses_hidden_layers_wider_than_the_width_bound():
+    """An imported model is held to the bound a config's hidden widths are (limits.MAX_WIDTH)."""
+    wide = MAX_WIDTH + 1
+    refusal(seeded(nn.Linear(2, wide), nn.Tanh(), nn.Linear(wide, 2)),
+            f"hidden layer 1 (module 0 (Linear)) has {wide} neurons; at most {MAX_WIDTH} are supported "
+            "(every frame carries every vertex")
+    network, _ = network_from_module(seeded(nn.Linear(2, MAX_WIDTH), nn.Tanh(), nn.Linear(MAX_WIDTH, 2)),
+                                     input_dim=2)
+    assert network.config.hidden == (MAX_WIDTH,)
+
+
+def test_refuses_more_hidden_layers_or_classes_than_the_bounds():
+    layers = [m for _ in range(MAX_HIDDEN_LAYERS + 1) for m in (nn.Linear(2, 2), nn.Tanh())]
+    refusal(seeded(*layers, nn.Linear(2, 2)),
+            f"{MAX_HIDDEN_LAYERS + 1} hidden layers; at most {MAX_HIDDEN_LAYERS} are supported")
+    refusal(seeded(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, MAX_CLASSES + 1)),
+            f"has {MAX_CLASSES + 1} outputs; at most {MAX_CLASSES} classes are supported")
 
 
 @pytest.mark.parametrize("tail", [nn.ReLU(), nn.GELU(), nn.LeakyReLU(-0.5)], ids=["relu", "gelu", "leaky"])

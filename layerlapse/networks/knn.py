@@ -36,9 +36,7 @@ from layerlapse.errors import LayerlapseError
 if TYPE_CHECKING:
     import torch
 
-#: the largest k a network config accepts
-K_MAX = 64
-#: the default k
+#: the default k (the largest is :data:`layerlapse.limits.MAX_K`)
 K_DEFAULT = 8
 #: the soft loss compares every pair of a batch: batches are at most this large for a k-NN head
 #: (a step costs about 5 ms at 256, 0.7 s at 2048 on two cores)

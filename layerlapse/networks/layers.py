@@ -216,9 +216,7 @@ def orient_layers(
         if M is None or np.linalg.svd(M, compute_uv=False)[-1] <= SINGULAR_RTOL * max(np.abs(M).max(), 1e-300):
             singular.append(k)
             method = "straight"
-            q = max(m, n)
-            M = np.zeros((q, q))
-            M[:m, :n] = layer.W
+            M = _zero_padded(layer.W)
             notes.append(f"layer {k + 1}: W is singular (rank deficient); it is not a homeomorphism "
                          "and is animated on the straight path")
         elif m == n and np.linalg.slogdet(layer.W)[0] < 0 and linear_path == "polar":
@@ -247,10 +245,24 @@ def orient_layers(
         squares.append(M)
         if layer.act is not None and not layer.act.injective:
             notes.append(f"layer {k + 1}: {layer.act.spec} is not a homeomorphism (it folds space)")
-    if input_dim is None:
-        input_dim = (layers[0].W.shape[1] if isinstance(layers[0], Layer) else layers[0].n_in) if layers \
-            else head.W.shape[1] if isinstance(head, Layer) else head.width if head is not None else 0
     return LayerPlan(
-        hidden=tuple(layers), head=head, paths=tuple(paths), squares=tuple(squares),
-        flips=tuple(flips), singular=tuple(singular), notes=tuple(notes), input_dim=input_dim,
+        hidden=tuple(layers), head=head, paths=tuple(paths), squares=tuple(squares), flips=tuple(flips),
+        singular=tuple(singular), notes=tuple(notes),
+        input_dim=_input_width(layers, head) if input_dim is None else input_dim,
     )
+
+
+def _zero_padded(W: np.ndarray) -> np.ndarray:
+    """W (m, n) in the top-left corner of a square zero matrix (max(m, n), max(m, n))."""
+    m, n = W.shape
+    M = np.zeros((max(m, n), max(m, n)))
+    M[:m, :n] = W
+    return M
+
+
+def _input_width(layers: Sequence[Layer | FlowLayer], head: Layer | KnnHead | None) -> int:
+    """The width the first layer (or, with none, the head) takes; 0 for an empty network."""
+    if layers:
+        first = layers[0]
+        return first.W.shape[1] if isinstance(first, Layer) else first.n_in
+    return head.W.shape[1] if isinstance(head, Layer) else head.width if head is not None else 0

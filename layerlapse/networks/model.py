@@ -20,8 +20,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.limits import MAX_WIDTH
-from layerlapse.networks.knn import K_DEFAULT, K_MAX
+from layerlapse.limits import MAX_CLASSES, MAX_HIDDEN_LAYERS, MAX_K, MAX_WIDTH
+from layerlapse.networks.knn import K_DEFAULT
 from layerlapse.networks.layers import Layer
 from layerlapse.networks.stages.activation import ACTIVATIONS, Activation
 from layerlapse.networks.stages.flow import FlowConfig, FlowLayer, flow_block
@@ -48,14 +48,14 @@ class NetworkConfig(BaseModel):
 
     input_dim: int = Field(ge=1, le=3)
     hidden: tuple[Annotated[int, Field(ge=1, le=MAX_WIDTH)], ...] = Field(
-        default=(2, 2), max_length=32, description=f"hidden layer widths, 1 to {MAX_WIDTH} (see layerlapse.limits)")
-    classes: int = Field(2, ge=2, le=16)
+        default=(2, 2), max_length=MAX_HIDDEN_LAYERS, description=f"hidden layer widths, 1 to {MAX_WIDTH} (see layerlapse.limits)")
+    classes: int = Field(2, ge=2, le=MAX_CLASSES)
     activation: str = Field("tanh", description=f"one of {', '.join(ACTIVATIONS)}")
     activations: tuple[str, ...] | None = Field(None, exclude_if=lambda acts: acts is None,  # keeps old cache keys
                                                description="one activation per hidden layer")
     head: Literal["linear", "knn"] = Field("linear", description="linear (logits) or knn (a vote of the k nearest "
                                            "training samples in the last representation)")
-    k: int = Field(K_DEFAULT, ge=1, le=K_MAX, description="neighbours per vote of a knn head")
+    k: int = Field(K_DEFAULT, ge=1, le=MAX_K, description="neighbours per vote of a knn head")
     flow: FlowConfig | None = Field(None, exclude_if=lambda flow: flow is None,  # plain networks dump as before
                                     description="a flow layer (an ODE vector field) before the hidden layers")
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from layerlapse.limits import MAX_STAGE_SECONDS
+
 if TYPE_CHECKING:
     from layerlapse.networks.stages import Stage
 
@@ -39,10 +41,10 @@ class TimelineConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    seconds_per_stage: float = Field(2.0, gt=0, le=600)
-    pause: float = Field(0.5, ge=0, le=600, description="hold after each layer")
-    hold_start: float = Field(1.0, ge=0, le=600, description="hold on the input")
-    hold_end: float = Field(2.5, ge=0, le=600, description="hold on the output")
+    seconds_per_stage: float = Field(2.0, gt=0, le=MAX_STAGE_SECONDS)
+    pause: float = Field(0.5, ge=0, le=MAX_STAGE_SECONDS, description="hold after each layer")
+    hold_start: float = Field(1.0, ge=0, le=MAX_STAGE_SECONDS, description="hold on the input")
+    hold_end: float = Field(2.5, ge=0, le=MAX_STAGE_SECONDS, description="hold on the output")
     easing: Literal["smoothstep", "smootherstep", "linear"] = "smoothstep"
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from layerlapse._activity import doing
 from layerlapse.errors import LayerlapseError
-from layerlapse.limits import SEED_MAX
+from layerlapse.limits import MAX_EPOCHS, MAX_RESTARTS, SEED_MAX
 from layerlapse.networks.knn import (
     MAX_BATCH,
     KnnHead,
@@ -33,12 +33,12 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    epochs: int = Field(300, ge=1, le=100_000)
+    epochs: int = Field(300, ge=1, le=MAX_EPOCHS)
     lr: float = Field(0.02, gt=0, le=10)
     batch_size: int = Field(256, ge=0, le=1_000_000)
     weight_decay: float = Field(0.0, ge=0, le=1)
     seed: int = Field(0, ge=0, le=SEED_MAX)
-    restarts: int = Field(1, ge=1, le=100, description="train this many seeds derived from seed, keep the best")
+    restarts: int = Field(1, ge=1, le=MAX_RESTARTS, description="train this many seeds derived from seed, keep the best")
 
 
 class Network:

@@ -263,17 +263,7 @@ def record_training(
     """
     import torch
 
-    if config.head != "linear":
-        raise LayerlapseError("over: the training clock draws a linear head's boundary; a k-NN head "
-                              "(network.head = 'knn') is drawn with --over depth only")
-    if config.flow is not None:
-        raise LayerlapseError("over: the training clock draws plain MLPs only; a network with a flow layer "
-                              "(network.flow) is drawn with --over depth only")
-    if config.hidden and config.hidden[-1] > DISPLAY_DIM:
-        raise LayerlapseError(
-            f"over: training is drawn in the last hidden representation, which must have at most "
-            f"{DISPLAY_DIM} dimensions (this network's has {config.hidden[-1]})"
-        )
+    _check_drawable(config)
     n = len(samples)
     batch = n if training.batch_size == 0 else min(training.batch_size, n)
     steps_per_epoch = -(-n // batch)
@@ -308,6 +298,22 @@ def record_training(
     )
     movie = TrainingMovie(positions, heads, TrainingTimeline(labels_text, fps), snaps.width, steps=t)
     return movie, net
+
+
+def _check_drawable(config: NetworkConfig) -> None:
+    """Refuse a network the training clock cannot draw: a k-NN head, a flow layer, or a last
+    hidden representation wider than the display."""
+    if config.head != "linear":
+        raise LayerlapseError("over: the training clock draws a linear head's boundary; a k-NN head "
+                              "(network.head = 'knn') is drawn with --over depth only")
+    if config.flow is not None:
+        raise LayerlapseError("over: the training clock draws plain MLPs only; a network with a flow layer "
+                              "(network.flow) is drawn with --over depth only")
+    if config.hidden and config.hidden[-1] > DISPLAY_DIM:
+        raise LayerlapseError(
+            f"over: training is drawn in the last hidden representation, which must have at most "
+            f"{DISPLAY_DIM} dimensions (this network's has {config.hidden[-1]})"
+        )
 
 
 def _frames(snaps: _Snapshots, X: np.ndarray, t: np.ndarray, chunk: int = 128):
