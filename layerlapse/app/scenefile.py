@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from layerlapse.app.presets import PRESETS, Preset, get_spec, load_scene, preset_params, scene_names
 from layerlapse.errors import LayerlapseError
-from layerlapse.limits import MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
+from layerlapse.limits import MAX_CLASSES, MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
@@ -60,7 +60,7 @@ class SceneFile(BaseModel):
     description: str = ""
     family: str | None = Field(None, description="a preset (layerlapse scenes) to take geometry from")
     params: dict[str, Any] = Field(default_factory=dict)
-    meshes: list[MeshEntry] | None = Field(None, min_length=2, max_length=16)
+    meshes: list[MeshEntry] | None = Field(None, min_length=2, max_length=MAX_CLASSES)
     samples_per_class: int = Field(1000, ge=10, le=MAX_MESH_SAMPLES_PER_CLASS)
     normalize: bool | Literal["each"] = Field(
         True, description="true: fit all meshes together into [-1, 1]^3; \"each\": fit each on its own "
