@@ -518,8 +518,7 @@ def batch_command(
     progress: ProgressOpt = True,
 ) -> None:
     """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
-    from layerlapse.batch import batch, check_out, plan, unique_jobs
-    from layerlapse.sweep import read_sweep
+    from layerlapse.batch import batch, check_out, plan, read_sweep, unique_jobs
 
     if dry_run:
         jobs = read_sweep(sweep)
@@ -560,7 +559,7 @@ def reproduce_command(
     progress: ProgressOpt = True,
 ) -> None:
     """Train the networks the essay's claims are about (several seeds each, as a batch sweep) and write a table and key frames."""
-    from layerlapse.reproduce import SWEEP, markdown, run
+    from layerlapse.batch.reproduce import SWEEP, markdown, run
 
     results = run(out, seeds=seeds, epochs=epochs, scheduler=scheduler, workers=workers, force=force,
                   progress=progress)
