@@ -87,8 +87,8 @@ def run_job(job: Job, folder: str, marker: str | None = None) -> JobResult:
         message = str(exc) if isinstance(exc, LayerlapseError) else f"{type(exc).__name__}: {exc}"
         return JobResult(Status.FAILED, " ".join(message.split()), worker=worker, address=address,
                          wall_s=round(time.perf_counter() - start, 3))
-    return JobResult(Status.DONE, None, made.outputs, made.accuracy, made.network, made.certificate, worker, address,
-                     round(time.perf_counter() - start, 3), files)
+    return JobResult(Status.DONE, None, made.outputs, made.accuracy, made.network, made.certificate, worker=worker,
+                     address=address, wall_s=round(time.perf_counter() - start, 3), files=files)
 
 
 def _worker_address() -> str | None:
