@@ -47,7 +47,7 @@ def plain_loop(sweep: Path, out: Path) -> list[float]:
     """Each job's seconds, in a loop of public api calls in this process."""
     import layerlapse as ll
     from layerlapse.app.scenefile import resolve_scene
-    from layerlapse.sweep import read_sweep
+    from layerlapse.batch import read_sweep
 
     seconds = []
     for job in read_sweep(sweep):
@@ -90,7 +90,7 @@ def main() -> None:
         Path(args.loop[1]).mkdir(parents=True, exist_ok=True)
         (Path(args.loop[1]) / "seconds.json").write_text(json.dumps(plain_loop(Path(args.loop[0]), Path(args.loop[1]))))
         return
-    from layerlapse.sweep import read_sweep
+    from layerlapse.batch import read_sweep
 
     layerlapse = str(Path(sys.executable).with_name("layerlapse"))
     with tempfile.TemporaryDirectory() as tmp:

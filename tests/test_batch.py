@@ -8,9 +8,9 @@ namespace of its own that hides OUT (a machine without the shared mount).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
-import importlib
 import json
 import os
 import re
@@ -30,12 +30,13 @@ from typer.testing import CliRunner
 
 import layerlapse as ll
 from layerlapse._files import TEMP_NAME
-from layerlapse.batch import MANIFEST, _record, plan, read_manifest, receive, run_job, sha256
+from layerlapse.batch import MANIFEST, OutputKind, plan, read_manifest, read_sweep
+from layerlapse.batch import cluster as cluster_module
+from layerlapse.batch.driver import receive, record_of
+from layerlapse.batch.job import run_job
+from layerlapse.batch.manifest import Record, Status, append_record, sha256
 from layerlapse.cli import app
 from layerlapse.errors import LayerlapseError
-from layerlapse.sweep import read_sweep
-
-batch_module = importlib.import_module("layerlapse.batch")  # `layerlapse.batch` is the function
 
 TINY = """
 scenes = ["two-curves"]
@@ -124,7 +125,7 @@ def test_rerun_runs_nothing_and_redoes_a_damaged_job(finished, cluster):
     assert (redo.done, redo.failed, redo.skipped) == (2, 0, 2)
     assert sorted(r["id"] for r in records(out)[len(lines):]) == sorted([deleted["id"], truncated["id"]])
     latest = read_manifest(out)
-    assert sha256(sheet) == next(o["sha256"] for o in latest[truncated["id"]]["outputs"] if o["kind"] == "sheet")
+    assert sha256(sheet) == next(o.sha256 for o in latest[truncated["id"]].outputs if o.kind is OutputKind.SHEET)
     forced = ll.batch(path, out, scheduler=address, force=True, progress=False)
     assert (forced.done, forced.skipped) == (4, 0)
 
@@ -258,7 +259,7 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_cluster(
 
 def test_a_manifest_that_cannot_be_appended_to_is_one_line(tmp_path):
     with pytest.raises(LayerlapseError, match=r"^out: cannot append to '/proc/manifest.jsonl' \(.*run the batch again"):
-        batch_module.append_record(Path("/proc"), {"id": "x"})
+        append_record(Path("/proc"), Record(id="x", status=Status.FAILED, outputs=[]))
 
 
 def test_a_manifest_that_is_not_a_file_is_one_line(tmp_path):
@@ -409,12 +410,12 @@ def unused_port() -> int:
 
 
 def test_an_unreachable_scheduler_is_one_line_within_seconds(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch_module, "CONNECT_TIMEOUT_S", 1.5)  # the real 5 s, shortened
+    monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT_S", 1.5)  # the real 5 s, shortened
     address = f"tcp://127.0.0.1:{unused_port()}"
     start = time.monotonic()
     with pytest.raises(LayerlapseError) as caught:
         ll.batch(sweep(tmp_path), tmp_path / "out", scheduler=address, progress=False)
-    assert time.monotonic() - start < batch_module.CONNECT_TIMEOUT_S + 3
+    assert time.monotonic() - start < cluster_module.CONNECT_TIMEOUT_S + 3
     message = str(caught.value)
     assert "\n" not in message and message.startswith(f"scheduler: {address!r}: no Dask scheduler answered")
     assert not (tmp_path / "out").exists()
@@ -448,7 +449,7 @@ def answering(answer: bytes | None) -> Iterator[str]:
     (None, "http", "is not a scheduler address"),
 ], ids=["silent", "http-server", "bad-scheme"])
 def test_a_wrong_scheduler_address_is_one_error_line(tmp_path, monkeypatch, answer, scheme, says):
-    monkeypatch.setattr(batch_module, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT_S", 1.0)
     with answering(answer) as address:
         address = address.replace("tcp", scheme, 1)
         start = time.monotonic()
@@ -467,28 +468,29 @@ def test_a_worker_without_the_folder_returns_its_files(tmp_path):
     marker = tmp_path / "marker"
     # another machine: the driver's marker is not there, so nothing is written at the driver's path
     shipped = run_job(job, str(out / job.id), str(marker))
-    assert shipped["status"] == "done" and shipped["address"] is None, shipped["error"]
+    assert shipped.status is Status.DONE and shipped.address is None, shipped.error
     assert not out.exists()
-    files = shipped["files"]
-    assert sorted(files) == ["network.pt", "network.pt.npz", "trajectory.npz"]
-    record = _record(job, out, shipped)  # the driver writes them, then hashes what it wrote
+    files = shipped.files
+    assert files is not None and sorted(files) == ["network.pt", "network.pt.npz", "trajectory.npz"]
+    record = record_of(job, out, shipped)  # the driver writes them, then hashes what it wrote
     assert sorted(p.name for p in (out / job.id).iterdir()) == sorted(files)  # no temporaries left
-    for item in record["outputs"]:
-        data = files[Path(item["path"]).name]
-        assert (out / item["path"]).read_bytes() == data and item["sha256"] == hashlib.sha256(data).hexdigest()
+    assert [o.kind for o in record.outputs] == [OutputKind.NETWORK, OutputKind.NETWORK_NPZ, OutputKind.TRAJECTORY]
+    for item in record.outputs:
+        data = files[Path(item.path).name]
+        assert (out / item.path).read_bytes() == data and item.sha256 == hashlib.sha256(data).hexdigest()
     # the same machine (or a shared mount): the marker is there, the files are written in place, no bytes return
     marker.touch()
     shared = run_job(job, str(tmp_path / "shared" / job.id), str(marker))
-    assert shared["status"] == "done" and "files" not in shared
+    assert shared.status is Status.DONE and shared.files is None
     assert sorted(p.name for p in (tmp_path / "shared" / job.id).iterdir()) == sorted(files)
     with np.load(tmp_path / "shared" / job.id / "trajectory.npz") as a, np.load(out / job.id / "trajectory.npz") as b:
         assert a.files == b.files and all(np.array_equal(a[k], b[k]) for k in a.files)
     with pytest.raises(LayerlapseError, match="outside"):
         receive(out / job.id, {"../escape.png": b""})
     # a worker wrote in place but the driver cannot see the file (a stale NFS cache): that job fails, in one line
-    lost = _record(job, tmp_path / "elsewhere", {**shared, "files": None})
-    assert lost["status"] == "failed" and lost["outputs"] == [] and "\n" not in lost["error"]
-    assert lost["error"].startswith(str(tmp_path / "elsewhere" / job.id / "network.pt")) and "cannot read" in lost["error"]
+    lost = record_of(job, tmp_path / "elsewhere", shared)
+    assert lost.status is Status.FAILED and lost.outputs == [] and lost.error and "\n" not in lost.error
+    assert lost.error.startswith(str(tmp_path / "elsewhere" / job.id / "network.pt")) and "cannot read" in lost.error
 
 
 def can_hide_a_folder() -> bool:
@@ -548,7 +550,7 @@ def test_a_sweep_of_a_scene_file(cluster, tmp_path):
     assert edited.id != record["id"] and plan([edited], out) == ([edited], [])
     # a job whose scene file changed after the sweep was read fails, rather than be filed under the old id
     stale = run_job(job, str(tmp_path / "stale" / job.id))
-    assert stale["status"] == "failed" and "not the file the sweep was read with" in stale["error"]
+    assert stale.status is Status.FAILED and "not the file the sweep was read with" in (stale.error or "")
     again = ll.batch(path, out, scheduler=address, progress=False)
     assert (again.done, again.skipped) == (1, 0) and records(out)[-1]["id"] == edited.id
     # a grid sweeps a scene file's family parameters over the file's own; other keys are refused, naming the field
@@ -561,3 +563,73 @@ def test_a_sweep_of_a_scene_file(cluster, tmp_path):
     lines = cli.stderr.strip().splitlines()
     assert cli.exit_code == 2 and len(lines) == 1, cli.stderr
     assert "grid.minor_radius: unknown key 'minor_radius' for curves.toml" in lines[0] and "points_per_curve" in lines[0]
+
+
+# --- the package itself -------------------------------------------------------------------------
+def test_the_batch_package_has_no_import_cycle():
+    """Each module of layerlapse.batch imports (at the top or in a function) only modules below it."""
+    folder = Path(ll.__file__).parent / "batch"
+    graph: dict[str, set[str]] = {}
+    for file in folder.glob("*.py"):
+        name = "layerlapse.batch" + ("" if file.stem == "__init__" else f".{file.stem}")
+        imported = set()
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+        graph[name] = {m for m in imported if m.startswith("layerlapse.batch")} - {name}
+    assert set(graph) >= {f"layerlapse.batch.{m}" for m in ("manifest", "sweep", "job", "driver", "gallery",
+                                                            "reproduce")}
+    graph = {name: {m for m in deps if m in graph} for name, deps in graph.items()}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(m == goal or (m not in seen and reaches(m, goal, seen | {m})) for m in graph[start])
+
+    assert [name for name in graph if reaches(name, name, set())] == []
+
+
+def test_a_dry_run_imports_neither_vtk_nor_dask(tmp_path):
+    """``layerlapse batch SWEEP --dry-run`` reads the sweep and the manifest: no drawing, no cluster."""
+    root = Path(ll.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "layerlapse", "batch",
+                          str(root / "examples" / "small-sweep.toml"), "--dry-run"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines()[-1] == "4 jobs: 4 to run, 0 done"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "layerlapse.batch.sweep" in imported  # what -X importtime lists is what the run imported
+    top = {name.split(".")[0] for name in imported}
+    assert not top & {"vtkmodules", "pyvista", "dask", "distributed"}, sorted(top & {"vtkmodules", "pyvista", "dask",
+                                                                                     "distributed"})
+
+
+def test_ctrl_c_while_the_local_cluster_starts_is_one_line_and_leaves_no_process(tmp_path):
+    """An interrupt inside the local cluster's constructor (its workers still starting, here held
+    in a preload that sleeps): the cluster is closed there, so Python's exit finds nothing
+    half-started for Dask's exit hook to fail on (a traceback), and no worker is left behind."""
+    import psutil
+
+    slow = tmp_path / "slow_start.py"
+    slow.write_text("import time\n\ntime.sleep(120)  # the worker process never gets to join\n")
+    root = Path(ll.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])]),
+           "DASK_DISTRIBUTED__WORKER__PRELOAD": json.dumps([str(slow)])}
+    proc = subprocess.Popen([sys.executable, "-m", "layerlapse", "batch", str(sweep(tmp_path, "seed = [0]")), "-o",
+                             str(tmp_path / "out"), "--workers", "1", "--no-progress"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (children := psutil.Process(proc.pid).children(recursive=True)):  # the spawned worker
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no worker process started (rc {proc.poll()}): {proc.communicate()}")
+        time.sleep(0.05)
+    time.sleep(1.0)  # it is importing its preload now
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ["interrupted: batch stopped; no partial file was left"], err
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
+    assert not (tmp_path / "out" / MANIFEST).exists()

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from layerlapse.app.presets import scene_names
-from layerlapse.batch import read_manifest
-from layerlapse.errors import LayerlapseError
-from layerlapse.reproduce import (
+from layerlapse.batch import OutputKind, read_manifest
+from layerlapse.batch.reproduce import (
     CLAIMS,
     ESSAY_FIGURES,
     Claim,
@@ -20,7 +19,8 @@ from layerlapse.reproduce import (
     percent,
     run,
 )
-from layerlapse.sweep import read_sweep
+from layerlapse.batch.sweep import read_sweep
+from layerlapse.errors import LayerlapseError
 
 TINY_DISK = {"resolution": 16, "samples_per_class": 60}
 
@@ -112,7 +112,7 @@ def test_run_tiny(tmp_path):
         assert d["accuracies"] == pytest.approx(here, abs=1e-12)  # the workers train what this process does
         mine = [job for job in jobs if job.label == claim.label]
         best = latest[mine[int(np.argmax(d["accuracies"]))].id]
-        still = next(o["path"] for o in best["outputs"] if o["kind"] == "figure")
+        still = next(o.path for o in best.outputs if o.kind is OutputKind.FIGURE)
         assert (tmp_path / "r" / r.figure).read_bytes() == (tmp_path / "r" / still).read_bytes()
         assert (tmp_path / "r" / r.figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == ["disk-annulus-2-2-2.png", "disk-annulus-knn.png",

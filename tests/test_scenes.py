@@ -225,7 +225,7 @@ def test_shipped_examples_load():
     root = Path(__file__).parent.parent / "examples"
     for toml in sorted(root.glob("*.toml")):
         if toml.stem.endswith("-sweep"):  # a sweep file (layerlapse batch), not a scene
-            from layerlapse.sweep import read_sweep
+            from layerlapse.batch import read_sweep
 
             assert len(read_sweep(toml)) == 4
             continue
@@ -259,7 +259,7 @@ def test_training_clock(tmp_path):
 # --- reproduce ----------------------------------------------------------------------------
 
 def test_reproduce_reduced(tmp_path):
-    from layerlapse.reproduce import CLAIMS, run
+    from layerlapse.batch.reproduce import CLAIMS, run
 
     results = run(tmp_path / "r", seeds=1, epochs=2, scene_params=TINY, figure_size=(120, 90), progress=False)
     assert [r.scene for r in results] == [c.scene for c in CLAIMS]

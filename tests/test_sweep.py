@@ -11,9 +11,9 @@ import tomllib
 from hypothesis import given
 from hypothesis import strategies as st
 
+from layerlapse.batch.reproduce import CLAIMS, sweep_text
+from layerlapse.batch.sweep import read_sweep, sweep_toml
 from layerlapse.errors import LayerlapseError
-from layerlapse.reproduce import CLAIMS, sweep_text
-from layerlapse.sweep import read_sweep, sweep_toml
 
 GROUPS = """
 outputs = ["figure"]

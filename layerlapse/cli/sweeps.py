@@ -27,18 +27,12 @@ def batch_command(
     progress: ProgressOpt = True,
 ) -> None:
     """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
-    from layerlapse.batch import batch, check_out, plan, unique_jobs
-    from layerlapse.sweep import read_sweep
+    from layerlapse.batch import batch
+    from layerlapse.batch import dry_run as dry_run_lines
 
     if dry_run:
-        jobs = read_sweep(sweep)
-        todo, done = plan(jobs, check_out(out), force=force)
-        ids = {job.id for job in todo}
-        for job in unique_jobs(jobs):
-            typer.echo(f"{job.id}  {'run ' if job.id in ids else 'skip'}  {job.describe()}")
-        repeated = len(jobs) - len(todo) - len(done)
-        typer.echo(f"{len(todo) + len(done)} jobs: {len(todo)} to run, {len(done)} done"
-                   + (f" ({repeated} repeated in the sweep, listed once)" if repeated else ""))
+        for line in dry_run_lines(sweep, out, force=force):
+            typer.echo(line)
         return
     result = batch(sweep, out, scheduler=scheduler, workers=workers, retries=retries,
                    jobs_per_worker=jobs_per_worker, force=force, progress=progress, wait_for_workers=wait_for_workers,
@@ -69,7 +63,7 @@ def reproduce_command(
     progress: ProgressOpt = True,
 ) -> None:
     """Train the networks the essay's claims are about (several seeds each, as a batch sweep) and write a table and key frames."""
-    from layerlapse.reproduce import SWEEP, markdown, run
+    from layerlapse.batch.reproduce import SWEEP, markdown, run
 
     results = run(out, seeds=seeds, epochs=epochs, scheduler=scheduler, workers=workers, force=force,
                   progress=progress)

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from layerlapse._files import atomic_output, check_folder_writable, commit, temporary_sibling
+from layerlapse.batch.driver import batch
+from layerlapse.batch.manifest import JobOutput, OutputKind, Record, Status, read_manifest
+from layerlapse.batch.sweep import read_sweep, sweep_toml
 from layerlapse.errors import LayerlapseError
 
 
@@ -146,10 +149,8 @@ def sweep_text(claims: tuple[Claim, ...] = CLAIMS, *, seeds: int = 3, epochs: in
     """The sweep file :func:`run` hands to ``layerlapse batch``: one ``[[group]]`` per claim
     (labelled with its key frame's stem), each trained with ``seeds`` seeds and making the
     output still."""
-    from layerlapse.sweep import sweep_toml
-
     training: dict = {"restarts": 1, **({"epochs": epochs} if epochs else {})}
-    top = {"outputs": ["figure"], "size": f"{figure_size[0]}x{figure_size[1]}", "supersample": 2,
+    top = {"outputs": [JobOutput.FIGURE], "size": f"{figure_size[0]}x{figure_size[1]}", "supersample": 2,
            "training": training, "grid": {"seed": list(range(seeds))}}
     groups = []
     for claim in claims:
@@ -174,9 +175,6 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
     gallery, then ``results.md``, ``results.json`` and one key frame per claim (the best
     seed's output) into ``out``. A rerun reuses the jobs the manifest says are done.
     ``epochs`` and ``scene_params`` (per scene name) shrink the run, e.g. for tests."""
-    from layerlapse.batch import batch, read_manifest
-    from layerlapse.sweep import read_sweep
-
     if not 1 <= seeds <= 50:
         raise LayerlapseError(f"seeds: {seeds} is out of range; allowed: 1 to 50")
     names = [c.figure_name for c in claims]
@@ -194,20 +192,20 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
         jobs, latest = read_sweep(sweep), read_manifest(out.resolve())
         rows = []
         for claim in claims:  # every row checked before anything is replaced
-            records = [latest.get(job.id) or {} for job in jobs if job.label == claim.label]
-            failed = [r for r in records if r.get("status") != "done"]
+            found = [latest.get(job.id) for job in jobs if job.label == claim.label]
+            failed = [r for r in found if r is None or r.status is not Status.DONE]
             if failed:
                 raise LayerlapseError(f"reproduce: {claim.scene} ({claim.claim}): a job failed: "
-                                      f"{failed[0].get('error') or 'not run'}; see {outcome.gallery}")
-            rows.append((claim, records))
+                                      f"{(failed[0] and failed[0].error) or 'not run'}; see {outcome.gallery}")
+            rows.append((claim, [r for r in found if r is not None]))
         results = []
         for claim, records in rows:
-            accs = [float(r["accuracy"]) for r in records]
+            accs = [_accuracy(r) for r in records]
             best = records[int(np.argmax(accs))]
-            still = next(item["path"] for item in best["outputs"] if item["kind"] == "figure")
+            still = next(item.path for item in best.outputs if item.kind is OutputKind.FIGURE)
             with atomic_output(out / claim.figure_name) as tmp:
                 shutil.copyfile(out / still, tmp)
-            results.append(Result(claim.claim, claim.scene, best["network"], claim.essay, measured(accs),
+            results.append(Result(claim.claim, claim.scene, best.network or "", claim.essay, measured(accs),
                                   tuple(accs), sum(separates(a) for a in accs), max(accs), float(np.mean(accs)),
                                   claim.figure_name))
         commit(sweep, out / SWEEP)
@@ -218,6 +216,14 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
     with atomic_output(out / "results.md") as tmp:
         tmp.write_text(markdown(results, seeds))
     return results
+
+
+def _accuracy(record: Record) -> float:
+    """A done job's training accuracy (which every record the batch writes has)."""
+    if record.accuracy is None:
+        raise LayerlapseError(f"reproduce: the manifest's record of job {record.id} has no accuracy; run again with "
+                              "--force")
+    return float(record.accuracy)
 
 
 def markdown(results: list[Result], seeds: int) -> str:

@@ -6,14 +6,13 @@ import html
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from layerlapse._files import atomic_output
-from layerlapse.batch import read_manifest
-from layerlapse.sweep import Job
+from layerlapse.batch.manifest import OutputKind, Record, Status, read_manifest
+from layerlapse.batch.sweep import Job
 
 #: the output shown as a job's thumbnail, the first one it has
-THUMBNAILS = ("sheet", "figure", "first-frame", "certificate-png")
+THUMBNAILS = (OutputKind.SHEET, OutputKind.FIGURE, OutputKind.FIRST_FRAME, OutputKind.CERTIFICATE_PNG)
 
 STYLE = """
 body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -46,7 +45,7 @@ def write_gallery(out: Path, jobs: Iterable[Job]) -> Path:
     latest = read_manifest(out)
     jobs = list(jobs)
     rows = [_row(job, latest.get(job.id)) for job in jobs]
-    n_done = sum((latest.get(job.id) or {}).get("status") == "done" for job in jobs)
+    n_done = sum(job.id in latest and latest[job.id].status is Status.DONE for job in jobs)
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"generator\" content=\"layerlapse\">"
@@ -63,26 +62,26 @@ def write_gallery(out: Path, jobs: Iterable[Job]) -> Path:
     return path
 
 
-def _row(job: Job, record: dict[str, Any] | None) -> str:
+def _row(job: Job, record: Record | None) -> str:
     e = html.escape
     params = "<br>".join(f"<code>{e(k)}={e(json.dumps(v))}</code>" for k, v in job.settings().items())
     scene = (f"<b>{e(job.label)}</b><br>" if job.label else "") + e(Path(job.scene).name)
     if record is None:
         return (f'<tr class="missing"><td></td><td><code>{job.id}</code></td><td>{scene}<br>{params}</td>'
                 "<td></td><td></td><td>not run</td><td></td></tr>")
-    outputs = {item["kind"]: item["path"] for item in record.get("outputs", [])}
+    outputs = {item.kind: item.path for item in record.outputs}
     thumb = next((outputs[kind] for kind in THUMBNAILS if kind in outputs), None)
-    link = outputs.get("movie") or thumb or ""
+    link = outputs.get(OutputKind.MOVIE) or thumb or ""
     image = f'<a href="{e(link)}"><img src="{e(thumb)}" alt="{e(job.id)}"></a>' if thumb else ""
-    accuracy = f"{100 * record['accuracy']:.1f}%" if record.get("accuracy") is not None else ""
-    if record.get("network"):
-        accuracy += f"<br><small>{e(record['network'])}</small>"
-    wall = f"{record['wall_s']:.1f} s" if record.get("wall_s") is not None else ""
-    status = e(record.get("status", "?"))
-    if record.get("error"):
-        status += f'<br><span class="failed">{e(record["error"])}</span>'
-    links = " ".join(f'<a href="{e(path)}">{e(kind)}</a>' for kind, path in outputs.items())
-    if record.get("certificate"):
-        links += f"<details><summary>certificate</summary><small>{e(record['certificate'])}</small></details>"
-    return (f'<tr class="{e(record.get("status", ""))}"><td>{image}</td><td><code>{job.id}</code></td>'
+    accuracy = f"{100 * record.accuracy:.1f}%" if record.accuracy is not None else ""
+    if record.network:
+        accuracy += f"<br><small>{e(record.network)}</small>"
+    wall = f"{record.wall_s:.1f} s" if record.wall_s is not None else ""
+    status = e(record.status.value)
+    if record.error:
+        status += f'<br><span class="failed">{e(record.error)}</span>'
+    links = " ".join(f'<a href="{e(path)}">{e(kind.value)}</a>' for kind, path in outputs.items())
+    if record.certificate:
+        links += f"<details><summary>certificate</summary><small>{e(record.certificate)}</small></details>"
+    return (f'<tr class="{e(record.status.value)}"><td>{image}</td><td><code>{job.id}</code></td>'
             f"<td>{scene}<br>{params}</td><td>{accuracy}</td><td>{wall}</td><td>{status}</td><td>{links}</td></tr>")

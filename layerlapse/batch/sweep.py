@@ -25,13 +25,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from layerlapse.app.scenefile import _section, read_toml, scene_file_digest, scene_file_params
+from layerlapse.batch.manifest import JobOutput
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.train import TrainConfig
 
-#: what a job can make: the movie, a contact sheet, a still of the output, the motion as .npz,
-#: the per-frame certificate of ``layerlapse inspect`` (.csv, .json, .png)
-OUTPUTS = ("movie", "sheet", "figure", "trajectory", "certificate")
+#: what a job makes when the sweep does not say
+DEFAULT_OUTPUTS = (JobOutput.MOVIE, JobOutput.SHEET)
 NETWORK_KEYS = tuple(k for k in NetworkConfig.model_fields if k not in ("input_dim", "classes", "flow"))
 TRAINING_KEYS = tuple(TrainConfig.model_fields)
 MAX_JOBS = 10_000
@@ -51,7 +51,7 @@ class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     scenes: list[str] | None = Field(None, min_length=1, description="presets or .toml scene files (relative to the sweep file)")
-    outputs: list[Literal["movie", "sheet", "figure", "trajectory", "certificate"]] | None = Field(None, min_length=1)
+    outputs: list[JobOutput] | None = Field(None, min_length=1)
     quality: Literal["low", "medium", "high"] | None = None
     size: str | None = Field(None, description="WIDTHxHEIGHT of the movie and of each sheet panel")
     format: Literal["mp4", "webm", "gif"] | None = None
@@ -145,7 +145,7 @@ class Job:
     params: dict[str, Any] = field(default_factory=dict)
     network: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
-    outputs: tuple[str, ...] = ("movie", "sheet")
+    outputs: tuple[JobOutput, ...] = DEFAULT_OUTPUTS
     quality: str = "low"
     size: str | None = None
     format: str = "mp4"
@@ -170,9 +170,9 @@ class Job:
                     "training": _plain(self.training)}
         if self.scene_hash:
             identity["scene"] = Path(self.scene).name
-        if "movie" not in made:
+        if JobOutput.MOVIE not in made:
             identity.update(quality=None, format=None)
-        if not {"sheet", "figure"} & made:
+        if not {JobOutput.SHEET, JobOutput.FIGURE} & made:
             identity["supersample"] = None
         return identity
 
@@ -265,7 +265,7 @@ def read_sweep(path: str | Path) -> list[Job]:
                     group, name = _route(key, ref, where)
                     routed[group][name] = value
                 jobs.append(Job(ref, routed["params"], routed["network"], routed["training"],
-                                tuple(o for o in OUTPUTS if o in (settings.outputs or ("movie", "sheet"))),
+                                tuple(o for o in JobOutput if o in (settings.outputs or DEFAULT_OUTPUTS)),
                                 settings.quality or "low",
                                 settings.size, settings.format or "mp4", settings.seconds_per_stage, digest,
                                 settings.supersample or 1, label))
