@@ -36,7 +36,7 @@ from layerlapse.scenes.base import Scene
 from layerlapse.scenes.registry import validation_message
 
 if TYPE_CHECKING:
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
 __all__ = [
     "NetworkOptions",
@@ -465,7 +465,7 @@ def render(
     linear_path
         ``polar`` (stays invertible) or ``straight``.
     style
-        A :class:`~layerlapse.render.style.Style`; default: the scene file's, else the default.
+        A :class:`~layerlapse.draw.style.Style`; default: the scene file's, else the default.
     save_trajectory
         Also write every frame's vertex positions to this ``.npz``.
     over
@@ -550,7 +550,7 @@ def _check_look(style: Style | None, scene: SceneLike, preset: Preset, options: 
     """Style choices the network cannot show, refused before any training."""
     if style is None or style.color_by != "stretch":
         return
-    from layerlapse.render.view import KNN_STRETCH
+    from layerlapse.draw.heat import KNN_STRETCH
 
     config = _planned_config(scene, preset, options)
     if config is not None and config.head == "knn":
@@ -619,7 +619,7 @@ def _check_moments(scene: SceneLike, specs: list[str], options: NetworkOptions) 
 
 def _scene_style(scene: SceneLike) -> Style:
     """The style a scene file asked for, else the default."""
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
     preset = _preset(scene)
     return Style.themed(**preset.style) if preset.style else Style()

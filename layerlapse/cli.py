@@ -145,7 +145,7 @@ def make_style(scene: Any, camera: str | None = None, background: str | None = N
     """The scene file's style (if any) with the command line's overrides on top."""
     from pydantic import ValidationError
 
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
     from layerlapse.scenes.registry import validation_message
 
     overrides: dict = dict(scene.style or {})

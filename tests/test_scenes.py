@@ -9,10 +9,10 @@ import pytest
 import trimesh
 
 from layerlapse import api
+from layerlapse.draw.style import OKABE_ITO
 from layerlapse.errors import LayerlapseError
 from layerlapse.presets import SCENES, scene_names
 from layerlapse.render import Style, render_frames, resolve_settings
-from layerlapse.render.style import OKABE_ITO
 from layerlapse.scenefile import load_scene_file, resolve_scene
 
 TINY = {

@@ -13,12 +13,12 @@ import numpy as np
 import trimesh
 
 from layerlapse._files import atomic_output, check_output
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.meshes import Tube
+from layerlapse.draw.style import Style
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.camera import CameraPath
 from layerlapse.render.figure import parse_at
-from layerlapse.render.meshes import Tube
-from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
 
 MESH_FORMATS = (".ply", ".obj", ".glb")

@@ -18,12 +18,14 @@ import imageio.v3 as iio
 import numpy as np
 
 from layerlapse._files import atomic_output, check_output
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.source import activation_box
+from layerlapse.draw.style import Style
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.timeline import Timeline
-from layerlapse.render.camera import CameraPath
-from layerlapse.render.style import Style
-from layerlapse.render.view import SceneView, Visibility, activation_box
+from layerlapse.render.sight import Visibility
+from layerlapse.render.view import SceneView
 from layerlapse.scenes.base import Scene
 
 RASTER_FORMATS = (".png",)

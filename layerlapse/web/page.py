@@ -16,14 +16,19 @@ import functools
 import gzip
 import html
 import json
+import re
 import warnings
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.colour import hex_rgb
+from layerlapse.draw.geometry import decision_geometry
+from layerlapse.draw.model import DrawModel, Kind, curve_width
+from layerlapse.draw.style import CAMERAS, Style
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.style import CAMERAS, Style
 from layerlapse.scenes.base import Scene
 from layerlapse.web import data as webdata
 
@@ -35,7 +40,8 @@ ERROR_BOUND = 0.005
 WARN_BYTES = 50_000_000
 #: the camera path is fitted for this width / height (the page refits nothing)
 ASPECT = 1.6
-CURVE_WIDTH, BORDER_WIDTH, OUTLINE_WIDTH = 4.0, 2.5, 2.5  # pixels at 720p, as the movie's
+#: the template's slots: ``{{NAME}}``, filled in one pass (a value is never searched for slots)
+SLOT = re.compile(r"\{\{([A-Z]+)\}\}")
 
 
 @dataclass(frozen=True)
@@ -71,19 +77,6 @@ def _template() -> str:
     return (resources.files("layerlapse.web") / "template.html").read_text(encoding="utf-8")
 
 
-def _hex(colour) -> str:
-    import pyvista as pv
-
-    return pv.Color(colour).hex_rgb
-
-
-def _mix(colour: str, other: str, share: float) -> str:
-    import pyvista as pv
-
-    a, b = np.array(pv.Color(colour).float_rgb), np.array(pv.Color(other).float_rgb)
-    return pv.Color(tuple((1 - share) * a + share * b)).hex_rgb
-
-
 class _Blob:
     """Typed arrays packed one after another, each at a multiple of 4 bytes."""
 
@@ -113,13 +106,9 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
                keyframes: int = webdata.DEFAULT_KEYFRAMES) -> Page:
     """The page of ``deformation`` of ``scene``, drawn in ``style``; ``keyframes``: the most
     keyframe intervals per stage (see :func:`~layerlapse.web.data.select_keyframes`)."""
-    from layerlapse.render.camera import CameraPath
-    from layerlapse.render.overlays import boundary_edges
-    from layerlapse.render.view import grid_selection
-
     tl = deformation.timeline
     flat = deformation.planar
-    _, slices = scene.points()
+    model = DrawModel(scene, deformation, style, flat=flat)
     blob = _Blob()
     # what is stored: every class part's points, and the grid lines that are drawn
     stored: list[np.ndarray] = []
@@ -131,34 +120,25 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         bounds.append(bounds[-1] + len(idx))
         return bounds[-2], len(idx)
 
-    it = iter(slices)
-    for surface in scene.surfaces:
-        sl = next(it)
-        start, count = store(np.arange(sl.start, sl.stop))
-        parts.append({"kind": "surface", "label": surface.label, "start": start, "count": count, "q": len(bounds) - 2,
-                      "faces": blob.add(np.asarray(surface.faces, np.uint32))})
-        edges = boundary_edges(np.asarray(surface.faces))
-        if len(edges):
-            parts.append({"kind": "outline", "label": surface.label, "start": start, "count": count,
-                          "q": len(bounds) - 2, "segments": blob.add(np.asarray(edges, np.uint32)),
-                          "width": OUTLINE_WIDTH})
-    for curve in scene.curves:
-        sl = next(it)
-        start, count = store(np.arange(sl.start, sl.stop))
-        parts.append({"kind": "curve", "label": curve.label, "start": start, "count": count, "q": len(bounds) - 2,
-                      "closed": bool(curve.closed), "width": CURVE_WIDTH if curve.label >= 0 else BORDER_WIDTH})
-    if scene.grid is not None:
-        sl = next(it)
-        lines = scene.grid.lines
-        P = lines.shape[1]
-        mode = style.grid if style.grid != "auto" else ("full" if flat else "box")
-        colours = (_hex(style.grid_color), _mix(style.grid_color, style.background, 0.55))
-        for chosen, colour in zip(grid_selection(lines, mode), colours):
-            if len(chosen):
-                ids = sl.start + (chosen[:, None] * P + np.arange(P)).ravel()
-                start, count = store(ids)
-                parts.append({"kind": "grid", "label": -1, "start": start, "count": count, "q": len(bounds) - 2,
-                              "lines": int(len(chosen)), "per": int(P), "colour": colour})
+    start = count = 0
+    for part in model.parts:
+        sl = part.sl
+        if part.kind is Kind.OUTLINE:  # on its surface's stored points
+            parts.append({"kind": "outline", "label": part.label, "start": start, "count": count,
+                          "q": len(bounds) - 2, "segments": blob.add(np.asarray(part.edges, np.uint32)),
+                          "width": part.width})
+            continue
+        ids = np.arange(sl.start, sl.stop) if part.rows is None else sl.start + part.rows
+        start, count = store(ids)
+        entry = {"kind": "curve" if part.kind in (Kind.LINE, Kind.TUBE) else part.kind.value, "label": part.label,
+                 "start": start, "count": count, "q": len(bounds) - 2}
+        if part.kind is Kind.SURFACE:
+            entry["faces"] = blob.add(np.asarray(part.faces, np.uint32))
+        elif part.kind is Kind.GRID:
+            entry.update(lines=int(part.lines), per=int(part.per), colour=hex_rgb(part.colour))
+        else:
+            entry.update(closed=bool(part.closed), width=curve_width(part.label))
+        parts.append(entry)
     idx = np.concatenate(stored) if stored else np.zeros(0, np.int64)
     keys = webdata.select_keyframes(deformation, idx, max_per_stage=keyframes)
     quant = webdata.quantise(keys.positions, np.asarray(bounds))
@@ -182,7 +162,7 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
     final = deformation.display(np.array([last]), scene.class_points())[0]
     decision = None
     if len(scene.class_names) == 2:
-        geometry = webdata.decision_geometry(deformation.display_head(last), final, flat=flat)
+        geometry = decision_geometry(deformation.display_head(last), final, flat=flat)
         if geometry is not None:
             decision = {key: (_r(value) if isinstance(value, np.ndarray) else [_r(v) for v in value])
                         for key, value in geometry.items()}
@@ -201,10 +181,10 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         "labels": list(tl.stage_labels), "labelOf": names.tolist(),
         "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
         "outputStart": int(tl.output_start), "result": result,
-        "style": {"background": _hex(style.background), "text": _hex(style.text_color),
-                  "classes": [_hex(c) for c in style.class_colors], "specular": style.specular,
-                  "ambient": style.ambient, "decisionLine": _mix(style.text_color, style.background, 0.2),
-                  "axes": _mix(style.grid_color, style.background, 0.35), "tube": style.tube_radius},
+        "style": {"background": hex_rgb(style.background), "text": hex_rgb(style.text_color),
+                  "classes": [hex_rgb(c) for c in style.class_colors], "specular": style.specular,
+                  "ambient": style.ambient, "decisionLine": hex_rgb(model.decision_line_colour),
+                  "axes": hex_rgb(model.axes_colour), "tube": style.tube_radius},
         "camera": {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
                    "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)},
         "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
@@ -212,12 +192,10 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         "positions": positions, "decision": decision, "stretch": stretch, "axes": reach,
         "classNames": list(scene.class_names),
     }
-    text = _template()
-    meta_json = json.dumps(meta, separators=(",", ":")).replace("</", "<\\/")
-    page = (text.replace("{{TITLE}}", html.escape(title))
-            .replace("{{BACKGROUND}}", meta["style"]["background"]).replace("{{TEXT}}", meta["style"]["text"])
-            .replace("{{META}}", meta_json).replace("{{DATA}}", _gz64(blob.bytes()))
-            .replace("{{THREE}}", _vendor_blocks()))
+    slots = {"TITLE": html.escape(title), "BACKGROUND": meta["style"]["background"], "TEXT": meta["style"]["text"],
+             "META": json.dumps(meta, separators=(",", ":")).replace("</", "<\\/"), "DATA": _gz64(blob.bytes()),
+             "THREE": _vendor_blocks()}
+    page = SLOT.sub(lambda m: slots[m.group(1)], _template())
     built = Page(page, keys)
     if keys.error > ERROR_BOUND:
         warnings.warn(f"web: with at most {keyframes} keyframes a stage, the page's motion is off by up to "

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
+from layerlapse.draw.style import CAMERAS, Style
 from layerlapse.networks.deformation import FrameSource
 from layerlapse.networks.timeline import ease
-from layerlapse.render.style import CAMERAS, Style
 
 VIEW_ANGLE = 30.0
 #: the data's half-extent fills 1 / FIT of the view's half-height (or half-width)
