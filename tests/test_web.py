@@ -208,3 +208,20 @@ def test_too_few_keyframes_say_the_motion_is_off(tori, tmp_path):
     scene, network = tori
     with pytest.warns(UserWarning, match=r"off by up to .*% of the scene's size"):
         api.web(scene, tmp_path / "coarse.html", network=network, progress=False, keyframes=1)
+
+
+def test_a_title_holding_the_templates_slots_is_only_text(tori):
+    """The template is filled in one pass: a title of slot markers neither embeds three.js
+    twice nor lets another slot's value in; it appears escaped, as text."""
+    from layerlapse.draw.style import Style
+    from layerlapse.web.page import SLOT, _template, _vendor_blocks, build_page
+
+    scene, network = tori
+    deformation = api.deform(scene, network)
+    plain = build_page(scene, deformation, style=Style(), title="tori", accuracy=None, keyframes=2)
+    title = "<b>{{THREE}}</b> {{META}} {{TITLE}} & {{DATA}}"
+    tricky = build_page(scene, deformation, style=Style(), title=title, accuracy=None, keyframes=2)
+    assert tricky.html.count(_vendor_blocks()) == 1 and tricky.html.count('id="ll-meta"') == 1
+    assert abs(tricky.size - plain.size) < 500  # the title's length, not a second three.js (1.7 MB)
+    assert "&lt;b&gt;{{THREE}}&lt;/b&gt; {{META}} {{TITLE}} &amp; {{DATA}}</title>" in tricky.html
+    assert set(SLOT.findall(_template())) == {"TITLE", "BACKGROUND", "TEXT", "META", "DATA", "THREE"}

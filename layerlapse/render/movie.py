@@ -24,7 +24,6 @@ from layerlapse.render.encoder import (
     output_kind,
 )
 from layerlapse.render.sight import Visibility
-from layerlapse.render.view import SceneView
 from layerlapse.scenes.base import Scene
 
 MAX_SIDE = 8192
@@ -180,6 +179,8 @@ def render_frames(
 ):
     """Yield every frame of the timeline as (H, W, 3) uint8 at ``settings.render_size``,
     rendered in one Plotter."""
+    from layerlapse.render.view import SceneView  # VTK loads here: the size checks above stay light
+
     settings = settings.for_view(planar=deformation.planar)
     camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style,
                                   aspect=settings.size[0] / settings.size[1], subset=scene.framed_points())

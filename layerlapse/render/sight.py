@@ -5,10 +5,12 @@ a class is lost from sight anyway."""
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from layerlapse.render.overlays import Inset
+if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it without VTK
+    from layerlapse.render.overlays import Inset
 
 #: a class whose picture is smaller than this (pixels at 720p) gets a zoomed inset
 INSET_PIXELS = 14.0
