@@ -47,3 +47,14 @@ def test_a_scene_becomes_typed_parts():
     grid = [p for p in flat.parts if p.kind is Kind.GRID]
     assert len(grid) == 1 and grid[0].colour == style.grid_color  # a planar motion: every grid line, strong
     assert np.array_equal(grid[0].rows, np.arange(grid[0].lines * grid[0].per))
+
+
+def test_the_heat_maps_colours_are_vtks(rng):
+    """The page's colour table, computed without VTK, equals VTK's lookup table byte for byte."""
+    pytest.importorskip("vtk")
+    from layerlapse.draw.heat import lookup_colours
+    from layerlapse.render.heat import colours
+
+    for limit in [*rng.uniform(0.01, 12.0, 40), np.log(2.0), 1.0, 3.0]:
+        xs = np.linspace(-limit, limit, 256)
+        assert np.array_equal(lookup_colours(limit), colours(xs, limit)[:, :3]), limit

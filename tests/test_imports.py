@@ -33,8 +33,10 @@ def cli(*args: str) -> str:
 
 
 @pytest.mark.slow
-def test_the_web_page_loads_no_vtk(tmp_path):
-    assert loaded(cli("web", "two-curves", "--epochs", "2", "--no-progress", "-o", "X.html"), tmp_path) == []
+@pytest.mark.parametrize("colour_by", ["class", "stretch"])
+def test_the_web_page_loads_no_vtk(tmp_path, colour_by):
+    args = ("web", "two-curves", "--epochs", "2", "--color-by", colour_by, "--no-progress", "-o", "X.html")
+    assert loaded(cli(*args), tmp_path) == []
     assert (tmp_path / "X.html").stat().st_size > 100_000
 
 

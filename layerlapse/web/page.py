@@ -26,6 +26,7 @@ import numpy as np
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import hex_rgb
 from layerlapse.draw.geometry import decision_geometry
+from layerlapse.draw.heat import lookup_colours, ratio_text, ticks
 from layerlapse.draw.model import DrawModel, Kind, curve_width
 from layerlapse.draw.style import CAMERAS, Style
 from layerlapse.networks.deformation import Deformation
@@ -146,13 +147,11 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
     stretch = None
     if style.color_by == "stretch":
         from layerlapse.networks.stretch import Stretch
-        from layerlapse.render.heat import colours as heat_colours
-        from layerlapse.render.heat import ratio_text, ticks
 
         st = Stretch(deformation, scene)
         limit = st.limits()
         values = st.log_ratio(keys.frames)[:, idx]
-        lut = heat_colours(np.linspace(-limit, limit, 256), limit)[:, :3]
+        lut = lookup_colours(limit)
         stretch = {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
                    "lut": base64.b64encode(lut.astype(np.uint8).tobytes()).decode("ascii"),
                    "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
