@@ -14,6 +14,7 @@ import trimesh
 
 from layerlapse._files import atomic_output, check_output
 from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.colour import rgba
 from layerlapse.draw.meshes import Tube
 from layerlapse.draw.style import Style
 from layerlapse.errors import LayerlapseError
@@ -25,9 +26,7 @@ MESH_FORMATS = (".ply", ".obj", ".glb")
 
 
 def _rgba(colour: str) -> np.ndarray:
-    from pyvista import Color
-
-    return np.array(Color(colour).int_rgba, dtype=np.uint8)
+    return np.array(rgba(colour), dtype=np.uint8)
 
 
 def _class_name(scene: Scene, label: int) -> str:

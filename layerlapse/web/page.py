@@ -103,36 +103,37 @@ def _r(x: np.ndarray, digits: int = 5) -> list:
     return [float(f"{v:.{digits}g}") for v in a]
 
 
-def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: str, accuracy: float | None,
-               keyframes: int = webdata.DEFAULT_KEYFRAMES) -> Page:
-    """The page of ``deformation`` of ``scene``, drawn in ``style``; ``keyframes``: the most
-    keyframe intervals per stage (see :func:`~layerlapse.web.data.select_keyframes`)."""
-    tl = deformation.timeline
-    flat = deformation.planar
-    model = DrawModel(scene, deformation, style, flat=flat)
-    blob = _Blob()
-    # what is stored: every class part's points, and the grid lines that are drawn
-    stored: list[np.ndarray] = []
+class _Stored:
+    """The points a page stores, part after part (``bounds``: where each part's run starts)."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+        self.bounds = [0]
+
+    def add(self, idx: np.ndarray) -> dict:
+        """Store the stacked points ``idx``: -> the part's ``start``, ``count`` and ``q`` (its quantisation)."""
+        self.runs.append(idx)
+        self.bounds.append(self.bounds[-1] + len(idx))
+        return {"start": self.bounds[-2], "count": len(idx), "q": len(self.bounds) - 2}
+
+    def indices(self) -> np.ndarray:
+        return np.concatenate(self.runs) if self.runs else np.zeros(0, np.int64)
+
+
+def _parts(model: DrawModel, stored: _Stored, blob: _Blob) -> list[dict]:
+    """The page's parts, from the drawing model: every class part's points, and the grid
+    lines that are drawn (an outline rides on its surface's stored points)."""
     parts: list[dict] = []
-    bounds = [0]
-
-    def store(idx: np.ndarray) -> tuple[int, int]:
-        stored.append(idx)
-        bounds.append(bounds[-1] + len(idx))
-        return bounds[-2], len(idx)
-
-    start = count = 0
+    run: dict = {}
     for part in model.parts:
         sl = part.sl
-        if part.kind is Kind.OUTLINE:  # on its surface's stored points
-            parts.append({"kind": "outline", "label": part.label, "start": start, "count": count,
-                          "q": len(bounds) - 2, "segments": blob.add(np.asarray(part.edges, np.uint32)),
-                          "width": part.width})
+        if part.kind is Kind.OUTLINE:
+            parts.append({"kind": "outline", "label": part.label, **run,
+                          "segments": blob.add(np.asarray(part.edges, np.uint32)), "width": part.width})
             continue
-        ids = np.arange(sl.start, sl.stop) if part.rows is None else sl.start + part.rows
-        start, count = store(ids)
-        entry = {"kind": "curve" if part.kind in (Kind.LINE, Kind.TUBE) else part.kind.value, "label": part.label,
-                 "start": start, "count": count, "q": len(bounds) - 2}
+        run = stored.add(np.arange(sl.start, sl.stop) if part.rows is None else sl.start + part.rows)
+        kind = "curve" if part.kind in (Kind.LINE, Kind.TUBE) else part.kind.value  # the page picks line or tube
+        entry = {"kind": kind, "label": part.label, **run}
         if part.kind is Kind.SURFACE:
             entry["faces"] = blob.add(np.asarray(part.faces, np.uint32))
         elif part.kind is Kind.GRID:
@@ -140,52 +141,92 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         else:
             entry.update(closed=bool(part.closed), width=curve_width(part.label))
         parts.append(entry)
-    idx = np.concatenate(stored) if stored else np.zeros(0, np.int64)
+    return parts
+
+
+def _stretch(deformation: Deformation, scene: Scene, frames: np.ndarray, idx: np.ndarray, blob: _Blob) -> dict:
+    """The heat map at the keyframes ``frames`` of the stored points ``idx``, its colours and ticks."""
+    from layerlapse.networks.stretch import Stretch
+
+    st = Stretch(deformation, scene)
+    limit = st.limits()
+    values = st.log_ratio(frames)[:, idx]
+    return {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
+            "lut": base64.b64encode(lookup_colours(limit).tobytes()).decode("ascii"),
+            "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
+
+
+def _decision(model: DrawModel, deformation: Deformation, flat: bool) -> dict | None:
+    """The decision at the last frame, rounded for JSON; None without one."""
+    last = deformation.timeline.n_frames - 1
+    if len(model.scene.class_names) != 2:
+        return None
+    final = deformation.display(np.array([last]), model.class_points)[0]
+    geometry = decision_geometry(deformation.display_head(last), final, flat=flat)
+    if geometry is None:
+        return None
+    return {key: (_r(value) if isinstance(value, np.ndarray) else [_r(v) for v in value])
+            for key, value in geometry.items()}
+
+
+def _result(deformation: Deformation, accuracy: float | None) -> str:
+    """`` · accuracy 92.4%`` (a k-NN head named first), or nothing without an accuracy."""
+    if accuracy is None:
+        return ""
+    knn = deformation.knn_head
+    return (f" \u00b7 {knn.describe()}" if knn is not None else "") + f" \u00b7 accuracy {100 * accuracy:.1f}%"
+
+
+def _timeline(deformation: Deformation) -> dict:
+    tl = deformation.timeline
+    names = np.asarray(tl.name)
+    return {"fps": tl.fps, "nFrames": tl.n_frames, "labels": list(tl.stage_labels), "labelOf": names.tolist(),
+            "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
+            "outputStart": int(tl.output_start)}
+
+
+def _camera(deformation: Deformation, scene: Scene, style: Style, flat: bool) -> dict:
+    """The movie's camera path, fitted for :data:`ASPECT`, without the orbit (the page's viewer turns)."""
+    camera = CameraPath.for_movie(deformation, fps=deformation.timeline.fps, aspect=ASPECT,
+                                  subset=scene.framed_points(),
+                                  style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
+    azimuth, elevation = CAMERAS[style.camera]
+    return {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
+            "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)}
+
+
+def _colours(model: DrawModel) -> dict:
+    style = model.style
+    return {"background": hex_rgb(style.background), "text": hex_rgb(style.text_color),
+            "classes": [hex_rgb(c) for c in style.class_colors], "specular": style.specular,
+            "ambient": style.ambient, "decisionLine": hex_rgb(model.decision_line_colour),
+            "axes": hex_rgb(model.axes_colour), "tube": style.tube_radius}
+
+
+def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: str, accuracy: float | None,
+               keyframes: int = webdata.DEFAULT_KEYFRAMES) -> Page:
+    """The page of ``deformation`` of ``scene``, drawn in ``style``; ``keyframes``: the most
+    keyframe intervals per stage (see :func:`~layerlapse.web.data.select_keyframes`)."""
+    flat = deformation.planar
+    model = DrawModel(scene, deformation, style, flat=flat)
+    blob, stored = _Blob(), _Stored()
+    parts = _parts(model, stored, blob)
+    idx, bounds = stored.indices(), stored.bounds
     keys = webdata.select_keyframes(deformation, idx, max_per_stage=keyframes)
     quant = webdata.quantise(keys.positions, np.asarray(bounds))
     positions = blob.add(webdata.delta_encode(quant.q))
-    stretch = None
-    if style.color_by == "stretch":
-        from layerlapse.networks.stretch import Stretch
-
-        st = Stretch(deformation, scene)
-        limit = st.limits()
-        values = st.log_ratio(keys.frames)[:, idx]
-        lut = lookup_colours(limit)
-        stretch = {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
-                   "lut": base64.b64encode(lut.astype(np.uint8).tobytes()).decode("ascii"),
-                   "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
-    camera = CameraPath.for_movie(deformation, fps=tl.fps, aspect=ASPECT, subset=scene.framed_points(),
-                                  style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
-    last = tl.n_frames - 1
-    final = deformation.display(np.array([last]), scene.class_points())[0]
-    decision = None
-    if len(scene.class_names) == 2:
-        geometry = decision_geometry(deformation.display_head(last), final, flat=flat)
-        if geometry is not None:
-            decision = {key: (_r(value) if isinstance(value, np.ndarray) else [_r(v) for v in value])
-                        for key, value in geometry.items()}
-    names = np.asarray(tl.name)
-    result = "" if accuracy is None else f" \u00b7 accuracy {100 * accuracy:.1f}%"
-    knn = deformation.knn_head
-    if knn is not None and accuracy is not None:
-        result = f" \u00b7 {knn.describe()}" + result
-    azimuth, elevation = CAMERAS[style.camera]
+    stretch = _stretch(deformation, scene, keys.frames, idx, blob) if style.color_by == "stretch" else None
+    camera = _camera(deformation, scene, style, flat)
+    decision = _decision(model, deformation, flat)
     reach = None
     if style.axes and len(idx):
         reach = 1.25 * max(1.0, float(np.abs(keys.positions[0][: bounds[-1]]).max()))
+    timeline = _timeline(deformation)
     meta = {
-        "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": tl.fps, "nFrames": tl.n_frames,
-        "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
-        "labels": list(tl.stage_labels), "labelOf": names.tolist(),
-        "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
-        "outputStart": int(tl.output_start), "result": result,
-        "style": {"background": hex_rgb(style.background), "text": hex_rgb(style.text_color),
-                  "classes": [hex_rgb(c) for c in style.class_colors], "specular": style.specular,
-                  "ambient": style.ambient, "decisionLine": hex_rgb(model.decision_line_colour),
-                  "axes": hex_rgb(model.axes_colour), "tube": style.tube_radius},
-        "camera": {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
-                   "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)},
+        "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": timeline["fps"],
+        "nFrames": timeline["nFrames"], "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
+        **{k: timeline[k] for k in ("labels", "labelOf", "stageStarts", "outputStart")},
+        "result": _result(deformation, accuracy), "style": _colours(model), "camera": camera,
         "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
                                   "bounds": [int(b) for b in bounds]},
         "positions": positions, "decision": decision, "stretch": stretch, "axes": reach,
@@ -194,16 +235,21 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
     slots = {"TITLE": html.escape(title), "BACKGROUND": meta["style"]["background"], "TEXT": meta["style"]["text"],
              "META": json.dumps(meta, separators=(",", ":")).replace("</", "<\\/"), "DATA": _gz64(blob.bytes()),
              "THREE": _vendor_blocks()}
-    page = SLOT.sub(lambda m: slots[m.group(1)], _template())
-    built = Page(page, keys)
+    built = Page(SLOT.sub(lambda m: slots[m.group(1)], _template()), keys)
+    _warn(built, keyframes)
+    return built
+
+
+def _warn(built: Page, keyframes: int) -> None:
+    """Say so (at :func:`build_page`'s caller) when the motion is coarse or the page large."""
+    keys = built.keyframes
     if keys.error > ERROR_BOUND:
         warnings.warn(f"web: with at most {keyframes} keyframes a stage, the page's motion is off by up to "
                       f"{100 * keys.error:.2f}% of the scene's size between keyframes (more than "
-                      f"{100 * ERROR_BOUND:.1f}%); more --keyframes make it exact", stacklevel=2)
+                      f"{100 * ERROR_BOUND:.1f}%); more --keyframes make it exact", stacklevel=3)
     if built.size > WARN_BYTES:
         warnings.warn(f"web: the page is {built.size / 1e6:.0f} MB ({len(keys.frames)} keyframes of "
-                      f"{len(idx):,} points); a browser may be slow to open it: a coarser scene (--set resolution=...) "
-                      f"makes it smaller, as do fewer keyframes per stage (--keyframes {max(1, keyframes // 2)}, "
-                      "at the cost of a less exact motion)",
-                      stacklevel=2)
-    return built
+                      f"{keys.positions.shape[1]:,} points); a browser may be slow to open it: a coarser scene "
+                      f"(--set resolution=...) makes it smaller, as do fewer keyframes per stage "
+                      f"(--keyframes {max(1, keyframes // 2)}, at the cost of a less exact motion)",
+                      stacklevel=3)
