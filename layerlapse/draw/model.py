@@ -261,6 +261,17 @@ class DrawModel:
         wrong, where = self.layers.misclassified(scene.samples, scene.labels)
         return Misclassified(where, self.style.text_color, MARKER_SIZE) if len(wrong) else None
 
+    def result_text(self, accuracy: float | None) -> str:
+        """`` · accuracy 92.4% · 57 misclassified (dots)``, or nothing without an accuracy; a k-NN
+        head says so first (`` · 8-NN vote · accuracy ...``)."""
+        if accuracy is None:
+            return ""
+        knn = self.layers.knn_head if self.layers is not None else None
+        text = (f" \u00b7 {knn.describe()}" if knn is not None else "") + f" \u00b7 accuracy {100 * accuracy:.1f}%"
+        if self.misclassified is not None:
+            text += f" \u00b7 {len(self.misclassified.points)} misclassified ({'rings' if self.flat else 'dots'})"
+        return text
+
     def marker_ring(self, camera: CameraPath, size: tuple[int, int]) -> float | None:
         """A marker ring's radius in world units in a flat view (None in 3-D: dots)."""
         if not self.flat:

@@ -279,13 +279,7 @@ class SceneView:
     def result_text(self) -> str:
         """`` · accuracy 92.4% · 57 misclassified (dots)``, or nothing without an accuracy; a k-NN
         head says so first (`` · 8-NN vote · accuracy ...``)."""
-        if self.accuracy is None:
-            return ""
-        knn = self.layers.knn_head if self.layers is not None else None
-        text = (f" \u00b7 {knn.describe()}" if knn is not None else "") + f" · accuracy {100 * self.accuracy:.1f}%"
-        if self.misclassified:
-            text += f" \u00b7 {self.misclassified} misclassified ({'rings' if self.flat else 'dots'})"
-        return text
+        return self.model.result_text(self.accuracy)
 
     def show_frame(self, frame: int, positions: np.ndarray, *, move_camera: bool = True) -> None:
         """Show timeline frame ``frame`` at ``positions`` (V, 3), with its label and camera."""
