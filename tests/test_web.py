@@ -225,3 +225,22 @@ def test_a_title_holding_the_templates_slots_is_only_text(tori):
     assert abs(tricky.size - plain.size) < 500  # the title's length, not a second three.js (1.7 MB)
     assert "&lt;b&gt;{{THREE}}&lt;/b&gt; {{META}} {{TITLE}} &amp; {{DATA}}</title>" in tricky.html
     assert set(SLOT.findall(_template())) == {"TITLE", "BACKGROUND", "TEXT", "META", "DATA", "THREE"}
+
+
+def test_the_page_marks_the_misclassified_as_the_movie_does(tori):
+    """The drawing model's misclassified samples ride in the page's header, counted in its result text."""
+    import json
+
+    from layerlapse.draw.model import DrawModel
+    from layerlapse.draw.style import Style
+    from layerlapse.web.page import build_page
+
+    scene, network = tori
+    deformation = api.deform(scene, network)
+    wrong = DrawModel(scene, deformation, Style(), flat=deformation.planar).misclassified
+    assert wrong is not None  # three epochs: some samples end up on the wrong side
+    html = build_page(scene, deformation, style=Style(), title="tori", accuracy=network.accuracy, keyframes=2).html
+    meta = json.loads(re.search(r'id="ll-meta">(.*?)</script>', html).group(1))
+    marks = meta["misclassified"]
+    assert len(marks["points"]) == 3 * len(wrong.points) and marks["size"] == wrong.size
+    assert meta["result"].endswith(f" \u00b7 {len(wrong.points)} misclassified (dots)")

@@ -169,12 +169,13 @@ def _decision(model: DrawModel, deformation: Deformation, flat: bool) -> dict | 
             for key, value in geometry.items()}
 
 
-def _result(deformation: Deformation, accuracy: float | None) -> str:
-    """`` · accuracy 92.4%`` (a k-NN head named first), or nothing without an accuracy."""
-    if accuracy is None:
-        return ""
-    knn = deformation.knn_head
-    return (f" \u00b7 {knn.describe()}" if knn is not None else "") + f" \u00b7 accuracy {100 * accuracy:.1f}%"
+def _misclassified(model: DrawModel) -> dict | None:
+    """The misclassified samples where the output puts them, and their marks' size (pixels at
+    720p: a ring's radius in a flat view, a dot's diameter in 3-D), as the movie draws them."""
+    wrong = model.misclassified
+    if wrong is None:
+        return None
+    return {"points": _r(wrong.points), "size": wrong.size}
 
 
 def _timeline(deformation: Deformation) -> dict:
@@ -226,11 +227,11 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": timeline["fps"],
         "nFrames": timeline["nFrames"], "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
         **{k: timeline[k] for k in ("labels", "labelOf", "stageStarts", "outputStart")},
-        "result": _result(deformation, accuracy), "style": _colours(model), "camera": camera,
+        "result": model.result_text(accuracy), "style": _colours(model), "camera": camera,
         "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
                                   "bounds": [int(b) for b in bounds]},
         "positions": positions, "decision": decision, "stretch": stretch, "axes": reach,
-        "classNames": list(scene.class_names),
+        "misclassified": _misclassified(model), "classNames": list(scene.class_names),
     }
     slots = {"TITLE": html.escape(title), "BACKGROUND": meta["style"]["background"], "TEXT": meta["style"]["text"],
              "META": json.dumps(meta, separators=(",", ":")).replace("</", "<\\/"), "DATA": _gz64(blob.bytes()),
