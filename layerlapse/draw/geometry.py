@@ -1,5 +1,5 @@
-"""Pure geometry the drawing back-ends share: a surface's border, the unit cube's edges,
-and the decision of a two-class head clipped to the data's box (numpy only)."""
+"""Pure geometry the drawing back-ends share: a surface's border, the unit cube's edges and
+the activation's box, and the decision of a two-class head clipped to the data's box (numpy only)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import numpy as np
 #: the activation's box is drawn for widths up to this: a wider cube has 2^width corners, and
 #: projected to the screen it would be a tangle of lines, not a box
 MAX_BOX_DIM = 6
+#: the activation's box at full strength: a little translucent, a guide rather than a wall
+BOX_OPACITY = 0.75
 
 
 def boundary_edges(faces: np.ndarray) -> np.ndarray:
@@ -23,6 +25,22 @@ def cube_edges(dim: int) -> tuple[np.ndarray, np.ndarray]:
     corners = ((bits[:, None] >> np.arange(dim)) & 1).astype(float)  # corner i has bit a as coordinate a
     lower, axis = np.nonzero(corners == 0)  # every corner with a 0 joins the corner with that bit set
     return corners, np.stack([lower, lower | (1 << axis)], 1)
+
+
+def box_corners(box: tuple[float, float, int], corners: np.ndarray, ambient: int,
+                projection: np.ndarray | None) -> np.ndarray:
+    """The corners (2^k, 3) in display space of the box [lo, hi]^m (``box``), embedded in the
+    first m of ``ambient`` coordinates, from the unit cube's ``corners`` (2^k, k), k >= m
+    (:func:`cube_edges`), seen through ``projection`` (3, ambient) when ambient > 3."""
+    lo, hi, m = box
+    X = np.zeros((len(corners), ambient))
+    X[:, :m] = lo + (hi - lo) * corners[:, :m]  # m <= MAX_BOX_DIM: the corners cover it
+    pts = np.zeros((len(X), 3))
+    if projection is not None:
+        pts[:] = X @ projection.T
+    else:
+        pts[:, : min(ambient, 3)] = X[:, :3]
+    return pts
 
 
 def clip_polygon(P: np.ndarray, w: np.ndarray, c: float) -> np.ndarray:

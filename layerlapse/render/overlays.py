@@ -15,7 +15,7 @@ import numpy as np
 import pyvista as pv
 
 from layerlapse.draw.colour import ColourLike
-from layerlapse.draw.geometry import MAX_BOX_DIM, cube_edges, decision_geometry
+from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
 
 REGION_OPACITY = 0.16
 PLANE_OPACITY = 0.2  # light enough that a class behind the plane keeps its colour
@@ -60,19 +60,12 @@ class ReferenceFrame:
         if box is None or opacity <= 0 or box[2] > MAX_BOX_DIM:
             self.box_actor.SetVisibility(False)
             return
-        lo, hi, m = box
-        X = np.zeros((len(self.corners), self.ambient))
-        X[:, :m] = lo + (hi - lo) * self.corners[:, :m]  # m <= MAX_BOX_DIM: the corners cover it
-        pts = np.zeros((len(X), 3))
-        if projection is not None:
-            pts[:] = X @ projection.T
-        else:
-            pts[:, : min(self.ambient, 3)] = X[:, :3]
+        pts = box_corners(box, self.corners, self.ambient, projection)
         if self.planar:
             pts[:, 2] = self.z
         self.box_mesh.points[:] = pts
         self.box_mesh.GetPoints().Modified()
-        self.box_actor.prop.opacity = float(np.clip(opacity, 0, 1)) * 0.75
+        self.box_actor.prop.opacity = float(np.clip(opacity, 0, 1)) * BOX_OPACITY
         self.box_actor.SetVisibility(True)
 
 
