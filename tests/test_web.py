@@ -244,3 +244,28 @@ def test_the_page_marks_the_misclassified_as_the_movie_does(tori):
     marks = meta["misclassified"]
     assert len(marks["points"]) == 3 * len(wrong.points) and marks["size"] == wrong.size
     assert meta["result"].endswith(f" \u00b7 {len(wrong.points)} misclassified (dots)")
+
+
+def test_the_page_shows_the_activation_box_where_the_movie_does(tori):
+    """Frame by frame, the page's box is the drawing model's: shown where the view shows it, at its corners."""
+    import json
+
+    from layerlapse.draw.source import activation_box
+    from layerlapse.draw.style import Style
+    from layerlapse.web.page import build_page
+
+    scene, network = tori
+    d = api.deform(scene, network)
+    tl = d.timeline
+    html = build_page(scene, d, style=Style(), title="tori", accuracy=None, keyframes=2).html
+    box = json.loads(re.search(r'id="ll-meta">(.*?)</script>', html).group(1))["box"]
+    shown = [activation_box(d, int(tl.stage[f]), float(tl.t[f]), output=tl.stage_names[tl.name[f]] == "output")
+             for f in range(tl.n_frames)]
+    assert [b is not None for b in box["frames"]] == [b is not None and b[3] > 0 for b in shown]
+    f = next(i for i, b in enumerate(box["frames"]) if b)
+    lo, hi, m, opacity = shown[f]
+    corners = np.reshape(box["frames"][f]["points"], (-1, 3))
+    assert np.allclose(corners[:, :m].min(0), lo, atol=1e-4) and np.allclose(corners[:, :m].max(0), hi, atol=1e-4)
+    assert box["frames"][f]["opacity"] == pytest.approx(0.75 * opacity) and len(box["edges"]) == 2 * 12
+    no_axes = build_page(scene, d, style=Style(axes=False), title="t", accuracy=None, keyframes=2).html
+    assert '"box":null' in no_axes

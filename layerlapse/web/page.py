@@ -25,9 +25,10 @@ import numpy as np
 
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import hex_rgb
-from layerlapse.draw.geometry import decision_geometry
+from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
 from layerlapse.draw.heat import lookup_colours, ratio_text, ticks
 from layerlapse.draw.model import DrawModel, Kind, curve_width
+from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import CAMERAS, Style
 from layerlapse.networks.deformation import Deformation
 from layerlapse.scenes.base import Scene
@@ -178,6 +179,26 @@ def _misclassified(model: DrawModel) -> dict | None:
     return {"points": _r(wrong.points), "size": wrong.size}
 
 
+def _activation_boxes(model: DrawModel, deformation: Deformation) -> dict | None:
+    """The activation's box at every frame that shows it, as the movie shows it (with the
+    axes): its corners in display space and opacity per frame (None where it is hidden) and
+    the cube's ``edges`` (E, 2) flattened; None if no frame shows one."""
+    layers, tl = model.layers, deformation.timeline
+    if layers is None or not model.style.axes:
+        return None
+    corners, edges = cube_edges(min(layers.dim, MAX_BOX_DIM))
+    frames: list[dict | None] = []
+    for f in range(tl.n_frames):
+        box = activation_box(layers, int(tl.stage[f]), float(tl.t[f]), output=tl.stage_names[tl.name[f]] == "output")
+        if box is None or box[3] <= 0 or box[2] > MAX_BOX_DIM:
+            frames.append(None)
+            continue
+        projection = layers.projection(np.array([f]))[0] if layers.dim > 3 else None
+        frames.append({"points": _r(box_corners(box[:3], corners, layers.dim, projection)),
+                       "opacity": float(np.clip(box[3], 0, 1)) * BOX_OPACITY})
+    return {"edges": edges.ravel().tolist(), "frames": frames} if any(frames) else None
+
+
 def _timeline(deformation: Deformation) -> dict:
     tl = deformation.timeline
     names = np.asarray(tl.name)
@@ -231,7 +252,8 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
                                   "bounds": [int(b) for b in bounds]},
         "positions": positions, "decision": decision, "stretch": stretch, "axes": reach,
-        "misclassified": _misclassified(model), "classNames": list(scene.class_names),
+        "misclassified": _misclassified(model), "box": _activation_boxes(model, deformation),
+        "classNames": list(scene.class_names),
     }
     slots = {"TITLE": html.escape(title), "BACKGROUND": meta["style"]["background"], "TEXT": meta["style"]["text"],
              "META": json.dumps(meta, separators=(",", ":")).replace("</", "<\\/"), "DATA": _gz64(blob.bytes()),
