@@ -18,8 +18,8 @@ import imageio.v3 as iio
 import numpy as np
 
 from layerlapse.app import api
+from layerlapse.draw.camera import CameraPath
 from layerlapse.render import Style
-from layerlapse.render.camera import CameraPath
 from layerlapse.render.view import SceneView
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from layerlapse.app import api
+from layerlapse.draw.camera import CameraPath
 from layerlapse.render import FrameWriter, Style, render_frames, resolve_settings, write_movie
-from layerlapse.render.camera import CameraPath
 from layerlapse.render.view import SceneView
 
 SCENE = "linked-tori"

@@ -8,13 +8,13 @@ import pytest
 from layerlapse.app import api
 from layerlapse.app import network as app_network
 from layerlapse.app.request import as_preset
+from layerlapse.draw.style import Style
 from layerlapse.networks import boundary as tie
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.layers import Layer, orient_layers
 from layerlapse.networks.timeline import Timeline
 from layerlapse.render.figure import FigureSize, StillRenderer, parse_at
 from layerlapse.render.pulled_back import tie_geometry
-from layerlapse.render.style import Style
 
 TINY = ["--set", "resolution=12", "--set", "samples_per_class=100", "--set", "grid_lines=2", "--epochs", "2"]
 

@@ -6,8 +6,8 @@ import trimesh
 from conftest import TINY_SPIRALS, TINY_TRAINING
 
 from layerlapse.app import api
+from layerlapse.draw.style import OKABE_ITO
 from layerlapse.errors import LayerlapseError
-from layerlapse.render.style import OKABE_ITO
 
 
 @pytest.fixture(scope="module")

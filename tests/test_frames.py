@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from layerlapse.app import api
+from layerlapse.draw.camera import CameraPath, _groups
+from layerlapse.draw.model import grid_selection
 from layerlapse.networks.layers import stage_list
 from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.render import Style, resolve_settings
-from layerlapse.render.camera import CameraPath, _groups
-from layerlapse.render.view import SceneView, grid_selection
+from layerlapse.render.view import SceneView
 from layerlapse.scenes.geometry import grid_lines
 
 FAST = dict(epochs=2, restarts=1)
@@ -169,11 +170,11 @@ def test_grid_choices():
 def test_the_camera_zooms_with_a_flow_and_holds_still_elsewhere():
     """A flow that spreads the data e^2 times over: the camera zooms with it (the data fills
     the view all along), while the layer after it keeps a still camera."""
+    from layerlapse.draw.camera import CameraPath, extent, view_axes
     from layerlapse.networks.deformation import Deformation
     from layerlapse.networks.layers import Layer, orient_layers
     from layerlapse.networks.stages.flow import FlowConfig, FlowLayer
     from layerlapse.networks.timeline import Timeline, TimelineConfig
-    from layerlapse.render.camera import CameraPath, extent, view_axes
 
     W0, W1 = np.zeros((4, 3)), np.zeros((3, 4))
     W0[:3, :3], W1[:3, :3] = 0.05 * np.eye(3), 40.0 * np.eye(3)  # v(x) ~ 2 x

@@ -242,8 +242,8 @@ def test_misclassified_agrees_with_a_brute_force(tangled):
 
 
 def test_the_vote_recolours_a_class_it_disagrees_with(tangled):
-    from layerlapse.render.camera import CameraPath
-    from layerlapse.render.style import Style
+    from layerlapse.draw.camera import CameraPath
+    from layerlapse.draw.style import Style
     from layerlapse.render.view import SceneView
 
     scene, net = tangled
@@ -271,9 +271,9 @@ def test_the_vote_recolours_a_class_it_disagrees_with(tangled):
 
 
 def test_render_through_the_api_shows_the_vote(tmp_path):
+    from layerlapse.draw.model import GRID_VOTE_SHARE
+    from layerlapse.draw.style import Style
     from layerlapse.render.overlays import REGION_OPACITY
-    from layerlapse.render.style import Style
-    from layerlapse.render.view import GRID_VOTE_SHARE
 
     scene = api.load_scene("disk-annulus", **TINY_DISK)
     result = api.render(scene, tmp_path / "frames", network_config={"head": "knn", "k": 8}, training={"epochs": 30},

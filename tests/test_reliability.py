@@ -259,7 +259,7 @@ def test_retrain_never_replaces_a_file_that_is_not_a_checkpoint():
 
 def test_wide_layers_draw_without_a_hypercube():
     """A 64-wide layer has no 2^64-corner box to draw (it crashed, and 24 wide took 7 GB)."""
-    from layerlapse.render.overlays import MAX_BOX_DIM, cube_edges
+    from layerlapse.draw.geometry import MAX_BOX_DIM, cube_edges
 
     corners, edges = cube_edges(MAX_BOX_DIM)
     assert corners.shape == (2**MAX_BOX_DIM, MAX_BOX_DIM) and len(edges) == MAX_BOX_DIM * 2 ** (MAX_BOX_DIM - 1)

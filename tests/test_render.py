@@ -8,9 +8,9 @@ import pytest
 from conftest import TINY_SPIRALS, TINY_TRAINING
 
 from layerlapse.app import api
+from layerlapse.draw.style import OKABE_ITO
 from layerlapse.errors import LayerlapseError
 from layerlapse.render import Style, render_frames, resolve_settings
-from layerlapse.render.style import OKABE_ITO
 
 REFERENCE = Path(__file__).parent / "reference"
 SIZE = (192, 108)
@@ -164,7 +164,7 @@ def test_medium_supersamples_three_d_and_keeps_the_size(tori, tmp_path):
     av = pytest.importorskip("av")
     from PIL import Image
 
-    from layerlapse.render.camera import CameraPath
+    from layerlapse.draw.camera import CameraPath
     from layerlapse.render.view import SceneView
 
     scene, net = tori

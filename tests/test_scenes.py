@@ -12,9 +12,9 @@ from layerlapse.app import api
 from layerlapse.app import network as app_network
 from layerlapse.app.presets import SCENES, scene_names
 from layerlapse.app.scenefile import load_scene_file, resolve_scene
+from layerlapse.draw.style import OKABE_ITO
 from layerlapse.errors import LayerlapseError
 from layerlapse.render import Style, render_frames, resolve_settings
-from layerlapse.render.style import OKABE_ITO
 
 TINY = {
     "two-curves": dict(points_per_curve=40, samples_per_class=60),

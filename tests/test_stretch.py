@@ -131,7 +131,7 @@ def test_limits_are_fixed_symmetric_and_at_least_log_2():
 def test_heat_map_colours_the_frames(tiny_tori):
     """The figure's classes change colour from the neutral grey at the input to red or blue
     at the output, and a colour bar is drawn; the training clock is refused in one line."""
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
     scene, net = tiny_tori
     style = Style(color_by="stretch")
@@ -159,8 +159,8 @@ def test_heat_map_colours_the_frames(tiny_tori):
 def test_hud_reads_the_frame(tiny_tori):
     """--hud: det of the linear map reached, the linking number of the tori's cores (+-1 on
     every frame of a width-3 network) and the accuracy, in the lower right corner."""
-    from layerlapse.render.camera import CameraPath
-    from layerlapse.render.style import Style
+    from layerlapse.draw.camera import CameraPath
+    from layerlapse.draw.style import Style
     from layerlapse.render.view import SceneView
 
     scene, net = tiny_tori

@@ -208,3 +208,64 @@ def test_too_few_keyframes_say_the_motion_is_off(tori, tmp_path):
     scene, network = tori
     with pytest.warns(UserWarning, match=r"off by up to .*% of the scene's size"):
         api.web(scene, tmp_path / "coarse.html", network=network, progress=False, keyframes=1)
+
+
+def test_a_title_holding_the_templates_slots_is_only_text(tori):
+    """The template is filled in one pass: a title of slot markers neither embeds three.js
+    twice nor lets another slot's value in; it appears escaped, as text."""
+    from layerlapse.draw.style import Style
+    from layerlapse.web.page import SLOT, _template, _vendor_blocks, build_page
+
+    scene, network = tori
+    deformation = api.deform(scene, network)
+    plain = build_page(scene, deformation, style=Style(), title="tori", accuracy=None, keyframes=2)
+    title = "<b>{{THREE}}</b> {{META}} {{TITLE}} & {{DATA}}"
+    tricky = build_page(scene, deformation, style=Style(), title=title, accuracy=None, keyframes=2)
+    assert tricky.html.count(_vendor_blocks()) == 1 and tricky.html.count('id="ll-meta"') == 1
+    assert abs(tricky.size - plain.size) < 500  # the title's length, not a second three.js (1.7 MB)
+    assert "&lt;b&gt;{{THREE}}&lt;/b&gt; {{META}} {{TITLE}} &amp; {{DATA}}</title>" in tricky.html
+    assert set(SLOT.findall(_template())) == {"TITLE", "BACKGROUND", "TEXT", "META", "DATA", "THREE"}
+
+
+def test_the_page_marks_the_misclassified_as_the_movie_does(tori):
+    """The drawing model's misclassified samples ride in the page's header, counted in its result text."""
+    import json
+
+    from layerlapse.draw.model import DrawModel
+    from layerlapse.draw.style import Style
+    from layerlapse.web.page import build_page
+
+    scene, network = tori
+    deformation = api.deform(scene, network)
+    wrong = DrawModel(scene, deformation, Style(), flat=deformation.planar).misclassified
+    assert wrong is not None  # three epochs: some samples end up on the wrong side
+    html = build_page(scene, deformation, style=Style(), title="tori", accuracy=network.accuracy, keyframes=2).html
+    meta = json.loads(re.search(r'id="ll-meta">(.*?)</script>', html).group(1))
+    marks = meta["misclassified"]
+    assert len(marks["points"]) == 3 * len(wrong.points) and marks["size"] == wrong.size
+    assert meta["result"].endswith(f" \u00b7 {len(wrong.points)} misclassified (dots)")
+
+
+def test_the_page_shows_the_activation_box_where_the_movie_does(tori):
+    """Frame by frame, the page's box is the drawing model's: shown where the view shows it, at its corners."""
+    import json
+
+    from layerlapse.draw.source import activation_box
+    from layerlapse.draw.style import Style
+    from layerlapse.web.page import build_page
+
+    scene, network = tori
+    d = api.deform(scene, network)
+    tl = d.timeline
+    html = build_page(scene, d, style=Style(), title="tori", accuracy=None, keyframes=2).html
+    box = json.loads(re.search(r'id="ll-meta">(.*?)</script>', html).group(1))["box"]
+    shown = [activation_box(d, int(tl.stage[f]), float(tl.t[f]), output=tl.stage_names[tl.name[f]] == "output")
+             for f in range(tl.n_frames)]
+    assert [b is not None for b in box["frames"]] == [b is not None and b[3] > 0 for b in shown]
+    f = next(i for i, b in enumerate(box["frames"]) if b)
+    lo, hi, m, opacity = shown[f]
+    corners = np.reshape(box["frames"][f]["points"], (-1, 3))
+    assert np.allclose(corners[:, :m].min(0), lo, atol=1e-4) and np.allclose(corners[:, :m].max(0), hi, atol=1e-4)
+    assert box["frames"][f]["opacity"] == pytest.approx(0.75 * opacity) and len(box["edges"]) == 2 * 12
+    no_axes = build_page(scene, d, style=Style(axes=False), title="t", accuracy=None, keyframes=2).html
+    assert '"box":null' in no_axes

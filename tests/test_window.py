@@ -81,7 +81,7 @@ def test_window_slider_keys_and_labels(xvfb, tori):
 def test_window_shows_the_diagnostics(xvfb, tori):
     """--color-by stretch --boundary pulled-back --hud in the window: the colours, the readout
     and the carried boundary follow the slider."""
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
     scene, net = tori
     style = Style(color_by="stretch", boundary="pulled-back", hud=True)

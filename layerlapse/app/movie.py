@@ -17,7 +17,7 @@ from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network
 
 if TYPE_CHECKING:
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
 
 #: the clocks a movie can run on
@@ -74,7 +74,7 @@ def render(
     linear_path
         ``polar`` (stays invertible) or ``straight``.
     style
-        A :class:`~layerlapse.render.style.Style`; default: the scene file's, else the default.
+        A :class:`~layerlapse.draw.style.Style`; default: the scene file's, else the default.
     save_trajectory
         Also write every frame's vertex positions to this ``.npz``.
     over

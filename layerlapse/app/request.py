@@ -30,7 +30,7 @@ from layerlapse.networks.train import Network
 from layerlapse.scenes.base import Scene
 
 if TYPE_CHECKING:
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
 __all__ = ["NetworkOptions", "Prepared", "Request", "SceneLike", "Unpack", "as_preset", "scene_style"]
 
@@ -110,7 +110,7 @@ def as_preset(scene: SceneLike) -> Preset:
 
 def scene_style(preset: Preset) -> Style:
     """The style a scene file asked for, else the default."""
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
     return Style.themed(**preset.style) if preset.style else Style()
 
@@ -120,7 +120,7 @@ def themed_style(preset: Preset, background: str | None, overrides: dict) -> Sty
     else the scene file's, else white); a bad value is one line naming the field."""
     from pydantic import ValidationError
 
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
     from layerlapse.scenes.registry import validation_message
 
     looks = dict(preset.style or {})
@@ -237,7 +237,7 @@ class Request:
         """Style choices the network cannot show, refused before any training."""
         if self.style.color_by != "stretch":
             return
-        from layerlapse.render.view import KNN_STRETCH
+        from layerlapse.draw.heat import KNN_STRETCH
 
         config = self.planned_config()
         if config is not None and config.head == "knn":

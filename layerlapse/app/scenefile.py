@@ -166,7 +166,7 @@ def load_scene_file(path: str | Path, **params: Any) -> Preset:
     training = _section(f"{where}: training", TrainConfig, {**base.training.model_dump(), **spec_file.training})
     timeline = _section(f"{where}: timeline", TimelineConfig, {**base.timeline.model_dump(), **spec_file.timeline})
     if spec_file.style:
-        from layerlapse.render.style import Style
+        from layerlapse.draw.style import Style
 
         try:
             Style.themed(**spec_file.style)

@@ -12,7 +12,7 @@ from layerlapse.app.request import NetworkOptions, Request, SceneLike, Unpack
 from layerlapse.errors import LayerlapseError
 
 if TYPE_CHECKING:
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
 
 def figure(

@@ -16,7 +16,7 @@ from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.train import Network
 
 if TYPE_CHECKING:
-    from layerlapse.render.style import Style
+    from layerlapse.draw.style import Style
 
 
 def show(

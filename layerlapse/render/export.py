@@ -13,21 +13,20 @@ import numpy as np
 import trimesh
 
 from layerlapse._files import atomic_output, check_output
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.colour import rgba
+from layerlapse.draw.meshes import Tube
+from layerlapse.draw.style import Style
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.camera import CameraPath
 from layerlapse.render.figure import parse_at
-from layerlapse.render.meshes import Tube
-from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
 
 MESH_FORMATS = (".ply", ".obj", ".glb")
 
 
 def _rgba(colour: str) -> np.ndarray:
-    from pyvista import Color
-
-    return np.array(Color(colour).int_rgba, dtype=np.uint8)
+    return np.array(rgba(colour), dtype=np.uint8)
 
 
 def _class_name(scene: Scene, label: int) -> str:

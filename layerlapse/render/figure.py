@@ -18,12 +18,15 @@ import imageio.v3 as iio
 import numpy as np
 
 from layerlapse._files import atomic_output, check_output
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.colour import rgba
+from layerlapse.draw.source import activation_box
+from layerlapse.draw.style import Style
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.timeline import Timeline
-from layerlapse.render.camera import CameraPath
-from layerlapse.render.style import Style
-from layerlapse.render.view import SceneView, Visibility, activation_box
+from layerlapse.render.sight import Visibility
+from layerlapse.render.view import SceneView
 from layerlapse.scenes.base import Scene
 
 RASTER_FORMATS = (".png",)
@@ -272,9 +275,7 @@ def save_contact_sheet(
     gap = max(2, panel.width // 100)
     sheet = np.zeros((rows * panel.height + (rows - 1) * gap, columns * panel.width + (columns - 1) * gap, channels), np.uint8)
     if not transparent:
-        from pyvista import Color
-
-        sheet[:] = Color(style.background).int_rgb[:channels]
+        sheet[:] = rgba(style.background)[:3][:channels]
     for i, img in enumerate(images):
         r, c = divmod(i, columns)
         y, x = r * (panel.height + gap), c * (panel.width + gap)

@@ -2,9 +2,7 @@
 space there (:mod:`layerlapse.networks.stretch`), written into the meshes' existing point
 arrays each frame, with a colour bar that reads in ratios.
 
-Colours: Moreland's cool-to-warm diverging map in log ratio, centred on 1 (unchanged,
-light grey), blue where space is squeezed, red where it is stretched, with the same
-limits over the whole movie so colours compare across frames.
+Colours, ticks and cues: :mod:`layerlapse.draw.heat`.
 """
 
 from __future__ import annotations
@@ -14,12 +12,11 @@ import pyvista as pv
 import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
+from layerlapse.draw.colour import float_rgb
+from layerlapse.draw.heat import COOL, NEUTRAL, WARM, ratio_text, ticks
+
 #: the scalar array every heat-coloured mesh carries
 ARRAY = "stretch"
-#: Moreland (2009), "Diverging Color Maps for Scientific Visualization": its end and centre colours
-COOL, NEUTRAL, WARM = (0.230, 0.299, 0.754), (0.865, 0.865, 0.865), (0.706, 0.016, 0.150)
-#: ratios the colour bar may label (powers of two, then tens)
-TICKS = (1 / 1000, 1 / 100, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 4.0, 8.0, 16.0, 100.0, 1000.0)
 
 
 def lookup_table(limit: float) -> vtk.vtkLookupTable:
@@ -38,25 +35,11 @@ def lookup_table(limit: float) -> vtk.vtkLookupTable:
     return lut
 
 
-def ticks(limit: float) -> list[float]:
-    """The ratios the colour bar labels: those of :data:`TICKS` within ``exp(±limit)``, at most 7."""
-    shown = [r for r in TICKS if abs(np.log(r)) <= limit * (1 + 1e-9)]
-    while len(shown) > 7:  # keep the bar readable: 1 and every other ratio out from it
-        middle = shown.index(1.0)
-        shown = [r for i, r in enumerate(shown) if (i - middle) % 2 == 0]
-    return shown
-
-
 def colours(log_ratio: np.ndarray, limit: float) -> np.ndarray:
     """RGBA (N, 4) uint8 of log stretches (N,) on the heat map's colours (for mesh export)."""
     lut = lookup_table(limit)
     values = numpy_to_vtk(np.clip(np.asarray(log_ratio, dtype=np.float64), -limit, limit), deep=True)
     return vtk_to_numpy(lut.MapScalars(values, vtk.VTK_COLOR_MODE_MAP_SCALARS, -1)).reshape(-1, 4).copy()
-
-
-def ratio_text(r: float) -> str:
-    """``×2``, ``×1`` or ``×1/4``."""
-    return f"\u00d7{r:g}" if r >= 1 else f"\u00d71/{1 / r:g}"
 
 
 class HeatMap:
@@ -128,7 +111,7 @@ def _colour_bar(plotter: pv.Plotter, lut: vtk.vtkLookupTable, limit: float, *, p
     bar = vtk.vtkActor2D()
     bar.SetMapper(mapper)
     actors = [bar]
-    colour = pv.Color(text_colour).float_rgb
+    colour = float_rgb(text_colour)
 
     def text(value: str, x: float, y: float, *, size: int, right: bool, middle: bool) -> None:
         actor = vtk.vtkTextActor()

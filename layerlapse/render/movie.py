@@ -12,9 +12,10 @@ from typing import Any, cast
 from tqdm import tqdm
 
 from layerlapse._files import check_folder_writable
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.style import QUALITIES, Style
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import FrameSource
-from layerlapse.render.camera import CameraPath
 from layerlapse.render.encoder import (
     EVEN_SIZE_FORMATS,
     FOLDER,
@@ -22,8 +23,7 @@ from layerlapse.render.encoder import (
     check_frame_folder,
     output_kind,
 )
-from layerlapse.render.style import QUALITIES, Style
-from layerlapse.render.view import SceneView, Visibility
+from layerlapse.render.sight import Visibility
 from layerlapse.scenes.base import Scene
 
 MAX_SIDE = 8192
@@ -179,6 +179,8 @@ def render_frames(
 ):
     """Yield every frame of the timeline as (H, W, 3) uint8 at ``settings.render_size``,
     rendered in one Plotter."""
+    from layerlapse.render.view import SceneView  # VTK loads here: the size checks above stay light
+
     settings = settings.for_view(planar=deformation.planar)
     camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style,
                                   aspect=settings.size[0] / settings.size[1], subset=scene.framed_points())

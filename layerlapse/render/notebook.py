@@ -19,10 +19,10 @@ import imageio.v3 as iio
 import numpy as np
 
 from layerlapse._files import atomic_output
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.style import Style
 from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.camera import CameraPath
-from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
 
 BACKENDS = ("auto", "trame", "web", "static")

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pyvista as pv
 
+from layerlapse.draw.colour import ColourLike
+from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
+
 REGION_OPACITY = 0.16
-PLANE_OPACITY = 0.2
-#: a colour name, hex string, or RGB in [0, 1]
-ColorLike = str | tuple[float, float, float]  # light enough that a class behind the plane keeps its colour
+PLANE_OPACITY = 0.2  # light enough that a class behind the plane keeps its colour
 
 
 def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:
@@ -32,30 +33,10 @@ def polyline_cells(n_lines: int, per_line: int) -> np.ndarray:
     return np.hstack([np.full((n_lines, 1), per_line), idx]).astype(np.int64).ravel()
 
 
-def boundary_edges(faces: np.ndarray) -> np.ndarray:
-    """Edges (E, 2) used by exactly one triangle of faces (T, 3): a surface's border."""
-    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    unique, counts = np.unique(edges, axis=0, return_counts=True)
-    return unique[counts == 1]
-
-
-def cube_edges(dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Corners (2^dim, dim) in {0, 1}^dim and edges (dim 2^(dim-1), 2) of the unit cube."""
-    bits = np.arange(2**dim)
-    corners = ((bits[:, None] >> np.arange(dim)) & 1).astype(float)  # corner i has bit a as coordinate a
-    lower, axis = np.nonzero(corners == 0)  # every corner with a 0 joins the corner with that bit set
-    return corners, np.stack([lower, lower | (1 << axis)], 1)
-
-
-#: the activation's box is drawn for widths up to this: a wider cube has 2^width corners, and
-#: projected to the screen it would be a tangle of lines, not a box
-MAX_BOX_DIM = 6
-
-
 class ReferenceFrame:
     """Faint axes through the origin (fixed) and the activation's box in display space."""
 
-    def __init__(self, plotter: pv.Plotter, *, dim: int, ambient: int, reach: float, colour: ColorLike, box_colour: ColorLike,
+    def __init__(self, plotter: pv.Plotter, *, dim: int, ambient: int, reach: float, colour: ColourLike, box_colour: ColourLike,
                  width: float, z: float) -> None:
         shown = max(1, min(dim, 3))
         ends = np.zeros((2 * shown, 3), np.float32)
@@ -79,58 +60,13 @@ class ReferenceFrame:
         if box is None or opacity <= 0 or box[2] > MAX_BOX_DIM:
             self.box_actor.SetVisibility(False)
             return
-        lo, hi, m = box
-        X = np.zeros((len(self.corners), self.ambient))
-        X[:, :m] = lo + (hi - lo) * self.corners[:, :m]  # m <= MAX_BOX_DIM: the corners cover it
-        pts = np.zeros((len(X), 3))
-        if projection is not None:
-            pts[:] = X @ projection.T
-        else:
-            pts[:, : min(self.ambient, 3)] = X[:, :3]
+        pts = box_corners(box, self.corners, self.ambient, projection)
         if self.planar:
             pts[:, 2] = self.z
         self.box_mesh.points[:] = pts
         self.box_mesh.GetPoints().Modified()
-        self.box_actor.prop.opacity = float(np.clip(opacity, 0, 1)) * 0.75
+        self.box_actor.prop.opacity = float(np.clip(opacity, 0, 1)) * BOX_OPACITY
         self.box_actor.SetVisibility(True)
-
-
-def _clip_polygon(P: np.ndarray, w: np.ndarray, c: float) -> np.ndarray:
-    """The part of convex polygon P (k, 2) where w.x + c >= 0 (Sutherland-Hodgman, one plane)."""
-    out = []
-    s = P @ w + c
-    for i in range(len(P)):
-        j = (i + 1) % len(P)
-        if s[i] >= 0:
-            out.append(P[i])
-        if (s[i] >= 0) != (s[j] >= 0):
-            f = s[i] / (s[i] - s[j])
-            out.append(P[i] + f * (P[j] - P[i]))
-    return np.array(out).reshape(-1, 2)
-
-
-def _plane_box_polygon(w: np.ndarray, c: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
-    """Corners (k, 3), k in 3..6, of the plane w.x + c = 0 inside the box [lo, hi], ordered
-    counter-clockwise seen from the side w points to."""
-    box = np.array([lo, hi])
-    corners = np.array([[box[i, 0], box[j, 1], box[k, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
-    side = corners @ w + c
-    points = []
-    for a in range(8):
-        for b in range(a + 1, 8):
-            if bin(a ^ b).count("1") == 1 and side[a] * side[b] < 0:  # a box edge the plane crosses
-                f = side[a] / (side[a] - side[b])
-                points.append(corners[a] + f * (corners[b] - corners[a]))
-    if len(points) < 3:
-        return None
-    P = np.array(points)
-    centre = P.mean(0)
-    n = w / np.linalg.norm(w)
-    u = P[0] - centre
-    u /= max(np.linalg.norm(u), 1e-30)
-    v = np.cross(n, u)
-    order = np.argsort(np.arctan2((P - centre) @ v, (P - centre) @ u))
-    return P[order]
 
 
 def _fan(polygon: np.ndarray, corners: int) -> np.ndarray:
@@ -163,7 +99,7 @@ class DecisionView:
     in the two class colours, with its outline.
     """
 
-    def __init__(self, plotter: pv.Plotter, *, width: int, planar: bool, colours: tuple[ColorLike, ColorLike], line_colour: ColorLike,
+    def __init__(self, plotter: pv.Plotter, *, width: int, planar: bool, colours: tuple[ColourLike, ColourLike], line_colour: ColourLike,
                  line_width: float, z: float) -> None:
         self.width, self.planar, self.z = width, planar, z
         self.flat = width <= 2
@@ -200,40 +136,22 @@ class DecisionView:
     def pose(self, W: np.ndarray, b: np.ndarray, data: np.ndarray) -> bool:
         """Fit the decision of head (W (2, k), b (2,)), k <= 3, to the box of the data points (V, 3);
         False if it misses the box."""
-        w = np.zeros(3)
-        w[: min(W.shape[1], 3)] = (W[1] - W[0])[:3]
-        c = float(b[1] - b[0])
-        if float(np.linalg.norm(w)) < 1e-12 or len(data) == 0:
+        geometry = decision_geometry((W, b), data, flat=self.flat)
+        if geometry is None:
             return False
-        lo, hi = data.min(0).astype(float), data.max(0).astype(float)
-        pad = 0.04 * float((hi - lo).max()) + 1e-9
-        lo, hi = lo - pad, hi + pad
         if self.flat:
-            rect = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
-            # logit 2 - logit 1 = w.x + c: the first class wins where it is negative
-            sides = [_clip_polygon(rect, -w[:2], -c), _clip_polygon(rect, w[:2], c)]
-            line = _clip_polygon(rect, w[:2], c)
-            if len(line) < 2:
-                return False
-            on = line[np.abs(line @ w[:2] + c) < 1e-9 * (1 + abs(c) + np.abs(line).max())]
-            if len(on) < 2 or any(len(s) < 3 for s in sides):
-                return False
-            ends = np.zeros((2, 3))
-            ends[:, :2] = on[[0, -1]]
+            ends = geometry["line"]
             ends[:, 2] = self.z * 2
             self._write(self.line, ends)
-            for mesh, poly in zip(self.regions, sides):
-                pts = np.zeros((len(poly), 3))
-                pts[:, :2] = poly
+            for mesh, pts in zip(self.regions, geometry["regions"]):
                 pts[:, 2] = -2 * self.z
                 self._write(mesh, _fan(pts, 5))
             return True
-        corners = _plane_box_polygon(w, c, lo, hi)
-        if corners is None:
-            return False
+        w = geometry["normal"]
+        corners = geometry["plane"]
         fan = _fan(corners, 6)
         self._write(self.plane, fan)
-        self.plane.point_data["Normals"][:] = w / np.linalg.norm(w)
+        self.plane.point_data["Normals"][:] = w
         self.plane.GetPointData().GetNormals().Modified()
         self._write(self.line, fan[1:])
         return True
@@ -249,7 +167,7 @@ class Markers:
     renderer layer), so that samples inside solids show too: rings of ``ring`` world units
     in flat views (the class under them stays visible), dots in 3-D."""
 
-    def __init__(self, plotter: pv.Plotter, points: np.ndarray, *, colour: str, size: float,
+    def __init__(self, plotter: pv.Plotter, points: np.ndarray, *, colour: ColourLike, size: float,
                  ring: float | None = None) -> None:
         import vtk
 
@@ -368,12 +286,6 @@ class Inset:
     def set_visible(self, visible: bool) -> None:
         self.shown = visible
         self.renderer.SetDraw(visible)
-
-
-def hull(vertices: np.ndarray, normals: np.ndarray, radius: float, scale: float = 1.4) -> np.ndarray:
-    """A slightly fatter copy of a tube's vertices (V, 3) along its normals: drawn inside
-    out (front faces culled) it is the tube's dark rim, a cheap depth cue where strands cross."""
-    return vertices + np.float32((scale - 1.0) * radius) * normals
 
 
 class VoteView:

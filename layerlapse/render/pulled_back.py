@@ -16,9 +16,9 @@ import numpy as np
 import pyvista as pv
 from vtkmodules.util.numpy_support import vtk_to_numpy
 
+from layerlapse.draw.meshes import VertexNormals
 from layerlapse.networks import boundary as tie
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.meshes import VertexNormals
 from layerlapse.render.overlays import line_mesh, triangle_mesh
 from layerlapse.scenes.base import Scene
 

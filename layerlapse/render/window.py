@@ -18,10 +18,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from layerlapse.draw.camera import MARGIN, CameraPath
+from layerlapse.draw.style import Style
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.camera import MARGIN, CameraPath
-from layerlapse.render.style import Style
 from layerlapse.scenes.base import Scene
 
 KEYS = {

@@ -1,4 +1,4 @@
-"""The web page's numbers: keyframes, their quantisation, and the decision boundary's geometry.
+"""The web page's numbers: keyframes and their quantisation.
 
 A page cannot carry every frame of a movie, so it carries keyframes and interpolates
 linearly between them. The timeline is cut into *runs* of consecutive frames that sample
@@ -162,35 +162,3 @@ def quantise_unit(values: np.ndarray, limit: float) -> np.ndarray:
     v = np.clip(np.asarray(values, dtype=np.float64) / max(limit, 1e-30), -1.0, 1.0)
     return np.round((v + 1.0) * 127.5).astype(np.uint8)
 
-
-def decision_geometry(head: tuple[np.ndarray, np.ndarray] | None, data: np.ndarray, *, flat: bool) -> dict | None:
-    """The decision of a two-class head (W (2, k), b (2,)) in display space, clipped to the
-    padded box of ``data`` (N, 3) (the class points at the last frame), as the movie draws
-    it: flat: ``line`` (2, 3) and the two ``regions`` (polygons (k, 3), class 0 then class
-    1); 3-D: the ``plane`` polygon (k, 3) and its ``normal`` (pointing to class 1). None if
-    the decision misses the box."""
-    from layerlapse.render.overlays import _clip_polygon, _plane_box_polygon
-
-    if head is None or head[0].shape[0] != 2 or len(data) == 0:
-        return None
-    W, b = head
-    w = np.zeros(3)
-    w[: min(W.shape[1], 3)] = (W[1] - W[0])[:3]
-    c = float(b[1] - b[0])
-    if float(np.linalg.norm(w)) < 1e-12:
-        return None
-    lo, hi = data.min(0).astype(float), data.max(0).astype(float)
-    pad = 0.04 * float((hi - lo).max()) + 1e-9
-    lo, hi = lo - pad, hi + pad
-    if flat:
-        rect = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
-        sides = [_clip_polygon(rect, -w[:2], -c), _clip_polygon(rect, w[:2], c)]
-        line = _clip_polygon(rect, w[:2], c)
-        on = line[np.abs(line @ w[:2] + c) < 1e-9 * (1 + abs(c) + np.abs(line).max())] if len(line) else line
-        if len(on) < 2 or any(len(s) < 3 for s in sides):
-            return None
-        return {"line": np.c_[on[[0, -1]], np.zeros(2)], "regions": [np.c_[s, np.zeros(len(s))] for s in sides]}
-    corners = _plane_box_polygon(w, c, lo, hi)
-    if corners is None:
-        return None
-    return {"plane": corners, "normal": w / np.linalg.norm(w)}

@@ -16,14 +16,21 @@ import functools
 import gzip
 import html
 import json
+import re
 import warnings
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.colour import hex_rgb
+from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
+from layerlapse.draw.heat import lookup_colours, ratio_text, ticks
+from layerlapse.draw.model import DrawModel, Kind, curve_width
+from layerlapse.draw.source import activation_box
+from layerlapse.draw.style import CAMERAS, Style
 from layerlapse.networks.deformation import Deformation
-from layerlapse.render.style import CAMERAS, Style
 from layerlapse.scenes.base import Scene
 from layerlapse.web import data as webdata
 
@@ -35,7 +42,8 @@ ERROR_BOUND = 0.005
 WARN_BYTES = 50_000_000
 #: the camera path is fitted for this width / height (the page refits nothing)
 ASPECT = 1.6
-CURVE_WIDTH, BORDER_WIDTH, OUTLINE_WIDTH = 4.0, 2.5, 2.5  # pixels at 720p, as the movie's
+#: the template's slots: ``{{NAME}}``, filled in one pass (a value is never searched for slots)
+SLOT = re.compile(r"\{\{([A-Z]+)\}\}")
 
 
 @dataclass(frozen=True)
@@ -71,19 +79,6 @@ def _template() -> str:
     return (resources.files("layerlapse.web") / "template.html").read_text(encoding="utf-8")
 
 
-def _hex(colour) -> str:
-    import pyvista as pv
-
-    return pv.Color(colour).hex_rgb
-
-
-def _mix(colour: str, other: str, share: float) -> str:
-    import pyvista as pv
-
-    a, b = np.array(pv.Color(colour).float_rgb), np.array(pv.Color(other).float_rgb)
-    return pv.Color(tuple((1 - share) * a + share * b)).hex_rgb
-
-
 class _Blob:
     """Typed arrays packed one after another, each at a multiple of 4 bytes."""
 
@@ -109,124 +104,175 @@ def _r(x: np.ndarray, digits: int = 5) -> list:
     return [float(f"{v:.{digits}g}") for v in a]
 
 
+class _Stored:
+    """The points a page stores, part after part (``bounds``: where each part's run starts)."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+        self.bounds = [0]
+
+    def add(self, idx: np.ndarray) -> dict:
+        """Store the stacked points ``idx``: -> the part's ``start``, ``count`` and ``q`` (its quantisation)."""
+        self.runs.append(idx)
+        self.bounds.append(self.bounds[-1] + len(idx))
+        return {"start": self.bounds[-2], "count": len(idx), "q": len(self.bounds) - 2}
+
+    def indices(self) -> np.ndarray:
+        return np.concatenate(self.runs) if self.runs else np.zeros(0, np.int64)
+
+
+def _parts(model: DrawModel, stored: _Stored, blob: _Blob) -> list[dict]:
+    """The page's parts, from the drawing model: every class part's points, and the grid
+    lines that are drawn (an outline rides on its surface's stored points)."""
+    parts: list[dict] = []
+    run: dict = {}
+    for part in model.parts:
+        sl = part.sl
+        if part.kind is Kind.OUTLINE:
+            parts.append({"kind": "outline", "label": part.label, **run,
+                          "segments": blob.add(np.asarray(part.edges, np.uint32)), "width": part.width})
+            continue
+        run = stored.add(np.arange(sl.start, sl.stop) if part.rows is None else sl.start + part.rows)
+        kind = "curve" if part.kind in (Kind.LINE, Kind.TUBE) else part.kind.value  # the page picks line or tube
+        entry = {"kind": kind, "label": part.label, **run}
+        if part.kind is Kind.SURFACE:
+            entry["faces"] = blob.add(np.asarray(part.faces, np.uint32))
+        elif part.kind is Kind.GRID:
+            entry.update(lines=int(part.lines), per=int(part.per), colour=hex_rgb(part.colour))
+        else:
+            entry.update(closed=bool(part.closed), width=curve_width(part.label))
+        parts.append(entry)
+    return parts
+
+
+def _stretch(deformation: Deformation, scene: Scene, frames: np.ndarray, idx: np.ndarray, blob: _Blob) -> dict:
+    """The heat map at the keyframes ``frames`` of the stored points ``idx``, its colours and ticks."""
+    from layerlapse.networks.stretch import Stretch
+
+    st = Stretch(deformation, scene)
+    limit = st.limits()
+    values = st.log_ratio(frames)[:, idx]
+    return {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
+            "lut": base64.b64encode(lookup_colours(limit).tobytes()).decode("ascii"),
+            "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
+
+
+def _decision(model: DrawModel, deformation: Deformation, flat: bool) -> dict | None:
+    """The decision at the last frame, rounded for JSON; None without one."""
+    last = deformation.timeline.n_frames - 1
+    if len(model.scene.class_names) != 2:
+        return None
+    final = deformation.display(np.array([last]), model.class_points)[0]
+    geometry = decision_geometry(deformation.display_head(last), final, flat=flat)
+    if geometry is None:
+        return None
+    return {key: (_r(value) if isinstance(value, np.ndarray) else [_r(v) for v in value])
+            for key, value in geometry.items()}
+
+
+def _misclassified(model: DrawModel) -> dict | None:
+    """The misclassified samples where the output puts them, and their marks' size (pixels at
+    720p: a ring's radius in a flat view, a dot's diameter in 3-D), as the movie draws them."""
+    wrong = model.misclassified
+    if wrong is None:
+        return None
+    return {"points": _r(wrong.points), "size": wrong.size}
+
+
+def _activation_boxes(model: DrawModel, deformation: Deformation) -> dict | None:
+    """The activation's box at every frame that shows it, as the movie shows it (with the
+    axes): its corners in display space and opacity per frame (None where it is hidden) and
+    the cube's ``edges`` (E, 2) flattened; None if no frame shows one."""
+    layers, tl = model.layers, deformation.timeline
+    if layers is None or not model.style.axes:
+        return None
+    corners, edges = cube_edges(min(layers.dim, MAX_BOX_DIM))
+    frames: list[dict | None] = []
+    for f in range(tl.n_frames):
+        box = activation_box(layers, int(tl.stage[f]), float(tl.t[f]), output=tl.stage_names[tl.name[f]] == "output")
+        if box is None or box[3] <= 0 or box[2] > MAX_BOX_DIM:
+            frames.append(None)
+            continue
+        projection = layers.projection(np.array([f]))[0] if layers.dim > 3 else None
+        frames.append({"points": _r(box_corners(box[:3], corners, layers.dim, projection)),
+                       "opacity": float(np.clip(box[3], 0, 1)) * BOX_OPACITY})
+    return {"edges": edges.ravel().tolist(), "frames": frames} if any(frames) else None
+
+
+def _timeline(deformation: Deformation) -> dict:
+    tl = deformation.timeline
+    names = np.asarray(tl.name)
+    return {"fps": tl.fps, "nFrames": tl.n_frames, "labels": list(tl.stage_labels), "labelOf": names.tolist(),
+            "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
+            "outputStart": int(tl.output_start)}
+
+
+def _camera(deformation: Deformation, scene: Scene, style: Style, flat: bool) -> dict:
+    """The movie's camera path, fitted for :data:`ASPECT`, without the orbit (the page's viewer turns)."""
+    camera = CameraPath.for_movie(deformation, fps=deformation.timeline.fps, aspect=ASPECT,
+                                  subset=scene.framed_points(),
+                                  style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
+    azimuth, elevation = CAMERAS[style.camera]
+    return {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
+            "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)}
+
+
+def _colours(model: DrawModel) -> dict:
+    style = model.style
+    return {"background": hex_rgb(style.background), "text": hex_rgb(style.text_color),
+            "classes": [hex_rgb(c) for c in style.class_colors], "specular": style.specular,
+            "ambient": style.ambient, "decisionLine": hex_rgb(model.decision_line_colour),
+            "axes": hex_rgb(model.axes_colour), "tube": style.tube_radius}
+
+
 def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: str, accuracy: float | None,
                keyframes: int = webdata.DEFAULT_KEYFRAMES) -> Page:
     """The page of ``deformation`` of ``scene``, drawn in ``style``; ``keyframes``: the most
     keyframe intervals per stage (see :func:`~layerlapse.web.data.select_keyframes`)."""
-    from layerlapse.render.camera import CameraPath
-    from layerlapse.render.overlays import boundary_edges
-    from layerlapse.render.view import grid_selection
-
-    tl = deformation.timeline
     flat = deformation.planar
-    _, slices = scene.points()
-    blob = _Blob()
-    # what is stored: every class part's points, and the grid lines that are drawn
-    stored: list[np.ndarray] = []
-    parts: list[dict] = []
-    bounds = [0]
-
-    def store(idx: np.ndarray) -> tuple[int, int]:
-        stored.append(idx)
-        bounds.append(bounds[-1] + len(idx))
-        return bounds[-2], len(idx)
-
-    it = iter(slices)
-    for surface in scene.surfaces:
-        sl = next(it)
-        start, count = store(np.arange(sl.start, sl.stop))
-        parts.append({"kind": "surface", "label": surface.label, "start": start, "count": count, "q": len(bounds) - 2,
-                      "faces": blob.add(np.asarray(surface.faces, np.uint32))})
-        edges = boundary_edges(np.asarray(surface.faces))
-        if len(edges):
-            parts.append({"kind": "outline", "label": surface.label, "start": start, "count": count,
-                          "q": len(bounds) - 2, "segments": blob.add(np.asarray(edges, np.uint32)),
-                          "width": OUTLINE_WIDTH})
-    for curve in scene.curves:
-        sl = next(it)
-        start, count = store(np.arange(sl.start, sl.stop))
-        parts.append({"kind": "curve", "label": curve.label, "start": start, "count": count, "q": len(bounds) - 2,
-                      "closed": bool(curve.closed), "width": CURVE_WIDTH if curve.label >= 0 else BORDER_WIDTH})
-    if scene.grid is not None:
-        sl = next(it)
-        lines = scene.grid.lines
-        P = lines.shape[1]
-        mode = style.grid if style.grid != "auto" else ("full" if flat else "box")
-        colours = (_hex(style.grid_color), _mix(style.grid_color, style.background, 0.55))
-        for chosen, colour in zip(grid_selection(lines, mode), colours):
-            if len(chosen):
-                ids = sl.start + (chosen[:, None] * P + np.arange(P)).ravel()
-                start, count = store(ids)
-                parts.append({"kind": "grid", "label": -1, "start": start, "count": count, "q": len(bounds) - 2,
-                              "lines": int(len(chosen)), "per": int(P), "colour": colour})
-    idx = np.concatenate(stored) if stored else np.zeros(0, np.int64)
+    model = DrawModel(scene, deformation, style, flat=flat)
+    blob, stored = _Blob(), _Stored()
+    parts = _parts(model, stored, blob)
+    idx, bounds = stored.indices(), stored.bounds
     keys = webdata.select_keyframes(deformation, idx, max_per_stage=keyframes)
     quant = webdata.quantise(keys.positions, np.asarray(bounds))
     positions = blob.add(webdata.delta_encode(quant.q))
-    stretch = None
-    if style.color_by == "stretch":
-        from layerlapse.networks.stretch import Stretch
-        from layerlapse.render.heat import colours as heat_colours
-        from layerlapse.render.heat import ratio_text, ticks
-
-        st = Stretch(deformation, scene)
-        limit = st.limits()
-        values = st.log_ratio(keys.frames)[:, idx]
-        lut = heat_colours(np.linspace(-limit, limit, 256), limit)[:, :3]
-        stretch = {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
-                   "lut": base64.b64encode(lut.astype(np.uint8).tobytes()).decode("ascii"),
-                   "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
-    camera = CameraPath.for_movie(deformation, fps=tl.fps, aspect=ASPECT, subset=scene.framed_points(),
-                                  style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
-    last = tl.n_frames - 1
-    final = deformation.display(np.array([last]), scene.class_points())[0]
-    decision = None
-    if len(scene.class_names) == 2:
-        geometry = webdata.decision_geometry(deformation.display_head(last), final, flat=flat)
-        if geometry is not None:
-            decision = {key: (_r(value) if isinstance(value, np.ndarray) else [_r(v) for v in value])
-                        for key, value in geometry.items()}
-    names = np.asarray(tl.name)
-    result = "" if accuracy is None else f" \u00b7 accuracy {100 * accuracy:.1f}%"
-    knn = deformation.knn_head
-    if knn is not None and accuracy is not None:
-        result = f" \u00b7 {knn.describe()}" + result
-    azimuth, elevation = CAMERAS[style.camera]
+    stretch = _stretch(deformation, scene, keys.frames, idx, blob) if style.color_by == "stretch" else None
+    camera = _camera(deformation, scene, style, flat)
+    decision = _decision(model, deformation, flat)
     reach = None
     if style.axes and len(idx):
         reach = 1.25 * max(1.0, float(np.abs(keys.positions[0][: bounds[-1]]).max()))
+    timeline = _timeline(deformation)
     meta = {
-        "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": tl.fps, "nFrames": tl.n_frames,
-        "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
-        "labels": list(tl.stage_labels), "labelOf": names.tolist(),
-        "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
-        "outputStart": int(tl.output_start), "result": result,
-        "style": {"background": _hex(style.background), "text": _hex(style.text_color),
-                  "classes": [_hex(c) for c in style.class_colors], "specular": style.specular,
-                  "ambient": style.ambient, "decisionLine": _mix(style.text_color, style.background, 0.2),
-                  "axes": _mix(style.grid_color, style.background, 0.35), "tube": style.tube_radius},
-        "camera": {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
-                   "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)},
+        "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": timeline["fps"],
+        "nFrames": timeline["nFrames"], "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
+        **{k: timeline[k] for k in ("labels", "labelOf", "stageStarts", "outputStart")},
+        "result": model.result_text(accuracy), "style": _colours(model), "camera": camera,
         "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
                                   "bounds": [int(b) for b in bounds]},
         "positions": positions, "decision": decision, "stretch": stretch, "axes": reach,
+        "misclassified": _misclassified(model), "box": _activation_boxes(model, deformation),
         "classNames": list(scene.class_names),
     }
-    text = _template()
-    meta_json = json.dumps(meta, separators=(",", ":")).replace("</", "<\\/")
-    page = (text.replace("{{TITLE}}", html.escape(title))
-            .replace("{{BACKGROUND}}", meta["style"]["background"]).replace("{{TEXT}}", meta["style"]["text"])
-            .replace("{{META}}", meta_json).replace("{{DATA}}", _gz64(blob.bytes()))
-            .replace("{{THREE}}", _vendor_blocks()))
-    built = Page(page, keys)
+    slots = {"TITLE": html.escape(title), "BACKGROUND": meta["style"]["background"], "TEXT": meta["style"]["text"],
+             "META": json.dumps(meta, separators=(",", ":")).replace("</", "<\\/"), "DATA": _gz64(blob.bytes()),
+             "THREE": _vendor_blocks()}
+    built = Page(SLOT.sub(lambda m: slots[m.group(1)], _template()), keys)
+    _warn(built, keyframes)
+    return built
+
+
+def _warn(built: Page, keyframes: int) -> None:
+    """Say so (at :func:`build_page`'s caller) when the motion is coarse or the page large."""
+    keys = built.keyframes
     if keys.error > ERROR_BOUND:
         warnings.warn(f"web: with at most {keyframes} keyframes a stage, the page's motion is off by up to "
                       f"{100 * keys.error:.2f}% of the scene's size between keyframes (more than "
-                      f"{100 * ERROR_BOUND:.1f}%); more --keyframes make it exact", stacklevel=2)
+                      f"{100 * ERROR_BOUND:.1f}%); more --keyframes make it exact", stacklevel=3)
     if built.size > WARN_BYTES:
         warnings.warn(f"web: the page is {built.size / 1e6:.0f} MB ({len(keys.frames)} keyframes of "
-                      f"{len(idx):,} points); a browser may be slow to open it: a coarser scene (--set resolution=...) "
-                      f"makes it smaller, as do fewer keyframes per stage (--keyframes {max(1, keyframes // 2)}, "
-                      "at the cost of a less exact motion)",
-                      stacklevel=2)
-    return built
+                      f"{keys.positions.shape[1]:,} points); a browser may be slow to open it: a coarser scene "
+                      f"(--set resolution=...) makes it smaller, as do fewer keyframes per stage "
+                      f"(--keyframes {max(1, keyframes // 2)}, at the cost of a less exact motion)",
+                      stacklevel=3)

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
+from layerlapse.draw.source import layers_of
+from layerlapse.draw.style import CAMERAS, Style
 from layerlapse.networks.deformation import FrameSource
 from layerlapse.networks.timeline import ease
-from layerlapse.render.style import CAMERAS, Style
 
 VIEW_ANGLE = 30.0
 #: the data's half-extent fills 1 / FIT of the view's half-height (or half-width)
@@ -177,7 +178,8 @@ class CameraPath:
                 need[f[sel]] = r
                 Dp[g] = max(Dp[g], float(d.max()))
         need = np.maximum(need, _floor(need))
-        stages = getattr(source, "stages", ())
+        layers = layers_of(source)
+        stages = layers.stages if layers is not None else ()
         zooming = np.array([st.camera_zooms for st in stages] + [False], dtype=bool)  # [-1]: the input
         zooms = zooming[tl.stage] if stages else np.zeros(F, bool)
         in_group = _group_radii(need, group, keys, zooms, fps)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from layerlapse.draw.colour import rgba
+
 #: Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, ...).
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
@@ -20,10 +22,8 @@ BACKGROUNDS: dict[str, tuple[str, str, str]] = {
 
 
 def _check_colour(value: str) -> str:
-    from pyvista import Color
-
     try:
-        Color(value)
+        rgba(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a colour (a name such as 'white' or a hex code such as '#0072B2')") from None
     return value

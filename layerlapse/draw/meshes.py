@@ -1,4 +1,4 @@
-"""Per-frame geometry for drawing, in numpy: vertex normals and curve tubes.
+"""Per-frame geometry for drawing, in numpy: vertex normals, curve tubes and their rims.
 
 VTK's normals filter re-runs on every render (about 30% of a large frame on the
 software renderer); here normals come from the known faces through one sparse
@@ -104,3 +104,9 @@ class Tube:
             vertices = np.concatenate([vertices, centre[[0, -1]]])
             normals = np.concatenate([normals, -T[[0]], T[[-1]]])
         return vertices.astype(np.float32), normals.astype(np.float32)
+
+
+def hull(vertices: np.ndarray, normals: np.ndarray, radius: float, scale: float = 1.4) -> np.ndarray:
+    """A slightly fatter copy of a tube's vertices (V, 3) along its normals: drawn inside
+    out (front faces culled) it is the tube's dark rim, a cheap depth cue where strands cross."""
+    return vertices + np.float32((scale - 1.0) * radius) * normals

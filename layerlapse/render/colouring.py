@@ -1,0 +1,94 @@
+"""The two ways a view recolours its parts: the stretch heat map and a k-NN head's vote,
+each built over the drawn parts (:mod:`layerlapse.render.actors`) by the rules the drawing
+model gives (:attr:`~layerlapse.draw.model.Part.heated`, :attr:`~layerlapse.draw.model.Part.vote_share`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+
+from layerlapse.draw.heat import KNN_STRETCH, heat_cue
+from layerlapse.draw.model import DrawModel, Kind
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.deformation import Deformation
+from layerlapse.networks.stretch import Stretch
+from layerlapse.render.actors import Drawn, PartBuilder
+from layerlapse.render.heat import HeatMap
+from layerlapse.render.overlays import VoteView
+
+#: cells along the longer side of a flat view's tinted k-NN vote image
+VOTE_IMAGE_CELLS = 200
+
+
+def heat_map(plotter: pv.Plotter, layers: Deformation, model: DrawModel, parts: list[Drawn], built: PartBuilder,
+             scale: float) -> tuple[Stretch, HeatMap]:
+    """The stretch heat map: every heated part coloured by :class:`~layerlapse.networks.stretch.Stretch`
+    (limits fixed from the classes over the whole timeline); a flat view's class lines keep a
+    class cue at their edges, and the other class parts (outlines, tube rims) take the cue."""
+    if layers.knn_head is not None:
+        raise LayerlapseError(KNN_STRETCH)
+    stretch = Stretch(layers, model.scene)
+    limit = stretch.limits()
+    targets = []
+    for drawn in parts:
+        part, actor = drawn.part, drawn.actor
+        if not part.heated:
+            continue
+        tube = drawn.helper[0].sides if part.kind is Kind.TUBE else 0
+        targets.append((drawn.mesh, actor, part.sl, drawn.rows, tube))
+        if part.kind is Kind.LINE and part.label >= 0:  # a class's line keeps a class cue at its edges
+            actor.prop.line_width = 1.5 * actor.prop.line_width
+            under = plotter.add_mesh(drawn.mesh, color=heat_cue(part.label), lighting=False,
+                                     line_width=actor.prop.line_width + 3.0 * scale, render=False, reset_camera=False)
+            under.mapper.SetResolveCoincidentTopologyToPolygonOffset()
+            under.mapper.SetRelativeCoincidentTopologyLineOffsetParameters(0.0, 4.0)
+            built.class_actors[part.label].append(under)
+    heat = HeatMap(plotter, targets, limit=limit, text_colour=model.style.text_color,
+                   font_size=max(8, int(round(15 * scale))))
+    # outlines and tube rims tell the classes apart, in colours the heat map does not use
+    # (the default class colours, blue and orange, would read as squeezed and stretched)
+    coloured = {id(t[1]) for t in targets}
+    for label, actors in built.class_actors.items():
+        for actor in actors:
+            if id(actor) not in coloured and label >= 0:
+                actor.prop.color = heat_cue(label)
+    for actor in heat.actors:  # colours, not highlights: a glossy heat map reads as paler
+        actor.prop.specular = min(actor.prop.specular, 0.1)
+    return stretch, heat
+
+
+def vote_view(plotter: pv.Plotter, layers: Deformation, model: DrawModel, parts: list[Drawn]) -> VoteView | None:
+    """A k-NN head's decision region (:class:`~layerlapse.render.overlays.VoteView`): every
+    part coloured by the vote at its final position, the grid lines mostly so, and in a
+    flat view whose display is the final representation a tinted image of the vote over
+    the data's padded box; None for an affine head."""
+    votes = layers.final_votes()
+    if votes is None:
+        return None
+    coloured = []
+    for drawn in parts:
+        vote = votes[drawn.sl] if drawn.rows is None else votes[drawn.sl][drawn.rows]
+        if drawn.kind is Kind.TUBE:
+            tube, _ = drawn.helper
+            vote = np.repeat(vote, tube.sides) if tube.closed else np.r_[np.repeat(vote, tube.sides), vote[[0, -1]]]
+        coloured.append((drawn.mesh, drawn.actor, vote, drawn.part.vote_share))
+    classes = layers.knn_head.classes if layers.knn_head is not None else len(model.scene.class_names)
+    colours = [model.style.colour(c) for c in range(classes)]
+    image = _vote_image(layers, model) if model.flat else None
+    return VoteView(plotter, coloured, image, colours=colours)
+
+
+def _vote_image(layers: Deformation, model: DrawModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """The vote over the final class points' padded box, (xs, ys, vote (ny, nx), depth)."""
+    final = layers.display(np.array([layers.n_frames - 1]))[0][model.class_points].astype(float)
+    if not len(final):
+        return None
+    lo, hi = final.min(0), final.max(0)
+    pad = 0.04 * float((hi - lo)[:2].max()) + 1e-9
+    lo, hi = lo - pad, hi + pad
+    step = float((hi - lo)[:2].max()) / VOTE_IMAGE_CELLS
+    xs = np.linspace(lo[0], hi[0], max(2, int(np.ceil((hi[0] - lo[0]) / step)) + 1))
+    ys = np.linspace(lo[1], hi[1], max(2, int(np.ceil((hi[1] - lo[1]) / step)) + 1))
+    X, Y = np.meshgrid(xs, ys)
+    vote = layers.vote_plane(np.stack([X.ravel(), Y.ravel(), np.zeros(X.size)], 1))
+    return None if vote is None else (xs, ys, vote.reshape(X.shape), -2 * model.eps)

@@ -1,0 +1,136 @@
+"""Keeping every class in sight: cutaways that open a class enclosing another, the zoom
+inset on a class that covers only a few pixels, and :class:`Visibility`, which warns when
+a class is lost from sight anyway."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it without VTK
+    from layerlapse.render.overlays import Inset
+
+#: a class whose picture is smaller than this (pixels at 720p) gets a zoomed inset
+INSET_PIXELS = 14.0
+#: the inset magnifies at most this much (a class squashed to a point stays a point)
+MAX_ZOOM = 2000.0
+#: the label :attr:`~layerlapse.render.view.SceneView.visible_pixels` gives the grid of a scene without classes
+GRID = -1
+#: a class spanning fewer pixels than this (at 720p, the inset's zoom included) is lost from sight
+VISIBLE_PIXELS = 3.0
+
+
+def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], start: np.ndarray) -> list:
+    """3-D scenes where one class encloses another (a ball in a shell): clipping planes
+    that open the enclosing class's surfaces on the camera's side, through the middle of
+    the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices)]."""
+    import vtk
+
+    boxes = {label: (start[idx].min(0), start[idx].max(0)) for label, idx in class_sets.items() if len(idx)}
+    out = []
+    for outer, (lo, hi) in boxes.items():
+        inner = [label for label, (a, b) in boxes.items()
+                 if label != outer and (a > lo + 1e-6).all() and (b < hi - 1e-6).all()]
+        if not inner:
+            continue
+        plane = vtk.vtkPlane()
+        for actor in class_actors[outer]:  # its surfaces and their outlines
+            actor.mapper.AddClippingPlane(plane)
+        out.append((plane, np.concatenate([class_sets[label] for label in inner])))
+    return out
+
+
+def face_cutaways(camera, planes: list, positions: np.ndarray) -> None:
+    """Face each cutaway plane away from ``camera``, through the enclosed class's middle."""
+    if not planes:
+        return
+    towards = np.subtract(camera.GetPosition(), camera.GetFocalPoint())
+    towards /= max(float(np.linalg.norm(towards)), 1e-30)
+    for plane, inner in planes:
+        pts = positions[inner]
+        plane.SetOrigin(*(0.5 * (pts.min(0) + pts.max(0))))
+        plane.SetNormal(*(-towards))
+
+
+def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], class_names: tuple[str, ...],
+               positions: np.ndarray, inset: Inset | None) -> dict[int, float]:
+    """Zoom ``inset`` on the class that covers the fewest pixels, if it covers fewer than
+    :data:`INSET_PIXELS`; else hide it. Call after the camera ``cam`` is set.
+
+    -> how many pixels (at 720p) each class spans in the frame, the inset's zoom included
+    (:data:`GRID` for a scene without classes), which :class:`Visibility` watches."""
+    visible: dict[int, float] = {}
+    towards = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
+    dist = float(np.linalg.norm(towards))
+    up = np.array(cam.GetViewUp())
+    right = np.cross(up, towards / max(dist, 1e-30))
+    half = cam.GetParallelScale() if cam.GetParallelProjection() else dist * np.tan(np.radians(cam.GetViewAngle() / 2))
+    px_per_unit = size[1] / (2 * half)
+    best = None
+    to_720p = 720 / size[1]
+    if not class_sets:  # a scene without classes (the grid alone): watch all of it
+        pts = positions.astype(float)
+        visible[GRID] = max(np.ptp(pts @ up), np.ptp(pts @ right)) * px_per_unit * to_720p
+    for label, idx in class_sets.items():
+        if not len(idx):
+            continue
+        pts = positions[idx].astype(float)
+        extent = max(np.ptp(pts @ up), np.ptp(pts @ right))
+        visible[label] = extent * px_per_unit * to_720p
+        if best is None or extent < best[1]:
+            best = (label, extent, pts)
+    if inset is None:
+        return visible
+    threshold = INSET_PIXELS * size[1] / 720
+    if best is None or best[1] * px_per_unit >= threshold:
+        inset.set_visible(False)
+        return visible
+    label, extent, pts = best
+    lens_half = max(0.7 * extent, half / MAX_ZOOM)
+    centre = 0.5 * (pts.min(0) + pts.max(0))
+    # what the inset (its viewport, 2 lens_half high in world units) shows of
+    # every class, the zoomed one and any other inside the lens
+    x0, y0, x1, y1 = inset.renderer.GetViewport()
+    aspect = (x1 - x0) * size[0] / ((y1 - y0) * size[1])
+    inset_px_per_unit = (y1 - y0) * size[1] / (2 * lens_half) * to_720p
+    for other, idx in class_sets.items():
+        if not len(idx):
+            continue
+        rel = positions[idx].astype(float) - centre
+        u, r = rel @ up, rel @ right
+        inside = (np.abs(u) <= lens_half) & (np.abs(r) <= lens_half * aspect)
+        if inside.any():
+            seen = max(np.ptp(u[inside]), np.ptp(r[inside])) * inset_px_per_unit
+            visible[other] = max(visible[other], seen)
+    inset.pose(cam, centre, lens_half, f"{class_names[label]}, zoomed \u00d7{half / lens_half:.0f}")
+    return visible
+
+
+class Visibility:
+    """Which frames lose a class from sight: it spans fewer than :data:`VISIBLE_PIXELS` (at
+    720p, the inset's zoom included: squashed to a point, or a speck beside the other
+    classes). :meth:`warn` says so once per class, so a blank picture never passes silently."""
+
+    def __init__(self, class_names: tuple[str, ...]) -> None:
+        self.class_names = class_names
+        self.lost: dict[int, list[int]] = {}
+        self.frames = 0
+
+    def record(self, frame: int, visible_pixels: dict[int, float]) -> None:
+        self.frames += 1
+        for label, pixels in visible_pixels.items():
+            if pixels < VISIBLE_PIXELS:
+                self.lost.setdefault(label, []).append(frame)
+
+    def warn(self, *, fps: float | None = None, what: str = "frames") -> None:
+        for label, frames in sorted(self.lost.items()):
+            name = "the grid" if label == GRID else f"class {self.class_names[label]!r}"
+            when = f", from {frames[0] / fps:.1f} s" if fps else ""
+            count = f"{len(frames)} of {self.frames} {what}" if self.frames > 1 else "this picture"
+            why = ("the layers squash it to a point, or the scene is too small to draw" if label == GRID else
+                   "the network squashes it to a point, or its geometry is tiny beside the rest: "
+                   "mesh scenes can set normalize = \"each\"")
+            warnings.warn(f"visibility: {name} spans fewer than {VISIBLE_PIXELS:.0f} pixels in {count}{when}, "
+                          f"even zoomed: it is out of sight there ({why})", stacklevel=2)
