@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-slow lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,8 +18,13 @@ setup: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/layerlapse render linked-tori
 
+# the fast lane (what a change needs before it is committed), then the slow lane: real Dask
+# clusters, signals to real processes, headless Chromium; CI runs both
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow" --durations=15
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow --durations=15
 
 # ruff (style, imports, banned APIs), mypy (types, with the pydantic plugin) and lint-imports
 # (the layering in pyproject.toml); CI runs all three

@@ -3,6 +3,17 @@ import os
 import numpy as np
 import pytest
 
+#: the slow lane (`make test-slow`, run by .ci/run after `make test`): real Dask clusters,
+#: signals sent to real processes, headless Chromium
+SLOW_FIXTURES = {"chromium"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that opens Chromium is slow wherever it is (the chromium fixture starts it)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 def pytest_addoption(parser):
     parser.addoption(

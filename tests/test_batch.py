@@ -38,6 +38,8 @@ from layerlapse.batch.manifest import Record, Status, append_record, sha256
 from layerlapse.cli import app
 from layerlapse.errors import LayerlapseError
 
+pytestmark = pytest.mark.slow  # real Dask clusters, spawned workers
+
 TINY = """
 scenes = ["two-curves"]
 outputs = {outputs}

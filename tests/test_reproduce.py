@@ -83,6 +83,7 @@ def test_claims_match_the_essay():
     assert {c.scene for c in CLAIMS if c.extension} == {"sphere-shell", "sphere-shell-4d"}
 
 
+@pytest.mark.slow  # a sweep on a real Dask cluster
 def test_run_tiny(tmp_path):
     """Through batch: 3 claims x 2 seeds = 6 jobs; the table, the key frames (each the best
     seed's still), the same accuracies as training in this process, and a rerun that trains nothing."""

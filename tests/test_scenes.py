@@ -258,6 +258,7 @@ def test_training_clock(tmp_path):
 
 # --- reproduce ----------------------------------------------------------------------------
 
+@pytest.mark.slow  # a sweep on a real Dask cluster
 def test_reproduce_reduced(tmp_path):
     from layerlapse.batch.reproduce import CLAIMS, run
 

@@ -21,7 +21,8 @@ from layerlapse._files import remove_stale_temporaries, temporary_sibling
 from layerlapse.errors import LayerlapseError
 from layerlapse.render.encoder import FrameWriter
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals, /proc and PR_SET_PDEATHSIG are Linux's")
+pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="signals, /proc and PR_SET_PDEATHSIG are Linux's"),
+              pytest.mark.slow]  # real processes, signalled
 
 EPOCHS = ["--epochs", "3"]
 #: 241 frames: about a second of rendering after the first frame, time enough to land a signal
