@@ -4,7 +4,10 @@ Only the driver appends to it, one whole line per job (:func:`append_record`), s
 interrupted sweep leaves a manifest whose every line is whole. A job's latest line wins
 (:func:`read_manifest`); a line that is torn, not UTF-8, not JSON, or not of a record's shape
 (:class:`Record`: a line edited by hand or by another tool) is ignored, and that job is run
-again.
+again. So is a record naming a file outside ``OUT``: every path must be ``JOBID/NAME`` (plain
+names, nothing a browser or the file system could read as another folder) and must still
+resolve inside ``OUT`` with symlinks followed (:func:`inside`), so neither the skip test nor
+the gallery's links ever reach past ``OUT``.
 """
 
 from __future__ import annotations
@@ -12,15 +15,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from layerlapse.errors import LayerlapseError
 
 MANIFEST = "manifest.jsonl"
+#: a file or folder name a manifest (or a worker) may give: no separator of any system, no
+#: leading dot (``..``, hidden files), nothing a URL reads specially (``%``, ``?``, ``#``)
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+
+
+def plain_name(name: str) -> bool:
+    """Whether ``name`` is one :data:`NAME`: a file in the folder it is joined to, and no other."""
+    return NAME.fullmatch(name) is not None
 
 
 class _Named(str, Enum):
@@ -80,6 +92,16 @@ class Output(BaseModel):
     size: int
     sha256: str
 
+    @field_validator("path")
+    @classmethod
+    def _job_file(cls, path: str) -> str:
+        # what the driver writes; anything else (absolute, "..", a backslash a browser takes
+        # for a slash) is not a record's shape
+        parts = path.split("/")
+        if len(parts) != 2 or not all(plain_name(part) for part in parts):
+            raise ValueError(f"{path!r} is not JOBID/NAME")
+        return path
+
 
 class Record(BaseModel):
     """One manifest line: a finished job's inputs, how it ended, and the files it made."""
@@ -117,10 +139,20 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def inside(out: Path, path: Path) -> bool:
+    """Whether ``path``, symlinks followed, is in ``out`` (itself resolved), below its top."""
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+    return real != out and real.is_relative_to(out)
+
+
 def read_manifest(out: Path) -> dict[str, Record]:
     """The latest record of each job id in ``out``'s manifest; a line that is not whole JSON
-    (a crash) or not a record's shape is ignored."""
+    (a crash), not a record's shape, or names a file that resolves outside ``out`` is ignored."""
     latest: dict[str, Record] = {}
+    top = out.resolve()
     path = out / MANIFEST
     try:
         lines = path.read_bytes().splitlines()
@@ -134,17 +166,20 @@ def read_manifest(out: Path) -> dict[str, Record]:
             record = Record.model_validate(json.loads(line.decode("utf-8")))
         except (UnicodeDecodeError, json.JSONDecodeError, ValidationError):
             continue
-        latest[record.id] = record
+        if all(inside(top, top / item.path) for item in record.outputs):
+            latest[record.id] = record
     return latest
 
 
 def is_done(record: Record | None, out: Path) -> bool:
-    """Whether a record says done and every output it lists still has its size and hash."""
+    """Whether a record says done and every output it lists is still in ``out`` (symlinks
+    followed) with its size and hash."""
     if record is None or record.status is not Status.DONE:
         return False
+    top = out.resolve()
     for item in record.outputs:
-        path = out / item.path
-        if not path.is_file() or path.stat().st_size != item.size or sha256(path) != item.sha256:
+        path = top / item.path
+        if not inside(top, path) or not path.is_file() or path.stat().st_size != item.size or sha256(path) != item.sha256:
             return False
     return True
 
