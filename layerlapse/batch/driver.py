@@ -17,6 +17,12 @@ again); a worker that dies is the scheduler's to retry (``allowed-failures``, se
 ``job_timeout`` is recorded as failed and its worker restarted. Nothing waits for ever: a
 cluster without workers for ``wait_for_workers`` seconds, or a scheduler that goes away, ends
 the sweep with one line, the finished jobs kept in the manifest.
+
+One driver per ``OUT``: the driver holds ``OUT/.lock`` (:mod:`~layerlapse.batch.lock`) from
+reading the manifest to writing the gallery; another driver on the same folder says who holds
+it and stops, or waits up to ``wait`` seconds. Every path the manifest names stays in ``OUT``
+(:func:`~layerlapse.batch.manifest.read_manifest`), and a job whose folder ``OUT/JOBID``
+leads out of it (a symlink) is failed unrun, so nothing is written through it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,19 @@ from typing import TYPE_CHECKING, Any
 
 from layerlapse.batch.gallery import write_gallery
 from layerlapse.batch.job import JobResult, run_job
-from layerlapse.batch.manifest import MANIFEST, Output, Record, Status, append_record, is_done, read_manifest, sha256
+from layerlapse.batch.lock import check_wait, locked
+from layerlapse.batch.manifest import (
+    MANIFEST,
+    Output,
+    Record,
+    Status,
+    append_record,
+    inside,
+    is_done,
+    plain_name,
+    read_manifest,
+    sha256,
+)
 from layerlapse.batch.sweep import Job, read_sweep
 from layerlapse.errors import LayerlapseError
 
@@ -68,6 +86,7 @@ class Options:
     progress: bool = True
     wait_for_workers: float = 120.0
     job_timeout: float | None = None
+    wait: float = 0.0
 
     def check(self) -> None:
         """One line for the first setting out of range (or two that do not go together)."""
@@ -84,6 +103,7 @@ class Options:
             raise LayerlapseError(f"job_timeout: {self.job_timeout:g} is out of range; allowed: 1 to 604800 seconds")
         if self.workers is not None and self.scheduler is not None:
             raise LayerlapseError("workers: a running scheduler has its own workers; drop --workers (or --scheduler)")
+        check_wait(self.wait)
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,7 @@ def batch(
     progress: bool = True,
     wait_for_workers: float = 120.0,
     job_timeout: float | None = None,
+    wait: float = 0.0,
 ) -> BatchResult:
     """Run a sweep file's jobs on Dask; write ``OUT/JOBID/...``, ``OUT/manifest.jsonl`` and ``OUT/index.html``.
 
@@ -150,6 +171,10 @@ def batch(
     job_timeout
         Stop a job that runs longer than this many seconds (recorded as failed; its worker is
         restarted); None: no limit.
+    wait
+        When another batch holds ``out`` (its lock, ``out/.lock``), wait up to this many
+        seconds for it (0 to 86400; 0: do not wait), then raise
+        :class:`~layerlapse.batch.lock.Busy`, one line naming its pid, host and start.
 
     Returns
     -------
@@ -164,7 +189,7 @@ def batch(
         # quietly; the driver says what to do (where its workers fail to start)
         sys.exit(1)
     options = Options(scheduler=scheduler, workers=workers, retries=retries, jobs_per_worker=jobs_per_worker,
-                      progress=progress, wait_for_workers=wait_for_workers, job_timeout=job_timeout)
+                      progress=progress, wait_for_workers=wait_for_workers, job_timeout=job_timeout, wait=wait)
     options.check()
     jobs = read_sweep(sweep)
     if scheduler is not None:
@@ -173,6 +198,12 @@ def batch(
         check_scheduler(scheduler)  # before OUT is made: a wrong address leaves nothing behind
     out = check_out(out)
     check_folder_writable(out / MANIFEST)  # one line, before any cluster starts
+    with locked(out, wait=options.wait):  # the plan too: a driver that waited skips what the other did
+        return _locked(jobs, out, options, force=force)
+
+
+def _locked(jobs: list[Job], out: Path, options: Options, *, force: bool) -> BatchResult:
+    """:func:`batch` once it holds ``out``'s lock: plan, run, write the gallery."""
     todo, skipped = plan(jobs, out, force=force)
     shown = unique_jobs(jobs)  # the gallery's rows: the sweep's order, each job once
     counts = Counts(skipped=len(skipped))
@@ -241,7 +272,7 @@ def receive(folder: Path, files: dict[str, bytes]) -> None:
     from layerlapse._files import atomic_output
 
     for name, data in files.items():
-        if name in ("", ".", "..") or Path(name).name != name:
+        if not plain_name(name):
             raise LayerlapseError(f"out: a worker returned a file named {name!r}; not written outside {str(folder)!r}")
         with atomic_output(folder / name) as tmp:
             tmp.write_bytes(data)
@@ -258,6 +289,8 @@ def record_of(job: Job, out: Path, result: JobResult) -> Record:
         doing = "read"
         for kind, name in result.outputs.items():
             path = out / job.id / name
+            if not plain_name(name) or not inside(out, path):  # what the manifest would refuse to read back
+                raise LayerlapseError(f"out: the job's output {name!r} is not a file in {str(out / job.id)!r}")
             outputs.append(Output(kind=kind, path=f"{job.id}/{name}", size=path.stat().st_size, sha256=sha256(path)))
     except (OSError, LayerlapseError) as exc:
         detail = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
@@ -342,6 +375,10 @@ class _Loop:
         slots = max(1, idle.check(len(info["workers"])))
         while pending and len(self.running) < slots:
             job = pending.pop()
+            if not inside(self.out, self.out / job.id):  # a symlink out of OUT: write nothing through it
+                self._finish(job, JobResult(Status.FAILED, f"out: {str(self.out / job.id)!r} leads outside "
+                                            f"{str(self.out)!r} (a symlink); remove it and run the batch again"))
+                continue
             key = f"job-{job.id}-{secrets.token_hex(3)}"
             future = self.client.submit(run_job, job, str(self.out / job.id), self.marker, key=key, pure=False)
             self.running[future] = job

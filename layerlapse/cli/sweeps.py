@@ -3,6 +3,8 @@ claims as a sweep, with a table and key frames)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +26,7 @@ def batch_command(
     dry_run: Annotated[bool, typer.Option(help="list the jobs (id, scene, settings, run or skip) and run nothing")] = False,
     wait_for_workers: Annotated[float, typer.Option(help="give up when the cluster has had no workers this many seconds")] = 120.0,
     job_timeout: Annotated[float | None, typer.Option(help="stop a job that runs longer than this many seconds (recorded as failed, its worker restarted)")] = None,
+    wait: Annotated[float, typer.Option(help="when another batch is running in OUT, wait up to this many seconds for it (0 to 86400; default 0: exit 75 at once)")] = 0.0,
     progress: ProgressOpt = True,
 ) -> None:
     """Run a sweep of jobs (scenes x a grid of settings) on Dask; resumable, with a gallery."""
@@ -34,9 +37,10 @@ def batch_command(
         for line in dry_run_lines(sweep, out, force=force):
             typer.echo(line)
         return
-    result = batch(sweep, out, scheduler=scheduler, workers=workers, retries=retries,
-                   jobs_per_worker=jobs_per_worker, force=force, progress=progress, wait_for_workers=wait_for_workers,
-                   job_timeout=job_timeout)
+    with busy_exits():
+        result = batch(sweep, out, scheduler=scheduler, workers=workers, retries=retries,
+                       jobs_per_worker=jobs_per_worker, force=force, progress=progress,
+                       wait_for_workers=wait_for_workers, job_timeout=job_timeout, wait=wait)
     for what, error in result.failures[:FAILURES_SHOWN]:
         typer.secho(f"failed: {what}: {error}", err=True)
     if len(result.failures) > FAILURES_SHOWN:
@@ -52,6 +56,19 @@ def batch_command(
 FAILURES_SHOWN = 5
 
 
+@contextmanager
+def busy_exits() -> Iterator[None]:
+    """Another batch holding OUT is one ``error:`` line and exit code 75 (not 2: the input is
+    fine, and the same command may well succeed later)."""
+    from layerlapse.batch.lock import BUSY_EXIT, Busy
+
+    try:
+        yield
+    except Busy as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(BUSY_EXIT) from None
+
+
 @app.command("reproduce")
 def reproduce_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for results.md, results.json, key frames, and the sweep's jobs, manifest and gallery")] = Path("outputs/reproduce"),
@@ -65,8 +82,9 @@ def reproduce_command(
     """Train the networks the essay's claims are about (several seeds each, as a batch sweep) and write a table and key frames."""
     from layerlapse.batch.reproduce import SWEEP, markdown, run
 
-    results = run(out, seeds=seeds, epochs=epochs, scheduler=scheduler, workers=workers, force=force,
-                  progress=progress)
+    with busy_exits():
+        results = run(out, seeds=seeds, epochs=epochs, scheduler=scheduler, workers=workers, force=force,
+                      progress=progress)
     typer.echo(markdown(results, seeds))
     typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'} and {len(results)} key frames "
                f"(the sweep: {out / SWEEP}, its gallery: {out / 'index.html'})")
