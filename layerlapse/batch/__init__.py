@@ -7,6 +7,7 @@ Modules, each importing only those above it:
 - :mod:`~layerlapse.batch.job`: what a worker runs for one job
 - :mod:`~layerlapse.batch.gallery`: ``OUT/index.html``, the offline table of a sweep's jobs
 - :mod:`~layerlapse.batch.cluster`: the Dask cluster (a running scheduler or a local one)
+- :mod:`~layerlapse.batch.lock`: ``OUT/.lock``, one driver per output folder
 - :mod:`~layerlapse.batch.driver`: :func:`batch`, which schedules the jobs and writes the manifest
 - :mod:`~layerlapse.batch.reproduce`: ``layerlapse reproduce``, the essay's claims as one sweep
 

@@ -80,8 +80,8 @@ def _acquire(fd: int, path: Path, out: Path, wait: float) -> None:
             raise LayerlapseError(f"out: cannot lock {str(path)!r} ({exc.strerror or exc}); two batches on one "
                                   "folder would run every job twice") from None
     waited = f"; waited {wait:g} s" if wait else ""
-    raise Busy(f"out: {str(out)!r} is in use by another batch ({holder(fd)}){waited}; let it finish, or run "
-               "with --wait SECONDS, or give another --out")
+    raise Busy(f"out: {str(out)!r} is in use by another batch ({holder(fd)}){waited}; let it finish, or give "
+               "another --out (batch --wait SECONDS waits for it)")
 
 
 def _holder() -> dict[str, object]:
