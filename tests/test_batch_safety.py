@@ -175,8 +175,10 @@ def test_the_lock_goes_with_its_process(tmp_path):
 def test_wait_waits_for_the_holder_and_no_longer(tmp_path):
     with held_by_another_process(tmp_path, seconds=1.0):
         start = time.monotonic()
-        with locked(tmp_path, wait=30):
+        with locked(tmp_path, wait=30):  # the file the holder removed is not the one held now
             assert 0.3 < time.monotonic() - start < 20
+            assert json.loads((tmp_path / LOCK).read_text())["pid"] == os.getpid()
+    assert not (tmp_path / LOCK).exists()  # gone with the batch that held it
     with held_by_another_process(tmp_path), pytest.raises(Busy, match=r"; waited 0\.5 s; "):
         start = time.monotonic()
         with locked(tmp_path, wait=0.5):

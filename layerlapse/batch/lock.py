@@ -3,13 +3,15 @@
 Two drivers on one ``OUT`` would both run every job and append every record twice. The
 driver holds an exclusive ``flock`` on ``OUT/.lock`` while it plans, runs and writes the
 gallery. The kernel releases it when the process ends however it ends (a kill, a crash), so
-a lock is never stale; the file stays (removing it would let a third driver lock a new file
-while the second still waits on the old one). The holder writes its pid, host and start time
-into it, which a driver that finds the folder taken names in its one line.
+a lock is never stale. The holder writes its pid, host and start time into it, which a
+driver that finds the folder taken names in its one line, and removes the file as it
+finishes; a driver that then holds the lock of a removed file lets go and locks the file
+there now, so two drivers never hold two different files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import math
@@ -47,41 +49,63 @@ def check_wait(wait: float) -> None:
 @contextmanager
 def locked(out: Path, *, wait: float = 0.0) -> Iterator[None]:
     """Hold ``out``'s lock for the block; :class:`Busy` (one line naming the holder) if another
-    process holds it for longer than ``wait`` seconds (0: do not wait)."""
+    process holds it for longer than ``wait`` seconds (0: do not wait). The lock file is
+    removed when the block ends (a killed holder leaves it, unlocked: harmless)."""
     check_wait(wait)
     path = out / LOCK
+    fd = _acquire(path, out, time.monotonic() + wait, wait)
     try:
-        # O_NOFOLLOW: a symlink planted as OUT/.lock must not make us create or write a file elsewhere
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        raise LayerlapseError(f"out: cannot open the lock file {str(path)!r} ({exc.strerror or exc}); it should "
-                              "be a plain file layerlapse batch makes") from None
-    try:
-        _acquire(fd, path, out, wait)
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(_holder()) + "\n").encode(), 0)
         yield
     finally:
+        with contextlib.suppress(OSError):  # removed while still held, so no one holds a file about to go
+            path.unlink()
         os.close(fd)  # releases the lock
 
 
-def _acquire(fd: int, path: Path, out: Path, wait: float) -> None:
-    """Take the exclusive lock on ``fd``, trying until ``wait`` seconds have passed."""
-    deadline = time.monotonic() + wait
+def _acquire(path: Path, out: Path, deadline: float, wait: float) -> int:
+    """An open descriptor of ``path`` holding its exclusive lock, tried until ``deadline``."""
     while True:
+        fd = _open(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_S)
+                waited = f"; waited {wait:g} s" if wait else ""
+                message = (f"out: {str(out)!r} is in use by another batch ({holder(fd)}){waited}; let it finish, "
+                           "or give another --out (batch --wait SECONDS waits for it)")
+                os.close(fd)
+                raise Busy(message) from None
         except OSError as exc:  # a file system without locks
+            os.close(fd)
             raise LayerlapseError(f"out: cannot lock {str(path)!r} ({exc.strerror or exc}); two batches on one "
                                   "folder would run every job twice") from None
-    waited = f"; waited {wait:g} s" if wait else ""
-    raise Busy(f"out: {str(out)!r} is in use by another batch ({holder(fd)}){waited}; let it finish, or give "
-               "another --out (batch --wait SECONDS waits for it)")
+        else:
+            if _still_there(fd, path):
+                return fd
+            os.close(fd)  # locked a file its holder removed on finishing: lock the one there now
+            continue
+        os.close(fd)
+        time.sleep(POLL_S)
+
+
+def _open(path: Path) -> int:
+    try:
+        # O_NOFOLLOW: a symlink planted as OUT/.lock must not make us create or write a file elsewhere
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise LayerlapseError(f"out: cannot open the lock file {str(path)!r} ({exc.strerror or exc}); it should "
+                              "be a plain file layerlapse batch makes") from None
+
+
+def _still_there(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is the file at ``path`` now (not one removed since it was opened)."""
+    try:
+        here, now = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (now.st_dev, now.st_ino)
 
 
 def _holder() -> dict[str, object]:
