@@ -108,7 +108,7 @@ def test_any_error_of_a_writer_on_a_full_disk_is_a_write_error(monkeypatch):
     with pytest.raises(WriteError, match=r"^checkpoint: could not write 'n\.pt' \(No space left on device\)"):
         with atomic_output("n.pt", "checkpoint") as tmp:
             torch_on_a_full_disk(tmp)
-    with pytest.raises(LayerlapseError, match="^bad") as caught:  # bad input stays bad input
+    with pytest.raises(LayerlapseError, match=r"^bad") as caught:  # bad input stays bad input
         with atomic_output("n.pt") as tmp:
             raise LayerlapseError("bad")
     assert not isinstance(caught.value, WriteError) and leftovers() == []
@@ -169,10 +169,11 @@ def test_an_interrupt_after_the_output_is_complete_says_it_was_kept():
     """The signal lands after the rename (the output line, the visibility notices, exit)."""
     remember_written("out/x.mp4")
     late = Interrupted(signal.SIGTERM)
-    assert interrupt_line(late, "render") == "terminated: render stopped; out/x.mp4 was written complete and kept"
+    assert interrupt_line(late, "render") == ("terminated: render stopped; no partial file was left; "
+                                              "out/x.mp4 was written complete and kept")
     during = Interrupted(signal.SIGTERM)  # in the commit itself, just after the rename
     during.activity, during.target = "writing", Path("out/x.mp4")
-    assert interrupt_line(during, "render") == ("terminated: render stopped while writing; "
+    assert interrupt_line(during, "render") == ("terminated: render stopped while writing; no partial file was left; "
                                                 "out/x.mp4 was written complete and kept")
     cut = Interrupted(signal.SIGINT)  # the movie kept, the trajectory after it not written
     cut.activity, cut.target = "writing", Path("t.npz")
@@ -231,13 +232,14 @@ def test_a_real_full_disk_is_one_line_exit_74_and_nothing_left(mountable, checkp
     else:
         args = ["figure", "two-curves", *base, "--no-progress", "--size", "320x240", "-o", f"{full}/{output}"]
     done = on_a_full_disk(tmp_path, 4, python("-m", "layerlapse", *args))
+    named = "e-input.ply" if output == "e.ply" else output  # export names a file per stage
     lines = done.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("rc="))
     rc, left = lines[at], lines[at + 1:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert rc == "rc=74", done
     assert len(errors) == 1 and errors[0].startswith(f"error: {'save_trajectory' if output == 't.npz' else 'out'}: "
-                                                     f"could not write '{full}/{output}' (No space left on device); "
+                                                     f"could not write '{full}/{named}' (No space left on device); "
                                                      "no partial file was left"), done.stderr
     assert left == ["filler"], done.stdout  # neither the output nor a temporary
     if output == "t.npz":
@@ -265,8 +267,8 @@ LATE = textwrap.dedent("""\
     import atexit, sys, time
     from pathlib import Path
     # runs as the program ends, after the command: where Python's teardown used to be
-    atexit.register(lambda: (Path(sys.argv[1]).write_text("ending"), time.sleep(30)))
-    sys.argv[1:] = sys.argv[2:]
+    marker = Path(sys.argv.pop(1))
+    atexit.register(lambda: (marker.write_text("ending"), time.sleep(30)))
     from layerlapse.cli import main
     main()
 """)
@@ -289,5 +291,5 @@ def test_sigterm_after_the_command_ended_says_what_was_kept(checkpoint, tmp_path
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 143, err
     assert out.splitlines()[-1] == "wrote f.png"
-    assert err.splitlines() == ["terminated: figure had ended; f.png was written complete and kept"]
+    assert err.splitlines() == ["terminated: figure had ended; no partial file was left; f.png was written complete and kept"]
     assert Path("f.png").stat().st_size > 0

@@ -185,7 +185,7 @@ def finish(code: int, command: str | None) -> NoReturn:
 
     def late(signum: int, frame: Any) -> None:
         word = "terminated" if signum == signal.SIGTERM else "interrupted"
-        line = f"{word}: {command or 'layerlapse'} had ended" + (kept_clause() or "; no partial file was left")
+        line = f"{word}: {command or 'layerlapse'} had ended; no partial file was left{kept_clause()}"
         try:
             os.write(2, (line + "\n").encode())
         finally:
@@ -264,9 +264,7 @@ def interrupt_line(exc: KeyboardInterrupt, command: str | None) -> str:
         activity, target = exc.activity, exc.target
         word = "terminated" if exc.signum == signal.SIGTERM else word
     stopped = f"{command or 'layerlapse'} stopped" + (f" while {activity}" if activity else "")
-    kept = kept_clause()
     if target is not None and _was_written(target):  # it landed just after the rename
         target = None
-    if kept and target is None:  # it landed after the output was complete: nothing was cut short
-        return f"{word}: {stopped}{kept}"
-    return f"{word}: {stopped}; no partial file was left" + (f" ({target} was not written)" if target else "") + kept
+    return (f"{word}: {stopped}; no partial file was left" + (f" ({target} was not written)" if target else "")
+            + kept_clause())
