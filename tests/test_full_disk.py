@@ -143,7 +143,7 @@ def test_exit_codes_tell_a_full_disk_from_bad_input():
         assert error_report(exc)[1] == 74
     remember_written("a.mp4")
     assert error_report(OSError(errno.ENOSPC, "No space left on device", "log.txt")) == (
-        "error: 'log.txt': No space left on device; a.mp4 was written complete and kept", 74)
+        "error: writing 'log.txt' failed (No space left on device); a.mp4 was written complete and kept", 74)
     assert error_report(OSError(errno.ENOENT, "No such file")) is None  # a bug keeps its traceback
     assert error_report(ValueError("x")) is None
 

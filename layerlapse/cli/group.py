@@ -102,8 +102,8 @@ def error_report(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, OSError):
         if exc.errno not in STORAGE_ERRNOS:
             return None
-        where = f"{str(exc.filename)!r}: " if exc.filename is not None else ""
-        return f"error: {where}{exc.strerror or exc}{kept_clause()}", EXIT_WRITE
+        where = f"writing {str(exc.filename)!r}" if exc.filename is not None else "a write"  # file.write() names none
+        return f"error: {where} failed ({exc.strerror or exc}){kept_clause()}", EXIT_WRITE
     if not isinstance(exc, LayerlapseError):
         return None
     # a LayerlapseError raised while handling a storage OSError (the manifest's append) is one too
