@@ -4,10 +4,17 @@ Temporaries are named ``.{stem}.layerlapse-{pid}-{random}.part{suffix}`` (:data:
 the writer's process id in the name lets a later run remove what a killed one left
 (:func:`remove_stale_temporaries`), and the real extension comes last, so ffmpeg still
 picks the container from it.
+
+An output that cannot be stored (the disk is full, over quota, failing) is a
+:class:`WriteError`, one line naming the file, whatever library was writing it: an
+``OSError`` of :data:`STORAGE_ERRNOS`, any other error of a writer on a disk that is now
+full (torch raises ``RuntimeError``), and a file that ends early (:data:`TRAILERS`: VTK's
+GL2PS export ignores failed writes). The CLI exits 74 for it, not 2.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -25,13 +32,71 @@ TEMP_NAME = re.compile(r"\.(?P<stem>.*)\.layerlapse-(?P<pid>[1-9][0-9]{0,9})-[0-
 #: /proc's start times are rounded to whole seconds (boot time) and clock ticks: a file
 #: counts as older than a process only if it is older by more than this
 START_SLACK_S = 2.0
+#: errno values that say the storage failed, not the request: full, over quota, a file too
+#: large for the filesystem, the device failing
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+#: while writing (its folder was proven writable before any work), a filesystem that turned
+#: read-only is a failure of the storage too: Linux remounts a failing disk read-only
+WRITE_ERRNOS = STORAGE_ERRNOS | {errno.EROFS}
+#: a disk with less free space than this (or than 1% of its size, if less) is full: a
+#: writer that failed there filled it
+FULL_BELOW = 1 << 20
 
 
-def temporary_sibling(path: Path, *, folder: bool = False) -> Path:
+class WriteError(LayerlapseError):
+    """An output could not be stored: the disk is full, over quota, failing or went read-only.
+    The message names the file and says that no partial file was left; the CLI exits 74
+    (``EX_IOERR``), not 2: the input was fine, the storage was not."""
+
+
+def write_error(path: Path, reason: str, field: str = "out", *, existed: bool = False) -> WriteError:
+    """The one line of a failed write of ``path`` (its temporary is, or is about to be, removed)."""
+    kept = f"; the existing {path.name} is unchanged" if existed else ""
+    return WriteError(f"{field}: could not write {str(path)!r} ({reason}); no partial file was left{kept}")
+
+
+def disk_full(folder: Path) -> bool:
+    """Whether the filesystem of ``folder`` has (next to) no space left for this process."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # gone, or not POSIX
+        return False
+    if st.f_blocks == 0:  # a pseudo filesystem that reports no sizes
+        return False
+    free = st.f_bfree if os.geteuid() == 0 else st.f_bavail  # root may fill the reserved blocks
+    return free * st.f_frsize < min(FULL_BELOW, st.f_blocks * st.f_frsize // 100)
+
+
+def as_write_error(cause: BaseException | str, path: Path, field: str = "out", *,
+                   existed: bool = False) -> WriteError | None:
+    """``cause``, met while writing ``path``, as a :class:`WriteError` if it is a failure of
+    the storage; else None (bad input, a bug, an interrupt: those keep their own kind).
+
+    ``cause`` is an exception, or the words of a writer in another process (ffmpeg's
+    stderr): a storage failure when they hold the system's text for one of
+    :data:`WRITE_ERRNOS`, or when ``path``'s disk is now full.
+    """
+    if isinstance(cause, WriteError):
+        return cause
+    if isinstance(cause, OSError) and cause.errno in WRITE_ERRNOS:
+        return write_error(path, cause.strerror or str(cause), field, existed=existed)
+    if isinstance(cause, str):
+        said = next((os.strerror(code) for code in sorted(WRITE_ERRNOS) if os.strerror(code) in cause), None)
+        if said is not None:
+            return write_error(path, said, field, existed=existed)
+    elif not isinstance(cause, Exception) or isinstance(cause, LayerlapseError):
+        return None
+    if disk_full(path.parent):
+        return write_error(path, os.strerror(errno.ENOSPC), field, existed=existed)
+    return None
+
+
+def temporary_sibling(path: Path, *, folder: bool = False, field: str = "out") -> Path:
     """An empty temporary file (``folder``: folder) beside ``path``, named by :data:`TEMP_NAME`.
 
     Starting to write into a folder first removes the temporaries that killed runs left
-    there (:func:`remove_stale_temporaries`).
+    there (:func:`remove_stale_temporaries`). A disk too full to hold even an empty file
+    (no inodes left) is a :class:`WriteError`.
     """
     remove_stale_temporaries(path.parent)
     while True:
@@ -43,6 +108,11 @@ def temporary_sibling(path: Path, *, folder: bool = False) -> Path:
                 os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:  # 1 in 4 billion per live temporary: draw again
             continue
+        except OSError as exc:
+            failure = as_write_error(exc, path, field, existed=os.path.lexists(path))
+            if failure is None:
+                raise
+            raise failure from exc
         return tmp
 
 
@@ -114,8 +184,9 @@ def commit(tmp: Path, path: Path, field: str = "out") -> Path:
     """Give ``tmp`` the usual permissions (temporaries are made 0600) and rename it to ``path``.
 
     A failed rename (``path`` became a folder meanwhile, the disk went read-only) is one
-    line naming the target; the caller removes ``tmp``. An existing ``path`` that was
-    replaced is remembered for :func:`was_replaced`.
+    line naming the target (a :class:`WriteError` when the storage failed); the caller
+    removes ``tmp``. An existing ``path`` that was replaced is remembered for
+    :func:`was_replaced`, and every output for :func:`written`.
     """
     umask = os.umask(0)
     os.umask(umask)
@@ -124,10 +195,12 @@ def commit(tmp: Path, path: Path, field: str = "out") -> Path:
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except OSError as exc:
-        raise LayerlapseError(f"{field}: could not move the finished output to {str(path)!r} "
-                              f"({exc.strerror or exc}); nothing was written") from None
+        kind = WriteError if exc.errno in WRITE_ERRNOS else LayerlapseError
+        raise kind(f"{field}: could not move the finished output to {str(path)!r} "
+                   f"({exc.strerror or exc}); nothing was written") from None
     if existed:
         remember_replaced(path)
+    remember_written(path)
     return path
 
 
@@ -145,21 +218,70 @@ def was_replaced(path: str | Path) -> bool:
     return os.path.abspath(path) in _REPLACED
 
 
+#: the outputs completed (renamed into place) since :func:`forget_written`, as named, in order
+_WRITTEN: dict[str, None] = {}
+
+
+def remember_written(path: str | Path) -> None:
+    """Record that an output (a file or a PNG-frame folder) is complete under its name."""
+    _WRITTEN[os.fspath(path)] = None
+
+
+def written() -> list[str]:
+    """The outputs completed since :func:`forget_written` (what an error or an interrupt
+    after them leaves in place), oldest first."""
+    return list(_WRITTEN)
+
+
+def forget_written() -> None:
+    """Start a new command's list of :func:`written` outputs."""
+    _WRITTEN.clear()
+
+
 @contextmanager
 def atomic_output(path: str | Path, field: str = "out") -> Iterator[Path]:
     """Yield a temporary path to write; it becomes ``path`` only if the block succeeds
-    (a failed rename is one line naming ``field``)."""
+    and the file is whole (:data:`TRAILERS`). A failed rename is one line naming ``field``;
+    a failure of the storage, whoever wrote, is a :class:`WriteError` (:func:`as_write_error`).
+    The temporary is removed in every case."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(path)
+    existed = os.path.lexists(path)
+    tmp = temporary_sibling(path, field=field)
     try:
         yield tmp
+        check_complete(tmp, path, field, existed=existed)
         commit(tmp, path, field)
+    except Exception as exc:
+        failure = as_write_error(exc, path, field, existed=existed)
+        if failure is None or failure is exc:
+            raise
+        raise failure from exc
     except BaseException as exc:
         note(exc, "writing", path)
         raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+#: extension -> the bytes a whole file of that kind ends with (within its last KiB), for the
+#: writers that do not report a failed write: VTK's GL2PS export (PDF, EPS, SVG) leaves a
+#: file cut short on a full disk and says nothing
+TRAILERS = {".pdf": b"%%EOF", ".eps": b"%%EOF", ".svg": b"</svg>"}
+
+
+def check_complete(tmp: Path, path: Path, field: str = "out", *, existed: bool = False) -> None:
+    """Refuse (:class:`WriteError`) a finished temporary ``tmp`` of ``path`` that ends early."""
+    trailer = TRAILERS.get(path.suffix.lower())
+    if trailer is None:
+        return
+    with open(tmp, "rb") as f:
+        f.seek(max(0, os.fstat(f.fileno()).st_size - 1024))
+        tail = f.read()
+    if trailer not in tail:
+        reason = os.strerror(errno.ENOSPC) if disk_full(path.parent) else \
+            f"the file ends early, without {trailer.decode()!r}"
+        raise write_error(path, reason, field, existed=existed)
 
 
 def _zip(head: bytes) -> bool:
@@ -239,8 +361,9 @@ def check_folder_writable(path: Path, field: str = "out") -> None:
         probe = folder / f".probe.layerlapse-{os.getpid()}-{secrets.token_hex(4)}.part"
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         os.unlink(probe)
-    except OSError as exc:
-        raise LayerlapseError(f"{field}: cannot write to folder {str(folder)!r} ({exc.strerror or exc})") from None
+    except OSError as exc:  # a full disk is the storage's fault; a read-only or foreign folder, the choice's
+        kind = WriteError if exc.errno in STORAGE_ERRNOS else LayerlapseError
+        raise kind(f"{field}: cannot write to folder {str(folder)!r} ({exc.strerror or exc})") from None
     remove_stale_temporaries(folder)
 
 

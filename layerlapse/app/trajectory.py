@@ -86,7 +86,7 @@ def save_trajectory(path: str | Path, scene: Scene, deformation: Deformation, *,
         **_part_arrays(scene),
         **_network_arrays(deformation),
     }
-    with atomic_output(path) as tmp:
+    with atomic_output(path, FIELD) as tmp:  # a full disk: one line naming the file (WriteError)
         np.savez_compressed(tmp, **arrays)
     return path
 

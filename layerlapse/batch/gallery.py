@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from layerlapse._files import atomic_output
-from layerlapse.batch.manifest import OutputKind, Record, Status, read_manifest
+from layerlapse._files import WriteError, atomic_output
+from layerlapse.batch.manifest import MANIFEST, OutputKind, Record, Status, read_manifest
 from layerlapse.batch.sweep import Job
 
 #: the output shown as a job's thumbnail, the first one it has
@@ -41,6 +41,12 @@ def write_gallery(out: Path, jobs: Iterable[Job]) -> Path:
     -------
     Path
         The page.
+
+    Raises
+    ------
+    WriteError
+        The page could not be stored (a full disk): one line naming it and saying that the
+        manifest keeps every record.
     """
     latest = read_manifest(out)
     jobs = list(jobs)
@@ -57,8 +63,13 @@ def write_gallery(out: Path, jobs: Iterable[Job]) -> Path:
         + "\n".join(rows) + "\n</tbody></table></body></html>\n"
     )
     path = out / "index.html"
-    with atomic_output(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
+    try:
+        with atomic_output(path, "gallery") as tmp:
+            tmp.write_text(page, encoding="utf-8")
+    except WriteError as exc:  # a full disk: what the manifest still holds, and what to do
+        n_failed = sum(job.id in latest and latest[job.id].status is Status.FAILED for job in jobs)
+        raise WriteError(f"{exc}; the manifest {str(out / MANIFEST)!r} keeps every job's record ({n_done} done, "
+                         f"{n_failed} failed): make room, then run the batch again (done jobs are skipped)") from exc
     return path
 
 

@@ -1,17 +1,26 @@
-"""The command group: one red ``error:`` line and exit code 2 for a user error, one line
-for an interrupt (Ctrl-C, SIGTERM), the ``layerlapse`` entry point."""
+"""The command group: one red ``error:`` line and exit code 2 for a user error (74 for an
+output the storage could not take), one line for an interrupt (Ctrl-C, SIGTERM), the
+``layerlapse`` entry point."""
 
 from __future__ import annotations
 
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from layerlapse.errors import LayerlapseError
+
+#: bad input (typer's own code for a usage error too)
+EXIT_BAD_INPUT = 2
+#: an output could not be stored: a full disk, a quota, a failing or read-only-turned disk.
+#: sysexits.h's EX_IOERR ("an error occurred while doing I/O on some file"): not 1 (a bug's
+#: traceback, failed batch jobs), not 2 (the input was fine), not 128 + n (a signal), so a
+#: script can tell "make room and run again" from "fix the command"
+EXIT_WRITE = 74
 
 
 class Commands(TyperGroup):
@@ -49,14 +58,20 @@ class Commands(TyperGroup):
         sys.exit(code)
 
     def invoke(self, ctx: Any) -> Any:
+        from layerlapse._files import forget_written
+
+        forget_written()  # what this command completes, for the lines below
         with warnings.catch_warnings():
             warnings.simplefilter("always", UserWarning)
             warnings.showwarning = _notice  # restored when the command ends
             try:
                 return super().invoke(ctx)
-            except LayerlapseError as exc:
-                typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-                raise typer.Exit(2) from None
+            except (LayerlapseError, OSError) as exc:  # an OSError only if the storage failed
+                reported = error_report(exc)
+                if reported is None:
+                    raise
+                typer.secho(reported[0], err=True, fg=typer.colors.RED)
+                raise typer.Exit(reported[1]) from None
             except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM; what it stopped cleaned up on its way here
                 typer.secho(interrupt_line(exc, ctx.invoked_subcommand), err=True)
                 raise typer.Exit(interrupt_code(exc)) from None
@@ -75,7 +90,51 @@ app = typer.Typer(
 def fail(message: str) -> None:
     """Print one error line and exit 2 (outside typer's own error handling)."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    sys.exit(2)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def error_report(exc: BaseException) -> tuple[str, int] | None:
+    """(the ``error:`` line, the exit code) of a user error or of a failure of the storage
+    (:data:`EXIT_WRITE`, the line saying which complete outputs were kept); None for
+    anything else (a bug keeps its traceback)."""
+    from layerlapse._files import STORAGE_ERRNOS, WriteError
+
+    if isinstance(exc, OSError):
+        if exc.errno not in STORAGE_ERRNOS:
+            return None
+        where = f"writing {str(exc.filename)!r}" if exc.filename is not None else "a write"  # file.write() names none
+        return f"error: {where} failed ({exc.strerror or exc}){kept_clause()}", EXIT_WRITE
+    if not isinstance(exc, LayerlapseError):
+        return None
+    # a LayerlapseError raised while handling a storage OSError (the manifest's append) is one too
+    cause = exc.__context__
+    if isinstance(exc, WriteError) or (isinstance(cause, OSError) and cause.errno in STORAGE_ERRNOS):
+        return f"error: {exc}{kept_clause()}", EXIT_WRITE
+    return f"error: {exc}", EXIT_BAD_INPUT
+
+
+def kept_clause() -> str:
+    """``"; x.mp4 was written complete and kept"``: the outputs this command completed, or ""."""
+    from layerlapse._files import written
+
+    done = written()
+    done = [path for path in done if not (path.endswith(".npz") and path[:-4] in done)]  # a checkpoint's sidecar
+    if not done:
+        return ""
+    names = ", ".join(done[:KEPT_SHOWN]) + (f" and {len(done) - KEPT_SHOWN} more" if len(done) > KEPT_SHOWN else "")
+    return f"; {names} {'was' if len(done) == 1 else 'were'} written complete and kept"
+
+
+def _was_written(path: Any) -> bool:
+    import os
+
+    from layerlapse._files import written
+
+    return os.path.abspath(path) in {os.path.abspath(done) for done in written()}
+
+
+#: how many complete outputs an error or interrupt line names
+KEPT_SHOWN = 3
 
 
 def _notice(message, category, filename, lineno, file=None, line=None) -> None:
@@ -84,18 +143,79 @@ def _notice(message, category, filename, lineno, file=None, line=None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one red line and exit code 2, never a traceback.
-    ``argv``: the arguments (default: the process's), so tests can run it in-process.
-    SIGTERM stops a command as Ctrl-C does: cleaned up, one line, exit 143 (Ctrl-C: 130)."""
+    SIGTERM stops a command as Ctrl-C does: cleaned up, one line, exit 143 (Ctrl-C: 130).
+
+    ``argv``: the arguments, so tests can run it in-process (it then ends with
+    ``SystemExit``). Without it this is the program, on the process's arguments, and it
+    ends the process itself once the command is over (:func:`finish`)."""
     restore = raise_on_signals()
+    command = next((arg for arg in (sys.argv[1:] if argv is None else argv) if not arg.startswith("-")), None)
     try:
-        app(args=argv, prog_name="layerlapse")
-    except LayerlapseError as exc:
-        fail(str(exc))
+        code = app(args=argv, prog_name="layerlapse", standalone_mode=False)
+    except LayerlapseError as exc:  # outside a command
+        line, code = error_report(exc) or (f"error: {exc}", EXIT_BAD_INPUT)
+        typer.secho(line, err=True, fg=typer.colors.RED)
     except KeyboardInterrupt as exc:  # outside a command, e.g. while importing
-        typer.secho(interrupt_line(exc, None), err=True)
-        sys.exit(interrupt_code(exc))
-    finally:
+        typer.secho(interrupt_line(exc, command), err=True)
+        code = interrupt_code(exc)
+    except BaseException:
         restore()
+        raise
+    if argv is None:
+        finish(code, command)
+    restore()
+    sys.exit(code)
+
+
+def finish(code: int, command: str | None) -> NoReturn:
+    """End the program once its command is over, without the interpreter's teardown.
+
+    Freeing VTK's and torch's objects takes about 0.5 s after the last line, and Python puts
+    the default signal handlers back during it, so a SIGTERM there killed the process
+    without a word (exit 143) though every output was complete. So: from here a signal
+    prints one line (what was written and kept) and exits 128 + n; the standard streams are
+    flushed (a full disk under stdout is one line, exit 74), the ``atexit`` functions run
+    (Dask's, multiprocessing's, logging's), and the process ends with ``os._exit``. While a
+    thread that is not a daemon still runs, the usual exit (which waits for it) is taken.
+    """
+    import atexit
+    import os
+    import signal
+    import threading
+
+    def late(signum: int, frame: Any) -> None:
+        word = "terminated" if signum == signal.SIGTERM else "interrupted"
+        line = f"{word}: {command or 'layerlapse'} had ended; no partial file was left{kept_clause()}"
+        try:
+            os.write(2, (line + "\n").encode())
+        finally:
+            os._exit(128 + signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is _raise_interrupted:
+            signal.signal(signum, late)
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    code = _flush(code)
+    atexit._run_exitfuncs()
+    os._exit(_flush(code))
+
+
+def _flush(code: int) -> int:
+    """Flush stdout and stderr; a stdout that cannot take the last lines is one line on
+    stderr and the exit code says why (74 for a full disk, 120 as Python's own exit)."""
+    from layerlapse._files import STORAGE_ERRNOS
+
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:  # ValueError: closed
+        typer.secho(f"error: standard output: {getattr(exc, 'strerror', None) or exc}", err=True, fg=typer.colors.RED)
+        code = EXIT_WRITE if getattr(exc, "errno", None) in STORAGE_ERRNOS else 120
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return code
 
 
 def raise_on_signals() -> Callable[[], None]:
@@ -105,24 +225,24 @@ def raise_on_signals() -> Callable[[], None]:
     import signal
     import threading
 
-    from layerlapse._activity import Interrupted
-
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Interrupted(signum)
-
     before = {}
     for signum, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
         if signal.getsignal(signum) is default:
-            before[signum] = signal.signal(signum, handler)
+            before[signum] = signal.signal(signum, _raise_interrupted)
 
     def restore() -> None:
         for signum, old in before.items():
             signal.signal(signum, old)
 
     return restore
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    from layerlapse._activity import Interrupted
+
+    raise Interrupted(signum)
 
 
 def interrupt_code(exc: KeyboardInterrupt) -> int:
@@ -133,7 +253,8 @@ def interrupt_code(exc: KeyboardInterrupt) -> int:
 
 
 def interrupt_line(exc: KeyboardInterrupt, command: str | None) -> str:
-    """``interrupted: render stopped while rendering frames; no partial file was left (x.mp4 was not written)``."""
+    """``interrupted: render stopped while rendering frames; no partial file was left (x.mp4 was not written)``;
+    outputs completed before it are named as kept (``...; x.mp4 was written complete and kept``)."""
     import signal
 
     from layerlapse._activity import Interrupted
@@ -143,4 +264,7 @@ def interrupt_line(exc: KeyboardInterrupt, command: str | None) -> str:
         activity, target = exc.activity, exc.target
         word = "terminated" if exc.signum == signal.SIGTERM else word
     stopped = f"{command or 'layerlapse'} stopped" + (f" while {activity}" if activity else "")
-    return f"{word}: {stopped}; no partial file was left" + (f" ({target} was not written)" if target else "")
+    if target is not None and _was_written(target):  # it landed just after the rename
+        target = None
+    return (f"{word}: {stopped}; no partial file was left" + (f" ({target} was not written)" if target else "")
+            + kept_clause())

@@ -30,7 +30,14 @@ import imageio_ffmpeg
 import numpy as np
 
 from layerlapse._activity import note
-from layerlapse._files import check_folder_writable, commit, remember_replaced, temporary_sibling
+from layerlapse._files import (
+    as_write_error,
+    check_folder_writable,
+    commit,
+    remember_replaced,
+    remember_written,
+    temporary_sibling,
+)
 from layerlapse.errors import LayerlapseError
 
 #: extension -> ffmpeg settings (the names imageio-ffmpeg's ``write_frames`` used).
@@ -152,9 +159,9 @@ class FrameWriter:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-                raise LayerlapseError(f"ffmpeg stopped early (exit {proc.returncode}){self._ffmpeg_says()}") from None
+                raise self._ffmpeg_failure("stopped early") from None
             if proc.wait() != 0:
-                raise LayerlapseError(f"ffmpeg failed (exit {proc.returncode}){self._ffmpeg_says()}")
+                raise self._ffmpeg_failure("failed")
         except BaseException as exc:  # surfaced in write()/close() on the caller's thread
             self._error = exc
             if not self._input_ended:
@@ -203,6 +210,12 @@ class FrameWriter:
         more = f"; ... ({len(said) - lines} more lines)" if len(said) > lines else ""
         return ": " + "; ".join(said[:lines]) + more if said else ""
 
+    def _ffmpeg_failure(self, what: str) -> LayerlapseError:
+        """ffmpeg's exit, in its own words; a full disk (its "No space left on device") as a WriteError."""
+        says = self._ffmpeg_says()
+        code = self._encoder.returncode if self._encoder is not None else None
+        return as_write_error(says, self.path) or LayerlapseError(f"ffmpeg {what} (exit {code}){says}")
+
     def _stop_encoder(self) -> None:
         """Kill ffmpeg if it still runs and reap it (no zombie, no half-finished file)."""
         proc = self._encoder
@@ -222,7 +235,7 @@ class FrameWriter:
     def write(self, frame: np.ndarray) -> None:
         """Queue one frame; it must be (H, W, 3) uint8 with (W, H) == input_size."""
         if self._error is not None:
-            raise LayerlapseError(f"writer: {self._error}")
+            raise self._failure()
         w, h = self.input_size
         if frame.shape != (h, w, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame of shape {frame.shape} {frame.dtype}, expected {(h, w, 3)} uint8")
@@ -266,6 +279,7 @@ class FrameWriter:
                         remember_replaced(self.path)
                     os.chmod(self.tmp, 0o755)
                     os.replace(self.tmp, self.path)
+                    remember_written(self.path)
                 else:
                     commit(self.tmp, self.path)
                 done = True
@@ -281,10 +295,15 @@ class FrameWriter:
             if self._stderr is not None:
                 self._stderr.close()
         if success and self._error is not None:
-            raise LayerlapseError(f"writer: {self._error}")
+            raise self._failure()
         if success:
             raise LayerlapseError("writer: no frames were written")
         return None
+
+    def _failure(self) -> LayerlapseError:
+        """The writer thread's error, for the caller: a full disk as a WriteError (exit 74)."""
+        assert self._error is not None
+        return as_write_error(self._error, self.path) or LayerlapseError(f"writer: {self._error}")
 
     def __enter__(self) -> FrameWriter:
         return self
