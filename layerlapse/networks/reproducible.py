@@ -86,12 +86,12 @@ def trained_under() -> dict:
     import torch
 
     return {
-        "torch": torch.__version__,
-        "numpy": np.__version__,
+        "torch": str(torch.__version__),  # a TorchVersion, which torch.load(weights_only) refuses
+        "numpy": str(np.__version__),
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "deterministic": torch.are_deterministic_algorithms_enabled(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
         "mkl_cbwr": os.environ.get("MKL_CBWR") if _before_torch else None,
         "platform": platform.platform(),
         "machine": platform.machine(),
