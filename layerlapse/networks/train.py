@@ -1,8 +1,8 @@
-"""Seeded training with Adam; the same seed gives the same weights."""
+"""Seeded training with Adam; the same seed gives the same weights (on any x86 machine with the
+same torch: :mod:`layerlapse.networks.reproducible`)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,11 +17,13 @@ from layerlapse.networks.knn import (
     KnnHead,
     KnnMemory,
     knn_head,
-    one_thread,
     soft_knn_loss,
 )
 from layerlapse.networks.layers import Layer, forward
 from layerlapse.networks.model import MLPWeights, NetworkConfig
+from layerlapse.networks.reproducible import pin_kernels, reproducible
+
+pin_kernels()  # before torch's first operation, which chooses its kernels for the CPU
 
 if TYPE_CHECKING:
     from layerlapse.networks.model import MLP
@@ -53,23 +55,28 @@ class Network:
     checkpoint can refuse to be used for another scene. ``training`` is None for a network
     trained elsewhere (a user's own PyTorch model).
 
+    ``trained_under``: what it was trained under (versions, threads, kernels, platform:
+    :func:`~layerlapse.networks.reproducible.trained_under`), None when not known.
+
     ``memory``: for a k-NN head (``config.head == "knn"``), the training samples and labels it
     votes with (:class:`~layerlapse.networks.knn.KnnMemory`); a k-NN classifier is its
     training set, so checkpoints store them too. ``accuracy`` is then the leave-one-out k-NN
     accuracy on them.
     """
 
-    __slots__ = ("_model", "_weights", "accuracy", "config", "memory", "scene_key", "training")
+    __slots__ = ("_model", "_weights", "accuracy", "config", "memory", "scene_key", "trained_under", "training")
     _model: MLP | None
     _weights: MLPWeights | None
     accuracy: float | None
     config: NetworkConfig
     memory: KnnMemory | None
     scene_key: dict
+    trained_under: dict | None
     training: TrainConfig | None
 
     def __init__(self, model: MLP | MLPWeights, config: NetworkConfig, training: TrainConfig | None,
-                 accuracy: float | None, scene_key: dict, memory: KnnMemory | None = None) -> None:
+                 accuracy: float | None, scene_key: dict, memory: KnnMemory | None = None, *,
+                 trained_under: dict | None = None) -> None:
         weights = model if isinstance(model, MLPWeights) else None
         if weights is not None and weights.config != config:
             raise LayerlapseError(f"network: weights of a {weights.config.describe()} network, "
@@ -82,13 +89,15 @@ class Network:
         set_(self, "accuracy", accuracy)
         set_(self, "scene_key", scene_key)
         set_(self, "memory", memory if config.head == "knn" else None)
+        set_(self, "trained_under", trained_under)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Network is immutable; cannot set {name!r}")
 
     def __reduce__(self):
         model = self._weights if self._model is None else self._model
-        return (Network, (model, self.config, self.training, self.accuracy, self.scene_key, self.memory))
+        state = (model, self.config, self.training, self.accuracy, self.scene_key, self.memory)
+        return (_network, (*state, self.trained_under))
 
     def __repr__(self) -> str:
         return (f"Network({self.config.describe()}, accuracy={self.accuracy}, "
@@ -131,6 +140,12 @@ class Network:
 
         with torch.no_grad():
             return self.model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
+
+
+def _network(*state) -> Network:
+    """Unpickle a :class:`Network` (``trained_under`` is keyword-only)."""
+    *args, trained_under = state
+    return Network(*args, trained_under=trained_under)
 
 
 def accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
@@ -179,8 +194,8 @@ def train(
     if y.size and (y.min() < 0 or y.max() >= config.classes):
         raise LayerlapseError(f"network.classes: {config.classes} is too few for labels up to {y.max()}")
     best: tuple[float, MLP] | None = None
-    # k-NN losses and flows (dopri5 on a batch) are many small kernels: one thread is faster
-    with one_thread() if config.head == "knn" or config.flow is not None else contextlib.nullcontext():
+    # one thread, deterministic algorithms: see layerlapse.networks.reproducible
+    with reproducible() as under:
         for restart in range(training.restarts):
             model = _train_once(X, y, config, training, restart_seed(training.seed, restart), restart, progress,
                                 on_step)
@@ -189,7 +204,7 @@ def train(
                 best = (acc, model)
     assert best is not None  # restarts >= 1
     memory = KnnMemory(X, y) if config.head == "knn" and len(X) else None
-    return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}), memory)
+    return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}), memory, trained_under=under)
 
 
 def knn_accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:

@@ -111,6 +111,9 @@ def meta_of(network: Network) -> dict:
         "scene": json.loads(json.dumps(network.scene_key)),
         "accuracy": None if network.accuracy is None else float(network.accuracy),
         "content_sha256": content_sha256(tensors(network.weights(), network.memory)),
+        # versions, threads, kernels and platform it was trained under (None: not known); not
+        # checked against this machine: another one may load it, it only says where it came from
+        "trained_under": network.trained_under,
     }
 
 

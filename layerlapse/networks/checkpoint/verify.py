@@ -42,6 +42,16 @@ FLOW_LOGIT_TOL = 1e-2
 
 
 
+def trained_under(path: Path, meta: dict) -> dict | None:
+    """The header's optional ``trained_under`` (written since it was added; older files and
+    converted models have none): a dict of plain values, or None."""
+    under = meta.get("trained_under")
+    if under is not None and not (isinstance(under, dict) and all(
+            isinstance(v, (str, int, float, bool)) or v is None for v in under.values())):
+        raise bad_checkpoint(path, f"has a bad header: 'trained_under' is {kind_of(under)}, not a dict of plain values")
+    return under
+
+
 def _header(path: Path, meta: dict) -> tuple[NetworkConfig, TrainConfig | None, dict, float | None, str | None]:
     """(config, training, scene, accuracy, content hash) of a checkpoint's header."""
 
@@ -152,7 +162,8 @@ def verified(path: Path, meta: Any, arrays: dict, scene_key: dict | None, config
     bad = weights.nonfinite()
     if bad is not None:
         raise bad_checkpoint(path, f": {bad} holds NaN or Inf")
-    network = Network(weights, saved_config, training, accuracy, saved_scene, memory)
+    network = Network(weights, saved_config, training, accuracy, saved_scene, memory,
+                      trained_under=trained_under(path, meta))
     if samples is not None and accuracy is not None:
         try:
             with np.errstate(all="ignore"):  # a changed weight may overflow: then the accuracy tells
