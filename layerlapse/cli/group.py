@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one red line and exit code 2, never a traceback.
     ``argv``: the arguments (default: the process's), so tests can run it in-process.
     SIGTERM stops a command as Ctrl-C does: cleaned up, one line, exit 143 (Ctrl-C: 130)."""
+    import atexit
+
+    atexit.unregister(_skip_last_collection)  # once, however often tests call main()
+    atexit.register(_skip_last_collection)
     restore = raise_on_signals()
     try:
         app(args=argv, prog_name="layerlapse")
@@ -96,6 +100,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(interrupt_code(exc))
     finally:
         restore()
+
+
+def _skip_last_collection() -> None:
+    """Freeze the heap at exit, so the interpreter's last garbage collection has nothing to walk:
+    with torch, VTK and pydantic loaded that walk took 2 s on a busy 2-core machine, after the
+    command had finished and printed its last line (an interrupted ``show`` seemed to hang).
+    Registered as the command starts, so the exit hooks of what it loads (Dask, torch) run first."""
+    import gc
+
+    gc.freeze()
 
 
 def raise_on_signals() -> Callable[[], None]:
