@@ -1,9 +1,9 @@
 """Publication stills: one moment of the timeline, or a contact sheet of several.
 
 PNGs are rendered ``supersample`` times larger and averaged down (SSAA), optionally
-with a transparent background; PDF/SVG/EPS are vector exports of the same view
-(VTK's GL2PS through ``Plotter.save_graphic``) for single frames: their text is vector,
-but VTK's OpenGL2 backend embeds 3D geometry as a raster image (a warning says so).
+with a transparent background; PDF/SVG/EPS (single frames) are the same view as one image
+with its labels as text in an embedded font (:mod:`layerlapse.render.vector`; VTK's
+OpenGL2 backend has no vector path for 3D geometry, and a warning says so).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.timeline import Timeline
 from layerlapse.render.sight import Visibility
+from layerlapse.render.vector import Label, labels, save_vector
 from layerlapse.render.view import SceneView
 from layerlapse.scenes.base import Scene
 
@@ -179,6 +180,19 @@ class StillRenderer:
         img = self.view.plotter.screenshot(transparent_background=transparent, return_img=True)
         return _downsample(np.asarray(img), self.k)
 
+    def unlabelled_image(self) -> tuple[np.ndarray, list[Label]]:
+        """The view without its text, and the text actors taken out (for a vector figure to
+        write as text)."""
+        self.view.plotter.render_window.Render()  # lays the labels out, so their boxes are known
+        texts = labels(self.view.plotter.render_window)
+        for label in texts:
+            label.actor.SetVisibility(False)
+        try:
+            return self.image(transparent=False), texts
+        finally:
+            for label in texts:
+                label.actor.SetVisibility(True)
+
     def close(self, *, warn: bool = True) -> None:
         self.view.close()
         if warn:
@@ -223,10 +237,7 @@ def save_figure(
             "raise --size for a sharper image",
             stacklevel=2,
         )
-        still.view.plotter.render_window.Render()
-        with atomic_output(path) as tmp:
-            still.view.plotter.save_graphic(str(tmp), raster=False, painter=True)
-        return path
+        return save_vector(path, *still.unlabelled_image(), dpi=size.dpi)
     finally:
         still.close()
 

@@ -14,7 +14,9 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import numpy as np
 
@@ -75,6 +77,42 @@ def _x_window():
             os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = old
 
 
+@contextmanager
+def _signals_end_loop(end_loop: Callable[[], None]) -> Iterator[list[int]]:
+    """While VTK's event loop runs, SIGINT and SIGTERM end the loop; the signal is handed to the
+    handler that was there before (the CLI's raises its interrupt) once the loop has returned.
+
+    Why: the handler runs inside a VTK callback (the timer's, a key's), and VTK's Python wrapping
+    turns a KeyboardInterrupt raised there into "Caught a Ctrl-C within python, exiting program."
+    and ``Py_Exit(1)``: exit code 1 and not the CLI's line. Yields the signals caught, for the
+    timer to end a loop that had not yet started when the signal came (ending it then does
+    nothing). Ignored signals stay ignored; a default SIGTERM still ends the process at once.
+    """
+    import signal
+    import threading
+
+    caught: list[int] = []
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        caught.append(signum)
+        end_loop()
+
+    before: dict[int, Callable[[int, FrameType | None], object]] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old = signal.getsignal(sig)
+            if callable(old):
+                before[sig] = old
+                signal.signal(sig, handler)
+    try:
+        yield caught
+    finally:
+        for signum, previous in before.items():
+            signal.signal(signum, previous)
+    if caught:
+        before[caught[0]](caught[0], None)
+
+
 class Viewer:
     """The window's state: current time, playing or not, what is visible.
 
@@ -101,6 +139,7 @@ class Viewer:
         self.playing = False
         self.boundary_on = True
         self.follow = True
+        self._signalled: list[int] = []  # SIGINT / SIGTERM caught while the window's loop runs
         self.camera_path = camera
         names = self.timeline.name
         # stage boundaries in seconds: the first frame of each named stage, and the end
@@ -154,7 +193,9 @@ class Viewer:
 
     def tick(self, _step: int = 0) -> None:
         """Advance one frame while playing (called by the window's timer)."""
-        if self.playing:
+        if self._signalled:  # a signal that came before the loop started: end it now
+            self._end_loop()
+        elif self.playing:
             self.set_time(self.time + 1.0 / self.fps)
             if self.time >= self.timeline.duration - 1e-9:
                 self.playing = False
@@ -236,10 +277,17 @@ class Viewer:
         """Open the window; ``block=True`` runs it until it is closed, ``False`` returns at once
         (drive it with :meth:`set_time`, :meth:`press`, :meth:`tick`)."""
         if block:
-            self.plotter.add_timer_event(max_steps=10**9, duration=int(1000 / self.fps), callback=self.tick)
-            self.plotter.show(title="layerlapse")
+            with _signals_end_loop(self._end_loop) as self._signalled:
+                self.plotter.add_timer_event(max_steps=10**9, duration=int(1000 / self.fps), callback=self.tick)
+                self.plotter.show(title="layerlapse")
         else:
             self.plotter.show(title="layerlapse", interactive_update=True, auto_close=False)
+
+    def _end_loop(self) -> None:
+        """End the window's event loop, as closing the window does."""
+        iren = self.plotter.iren
+        if iren is not None:
+            iren.terminate_app()
 
     def close(self) -> None:
         self.plotter.close()
