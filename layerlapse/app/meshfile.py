@@ -9,6 +9,7 @@ of a mesh that loaded are checked by :func:`layerlapse.scenes.meshes.check_mesh`
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,16 @@ def read_mesh(file: Path, shown: str, field: str) -> Any:
         raise LayerlapseError(f"{field}: cannot read {shown!r} ({type(exc).__name__}: {exc})") from None
     if not isinstance(mesh, trimesh.Trimesh):
         raise LayerlapseError(f"{field}: {shown!r} holds no triangle mesh")
+    if file.suffix.lower() == ".obj":  # trimesh reads index 0 as -1, the last vertex: a wrong triangle
+        text = file.read_text(encoding="utf-8", errors="replace")
+        fault = _obj_fault(text) if _OBJ_ZERO.search(text) else None
+        if fault:
+            raise LayerlapseError(f"{field} {shown!r}: {fault}")
     return mesh
+
+
+#: a face line of an OBJ file with a vertex index 0 (OBJ counts from 1)
+_OBJ_ZERO = re.compile(r"^[ \t]*f[ \t](?:[^\n]*?[ \t])?[+-]?0+(?=[/ \t\r]|$)", re.MULTILINE)
 
 
 def _face_fault(file: Path) -> str | None:
