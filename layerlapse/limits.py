@@ -52,6 +52,13 @@ MAX_SAMPLES_PER_CLASS = 100_000
 #: the same for a user's mesh: a sample inside a mesh costs a ray test, about 0.4 ms on two
 #: cores for a mesh of 1,500 triangles, so 20,000 per class is some 8 s of sampling per mesh
 MAX_MESH_SAMPLES_PER_CLASS = 20_000
+#: the largest coordinate magnitude a mesh file may hold, in its own units (and a mesh's
+#: offset in a scene file). Merging duplicate vertices (trimesh's ``merge_vertices``) rounds
+#: coordinates to 1e-8 in 64-bit integers, which overflow past 9.2e10 and silently merge
+#: distinct vertices; the network trains and VTK draws in float32, whose squares overflow past
+#: 1.8e19 and whose largest value (3.4e38) a vertex at 3e38 all but reaches. 1e10 keeps clear
+#: of all three, and of every real model: it is 10,000 km in millimetres.
+MAX_MESH_COORDINATE = 1e10
 
 #: frames in one movie: 100,000 frames is 55 minutes at 30 fps, hours to render
 MAX_FRAMES = 100_000

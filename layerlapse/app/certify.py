@@ -12,7 +12,7 @@ import numpy as np
 from layerlapse._files import check_output, output_path
 from layerlapse.app import network as source
 from layerlapse.app.request import NetworkOptions, Request, SceneLike, Unpack
-from layerlapse.errors import LayerlapseError, choice_error
+from layerlapse.errors import LayerlapseError, choice_error, range_error
 from layerlapse.networks.stages import LINEAR_PATHS
 from layerlapse.networks.train import Network
 
@@ -102,7 +102,7 @@ def _check_arguments(every: int | None, fps: float, linear_path: str) -> None:
     if every is not None and not (isinstance(every, int) and 1 <= every <= 100_000):
         raise LayerlapseError(f"every: {every!r} is out of range; allowed: a whole number of frames, 1 to 100000")
     if not (isinstance(fps, (int, float)) and 0 < fps <= 240):
-        raise LayerlapseError(f"fps: {fps!r} is out of range; allowed: 0 < fps <= 240")
+        raise range_error("fps", fps, "0 < fps <= 240")
 
 
 def _folder(req: Request, out: str | Path | None) -> Path:

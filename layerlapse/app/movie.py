@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from layerlapse._files import check_folder_writable, check_output, output_path
 from layerlapse.app import network as source
 from layerlapse.app.request import NetworkOptions, Prepared, Request, SceneLike, Unpack
-from layerlapse.errors import LayerlapseError, choice_error
+from layerlapse.errors import LayerlapseError, choice_error, range_error
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.stages import LINEAR_PATHS
 from layerlapse.networks.timeline import Timeline, TimelineConfig
@@ -192,7 +192,7 @@ def _check_arguments(scene: SceneLike, linear_path: str, over: str, seconds: flo
                                or isinstance(scene, Prepared)):
         raise LayerlapseError("over: the training clock trains its own network; it takes no model or network")
     if not 0 < seconds <= 3600:
-        raise LayerlapseError(f"seconds: {seconds} is out of range; allowed: 0 < seconds <= 3600")
+        raise range_error("seconds", seconds, "0 < seconds <= 3600")
 
 
 

@@ -47,7 +47,7 @@ def updated(model: Any, overrides: dict | None, where: str) -> Any:
     try:
         return type(model).model_validate({**model.model_dump(), **overrides})
     except ValidationError as exc:
-        raise LayerlapseError(validation_message(where, exc)) from None
+        raise LayerlapseError(validation_message(where, exc, type(model))) from None
 
 
 def network_settings(preset: Preset, network: dict | None = None,
@@ -142,7 +142,9 @@ def train_network(preset: Preset, *, network: dict | None = None, training: dict
 def get_network(preset: Preset, *, checkpoint: str | Path | None = None, network: dict | None = None,
                 training: dict | None = None, retrain: bool = False, progress: bool = True) -> Network:
     """Load the checkpoint if it exists (refusing one made for another scene or
-    architecture), otherwise train and save it there; see :func:`layerlapse.get_network`."""
+    architecture), otherwise train and save it there; see :func:`layerlapse.get_network`.
+    A cache folder that cannot be written (read-only, full) only costs the cache: the network
+    is trained for this run, with a notice; a ``checkpoint`` the user named must be written."""
     config, train_config = network_settings(preset, network, training)
     if preset.fixed is not None and not network:
         return fixed_network(preset, config)
@@ -157,12 +159,35 @@ def get_network(preset: Preset, *, checkpoint: str | Path | None = None, network
             if checkpoint is not None:
                 raise LayerlapseError(f"{exc}; retrain it with --retrain (retrain=True)") from None
             warnings.warn(f"{exc}; retraining the cached network", stacklevel=3)
-    check_folder_writable(path, "checkpoint")  # before training, not after
-    if checkpoint is not None and path.is_file():  # --retrain into a user's file: only one of ours
-        check_replaceable(path, "checkpoint")      # (the cache is ours to rebuild, whatever is in it)
+    if checkpoint is not None:
+        check_folder_writable(path, "checkpoint")  # before training, not after
+        if path.is_file():                         # --retrain into a user's file: only one of ours
+            check_replaceable(path, "checkpoint")  # (the cache is ours to rebuild, whatever is in it)
+    cache = checkpoint is None and _cache_writable(path)
     net = train_network(preset, network=network, training=training, progress=progress)
-    save_network(net, path)
+    if checkpoint is not None:
+        save_network(net, path)
+    elif cache:
+        try:
+            save_network(net, path)
+        except (OSError, LayerlapseError) as exc:  # the trained network still serves this run
+            _not_cached(path, str(exc) if isinstance(exc, LayerlapseError) else exc.strerror or str(exc))
     return net
+
+
+def _cache_writable(path: Path) -> bool:
+    """Whether the cache file ``path`` can be written; if not, a notice says why (before training)."""
+    try:
+        check_folder_writable(path, "checkpoint")
+    except LayerlapseError as exc:  # "checkpoint: cannot write to folder 'x' (why)"
+        _not_cached(path, str(exc).rpartition(" (")[2].removesuffix(")") or str(exc))
+        return False
+    return True
+
+
+def _not_cached(path: Path, why: str) -> None:
+    warnings.warn(f"network: could not be cached in {str(path.parent)!r} ({why}); it serves this run only and "
+                  "is trained again next time (--checkpoint FILE keeps it elsewhere)", stacklevel=4)
 
 
 def fixed_network(preset: Preset, config: NetworkConfig) -> Network:

@@ -129,7 +129,7 @@ def themed_style(preset: Preset, background: str | None, overrides: dict) -> Sty
     try:
         return Style.themed(background, **{**looks, **overrides})
     except ValidationError as exc:
-        raise LayerlapseError(validation_message("style", exc)) from None
+        raise LayerlapseError(validation_message("style", exc, Style)) from None
 
 
 def prepare(scene: SceneLike, options: NetworkOptions) -> Prepared:

@@ -13,13 +13,13 @@ import importlib.util
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from layerlapse.app.presets import PRESETS, Preset, get_spec, load_scene, preset_params, scene_names
 from layerlapse.errors import LayerlapseError
-from layerlapse.limits import MAX_CLASSES, MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
+from layerlapse.limits import MAX_CLASSES, MAX_MESH_COORDINATE, MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
@@ -30,6 +30,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+#: an offset's coordinate: finite and within the bound on a mesh file's own (MAX_MESH_COORDINATE)
+Coordinate = Annotated[float, Field(ge=-MAX_MESH_COORDINATE, le=MAX_MESH_COORDINATE, allow_inf_nan=False)]
 
 MESH_EXTENSIONS = (".ply", ".obj", ".stl", ".glb", ".gltf", ".off")
 #: what ``--set`` (and a sweep's grid) may change in a mesh scene file: its sampling
@@ -42,7 +45,7 @@ class MeshEntry(BaseModel):
     path: str = Field(description="mesh file, relative to the scene file")
     label: str = Field(min_length=1, description="the class name")
     scale: float = Field(1.0, gt=0, le=1e6, description="scale factor, applied after normalising")
-    offset: tuple[float, float, float] = Field((0.0, 0.0, 0.0), description="moved by this, after scaling")
+    offset: tuple[Coordinate, Coordinate, Coordinate] = Field((0.0, 0.0, 0.0), description="moved by this, after scaling")
 
     def transform(self) -> tuple[float, tuple[float, float, float]] | None:
         """(scale, offset), or None when the mesh is placed as normalised."""
@@ -56,7 +59,8 @@ class SceneFile(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str | None = Field(None, description="default: the file's stem")
+    name: str | None = Field(None, min_length=1, max_length=100,
+                             description="default: the file's stem; it names outputs/NAME/, so it is one file name")
     description: str = ""
     family: str | None = Field(None, description="a preset (layerlapse scenes) to take geometry from")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -71,6 +75,17 @@ class SceneFile(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     timeline: dict[str, Any] = Field(default_factory=dict)
     style: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _a_file_name(cls, name: str | None) -> str | None:
+        # the name chooses where default outputs and the network cache are written: a file's
+        # content must not send them out of outputs/ (``../..``, ``/etc``) or into a hidden name
+        if name is not None and (name in (".", "..") or any(c in name for c in "/\\") or
+                                 not name.isprintable()):
+            raise ValueError("a scene's name names its folder under outputs/: one file name, without '/', '\\', "
+                             "control characters, or '.' or '..' alone")
+        return name
 
     @model_validator(mode="after")
     def _one_source(self) -> SceneFile:
@@ -88,7 +103,7 @@ def _section(where: str, model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise LayerlapseError(validation_message(where, exc)) from None
+        raise LayerlapseError(validation_message(where, exc, model)) from None
 
 
 def read_text_file(path: Path, where: str) -> str:
@@ -171,7 +186,7 @@ def load_scene_file(path: str | Path, **params: Any) -> Preset:
         try:
             Style.themed(**spec_file.style)
         except (ValidationError, TypeError) as exc:
-            message = validation_message(f"{where}: style", exc) if isinstance(exc, ValidationError) else str(exc)
+            message = validation_message(f"{where}: style", exc, Style) if isinstance(exc, ValidationError) else str(exc)
             raise LayerlapseError(message) from None
     key = {"name": name, "geometry": geometry}
     scene = replace(scene, name=name, description=spec_file.description or scene.description, key=key)
@@ -181,10 +196,7 @@ def load_scene_file(path: str | Path, **params: Any) -> Preset:
 def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> tuple[Scene, dict[str, Any]]:
     """The scene of a file's ``[[meshes]]`` and its geometry key (labels, content hashes,
     sampling settings)."""
-    import hashlib
-
-    import trimesh
-
+    from layerlapse.app.meshfile import read_mesh
     from layerlapse.scenes.meshes import build_mesh_scene, check_mesh
 
     meshes = []
@@ -196,13 +208,8 @@ def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> tuple[Sce
             raise LayerlapseError(f"{field}: {entry.path!r} is not a mesh file; allowed: {', '.join(MESH_EXTENSIONS)}")
         if not file.is_file():
             raise LayerlapseError(f"{field}: {entry.path!r} does not exist (looked in {str(file.parent)!r})")
-        try:
-            mesh = trimesh.load(file, force="mesh", process=False)  # unprocessed, so NaN rows survive to be refused
-        except Exception as exc:  # trimesh raises many types for unreadable files
-            raise LayerlapseError(f"{field}: cannot read {entry.path!r} ({type(exc).__name__}: {exc})") from None
-        if not isinstance(mesh, trimesh.Trimesh):
-            raise LayerlapseError(f"{field}: {entry.path!r} holds no triangle mesh")
-        check_mesh(mesh, f"{field} {entry.path!r}")
+        mesh = read_mesh(file, entry.path, field)
+        check_mesh(mesh, f"{field} {entry.path!r}")  # before process(), which trusts faces and coordinates
         meshes.append((entry.label, mesh.process()))  # merge duplicate vertices (STL keeps one set per face)
         placed = entry.transform()
         hashes.append([entry.label, hashlib.sha256(file.read_bytes()).hexdigest(), *([placed] if placed else [])])
@@ -298,8 +305,9 @@ def scene_file_digest(path: Path) -> str:
     for entry in meshes if isinstance(meshes, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("path"), str):
             digest.update(b"\0" + entry["path"].encode())
-            try:
-                digest.update(hashlib.sha256((path.parent / entry["path"]).read_bytes()).digest())
+            mesh = path.parent / entry["path"]
+            try:  # a regular file only: a FIFO or a device (/dev/zero) would be read for ever
+                digest.update(hashlib.sha256(mesh.read_bytes()).digest() if mesh.is_file() else b"\0missing")
             except OSError:
                 digest.update(b"\0missing")
     return digest.hexdigest()

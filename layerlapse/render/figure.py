@@ -22,7 +22,7 @@ from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import rgba
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
-from layerlapse.errors import LayerlapseError
+from layerlapse.errors import LayerlapseError, range_error
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.timeline import Timeline
 from layerlapse.render.sight import Visibility
@@ -53,10 +53,9 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
     tl = timeline
     names = tl.stage_names
     spec = spec.strip()
-    if re.fullmatch(r"\d+(\.\d*)?s?", spec):
-        seconds = float(spec.rstrip("s"))
-        if seconds > tl.duration:
-            raise LayerlapseError(f"at: {spec!r} is past the end of the timeline ({tl.duration:.2f} s)")
+    seconds = _seconds(spec)
+    if seconds is not None:
+        _check_seconds(spec, seconds, tl.duration)
         frame = min(int(round(seconds * tl.fps)), tl.n_frames - 1)
         name = names[tl.name[frame]]
         return Moment(int(tl.stage[frame]), float(tl.t[frame]), name, tl.label(frame))
@@ -68,7 +67,8 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
     except ValueError:
         raise LayerlapseError(f"at: fraction {frac!r} is not a number in [0, 1]") from None
     if not 0.0 <= t <= 1.0:
-        raise LayerlapseError(f"at: fraction {t} is outside [0, 1]")
+        what = "is not a number" if math.isnan(t) else "is outside [0, 1]"
+        raise LayerlapseError(f"at: fraction {frac!r} {what}; allowed: 0 to 1 ({name}:0.5 is halfway)")
     index = names.index(name)
     if name == "input":
         return Moment(-1, 0.0, name, "input")
@@ -76,6 +76,38 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
         return Moment(len(names) - 3, 1.0, name, "output")
     label = tl.stage_label(name) + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
     return Moment(index - 1, t, name, label)
+
+
+#: the largest DPI a figure may record: a PNG stores pixels per metre in 32 bits (1.09e8 dpi
+#: at most: beyond, writing it fails after the render), and no printer or scanner comes within
+#: a thousandth of that; 100,000 leaves room for any of them
+MAX_DPI = 100_000
+
+
+def _check_dpi(dpi: float) -> None:
+    """Refuse a DPI a PNG cannot record (or NaN), before anything is drawn."""
+    if not 0 < dpi <= MAX_DPI:
+        raise range_error("dpi", float(dpi), f"0 < dpi <= {MAX_DPI:,}")
+
+
+#: a time on the command line: ``3.2s``, ``3.2``, ``1e9s``, ``-1s``, ``nan s`` (stage names never parse)
+_TIME = re.compile(r"([+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?|[+-]?(nan|inf|infinity))\s*s?", re.IGNORECASE)
+
+
+def _seconds(spec: str) -> float | None:
+    """The seconds ``spec`` names, or None when it names a stage."""
+    return float(spec.rstrip("sS").strip()) if _TIME.fullmatch(spec) else None
+
+
+def _check_seconds(spec: str, seconds: float, duration: float) -> None:
+    """Refuse a time outside the timeline, saying how long it is."""
+    length = f"{duration:.1f}" if abs(duration - round(duration, 1)) < 1e-9 else f"{duration:.2f}"
+    if math.isnan(seconds):
+        raise LayerlapseError(f"at: {spec!r} is not a number; allowed: a time from 0 to {length} s, or a stage")
+    if seconds < 0:
+        raise LayerlapseError(f"at: {spec!r} is before the start of the {length} s timeline; allowed: 0 to {length} s")
+    if seconds > duration:
+        raise LayerlapseError(f"at: {spec!r} is past the end of the {length} s timeline; allowed: 0 to {length} s")
 
 
 @dataclass(frozen=True)
@@ -86,9 +118,13 @@ class FigureSize:
     height: int
     dpi: float = 100.0
 
+    def __post_init__(self) -> None:
+        _check_dpi(self.dpi)
+
     @classmethod
     def inches(cls, width: float, height: float, dpi: float = 300.0) -> FigureSize:
-        if width <= 0 or height <= 0 or dpi <= 0:
+        _check_dpi(dpi)
+        if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
             raise LayerlapseError(f"size: {width}x{height} in at {dpi} dpi is not positive")
         return cls(int(round(width * dpi)), int(round(height * dpi)), dpi)
 

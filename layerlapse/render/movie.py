@@ -14,7 +14,7 @@ from tqdm import tqdm
 from layerlapse._files import check_folder_writable
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.style import QUALITIES, Style
-from layerlapse.errors import LayerlapseError
+from layerlapse.errors import LayerlapseError, range_error
 from layerlapse.networks.deformation import FrameSource
 from layerlapse.render.encoder import (
     EVEN_SIZE_FORMATS,
@@ -114,7 +114,7 @@ def resolve_settings(
         w, h = ew, eh
     fps = preset.fps if fps is None else fps
     if not (0 < fps <= 240):
-        raise LayerlapseError(f"fps: {fps} is out of range; allowed: 0 < fps <= 240")
+        raise range_error("fps", fps, "0 < fps <= 240")
     aa = style.anti_aliasing if style is not None and style.anti_aliasing is not None else preset.anti_aliasing
     return RenderSettings((int(w), int(h)), float(fps), aa)
 

@@ -12,6 +12,7 @@ import numpy as np
 import trimesh
 
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import MAX_MESH_COORDINATE
 from layerlapse.scenes.base import Grid, Scene, Surface
 from layerlapse.scenes.geometry import grid_lines, padded_box, rejection_sample
 
@@ -19,20 +20,39 @@ MAX_FACES = 500_000
 
 
 def check_mesh(mesh: trimesh.Trimesh, where: str) -> None:
-    """Refuse meshes that cannot be drawn or sampled, naming the file."""
+    """Refuse meshes that cannot be drawn or sampled, naming the file: no triangles, not 3-D,
+    NaN, Inf or huge coordinates, faces indexing past the vertices, too many triangles."""
     if len(mesh.faces) == 0 or len(mesh.vertices) == 0:
         raise LayerlapseError(f"{where}: the mesh has no triangles")
     vertices = np.asarray(mesh.vertices)
     if vertices.ndim != 2 or vertices.shape[1] != 3:
         coords = vertices.shape[1] if vertices.ndim == 2 else vertices.ndim
         raise LayerlapseError(f"{where}: its vertices have {coords} coordinates; a mesh needs 3 (x y z)")
-    if not np.isfinite(mesh.vertices).all():
+    if not np.isfinite(vertices).all():
         raise LayerlapseError(f"{where}: the mesh has NaN or Inf coordinates")
+    big = np.abs(vertices) > MAX_MESH_COORDINATE
+    if big.any():
+        row = int(np.flatnonzero(big.any(axis=1))[0])
+        raise LayerlapseError(f"{where}: vertex {row} has coordinate {vertices[row][big[row]][0]:.3g}; mesh "
+                              f"coordinates must lie within \u00b1{MAX_MESH_COORDINATE:.0e} (vertex merging and float32 "
+                              "break down beyond); rescale the mesh to smaller units")
+    _check_faces(np.asarray(mesh.faces), len(vertices), where)
     if len(mesh.faces) > MAX_FACES:
         raise LayerlapseError(
             f"{where}: the mesh has {len(mesh.faces)} triangles, more than {MAX_FACES}; "
             "simplify it first (e.g. MeshLab's quadric edge collapse)"
         )
+
+
+def _check_faces(faces: np.ndarray, count: int, where: str) -> None:
+    """Refuse the first face (T, 3) int that indexes past ``count`` vertices (or below 0:
+    numpy would wrap -1 round to the last vertex and draw a wrong triangle)."""
+    bad = (faces < 0) | (faces >= count)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        corners = " ".join(str(int(i)) for i in faces[row])
+        raise LayerlapseError(f"{where}: triangle {row} ({corners}) refers to vertex {int(faces[row][bad[row]][0])}, "
+                              f"but the mesh has {count} vertices (0 to {count - 1}; counting from 0)")
 
 
 def build_mesh_scene(name: str, meshes: list[tuple[str, trimesh.Trimesh]], *, samples_per_class: int,
