@@ -274,3 +274,13 @@ def test_a_job_folder_that_is_a_symlink_out_of_out_is_failed_unrun(tmp_path):
     result = ll.batch(path, out, workers=1, progress=False)
     assert (result.done, result.failed) == (3, 1) and "leads outside" in result.failures[0][1]
     assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--wait-for-workers", "--job-timeout"])
+def test_a_nan_time_limit_is_not_a_number_in_one_line(tmp_path, option):
+    sweep = Path(__file__).resolve().parents[1] / "examples" / "small-sweep.toml"
+    result = CliRunner().invoke(app, ["batch", str(sweep), "-o", str(tmp_path / "out"), option, "nan", "--no-progress"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "is not a number; allowed: 1 to" in lines[0], result.output
+    assert not (tmp_path / "out" / MANIFEST).exists()

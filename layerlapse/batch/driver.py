@@ -53,7 +53,7 @@ from layerlapse.batch.manifest import (
     sha256,
 )
 from layerlapse.batch.sweep import Job, read_sweep
-from layerlapse.errors import LayerlapseError
+from layerlapse.errors import LayerlapseError, range_error
 
 if TYPE_CHECKING:
     from layerlapse.batch.cluster import NoWorkers
@@ -97,10 +97,9 @@ class Options:
         if self.workers is not None and not 1 <= self.workers <= 1024:
             raise LayerlapseError(f"workers: {self.workers} is out of range; allowed: 1 to 1024")
         if not 1 <= self.wait_for_workers <= 86_400:
-            raise LayerlapseError(f"wait_for_workers: {self.wait_for_workers:g} is out of range; allowed: 1 to 86400 "
-                                  "seconds")
+            raise range_error("wait_for_workers", self.wait_for_workers, "1 to 86400 seconds")
         if self.job_timeout is not None and not 1 <= self.job_timeout <= 7 * 86_400:
-            raise LayerlapseError(f"job_timeout: {self.job_timeout:g} is out of range; allowed: 1 to 604800 seconds")
+            raise range_error("job_timeout", self.job_timeout, "1 to 604800 seconds")
         if self.workers is not None and self.scheduler is not None:
             raise LayerlapseError("workers: a running scheduler has its own workers; drop --workers (or --scheduler)")
         check_wait(self.wait)
