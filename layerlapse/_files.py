@@ -266,8 +266,9 @@ def atomic_output(path: str | Path, field: str = "out") -> Iterator[Path]:
 
 #: extension -> the bytes a whole file of that kind ends with (within its last KiB), for the
 #: writers that do not report a failed write: VTK's GL2PS export (PDF, EPS, SVG) leaves a
-#: file cut short on a full disk and says nothing
-TRAILERS = {".pdf": b"%%EOF", ".eps": b"%%EOF", ".svg": b"</svg>"}
+#: file cut short on a full disk and says nothing (an EPS ends its page with ``showpage``;
+#: GL2PS adds ``%%EOF`` after it, matplotlib does not)
+TRAILERS = {".pdf": b"%%EOF", ".eps": b"showpage", ".svg": b"</svg>"}
 
 
 def check_complete(tmp: Path, path: Path, field: str = "out", *, existed: bool = False) -> None:

@@ -91,7 +91,7 @@ def test_a_vector_figure_cut_short_is_refused(suffix):
             tmp.write_bytes(b"%PDF-1.4\n" + b"x" * 4000 if suffix == ".pdf" else b"<svg" + b"x" * 4000)
     assert leftovers() == [] and Path(f"f{suffix}").read_bytes().endswith((b"%%EOF\n", b"%%EOF"))
     with atomic_output(f"g{suffix}") as tmp:  # a whole one passes
-        tmp.write_bytes(b"%PDF-1.4\n%%EOF\n" if suffix != ".svg" else b"<svg></svg>\n")
+        tmp.write_bytes({".pdf": b"%PDF-1.4\n%%EOF\n", ".eps": b"%!PS\nshowpage\n", ".svg": b"<svg></svg>\n"}[suffix])
     assert Path(f"g{suffix}").exists()
 
 
