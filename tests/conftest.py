@@ -46,6 +46,18 @@ TINY_SPIRALS = dict(points_per_curve=40, samples_per_class=100, grid_lines=5)
 TINY_TRAINING = dict(epochs=3)
 
 
+def train_two_curves(folder, *, timeout: float = 180):
+    """``folder/two-curves.pt``: the two-curves network at 3 epochs, trained by a real
+    ``layerlapse train``, for tests that then start real processes on it without training."""
+    import subprocess
+    import sys
+
+    path = folder / "two-curves.pt"
+    subprocess.run([sys.executable, "-m", "layerlapse", "train", "two-curves", "--epochs", "3", "--no-progress",
+                    "--checkpoint", str(path)], check=True, capture_output=True, timeout=timeout)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_tori():
     """A small linked-tori scene and a 3-epoch network, shared by the rendering tests."""

@@ -9,8 +9,7 @@ import sys
 import time
 
 import pytest
-
-EPOCHS = ["--epochs", "3"]
+from conftest import train_two_curves
 
 
 # --- case 7: show under SIGTERM / SIGINT -------------------------------------------------------
@@ -51,10 +50,7 @@ def top_level_window_names(display):
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """A network trained once, so each window below opens without training."""
-    path = tmp_path_factory.mktemp("network") / "two-curves.pt"
-    subprocess.run([sys.executable, "-m", "layerlapse", "train", "two-curves", *EPOCHS, "--no-progress",
-                    "--checkpoint", str(path)], check=True, capture_output=True, timeout=180)
-    return path
+    return train_two_curves(tmp_path_factory.mktemp("network"), timeout=180)
 
 
 def wait_for_event_loop(proc, display, timeout=90.0):

@@ -16,6 +16,7 @@ import av
 import numpy as np
 import psutil
 import pytest
+from conftest import train_two_curves
 
 from layerlapse._files import remove_stale_temporaries, temporary_sibling
 from layerlapse.errors import LayerlapseError
@@ -34,10 +35,7 @@ TEMP_GLOB = ".x.layerlapse-*-*.part.mp4"
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """The network, trained once, so each render below goes straight to its frames."""
-    path = tmp_path_factory.mktemp("network") / "two-curves.pt"
-    subprocess.run([sys.executable, "-m", "layerlapse", "train", "two-curves", *EPOCHS, "--no-progress",
-                    "--checkpoint", str(path)], check=True, capture_output=True, timeout=120)
-    return path
+    return train_two_curves(tmp_path_factory.mktemp("network"), timeout=120)
 
 
 def start_render(checkpoint, out="out/x.mp4"):
