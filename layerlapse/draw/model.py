@@ -84,6 +84,12 @@ class Part:
         return self.kind is not Kind.OUTLINE
 
     @property
+    def backdrop(self) -> bool:
+        """Drawn behind every class part whatever its depth (the grid): a grid line a hair in
+        front of a squashed surface would otherwise streak across it."""
+        return self.kind is Kind.GRID
+
+    @property
     def vote_share(self) -> float:
         """How much of a k-NN vote's class colour the part takes (the grid keeps some of its own)."""
         return GRID_VOTE_SHARE if self.kind is Kind.GRID else 1.0

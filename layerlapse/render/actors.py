@@ -15,6 +15,23 @@ from layerlapse.draw.style import Style
 from layerlapse.render.overlays import line_mesh, polyline_cells, triangle_mesh
 
 
+#: the depth (0 near .. 1 far) every backdrop fragment is written at: behind any surface in
+#: the view, in front of the cleared depth buffer
+BACKDROP_DEPTH = "0.99999"
+
+
+def backdrop(actor) -> None:
+    """Draw ``actor`` behind every other fragment, whatever its depth, without moving it on
+    screen: its fragments are written at :data:`BACKDROP_DEPTH` (in the coincident-topology
+    slot, so no polygon offset applies). A grid line a hair in front of a surface squashed
+    flat no longer streaks across it (a polygon offset only moved the tie); in the input the
+    box reads as the space the data sits in. Costs nothing measurable (a few hundred line
+    fragments)."""
+    actor.mapper.SetResolveCoincidentTopologyToOff()
+    actor.GetShaderProperty().AddFragmentShaderReplacement(
+        "//VTK::Coincident::Impl", True, f"gl_FragDepth = {BACKDROP_DEPTH};\n", False)
+
+
 class Drawn:
     """A part as drawn: its mesh and actor, which of the part's points the mesh shows
     (``rows``, or all) and a helper (vertex normals, or the tube and its rim).
@@ -107,9 +124,8 @@ class PartBuilder:
         mesh = pv.PolyData(pts[part.rows].astype(np.float32), lines=polyline_cells(part.lines, part.per))
         actor = self.plotter.add_mesh(mesh, color=part.colour, line_width=part.width * self.scale,
                                       lighting=False, render=False, reset_camera=False)
-        if not self.flat:  # lines lying in a surface must not z-fight with it: push them back
-            actor.mapper.SetResolveCoincidentTopologyToPolygonOffset()
-            actor.mapper.SetRelativeCoincidentTopologyLineOffsetParameters(2.0, 8.0)
+        if not self.flat and part.backdrop:
+            backdrop(actor)
         self.grid_actors.append(actor)
         return Drawn(part, mesh, actor, rows=part.rows)
 

@@ -22,15 +22,21 @@ GRID = -1
 VISIBLE_PIXELS = 3.0
 
 
-def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], start: np.ndarray) -> list:
+def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], start: np.ndarray, *,
+             solids: set[int]) -> list:
     """3-D scenes where one class encloses another (a ball in a shell): clipping planes
     that open the enclosing class's surfaces on the camera's side, through the middle of
-    the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices)]."""
+    the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices)].
+
+    Only a class with surfaces (``solids``: their labels) can enclose: a curve hides nothing
+    its bounding box holds, and cutting it (the trefoil around its ring) breaks the knot open."""
     import vtk
 
     boxes = {label: (start[idx].min(0), start[idx].max(0)) for label, idx in class_sets.items() if len(idx)}
     out = []
     for outer, (lo, hi) in boxes.items():
+        if outer not in solids:
+            continue
         inner = [label for label, (a, b) in boxes.items()
                  if label != outer and (a > lo + 1e-6).all() and (b < hi - 1e-6).all()]
         if not inner:

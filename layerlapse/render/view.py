@@ -102,7 +102,8 @@ class SceneView:
             self.pulled_back = PulledBack.build(self.plotter, scene, deformation, colour=style.boundary_color,
                                                 flat=self.flat, z=2.5 * self.eps, scale=scale, ambient=style.ambient)
         self.class_sets = model.class_sets
-        self.cutaways = [] if self.flat or scene.dim < 3 else cutaways(self.class_sets, self.class_actors, start)
+        self.cutaways = [] if self.flat or scene.dim < 3 else cutaways(
+            self.class_sets, self.class_actors, start, solids={s.label for s in scene.surfaces})
         self.inset = self._inset(scale)
         #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
         self.visible_pixels: dict[int, float] = {}

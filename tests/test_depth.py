@@ -1,0 +1,79 @@
+"""Depth and consistency in 3-D, checked on rendered pixels: a knot drawn whole, grid lines
+behind the surfaces, one decision-plane colour, stretch colours that keep the classes apart,
+a pulled-back boundary that does not double the plane, the 4th coordinate of R^4 scenes shown."""
+
+import numpy as np
+import pytest
+
+from layerlapse.app import api
+from layerlapse.draw.camera import CameraPath
+from layerlapse.render import Style
+from layerlapse.render.view import SceneView
+
+SIZE = (320, 180)
+FAST = dict(epochs=2, restarts=1)
+TIMELINE = {"seconds_per_stage": 0.5, "pause": 0.0, "hold_start": 0.25, "hold_end": 0.5}
+
+
+def view_of(scene, net, style=Style(), size=SIZE):
+    d = api.deform(scene, net, fps=8, timeline=TIMELINE)
+    camera = CameraPath.for_movie(d, fps=8, style=style, aspect=size[0] / size[1], subset=scene.framed_points())
+    return d, SceneView(scene, d, camera, style=style, size=size)
+
+
+def show(view, d, frame):
+    view.show_frame(frame, d.display(np.array([frame]))[0])
+    return view.grab()
+
+
+def on_screen(view, points):
+    """Pixel (row, column) of world points (N, 3) in the view's image."""
+    renderer, h = view.plotter.renderer, view.size[1]
+    out = []
+    for p in np.asarray(points, dtype=float):
+        renderer.SetWorldPoint(*p, 1.0)
+        renderer.WorldToDisplay()
+        x, y, _ = renderer.GetDisplayPoint()
+        out.append((h - 1 - int(round(y)), int(round(x))))
+    return np.array(out)
+
+
+def test_the_trefoil_is_drawn_whole_at_its_first_frame():
+    """The trefoil's bounding box holds its ring, which made it an "enclosing" class: the
+    cutaway meant for a shell cut the knot open into arcs. Every point of its centre line
+    must land on a drawn class pixel (not the background)."""
+    scene = api.load_scene("trefoil", points_per_curve=200, samples_per_class=60, grid_lines=2)
+    net = api.train_network(scene, training=dict(epochs=1, restarts=1), progress=False)
+    d, view = view_of(scene, net, size=(480, 270))
+    try:
+        img = show(view, d, 0)
+        knot = d.display(np.array([0]))[0][view.class_sets[0]]
+        rows, cols = on_screen(view, knot).T
+        inside = (rows >= 0) & (rows < img.shape[0]) & (cols >= 0) & (cols < img.shape[1])
+        assert inside.all()
+        px = img[rows, cols].astype(int)
+        coloured = (px.max(1) - px.min(1)) > 40  # a class colour, not white or a grey grid line
+        assert coloured.mean() > 0.95, f"{(~coloured).sum()} of {len(px)} centre-line points not drawn"
+        assert view.cutaways == []
+    finally:
+        view.close()
+
+
+@pytest.mark.parametrize("frame", ["first", "last"])
+def test_grid_lines_never_cover_a_surface(tiny_tori, frame):
+    """Every class pixel of a 3-D frame is the same with the grid shown and hidden: the grid
+    is a backdrop, however close in front of a squashed surface one of its lines lies."""
+    scene, net = tiny_tori
+    d, view = view_of(scene, net)
+    try:
+        f = 0 if frame == "first" else d.n_frames - 1
+        with_grid = show(view, d, f).astype(int)
+        for actor in view.grid_actors:
+            actor.SetVisibility(False)
+        without = view.grab().astype(int)
+        assert view.grid_actors and (np.abs(with_grid - without).max(2) > 30).sum() > 50  # the grid is drawn
+        surface = (without.max(2) - without.min(2)) > 60  # class colours (white, greys and text are not)
+        covered = surface & (np.abs(with_grid - without).max(2) > 30)
+        assert covered.sum() == 0, f"{covered.sum()} grid pixels over {surface.sum()} class pixels"
+    finally:
+        view.close()
