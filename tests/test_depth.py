@@ -77,3 +77,41 @@ def test_grid_lines_never_cover_a_surface(tiny_tori, frame):
         assert covered.sum() == 0, f"{covered.sum()} grid pixels over {surface.sum()} class pixels"
     finally:
         view.close()
+
+
+def plane_tint(view, d):
+    """The mean colour of the background pixels the decision tints at the last frame, seen
+    from the camera's side and from the opposite side of the focal point."""
+    tints = []
+    for side in (1, -1):
+        show(view, d, d.n_frames - 1)
+        cam = view.plotter.camera
+        focal, pos = np.array(cam.GetFocalPoint()), np.array(cam.GetPosition())
+        cam.SetPosition(*(focal + side * (pos - focal)))
+        shown = view.grab().astype(int)
+        view.decision.set_visible(False)
+        hidden = view.grab().astype(int)
+        tinted = (np.abs(shown - hidden).max(2) > 8) & (hidden.min(2) > 250)
+        assert tinted.sum() > 200
+        tints.append(shown[tinted].mean(0))
+    return tints
+
+
+def test_the_decision_plane_has_one_colour_from_either_side_and_in_every_back_end(tiny_tori):
+    """The plane's faces were tinted in the two class colours, so the viewer saw whichever
+    class's side the camera was on: blue at the end of the orbiting movie, orange in the
+    still figure, sheet and page. One tint now, the model's, in the view and on the page."""
+    from layerlapse.draw.colour import hex_rgb
+    from layerlapse.web.page import _colours
+
+    scene, net = tiny_tori
+    d, view = view_of(scene, net)
+    try:
+        front, back = plane_tint(view, d)
+        assert np.abs(front - back).max() < 3, (front, back)
+        actor = view.decision.actors[0]
+        assert actor.GetBackfaceProperty() is None
+        assert hex_rgb(actor.prop.color.float_rgb) == _colours(view.model)["decisionPlane"]
+        assert view.model.decision.plane_colour == view.model.decision_plane_colour
+    finally:
+        view.close()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlapse.draw.camera import FIT, CameraPath
-from layerlapse.draw.colour import ColourLike, mix
+from layerlapse.draw.colour import ColourLike, float_rgb, mix
 from layerlapse.draw.geometry import boundary_edges
 from layerlapse.draw.source import layers_of
 from layerlapse.draw.style import Style
@@ -36,6 +36,8 @@ GRID_VOTE_SHARE = 0.8
 #: how far (a share of the way to the background) the faint grid lines, the axes and the
 #: decision line fade, and how dark (a share of the way to black) a tube's rim is
 FAINT_GRID_FADE, AXES_FADE, DECISION_FADE, RIM_SHADE = 0.55, 0.35, 0.2, 0.55
+#: the 3-D decision plane's opacity: light enough that a class behind it keeps its colour
+PLANE_OPACITY = 0.2
 
 
 def curve_width(label: int) -> float:
@@ -112,13 +114,16 @@ class Axes:
 @dataclass(frozen=True)
 class Decision:
     """A two-class head's decision: the sides in ``colours``, the boundary in ``line_colour``
-    ``width`` pixels wide (at 720p); ``width_in``: the head's input width; depth ``z``."""
+    ``width`` pixels wide (at 720p); ``width_in``: the head's input width; depth ``z``.
+    ``plane_colour``: the 3-D plane's tint, the same on both faces (see
+    :attr:`DrawModel.decision_plane_colour`)."""
 
     width_in: int
     colours: tuple[ColourLike, ColourLike]
     line_colour: ColourLike
     width: float
     z: float
+    plane_colour: ColourLike = "#808080"
 
 
 @dataclass(frozen=True)
@@ -249,6 +254,14 @@ class DrawModel:
     def decision_line_colour(self) -> tuple[float, float, float]:
         return mix(self.style.text_color, self.style.background, DECISION_FADE)
 
+    @property
+    def decision_plane_colour(self) -> tuple[float, float, float]:
+        """The 3-D decision plane's tint on both its faces: the style's ``decision_color``.
+        A face per class colour showed whichever class's side the camera was on, so the
+        orbiting movie ended on one colour and the still figure, the sheet and the page on
+        the other; the classes on either side say which side is whose."""
+        return float_rgb(self.style.decision_color)
+
     def _decision(self) -> Decision | None:
         """A two-class head's decision, if the scene has two classes."""
         source = self.source
@@ -257,7 +270,8 @@ class DrawModel:
             return None
         style = self.style
         return Decision(width_in=head[0].shape[1], colours=(style.colour(0), style.colour(1)),
-                        line_colour=self.decision_line_colour, width=DECISION_WIDTH, z=self.eps)
+                        line_colour=self.decision_line_colour, width=DECISION_WIDTH, z=self.eps,
+                        plane_colour=self.decision_plane_colour)
 
     def _misclassified(self) -> Misclassified | None:
         """The samples a two-class network gets wrong, where they end up; None if none."""

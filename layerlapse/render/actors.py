@@ -14,7 +14,6 @@ from layerlapse.draw.model import Kind, Part
 from layerlapse.draw.style import Style
 from layerlapse.render.overlays import line_mesh, polyline_cells, triangle_mesh
 
-
 #: the depth (0 near .. 1 far) every backdrop fragment is written at: behind any surface in
 #: the view, in front of the cleared depth buffer
 BACKDROP_DEPTH = "0.99999"

@@ -16,9 +16,9 @@ import pyvista as pv
 
 from layerlapse.draw.colour import ColourLike
 from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
+from layerlapse.draw.model import PLANE_OPACITY
 
 REGION_OPACITY = 0.16
-PLANE_OPACITY = 0.2  # light enough that a class behind the plane keeps its colour
 
 
 def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:
@@ -95,12 +95,12 @@ class DecisionView:
 
     2-D (a representation at most 2 wide): the line clipped to the data's padded box, drawn
     in screen-space width, and the box's two half-planes lightly tinted. 3-D: the plane
-    clipped to the data's box, its front face (the side class 2 wins) and back face tinted
-    in the two class colours, with its outline.
+    clipped to the data's box, tinted ``plane_colour`` on both faces (one colour from every
+    side, as in the figure, the sheet and the page), with its outline.
     """
 
     def __init__(self, plotter: pv.Plotter, *, width: int, planar: bool, colours: tuple[ColourLike, ColourLike], line_colour: ColourLike,
-                 line_width: float, z: float) -> None:
+                 line_width: float, z: float, plane_colour: ColourLike = "#808080") -> None:
         self.width, self.planar, self.z = width, planar, z
         self.flat = width <= 2
         self.actors = []
@@ -114,12 +114,9 @@ class DecisionView:
                                                render=False, reset_camera=False)
         else:
             self.plane = triangle_mesh(np.zeros((7, 3)), _fan_faces(6), np.tile(np.array([0, 0, 1], np.float32), (7, 1)))
-            actor = plotter.add_mesh(self.plane, color=colours[1], opacity=PLANE_OPACITY, smooth_shading=False,
-                                     ambient=0.5, diffuse=0.5, specular=0.0, render=False, reset_camera=False)
-            back = actor.GetProperty().NewInstance()
-            back.DeepCopy(actor.GetProperty())
-            back.SetColor(pv.Color(colours[0]).float_rgb)
-            actor.SetBackfaceProperty(back)
+            # unlit: a lit plane's tint would change with the side it is seen from, too
+            actor = plotter.add_mesh(self.plane, color=plane_colour, opacity=PLANE_OPACITY, lighting=False,
+                                     render=False, reset_camera=False)
             self.actors.append(actor)
             self.line = line_mesh(np.zeros((6, 3)), np.array([[i, (i + 1) % 6] for i in range(6)]))
             self.line_actor = plotter.add_mesh(self.line, color=line_colour, line_width=line_width, lighting=False,

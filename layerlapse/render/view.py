@@ -134,7 +134,8 @@ class SceneView:
         decision = model.decision
         self.decision = None if decision is None else DecisionView(
             plotter, width=decision.width_in, planar=self.flat, colours=decision.colours,
-            line_colour=decision.line_colour, line_width=decision.width * scale, z=decision.z)
+            line_colour=decision.line_colour, line_width=decision.width * scale, z=decision.z,
+            plane_colour=decision.plane_colour)
         self.boundary_actor = self.decision.line_actor if self.decision is not None else None
         wrong = model.misclassified
         self.misclassified = 0 if wrong is None else len(wrong.points)

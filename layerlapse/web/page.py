@@ -27,7 +27,7 @@ from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import hex_rgb
 from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
 from layerlapse.draw.heat import lookup_colours, ratio_text, ticks
-from layerlapse.draw.model import DrawModel, Kind, curve_width
+from layerlapse.draw.model import PLANE_OPACITY, DrawModel, Kind, curve_width
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import CAMERAS, Style
 from layerlapse.networks.deformation import Deformation
@@ -222,6 +222,7 @@ def _colours(model: DrawModel) -> dict:
     return {"background": hex_rgb(style.background), "text": hex_rgb(style.text_color),
             "classes": [hex_rgb(c) for c in style.class_colors], "specular": style.specular,
             "ambient": style.ambient, "decisionLine": hex_rgb(model.decision_line_colour),
+            "decisionPlane": hex_rgb(model.decision_plane_colour), "planeOpacity": PLANE_OPACITY,
             "axes": hex_rgb(model.axes_colour), "tube": style.tube_radius}
 
 
