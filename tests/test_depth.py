@@ -115,3 +115,31 @@ def test_the_decision_plane_has_one_colour_from_either_side_and_in_every_back_en
         assert view.model.decision.plane_colour == view.model.decision_plane_colour
     finally:
         view.close()
+
+
+def test_the_pulled_back_boundary_does_not_double_the_plane_at_the_output(tiny_tori):
+    """At the output the carried tie set lies on the decision plane (to 1e-6): drawn both,
+    one translucent surface lay doubled over the other. It fades out as the plane fades in:
+    no face of it is drawn within reach of the plane at the last frame, and it is drawn at
+    the first."""
+    scene, net = tiny_tori
+    d, view = view_of(scene, net, style=Style(boundary="pulled-back"))
+    try:
+        pulled = view.pulled_back
+        assert pulled is not None and pulled.kind == "surface"
+        for frame, drawn in ((0, True), (d.n_frames - 1, False)):
+            image = show(view, d, frame).astype(int)
+            visible = pulled.actor.GetVisibility()
+            pulled.actor.SetVisibility(False)
+            without = view.grab().astype(int)
+            pulled.actor.SetVisibility(visible)
+            changed = int((np.abs(image - without).max(2) > 8).sum())
+            assert (changed > 100) if drawn else (changed == 0), (frame, changed)
+        W, b = d.display_head(d.n_frames - 1)
+        w, c = W[1] - W[0], float(b[1] - b[0])
+        on_plane = np.abs(pulled.points @ w[:3] + c) / np.linalg.norm(w[:3]) < 1e-3
+        assert on_plane.mean() > 0.9  # it does lie on the plane: drawing it would double it
+        assert pulled.actor.prop.opacity == 0.0
+        assert pulled.visible  # the window's toggle is the user's, untouched
+    finally:
+        view.close()

@@ -109,6 +109,8 @@ class PulledBack:
         normals = self.mesh.GetPointData().GetNormals()
         self.normal_array = vtk_to_numpy(normals) if normals is not None else None
         self.kind = kind
+        self.opacity = float(self.actor.prop.opacity)
+        self.shown, self.fade = True, 0.0  # the user's toggle; how far the decision has replaced it
         self._cache: dict[int, np.ndarray] = {}
         self.pose(start)
 
@@ -162,8 +164,19 @@ class PulledBack:
         self.pose(self.carried.display_at(stage, t))
 
     def set_visible(self, visible: bool) -> None:
-        self.actor.SetVisibility(visible)
+        """Show or hide it (the window's toggle); hidden also while the decision has replaced it."""
+        self.shown = bool(visible)
+        self.actor.SetVisibility(self.shown and self.fade < 1.0)
+
+    def set_fade(self, decision: float) -> None:
+        """Fade out as the decision fades in (``decision``: its visibility, 0..1): at the
+        output the carried boundary lies on the decision plane (line, points), and both
+        drawn there read as one surface doubled over the other, z-fighting."""
+        self.fade = float(np.clip(decision, 0.0, 1.0))
+        self.actor.prop.opacity = self.opacity * (1.0 - self.fade)
+        self.set_visible(self.shown)
 
     @property
     def visible(self) -> bool:
-        return bool(self.actor.GetVisibility())
+        """Whether the user shows it (the window's toggle cycle)."""
+        return self.shown

@@ -231,9 +231,12 @@ class SceneView:
         if self.reference is not None:
             self.reference.pose_box(box[:3] if box else None, box[3] if box else 0.0, projection)
         shown = boundary > 0
+        posed = False
         if self.decision is not None:
             posed = shown and head is not None and self.decision.pose(*head, positions[self.class_points])
             self.decision.set_visible(bool(posed), boundary)
+        if self.pulled_back is not None:  # the decision replaces it at the output
+            self.pulled_back.set_fade(boundary if posed else 0.0)
         if self.markers is not None:
             self.markers.set_visible(shown, boundary)
         if self.vote is not None:
