@@ -143,3 +143,40 @@ def test_the_pulled_back_boundary_does_not_double_the_plane_at_the_output(tiny_t
         assert pulled.visible  # the window's toggle is the user's, untouched
     finally:
         view.close()
+
+
+def hues(img):
+    """Hue in degrees (N,) of the saturated pixels of an image (H, W, 3)."""
+    import colorsys
+
+    px = img.reshape(-1, 3) / 255.0
+    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in px[(px.max(1) - px.min(1)) > 0.1]])
+    return 360 * hsv[:, 0] if len(hsv) else np.zeros(0)
+
+
+def test_stretch_colours_keep_the_two_classes_apart(tiny_tori):
+    """One cool-to-warm map for every class turned both classes red, grey and blue: each
+    class now has its own ramp in its own hue, so the hues of the two classes' pixels do not
+    overlap, while the colours still change with the stretch; one colour bar per class."""
+    scene, net = tiny_tori
+    d, view = view_of(scene, net, style=Style(color_by="stretch"))
+    try:
+        frame = int(np.flatnonzero(d.timeline.stage == 1)[-1])  # the end of the first tanh: stretched unevenly
+        show(view, d, frame)
+        seen = {}
+        for label in (0, 1):
+            for other in view.class_actors[1 - label]:
+                other.SetVisibility(False)
+            img = view.grab()[:, : int(0.8 * SIZE[0])]  # left of the colour bars
+            for other in view.class_actors[1 - label]:
+                other.SetVisibility(True)
+            seen[label] = hues(img)
+            assert len(seen[label]) > 100
+        (a0, a1), (b0, b1) = (np.percentile(seen[k], [2, 98]) for k in (0, 1))
+        assert a1 < b0 or b1 < a0, f"hues overlap: class 0 {a0:.0f}-{a1:.0f}, class 1 {b0:.0f}-{b1:.0f}"
+        values = view.stretch.log_ratio(np.array([frame]))[0][view.class_points]
+        assert np.ptp(values) > 0.5  # the frame is stretched unevenly: the ramps show it
+        assert {view.style.colour(0), view.style.colour(1)} <= set(view.heat.luts)
+        assert sum(a.IsA("vtkActor2D") and not a.IsA("vtkTextActor") for a in view.heat.bar_actors) == 2
+    finally:
+        view.close()

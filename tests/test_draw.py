@@ -50,11 +50,20 @@ def test_a_scene_becomes_typed_parts():
 
 
 def test_the_heat_maps_colours_are_vtks(rng):
-    """The page's colour table, computed without VTK, equals VTK's lookup table byte for byte."""
-    pytest.importorskip("vtk")
-    from layerlapse.draw.heat import lookup_colours
-    from layerlapse.render.heat import colours
+    """The page's class ramps, computed without VTK, are VTK's lookup tables byte for byte,
+    and VTK maps the ramp's own ratios onto its own entries, as the page does."""
+    vtk = pytest.importorskip("vtk")
+    from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
-    for limit in [*rng.uniform(0.01, 12.0, 40), np.log(2.0), 1.0, 3.0]:
-        xs = np.linspace(-limit, limit, 256)
-        assert np.array_equal(lookup_colours(limit), colours(xs, limit)[:, :3]), limit
+    from layerlapse.draw.heat import class_ramp, ramp_index
+    from layerlapse.render.heat import colours, lookup_table
+
+    for ramp_of in ("#0072B2", "#D55E00", "#b4b4b4"):
+        for limit in [*rng.uniform(0.01, 12.0, 10), np.log(2.0), 1.0, 3.0]:
+            lut = lookup_table(limit, ramp_of)
+            table = np.array([np.round(255 * np.array(lut.GetTableValue(i)[:3])) for i in range(256)])
+            assert np.array_equal(table, class_ramp(ramp_of)), (ramp_of, limit)
+            xs = np.linspace(-limit, limit, 256)
+            mapped = vtk_to_numpy(lut.MapScalars(numpy_to_vtk(xs, deep=True), vtk.VTK_COLOR_MODE_MAP_SCALARS, -1))
+            assert np.array_equal(mapped.reshape(-1, 4)[:, :3], colours(xs, limit, ramp_of)[:, :3]), (ramp_of, limit)
+            assert np.array_equal(ramp_index(xs, limit), np.arange(256))

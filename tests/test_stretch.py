@@ -129,9 +129,14 @@ def test_limits_are_fixed_symmetric_and_at_least_log_2():
 
 
 def test_heat_map_colours_the_frames(tiny_tori):
-    """The figure's classes change colour from the neutral grey at the input to red or blue
-    at the output, and a colour bar is drawn; the training clock is refused in one line."""
-    from layerlapse.draw.style import Style
+    """At the input (ratio 1) each class shows its own colour, the middle of its ramp; at the
+    output its pixels leave that colour (darker where squeezed, paler where stretched) but
+    keep its hue; a colour bar per class is drawn; the training clock is refused in one line."""
+    import colorsys
+
+    import imageio.v3 as iio
+
+    from layerlapse.draw.style import OKABE_ITO, Style
 
     scene, net = tiny_tori
     style = Style(color_by="stretch")
@@ -139,18 +144,23 @@ def test_heat_map_colours_the_frames(tiny_tori):
     for at in ("input", "output"):
         path = api.figure(scene, f"{at}.png", network=net, at=at, size=(240, 180), supersample=1, style=style,
                           progress=False)
-        import imageio.v3 as iio
+        images[at] = iio.imread(path)[..., :3].astype(int)[:, :200]  # left of the colour bars
+    blue, orange = (np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) for c in OKABE_ITO[:2])
 
-        images[at] = iio.imread(path)[..., :3].astype(int)
-    red, blue = np.array([180, 4, 38]), np.array([59, 76, 192])
+    def share(img, colour, tol=12):
+        return (np.abs(img - colour).max(2) < tol).mean()
 
-    def share(img, colour, tol=60):
-        data = img[:, : int(0.85 * img.shape[1])]  # left of the colour bar
-        return (np.abs(data - colour).max(2) < tol).mean()
+    def hue(c):
+        return 360 * colorsys.rgb_to_hsv(*(np.asarray(c) / 255))[0]
 
-    # at the input everything is the neutral grey (ratio 1); at the output the data is red or blue
-    assert share(images["input"], red) + share(images["input"], blue) < 0.001
-    assert share(images["output"], red) + share(images["output"], blue) > 0.004
+    # lit, the input's classes are shades of their own colours
+    assert share(images["input"], blue, 60) > 0.01 and share(images["input"], orange, 60) > 0.01
+    px = images["output"].reshape(-1, 3)
+    chroma = px[(px.max(1) - px.min(1)) > 40]
+    assert len(chroma)
+    hues = np.array([hue(c) for c in chroma])
+    near = np.minimum(np.abs(hues - hue(blue)), np.abs(hues - hue(orange)))
+    assert (near < 20).mean() > 0.9  # every class pixel keeps one of the two class hues
     with pytest.raises(Exception, match="over: the training clock has no layers to measure stretch in"):
         api.render(scene, "clock.mp4", over="training", seconds=0.5, size=(96, 64), fps=4, style=style,
                    training={"epochs": 2}, progress=False)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-from layerlapse.draw.heat import KNN_STRETCH, heat_cue
-from layerlapse.draw.model import DrawModel, Kind
+from layerlapse.draw.colour import mix
+from layerlapse.draw.heat import KNN_STRETCH
+from layerlapse.draw.model import RIM_SHADE, DrawModel, Kind
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.stretch import Stretch
@@ -23,8 +24,9 @@ VOTE_IMAGE_CELLS = 200
 def heat_map(plotter: pv.Plotter, layers: Deformation, model: DrawModel, parts: list[Drawn], built: PartBuilder,
              scale: float) -> tuple[Stretch, HeatMap]:
     """The stretch heat map: every heated part coloured by :class:`~layerlapse.networks.stretch.Stretch`
-    (limits fixed from the classes over the whole timeline); a flat view's class lines keep a
-    class cue at their edges, and the other class parts (outlines, tube rims) take the cue."""
+    (limits fixed from the classes over the whole timeline) on its class's own ramp (the grid
+    on the grid's), so the classes never share a colour; outlines and tube rims keep their
+    class colours, and a flat view's class lines keep a dark edge of their class."""
     if layers.knn_head is not None:
         raise LayerlapseError(KNN_STRETCH)
     stretch = Stretch(layers, model.scene)
@@ -35,23 +37,17 @@ def heat_map(plotter: pv.Plotter, layers: Deformation, model: DrawModel, parts: 
         if not part.heated:
             continue
         tube = drawn.helper[0].sides if part.kind is Kind.TUBE else 0
-        targets.append((drawn.mesh, actor, part.sl, drawn.rows, tube))
-        if part.kind is Kind.LINE and part.label >= 0:  # a class's line keeps a class cue at its edges
+        targets.append((drawn.mesh, actor, part.sl, drawn.rows, tube, part.colour))
+        if part.kind is Kind.LINE and part.label >= 0:  # a class's line keeps a dark class edge
             actor.prop.line_width = 1.5 * actor.prop.line_width
-            under = plotter.add_mesh(drawn.mesh, color=heat_cue(part.label), lighting=False,
+            under = plotter.add_mesh(drawn.mesh, color=mix(part.colour, "black", RIM_SHADE), lighting=False,
                                      line_width=actor.prop.line_width + 3.0 * scale, render=False, reset_camera=False)
             under.mapper.SetResolveCoincidentTopologyToPolygonOffset()
             under.mapper.SetRelativeCoincidentTopologyLineOffsetParameters(0.0, 4.0)
             built.class_actors[part.label].append(under)
+    labels = sorted({p.label for p in model.parts if p.label >= 0 and p.heated})
     heat = HeatMap(plotter, targets, limit=limit, text_colour=model.style.text_color,
-                   font_size=max(8, int(round(15 * scale))))
-    # outlines and tube rims tell the classes apart, in colours the heat map does not use
-    # (the default class colours, blue and orange, would read as squeezed and stretched)
-    coloured = {id(t[1]) for t in targets}
-    for label, actors in built.class_actors.items():
-        for actor in actors:
-            if id(actor) not in coloured and label >= 0:
-                actor.prop.color = heat_cue(label)
+                   font_size=max(8, int(round(15 * scale))), bars=[model.style.colour(label) for label in labels])
     for actor in heat.actors:  # colours, not highlights: a glossy heat map reads as paler
         actor.prop.specular = min(actor.prop.specular, 0.1)
     return stretch, heat

@@ -54,13 +54,13 @@ def deformed_parts(scene: Scene, deformation: Deformation, at: str, *, style: St
 
         stretch = Stretch(deformation, scene)
         limit = stretch.limits()
-        heat = colours(stretch.at(moment.stage, np.array([moment.t]))[0], limit)
+        heat = stretch.at(moment.stage, np.array([moment.t]))[0]
     out = []
     for k, (name, vertices, faces, label) in enumerate(parts):
         if heat is None:
             vertex_colours = np.broadcast_to(_rgba(style.colour(label)), (len(vertices), 4)).copy()
         else:
-            part_heat = heat[slices[k]]
+            part_heat = colours(heat[slices[k]], limit, style.colour(label))  # its class's ramp
             if k >= len(scene.surfaces):  # a tube: each ring takes its centre point's colour
                 tube = Tube(len(part_heat), closed=scene.curves[k - len(scene.surfaces)].closed)
                 ring = np.repeat(part_heat, tube.sides, axis=0)

@@ -12,54 +12,51 @@ import pyvista as pv
 import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
-from layerlapse.draw.colour import float_rgb
-from layerlapse.draw.heat import COOL, NEUTRAL, WARM, ratio_text, ticks
+from layerlapse.draw.colour import ColourLike, float_rgb
+from layerlapse.draw.heat import RAMP_SIZE, class_ramp, ramp_index, ratio_text, ticks
 
 #: the scalar array every heat-coloured mesh carries
 ARRAY = "stretch"
 
 
-def lookup_table(limit: float) -> vtk.vtkLookupTable:
-    """256 colours over log ratios [-limit, limit], labelled in ratios (``×2``, ``×1/4``)."""
-    ctf = vtk.vtkColorTransferFunction()
-    ctf.SetColorSpaceToDiverging()
-    ctf.AddRGBPoint(-limit, *COOL)
-    ctf.AddRGBPoint(0.0, *NEUTRAL)
-    ctf.AddRGBPoint(limit, *WARM)
+def lookup_table(limit: float, colour: ColourLike) -> vtk.vtkLookupTable:
+    """The ramp of a class coloured ``colour`` (:func:`~layerlapse.draw.heat.class_ramp`, the
+    page's table) over log ratios [-limit, limit]."""
     lut = vtk.vtkLookupTable()
-    lut.SetNumberOfTableValues(256)
+    lut.SetNumberOfTableValues(RAMP_SIZE)
     lut.SetRange(-limit, limit)
-    for i, x in enumerate(np.linspace(-limit, limit, 256)):
-        lut.SetTableValue(i, *ctf.GetColor(x), 1.0)
+    for i, rgb in enumerate(class_ramp(colour) / 255.0):
+        lut.SetTableValue(i, *rgb, 1.0)
     lut.Build()
     return lut
 
 
-def colours(log_ratio: np.ndarray, limit: float) -> np.ndarray:
-    """RGBA (N, 4) uint8 of log stretches (N,) on the heat map's colours (for mesh export)."""
-    lut = lookup_table(limit)
-    values = numpy_to_vtk(np.clip(np.asarray(log_ratio, dtype=np.float64), -limit, limit), deep=True)
-    return vtk_to_numpy(lut.MapScalars(values, vtk.VTK_COLOR_MODE_MAP_SCALARS, -1)).reshape(-1, 4).copy()
+def colours(log_ratio: np.ndarray, limit: float, colour: ColourLike) -> np.ndarray:
+    """RGBA (N, 4) uint8 of log stretches (N,) on the ramp of ``colour`` (for mesh export)."""
+    rgb = class_ramp(colour)[ramp_index(log_ratio, limit)]
+    return np.concatenate([rgb, np.full((len(rgb), 1), 255, np.uint8)], 1)
 
 
 class HeatMap:
     """Heat colouring of a :class:`~layerlapse.render.view.SceneView`'s parts: ``targets``
-    are (mesh, actor, rows into the stacked points or None, tube sides or 0); outlines
-    keep their class colour, so a class stays recognisable by its border."""
+    are (mesh, actor, rows into the stacked points or None, tube sides or 0, ramp colour);
+    each part takes its class's ramp; ``bars``: the colours whose ramps the colour bar shows
+    (the classes', in order)."""
 
     def __init__(self, plotter: pv.Plotter, targets: list, *, limit: float, text_colour: str, font_size: int,
-                 position: tuple[float, float] = (0.95, 0.5), height: float = 0.34) -> None:
+                 bars: list[ColourLike], position: tuple[float, float] = (0.95, 0.5), height: float = 0.34) -> None:
         self.limit = limit
-        self.lut = lookup_table(limit)
+        self.luts: dict[ColourLike, vtk.vtkLookupTable] = {}
         self.targets = []
         self.actors: list = []
-        for mesh, actor, part_slice, rows, tube in targets:
+        for mesh, actor, part_slice, rows, tube, colour in targets:
+            lut = self._lut(colour)
             n = mesh.GetNumberOfPoints()
             array = numpy_to_vtk(np.zeros(n, np.float32), deep=True)
             array.SetName(ARRAY)
             mesh.GetPointData().AddArray(array)
             mapper = actor.GetMapper()
-            mapper.SetLookupTable(self.lut)
+            mapper.SetLookupTable(lut)
             mapper.SetScalarModeToUsePointFieldData()
             mapper.SelectColorArray(ARRAY)
             mapper.SetScalarRange(-limit, limit)
@@ -68,8 +65,13 @@ class HeatMap:
             mapper.ScalarVisibilityOn()
             self.targets.append((array, vtk_to_numpy(array), part_slice, rows, tube))
             self.actors.append(actor)
-        self.bar_actors = _colour_bar(plotter, self.lut, limit, position=position, height=height,
-                                      text_colour=text_colour, font_size=font_size)
+        self.bar_actors = _colour_bars(plotter, [self._lut(c) for c in bars], limit, position=position,
+                                       height=height, text_colour=text_colour, font_size=font_size)
+
+    def _lut(self, colour: ColourLike) -> vtk.vtkLookupTable:
+        if colour not in self.luts:
+            self.luts[colour] = lookup_table(self.limit, colour)
+        return self.luts[colour]
 
     def update(self, log_ratio: np.ndarray) -> None:
         """Write one frame's log stretch (V,) of the stacked points into every target."""
@@ -86,13 +88,9 @@ class HeatMap:
             array.Modified()
 
 
-def _colour_bar(plotter: pv.Plotter, lut: vtk.vtkLookupTable, limit: float, *, position: tuple[float, float],
-                height: float, text_colour: str, font_size: int, width: float = 0.014, steps: int = 64) -> list:
-    """A vertical bar of ``lut``'s colours at ``position`` (its lower right corner, in
-    fractions of the viewport), labelled in ratios on its left, titled above; -> its actors.
-    Drawn as a 2-D polygon strip, so where its ticks sit is exact."""
-    x1, y0 = position
-    x0 = x1 - width
+def _bar(lut: vtk.vtkLookupTable, limit: float, x0: float, x1: float, y0: float, height: float, steps: int):
+    """A vertical strip of ``lut``'s colours from (x0, y0) to (x1, y0 + height), in fractions
+    of the viewport: a 2-D polygon strip, so where the ticks sit is exact."""
     ys = y0 + height * np.linspace(0.0, 1.0, steps + 1)
     points = np.zeros((2 * (steps + 1), 3))
     points[0::2, 0], points[1::2, 0] = x0, x1
@@ -110,7 +108,18 @@ def _colour_bar(plotter: pv.Plotter, lut: vtk.vtkLookupTable, limit: float, *, p
     mapper.ScalarVisibilityOn()
     bar = vtk.vtkActor2D()
     bar.SetMapper(mapper)
-    actors = [bar]
+    return bar
+
+
+def _colour_bars(plotter: pv.Plotter, luts: list, limit: float, *, position: tuple[float, float], height: float,
+                 text_colour: str, font_size: int, width: float = 0.012, gap: float = 0.004, steps: int = 64) -> list:
+    """One vertical bar per class ramp (``luts``), side by side, ending at ``position`` (the
+    lower right corner, in fractions of the viewport), labelled in ratios on the left of the
+    first, titled above; -> their actors."""
+    x1, y0 = position
+    x0 = x1 - len(luts) * width - (len(luts) - 1) * gap
+    actors = [_bar(lut, limit, x0 + i * (width + gap), x0 + i * (width + gap) + width, y0, height, steps)
+              for i, lut in enumerate(luts)]
     colour = float_rgb(text_colour)
 
     def text(value: str, x: float, y: float, *, size: int, right: bool, middle: bool) -> None:
@@ -129,7 +138,7 @@ def _colour_bar(plotter: pv.Plotter, lut: vtk.vtkLookupTable, limit: float, *, p
     for r in ticks(limit):
         text(ratio_text(r), x0 - 0.006, y0 + height * (np.log(r) + limit) / (2 * limit), size=font_size,
              right=True, middle=True)
-    text("stretch", x1 - width / 2 - 0.01, y0 + height + 0.035, size=font_size, right=False, middle=False)
+    text("stretch", 0.5 * (x0 + x1) - 0.01, y0 + height + 0.035, size=font_size, right=False, middle=False)
     for actor in actors:
         plotter.renderer.AddActor(actor)
     return actors

@@ -26,7 +26,7 @@ import numpy as np
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import hex_rgb
 from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
-from layerlapse.draw.heat import lookup_colours, ratio_text, ticks
+from layerlapse.draw.heat import class_ramp, ratio_text, ticks
 from layerlapse.draw.model import PLANE_OPACITY, DrawModel, Kind, curve_width
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import CAMERAS, Style
@@ -145,15 +145,19 @@ def _parts(model: DrawModel, stored: _Stored, blob: _Blob) -> list[dict]:
     return parts
 
 
-def _stretch(deformation: Deformation, scene: Scene, frames: np.ndarray, idx: np.ndarray, blob: _Blob) -> dict:
-    """The heat map at the keyframes ``frames`` of the stored points ``idx``, its colours and ticks."""
+def _stretch(deformation: Deformation, scene: Scene, style: Style, frames: np.ndarray, idx: np.ndarray,
+             blob: _Blob) -> dict:
+    """The heat map at the keyframes ``frames`` of the stored points ``idx``, its ramps (one
+    per class, by label, and the grid's under -1: the movie's tables) and ticks."""
     from layerlapse.networks.stretch import Stretch
 
     st = Stretch(deformation, scene)
     limit = st.limits()
     values = st.log_ratio(frames)[:, idx]
+    colours = {label: style.colour(label) for label in range(len(scene.class_names))} | {-1: style.grid_color}
     return {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
-            "lut": base64.b64encode(lookup_colours(limit).tobytes()).decode("ascii"),
+            "ramps": {str(label): base64.b64encode(class_ramp(c).tobytes()).decode("ascii")
+                      for label, c in colours.items()},
             "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
 
 
@@ -238,7 +242,7 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
     keys = webdata.select_keyframes(deformation, idx, max_per_stage=keyframes)
     quant = webdata.quantise(keys.positions, np.asarray(bounds))
     positions = blob.add(webdata.delta_encode(quant.q))
-    stretch = _stretch(deformation, scene, keys.frames, idx, blob) if style.color_by == "stretch" else None
+    stretch = _stretch(deformation, scene, style, keys.frames, idx, blob) if style.color_by == "stretch" else None
     camera = _camera(deformation, scene, style, flat)
     decision = _decision(model, deformation, flat)
     reach = None
