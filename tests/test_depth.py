@@ -180,3 +180,37 @@ def test_stretch_colours_keep_the_two_classes_apart(tiny_tori):
         assert sum(a.IsA("vtkActor2D") and not a.IsA("vtkTextActor") for a in view.heat.bar_actors) == 2
     finally:
         view.close()
+
+
+def test_the_fourth_coordinate_of_an_r4_scene_is_shown_by_colour():
+    """linked-tori-4d is drawn through a projection to 3-D that drops one direction: each
+    class is coloured by that hidden coordinate on its own ramp, so the tori that seem to pass
+    through each other are seen to lie apart in it. While the 4th coordinate is 0 (the input)
+    the classes keep their own colours exactly; later the colours follow it, the bar says so."""
+    from layerlapse.draw.fourth import hidden_directions
+
+    scene = api.load_scene("linked-tori-4d", resolution=16, samples_per_class=60, grid_lines=2)
+    net = api.get_network(scene, training=FAST, progress=False)
+    d, view = view_of(scene, net)
+    try:
+        assert view.hidden is not None and view.heat is not None
+        P = d.projection(np.arange(d.n_frames))
+        n = hidden_directions(P)
+        assert np.abs(np.einsum("fij,fj->fi", P, n)).max() < 1e-9 and np.allclose(np.linalg.norm(n, axis=1), 1)
+        assert (np.einsum("fd,fd->f", n[1:], n[:-1]) > 0).all()  # no sign flips between frames
+        texts = [a.GetInput() for a in view.heat.bar_actors if a.IsA("vtkTextActor")]
+        assert "4th coordinate" in texts
+        differs = {}
+        for frame in (0, d.n_frames - 1):
+            coloured = show(view, d, frame).astype(int)
+            for actor in view.heat.actors:
+                actor.GetMapper().ScalarVisibilityOff()
+            plain = view.grab().astype(int)
+            for actor in view.heat.actors:
+                actor.GetMapper().ScalarVisibilityOn()
+            differs[frame] = int((np.abs(coloured - plain).max(2) > 12).sum())
+            w = view.hidden.at_frames(np.array([frame]))[0][view.class_points]
+            assert (np.abs(w).max() < 1e-9) == (frame == 0)
+        assert differs[0] < 20 and differs[d.n_frames - 1] > 200, differs
+    finally:
+        view.close()

@@ -8,6 +8,7 @@ import numpy as np
 import pyvista as pv
 
 from layerlapse.draw.colour import mix
+from layerlapse.draw.fourth import HiddenCoordinate
 from layerlapse.draw.heat import KNN_STRETCH
 from layerlapse.draw.model import RIM_SHADE, DrawModel, Kind
 from layerlapse.errors import LayerlapseError
@@ -31,26 +32,44 @@ def heat_map(plotter: pv.Plotter, layers: Deformation, model: DrawModel, parts: 
         raise LayerlapseError(KNN_STRETCH)
     stretch = Stretch(layers, model.scene)
     limit = stretch.limits()
-    targets = []
+    targets = _targets(parts)
     for drawn in parts:
         part, actor = drawn.part, drawn.actor
-        if not part.heated:
-            continue
-        tube = drawn.helper[0].sides if part.kind is Kind.TUBE else 0
-        targets.append((drawn.mesh, actor, part.sl, drawn.rows, tube, part.colour))
-        if part.kind is Kind.LINE and part.label >= 0:  # a class's line keeps a dark class edge
+        if part.heated and part.kind is Kind.LINE and part.label >= 0:  # a class's line keeps a dark class edge
             actor.prop.line_width = 1.5 * actor.prop.line_width
             under = plotter.add_mesh(drawn.mesh, color=mix(part.colour, "black", RIM_SHADE), lighting=False,
                                      line_width=actor.prop.line_width + 3.0 * scale, render=False, reset_camera=False)
             under.mapper.SetResolveCoincidentTopologyToPolygonOffset()
             under.mapper.SetRelativeCoincidentTopologyLineOffsetParameters(0.0, 4.0)
             built.class_actors[part.label].append(under)
-    labels = sorted({p.label for p in model.parts if p.label >= 0 and p.heated})
     heat = HeatMap(plotter, targets, limit=limit, text_colour=model.style.text_color,
-                   font_size=max(8, int(round(15 * scale))), bars=[model.style.colour(label) for label in labels])
+                   font_size=max(8, int(round(15 * scale))), bars=_bars(model))
     for actor in heat.actors:  # colours, not highlights: a glossy heat map reads as paler
         actor.prop.specular = min(actor.prop.specular, 0.1)
     return stretch, heat
+
+
+def fourth_map(plotter: pv.Plotter, layers: Deformation, model: DrawModel, parts: list[Drawn],
+               scale: float) -> tuple[HiddenCoordinate, HeatMap]:
+    """An R^4 scene's hidden coordinate (:class:`~layerlapse.draw.fourth.HiddenCoordinate`)
+    shown on every class's ramp, as the stretch is (darker below 0, paler above: the class
+    colour itself while the 4th dimension is unused), with a colour bar per class."""
+    hidden = HiddenCoordinate(layers, model.class_points)
+    heat = HeatMap(plotter, _targets(parts), limit=hidden.limit, text_colour=model.style.text_color,
+                   font_size=max(8, int(round(15 * scale))), bars=_bars(model), title="4th coordinate",
+                   ticks=hidden.ticks())
+    return hidden, heat
+
+
+def _targets(parts: list[Drawn]) -> list[tuple]:
+    """What a :class:`~layerlapse.render.heat.HeatMap` colours: every heated part, on its colour's ramp."""
+    return [(d.mesh, d.actor, d.part.sl, d.rows, d.helper[0].sides if d.kind is Kind.TUBE else 0, d.part.colour)
+            for d in parts if d.part.heated]
+
+
+def _bars(model: DrawModel) -> list:
+    """The class colours the colour bar shows, one ramp each."""
+    return [model.style.colour(label) for label in sorted({p.label for p in model.parts if p.label >= 0 and p.heated})]
 
 
 def vote_view(plotter: pv.Plotter, layers: Deformation, model: DrawModel, parts: list[Drawn]) -> VoteView | None:

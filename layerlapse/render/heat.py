@@ -13,7 +13,8 @@ import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
 from layerlapse.draw.colour import ColourLike, float_rgb
-from layerlapse.draw.heat import RAMP_SIZE, class_ramp, ramp_index, ratio_text, ticks
+from layerlapse.draw.heat import RAMP_SIZE, class_ramp, ramp_index, ratio_text
+from layerlapse.draw.heat import ticks as ratio_ticks
 
 #: the scalar array every heat-coloured mesh carries
 ARRAY = "stretch"
@@ -41,10 +42,12 @@ class HeatMap:
     """Heat colouring of a :class:`~layerlapse.render.view.SceneView`'s parts: ``targets``
     are (mesh, actor, rows into the stacked points or None, tube sides or 0, ramp colour);
     each part takes its class's ramp; ``bars``: the colours whose ramps the colour bar shows
-    (the classes', in order)."""
+    (the classes', in order), ``title`` above them and ``ticks`` (value, text) beside them
+    (default: the stretch ratios). The 4th coordinate of an R^4 scene is shown the same way."""
 
     def __init__(self, plotter: pv.Plotter, targets: list, *, limit: float, text_colour: str, font_size: int,
-                 bars: list[ColourLike], position: tuple[float, float] = (0.95, 0.5), height: float = 0.34) -> None:
+                 bars: list[ColourLike], title: str = "stretch", ticks: list[tuple[float, str]] | None = None,
+                 position: tuple[float, float] = (0.95, 0.5), height: float = 0.34) -> None:
         self.limit = limit
         self.luts: dict[ColourLike, vtk.vtkLookupTable] = {}
         self.targets = []
@@ -65,8 +68,10 @@ class HeatMap:
             mapper.ScalarVisibilityOn()
             self.targets.append((array, vtk_to_numpy(array), part_slice, rows, tube))
             self.actors.append(actor)
-        self.bar_actors = _colour_bars(plotter, [self._lut(c) for c in bars], limit, position=position,
-                                       height=height, text_colour=text_colour, font_size=font_size)
+        if ticks is None:
+            ticks = [(float(np.log(r)), ratio_text(r)) for r in ratio_ticks(limit)]
+        self.bar_actors = _colour_bars(plotter, [self._lut(c) for c in bars], limit, title=title, ticks=ticks,
+                                       position=position, height=height, text_colour=text_colour, font_size=font_size)
 
     def _lut(self, colour: ColourLike) -> vtk.vtkLookupTable:
         if colour not in self.luts:
@@ -111,11 +116,12 @@ def _bar(lut: vtk.vtkLookupTable, limit: float, x0: float, x1: float, y0: float,
     return bar
 
 
-def _colour_bars(plotter: pv.Plotter, luts: list, limit: float, *, position: tuple[float, float], height: float,
-                 text_colour: str, font_size: int, width: float = 0.012, gap: float = 0.004, steps: int = 64) -> list:
-    """One vertical bar per class ramp (``luts``), side by side, ending at ``position`` (the
-    lower right corner, in fractions of the viewport), labelled in ratios on the left of the
-    first, titled above; -> their actors."""
+def _colour_bars(plotter: pv.Plotter, luts: list, limit: float, *, title: str, ticks: list[tuple[float, str]],
+                 position: tuple[float, float], height: float, text_colour: str, font_size: int, width: float = 0.012,
+                 gap: float = 0.004, steps: int = 64) -> list:
+    """One vertical bar per class ramp (``luts``) over [-limit, limit], side by side, ending
+    at ``position`` (the lower right corner, in fractions of the viewport), ``ticks`` (value,
+    text) on the left of the first, ``title`` above; -> their actors."""
     x1, y0 = position
     x0 = x1 - len(luts) * width - (len(luts) - 1) * gap
     actors = [_bar(lut, limit, x0 + i * (width + gap), x0 + i * (width + gap) + width, y0, height, steps)
@@ -135,10 +141,9 @@ def _colour_bars(plotter: pv.Plotter, luts: list, limit: float, *, position: tup
         prop.SetVerticalJustificationToCentered() if middle else prop.SetVerticalJustificationToBottom()
         actors.append(actor)
 
-    for r in ticks(limit):
-        text(ratio_text(r), x0 - 0.006, y0 + height * (np.log(r) + limit) / (2 * limit), size=font_size,
-             right=True, middle=True)
-    text("stretch", 0.5 * (x0 + x1) - 0.01, y0 + height + 0.035, size=font_size, right=False, middle=False)
+    for value, label in ticks:
+        text(label, x0 - 0.006, y0 + height * (value + limit) / (2 * limit), size=font_size, right=True, middle=True)
+    text(title, 0.5 * (x0 + x1) - 0.01, y0 + height + 0.035, size=font_size, right=False, middle=False)
     for actor in actors:
         plotter.renderer.AddActor(actor)
     return actors

@@ -23,6 +23,7 @@ from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
 from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.fourth import HiddenCoordinate
 from layerlapse.draw.model import DrawModel
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
@@ -30,7 +31,7 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.networks.stretch import Stretch
 from layerlapse.render.actors import PartBuilder
-from layerlapse.render.colouring import heat_map, vote_view
+from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
 from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
@@ -95,6 +96,9 @@ class SceneView:
         self._heat_frames: dict[int, np.ndarray] = {}
         # one colouring at a time; the training clock has no k-NN head
         self.vote = vote_view(self.plotter, self.layers, model, self.parts) if self.heat is None and self.layers else None
+        self.hidden: HiddenCoordinate | None = None  # an R^4 scene's 4th coordinate, shown by colour
+        if self.heat is None and self.vote is None and self.layers is not None and self.layers.dim > 3:
+            self.hidden, self.heat = fourth_map(self.plotter, self.layers, model, self.parts, scale)
         self.pulled_back = None  # the tie set carried through the layers (render/pulled_back.py)
         if style.boundary == "pulled-back":
             from layerlapse.render.pulled_back import PulledBack
@@ -168,20 +172,26 @@ class SceneView:
     def heat_batch(self, frames: np.ndarray) -> None:
         """Compute the heat map of a batch of frames at once (vectorised); :meth:`show_frame`
         then uses them."""
+        frames = np.asarray(frames, dtype=np.int64)
         if self.stretch is not None:
-            frames = np.asarray(frames, dtype=np.int64)
             self._heat_frames = dict(zip(frames.tolist(), self.stretch.log_ratio(frames)))
+        elif self.hidden is not None:
+            self._heat_frames = dict(zip(frames.tolist(), self.hidden.at_frames(frames)))
 
     def update_heat(self, *, frame: int | None = None, stage: int = -1, t: float = 0.0) -> None:
-        """Colour the parts by their stretch at timeline ``frame``, or at (``stage``, ``t``)."""
-        if self.heat is None or self.stretch is None:
+        """Colour the parts by their stretch (or an R^4 scene's 4th coordinate) at timeline
+        ``frame``, or at (``stage``, ``t``)."""
+        if self.heat is None:
             return
-        if frame is not None:
-            values = self._heat_frames.pop(frame, None)
-            if values is None:
-                values = self.stretch.log_ratio(np.array([frame]))[0]
+        if frame is not None and frame in self._heat_frames:
+            values = self._heat_frames.pop(frame)
+        elif self.stretch is not None:
+            values = self.stretch.log_ratio(np.array([frame]))[0] if frame is not None \
+                else self.stretch.at(stage, np.array([t]))[0]
+        elif self.hidden is not None:
+            values = self.hidden.at_frames(np.array([frame]))[0] if frame is not None else self.hidden.at(stage, t)
         else:
-            values = self.stretch.at(stage, np.array([t]))[0]
+            return
         self.heat.update(values)
 
     def update_cutaways(self, positions: np.ndarray) -> None:
