@@ -214,3 +214,27 @@ def test_the_fourth_coordinate_of_an_r4_scene_is_shown_by_colour():
         assert differs[0] < 20 and differs[d.n_frames - 1] > 200, differs
     finally:
         view.close()
+
+
+def test_the_page_shows_the_fourth_coordinate_and_the_class_ramps_as_the_movie_does():
+    """The page of an R^4 scene carries the hidden coordinate at its keyframes, with the
+    movie's class ramps and a colour bar titled as the movie's; a 3-D scene's carries none."""
+    import base64
+    import json
+    import re
+
+    from layerlapse.draw.heat import class_ramp
+    from layerlapse.web.page import build_page
+
+    scene = api.load_scene("linked-tori-4d", resolution=12, samples_per_class=60, grid_lines=2)
+    net = api.get_network(scene, training=FAST, progress=False)
+    d = api.deform(scene, net, fps=8, timeline=TIMELINE)
+    html = build_page(scene, d, style=Style(), title="t", accuracy=None, keyframes=2).html
+    meta = json.loads(re.search(r'"stretch":(\{.*?"ticks":\[.*?\]\]\})', html).group(1))
+    assert meta["title"] == "4th coordinate" and len(meta["ticks"]) == 3
+    for label in (0, 1):
+        table = np.frombuffer(base64.b64decode(meta["ramps"][str(label)]), np.uint8).reshape(-1, 3)
+        assert np.array_equal(table, class_ramp(Style().colour(label)))
+    flat = api.load_scene("linked-tori", resolution=12, samples_per_class=60, grid_lines=2)
+    d3 = api.deform(flat, api.get_network(flat, training=FAST, progress=False), fps=8, timeline=TIMELINE)
+    assert '"stretch":null' in build_page(flat, d3, style=Style(), title="t", accuracy=None, keyframes=2).html

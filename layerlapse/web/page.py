@@ -154,11 +154,30 @@ def _stretch(deformation: Deformation, scene: Scene, style: Style, frames: np.nd
     st = Stretch(deformation, scene)
     limit = st.limits()
     values = st.log_ratio(frames)[:, idx]
-    colours = {label: style.colour(label) for label in range(len(scene.class_names))} | {-1: style.grid_color}
-    return {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit,
-            "ramps": {str(label): base64.b64encode(class_ramp(c).tobytes()).decode("ascii")
-                      for label, c in colours.items()},
+    return {"values": blob.add(webdata.quantise_unit(values, limit)), "limit": limit, "title": "stretch",
+            "ramps": _ramps(scene, style),
             "ticks": [[float(np.log(r) / limit), ratio_text(r)] for r in ticks(limit)]}
+
+
+def _ramps(scene: Scene, style: Style) -> dict[str, str]:
+    """The class ramps by label, and the grid's under -1 (the movie's tables), base64."""
+    colours = {label: style.colour(label) for label in range(len(scene.class_names))} | {-1: style.grid_color}
+    return {str(label): base64.b64encode(class_ramp(c).tobytes()).decode("ascii") for label, c in colours.items()}
+
+
+def _fourth(deformation: Deformation, model: DrawModel, frames: np.ndarray, idx: np.ndarray, blob: _Blob) -> dict | None:
+    """An R^4 scene's hidden coordinate at the keyframes, drawn as the movie draws it (the
+    class ramps, a colour bar titled ``4th coordinate``); None where the movie does not show it
+    (3-D scenes, a k-NN head's vote)."""
+    from layerlapse.draw.fourth import HiddenCoordinate
+
+    if deformation.dim <= 3 or deformation.knn_head is not None:
+        return None
+    hidden = HiddenCoordinate(deformation, model.class_points)
+    values = hidden.at_frames(frames)[:, idx]
+    return {"values": blob.add(webdata.quantise_unit(values, hidden.limit)), "limit": hidden.limit,
+            "title": "4th coordinate", "ramps": _ramps(model.scene, model.style),
+            "ticks": [[value / hidden.limit, text] for value, text in hidden.ticks()]}
 
 
 def _decision(model: DrawModel, deformation: Deformation, flat: bool) -> dict | None:
@@ -242,7 +261,8 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
     keys = webdata.select_keyframes(deformation, idx, max_per_stage=keyframes)
     quant = webdata.quantise(keys.positions, np.asarray(bounds))
     positions = blob.add(webdata.delta_encode(quant.q))
-    stretch = _stretch(deformation, scene, style, keys.frames, idx, blob) if style.color_by == "stretch" else None
+    stretch = _stretch(deformation, scene, style, keys.frames, idx, blob) if style.color_by == "stretch" \
+        else _fourth(deformation, model, keys.frames, idx, blob)
     camera = _camera(deformation, scene, style, flat)
     decision = _decision(model, deformation, flat)
     reach = None
