@@ -238,3 +238,24 @@ def test_the_page_shows_the_fourth_coordinate_and_the_class_ramps_as_the_movie_d
     flat = api.load_scene("linked-tori", resolution=12, samples_per_class=60, grid_lines=2)
     d3 = api.deform(flat, api.get_network(flat, training=FAST, progress=False), fps=8, timeline=TIMELINE)
     assert '"stretch":null' in build_page(flat, d3, style=Style(), title="t", accuracy=None, keyframes=2).html
+
+
+def test_the_trefoil_is_seen_from_above_its_ring():
+    """From the default iso view one lobe of the trefoil is seen edge-on (its projected
+    tangent shrinks to 1% of its length: a strand that seems to end) and the ring at 46% of its
+    width. The preset looks from above the ring: no strand shrinks below 30%, the ring is seen
+    nearly face-on; a camera asked for by name still wins."""
+    from layerlapse.app.request import themed_style
+    from layerlapse.draw.camera import view_axes
+
+    preset = api.load_scene("trefoil")
+    style = themed_style(preset, None, {})
+    knot, ring = preset.curves[0].points, preset.curves[1].points
+    _, up, right = view_axes(np.array([style.direction()[0]]), style.direction()[1], False)
+    screen = np.stack([right[0], up[0]]).T
+    tangent = np.roll(knot, -1, 0) - knot
+    kept = np.linalg.norm(tangent @ screen, axis=1) / np.linalg.norm(tangent, axis=1)
+    s = np.linalg.svd((ring - ring.mean(0)) @ screen, compute_uv=False)
+    assert kept.min() > 0.3 and s[1] / s[0] > 0.8, (kept.min(), s[1] / s[0])
+    assert style.tube_radius > Style().tube_radius
+    assert themed_style(preset, None, {"camera": "front"}).direction() == (-90.0, 0.0)

@@ -27,13 +27,20 @@ __all__ = ["PRESETS", "Preset", "SceneSpec", "get_spec", "load_scene", "preset_f
            "scene_names"]
 
 
+#: a preset's own look (as a scene file's ``[style]``; any option given wins): the trefoil seen
+#: from above its ring, which shows the knot's three crossings and the ring face-on (from the
+#: default iso view one lobe is seen edge-on and reads as an end), in tubes thick enough that
+#: the rims say which strand crosses over
+PRESET_STYLES: dict[str, dict] = {"trefoil": {"view": (180.0, 60.0), "tube_radius": 0.02}}
+
+
 @dataclass(frozen=True)
 class SceneSpec:
     """A named preset: how to build its geometry and what network to train on it by default.
 
     ``geometry``: the registered geometry to build (default: ``name``, registered from
     ``params``/``build``); ``fixed``: hidden layers ((W, b), ...) used as they are, without
-    training (scenes without data).
+    training (scenes without data); ``style``: the preset's own look (:data:`PRESET_STYLES`).
     """
 
     name: str
@@ -45,6 +52,7 @@ class SceneSpec:
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     fixed: tuple | None = None
     geometry: str | None = None
+    style: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,7 @@ def load_scene(name: str, **params: Any) -> Preset:
     spec = get_spec(name)
     built = build_scene(spec.geometry or spec.name, **params)
     built = replace(built, name=name, description=spec.description, key={**built.key, "name": name})
-    return Preset(built, spec.network, spec.training, spec.timeline, None, spec.fixed)
+    return Preset(built, spec.network, spec.training, spec.timeline, spec.style, spec.fixed)
 
 
 def preset_for(scene: Scene) -> Preset:
@@ -251,7 +259,8 @@ def _register_presets() -> None:
     ]
     for name, description, geo, network, training in presets:
         params, build, geo_name = geometry(geo)
-        register_scene(SceneSpec(name, description, params, build, network, training, geometry=geo_name))
+        register_scene(SceneSpec(name, description, params, build, network, training, geometry=geo_name,
+                                 style=PRESET_STYLES.get(name)))
     # one fixed layer, no data: a rotation-and-shear W, a shift b, then tanh
     PRESETS["grid-only"] = replace(PRESETS["grid-only"], fixed=(([[1.6, 0.9], [-0.7, 1.4]], [0.5, -0.3]),))
 

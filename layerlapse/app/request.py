@@ -126,6 +126,8 @@ def themed_style(preset: Preset, background: str | None, overrides: dict) -> Sty
     looks = dict(preset.style or {})
     background = background or looks.get("background", "white")
     looks.pop("background", None)  # the given one wins
+    if "camera" in overrides:  # so does a camera asked for by name, over a preset's view
+        looks.pop("view", None)
     try:
         return Style.themed(background, **{**looks, **overrides})
     except ValidationError as exc:

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from layerlapse.draw.source import layers_of
-from layerlapse.draw.style import CAMERAS, Style
+from layerlapse.draw.style import Style
 from layerlapse.networks.deformation import FrameSource
 from layerlapse.networks.timeline import ease
 
@@ -107,7 +107,7 @@ class CameraPath:
 
     @staticmethod
     def _orbit(source: FrameSource, style: Style, fps: float):
-        azimuth0, elevation = CAMERAS[style.camera]
+        azimuth0, elevation = style.direction()
         top = source.planar or style.camera == "top"
         orbit = 0.0 if top else style.orbit_degrees_per_second
         azimuth = azimuth0 + orbit * np.arange(source.n_frames) / fps
@@ -200,7 +200,7 @@ class CameraPath:
     @classmethod
     def still(cls, points: np.ndarray, *, style: Style, planar: bool, aspect: float) -> CameraPath:
         """A one-frame camera fitted to points (V, 3), from the style's camera preset."""
-        azimuth, elevation = CAMERAS[style.camera]
+        azimuth, elevation = style.direction()
         top = planar or style.camera == "top"
         towards, up, right = view_axes(np.array([azimuth]), elevation, top)
         centre, radius, depth = framing(points[None], towards, up, right, aspect)

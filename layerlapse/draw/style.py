@@ -46,6 +46,9 @@ class Style(BaseModel):
     decision_color: str = "#808080"
     specular: float = Field(0.35, ge=0, le=1)
     camera: Literal["iso", "front", "top"] = "iso"
+    view: tuple[float, float] | None = Field(
+        None, description="(azimuth, elevation) in degrees of the first view, instead of the camera name's "
+        "(a preset's choice: the trefoil is seen from above its ring, so its crossings and the ring read)")
     orbit_degrees_per_second: float = Field(6.0, ge=-360, le=360)
     camera_smoothing: float = Field(0.6, ge=0, le=60, description="seconds over which the camera follows the data")
     framing: Literal["layer", "follow"] = Field(
@@ -73,6 +76,17 @@ class Style(BaseModel):
     @classmethod
     def _colours(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_check_colour(v) for v in value)
+
+    @field_validator("view")
+    @classmethod
+    def _view(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not -90.0 < value[1] < 90.0:
+            raise ValueError(f"elevation {value[1]} is not between -90 and 90 degrees (use camera 'top' to look down)")
+        return value
+
+    def direction(self) -> tuple[float, float]:
+        """The first view's (azimuth, elevation) in degrees: :attr:`view`, else the camera name's."""
+        return self.view if self.view is not None else CAMERAS[self.camera]
 
     def colour(self, label: int) -> str:
         """The colour of class ``label``; negative labels (borders, guides) take the text colour."""

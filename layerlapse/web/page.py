@@ -29,7 +29,7 @@ from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube
 from layerlapse.draw.heat import class_ramp, ratio_text, ticks
 from layerlapse.draw.model import PLANE_OPACITY, DrawModel, Kind, curve_width
 from layerlapse.draw.source import activation_box
-from layerlapse.draw.style import CAMERAS, Style
+from layerlapse.draw.style import Style
 from layerlapse.networks.deformation import Deformation
 from layerlapse.scenes.base import Scene
 from layerlapse.web import data as webdata
@@ -235,7 +235,7 @@ def _camera(deformation: Deformation, scene: Scene, style: Style, flat: bool) ->
     camera = CameraPath.for_movie(deformation, fps=deformation.timeline.fps, aspect=ASPECT,
                                   subset=scene.framed_points(),
                                   style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
-    azimuth, elevation = CAMERAS[style.camera]
+    azimuth, elevation = style.direction()
     return {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
             "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)}
 
