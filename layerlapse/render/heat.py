@@ -18,6 +18,10 @@ from layerlapse.draw.heat import ticks as ratio_ticks
 
 #: the scalar array every heat-coloured mesh carries
 ARRAY = "stretch"
+#: a colour bar's width and the gap between two (fractions of the viewport's width), its steps
+BAR_WIDTH, BAR_GAP, BAR_STEPS = 0.012, 0.004, 64
+#: the colour bars' lower right corner and height, in fractions of the viewport
+BAR_CORNER, BAR_HEIGHT = (0.95, 0.5), 0.34
 
 
 def lookup_table(limit: float, colour: ColourLike) -> vtk.vtkLookupTable:
@@ -46,8 +50,7 @@ class HeatMap:
     (default: the stretch ratios). The 4th coordinate of an R^4 scene is shown the same way."""
 
     def __init__(self, plotter: pv.Plotter, targets: list, *, limit: float, text_colour: str, font_size: int,
-                 bars: list[ColourLike], title: str = "stretch", ticks: list[tuple[float, str]] | None = None,
-                 position: tuple[float, float] = (0.95, 0.5), height: float = 0.34) -> None:
+                 bars: list[ColourLike], title: str = "stretch", ticks: list[tuple[float, str]] | None = None) -> None:
         self.limit = limit
         self.luts: dict[ColourLike, vtk.vtkLookupTable] = {}
         self.targets = []
@@ -71,7 +74,8 @@ class HeatMap:
         if ticks is None:
             ticks = [(float(np.log(r)), ratio_text(r)) for r in ratio_ticks(limit)]
         self.bar_actors = _colour_bars(plotter, [self._lut(c) for c in bars], limit, title=title, ticks=ticks,
-                                       position=position, height=height, text_colour=text_colour, font_size=font_size)
+                                       position=BAR_CORNER, height=BAR_HEIGHT, text_colour=text_colour,
+                                       font_size=font_size)
 
     def _lut(self, colour: ColourLike) -> vtk.vtkLookupTable:
         if colour not in self.luts:
@@ -117,14 +121,14 @@ def _bar(lut: vtk.vtkLookupTable, limit: float, x0: float, x1: float, y0: float,
 
 
 def _colour_bars(plotter: pv.Plotter, luts: list, limit: float, *, title: str, ticks: list[tuple[float, str]],
-                 position: tuple[float, float], height: float, text_colour: str, font_size: int, width: float = 0.012,
-                 gap: float = 0.004, steps: int = 64) -> list:
+                 position: tuple[float, float], height: float, text_colour: str, font_size: int) -> list:
     """One vertical bar per class ramp (``luts``) over [-limit, limit], side by side, ending
     at ``position`` (the lower right corner, in fractions of the viewport), ``ticks`` (value,
     text) on the left of the first, ``title`` above; -> their actors."""
     x1, y0 = position
+    width, gap = BAR_WIDTH, BAR_GAP
     x0 = x1 - len(luts) * width - (len(luts) - 1) * gap
-    actors = [_bar(lut, limit, x0 + i * (width + gap), x0 + i * (width + gap) + width, y0, height, steps)
+    actors = [_bar(lut, limit, x0 + i * (width + gap), x0 + i * (width + gap) + width, y0, height, BAR_STEPS)
               for i, lut in enumerate(luts)]
     colour = float_rgb(text_colour)
 

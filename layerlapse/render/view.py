@@ -87,18 +87,7 @@ class SceneView:
         self.parts = [built.build(part, start) for part in model.parts]
         self.class_actors, self.grid_actors = built.class_actors, built.grid_actors
         self._overlays(scale)
-        self.stretch: Stretch | None = None
-        self.heat: HeatMap | None = None
-        if style.color_by == "stretch":
-            layers = self._needs_layers("color_by: 'stretch' needs a network's layers; the training clock has none "
-                                        "(use --over depth)")
-            self.stretch, self.heat = heat_map(self.plotter, layers, model, self.parts, built, scale)
-        self._heat_frames: dict[int, np.ndarray] = {}
-        # one colouring at a time; the training clock has no k-NN head
-        self.vote = vote_view(self.plotter, self.layers, model, self.parts) if self.heat is None and self.layers else None
-        self.hidden: HiddenCoordinate | None = None  # an R^4 scene's 4th coordinate, shown by colour
-        if self.heat is None and self.vote is None and self.layers is not None and self.layers.dim > 3:
-            self.hidden, self.heat = fourth_map(self.plotter, self.layers, model, self.parts, scale)
+        self._colourings(built, scale)
         self.pulled_back = None  # the tie set carried through the layers (render/pulled_back.py)
         if style.boundary == "pulled-back":
             from layerlapse.render.pulled_back import PulledBack
@@ -121,6 +110,22 @@ class SceneView:
         self._pixels = vtkUnsignedCharArray()
         if off_screen:
             self.plotter.show(auto_close=False, interactive=False)
+
+    def _colourings(self, built: PartBuilder, scale: float) -> None:
+        """One colouring at a time: the stretch heat map (asked for), else a k-NN head's vote,
+        else in an R^4 scene its 4th coordinate; the training clock has none of them."""
+        model = self.model
+        self.stretch: Stretch | None = None
+        self.heat: HeatMap | None = None
+        self.hidden: HiddenCoordinate | None = None
+        self._heat_frames: dict[int, np.ndarray] = {}
+        if self.style.color_by == "stretch":
+            layers = self._needs_layers("color_by: 'stretch' needs a network's layers; the training clock has none "
+                                        "(use --over depth)")
+            self.stretch, self.heat = heat_map(self.plotter, layers, model, self.parts, built, scale)
+        self.vote = vote_view(self.plotter, self.layers, model, self.parts) if self.heat is None and self.layers else None
+        if self.heat is None and self.vote is None and self.layers is not None and self.layers.dim > 3:
+            self.hidden, self.heat = fourth_map(self.plotter, self.layers, model, self.parts, scale)
 
     def _needs_layers(self, message: str) -> Deformation:
         """The network's layers, or ``message`` as an error (the training clock's movie has none)."""
