@@ -77,6 +77,8 @@ def render_command(
     seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
     anti_aliasing: Annotated[str | None, typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
     orbit: Annotated[float | None, typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
+    cards: Annotated[bool, typer.Option("--cards/--no-cards", help="open with a title card (the question) and end with a verdict card")] = True,
+    captions: Annotated[str, typer.Option(help="each stage's caption: burn (on the frames), file (MOVIE.vtt and MOVIE.srt beside the movie) or none")] = "burn",
     set_: SetOpt = None,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
@@ -86,7 +88,7 @@ def render_command(
     result = api.render(
         scene_obj, out, quality=quality, size=parse_size(size), fps=fps, seconds_per_stage=seconds_per_stage,
         linear_path=linear_path, style=make_style(scene_obj, **look, orbit=orbit, anti_aliasing=anti_aliasing),
-        save_trajectory=save_trajectory, over=over, seconds=seconds, **net,
+        save_trajectory=save_trajectory, over=over, seconds=seconds, cards=cards, captions=captions, **net,
     )
     report(result)
 

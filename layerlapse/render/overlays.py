@@ -173,7 +173,7 @@ class Markers:
 
         self.count = len(points)
         # translucent: a class under many markers keeps its hue (darker), not hidden
-        self.alpha = 0.6 if ring is not None else 0.8
+        self.alpha = 0.8 if ring is not None else 0.85
         self.renderer = vtk.vtkRenderer()
         self.renderer.SetLayer(1)
         self.renderer.InteractiveOff()
@@ -197,10 +197,10 @@ class Markers:
         prop = self.actor.GetProperty()
         prop.SetColor(pv.Color(colour).float_rgb)
         prop.LightingOff()
-        if ring is not None:
-            prop.SetLineWidth(1.0)
+        if ring is not None:  # at least 1.5 pixels: a 1-pixel ring vanishes along a class's edge at 480p
+            prop.SetLineWidth(max(1.5, size / 3.0))
         else:
-            prop.SetPointSize(size)
+            prop.SetPointSize(max(size, 5.0))
             prop.SetRenderPointsAsSpheres(True)
         self.renderer.AddActor(self.actor)
         self.set_visible(False)
