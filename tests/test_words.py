@@ -32,7 +32,7 @@ def _timeline(fps=10.0, **config):
 
 
 def test_cards_lengthen_the_holds_and_the_timeline_says_where():
-    stages, tl = _timeline()
+    _stages, tl = _timeline()
     _, bare = _timeline(title_card=0, verdict_card=0)
     assert tl.n_frames == bare.n_frames + 15 + 30
     assert tl.card_span("title") == (0, 15) and tl.card_span("verdict") == (tl.n_frames - 30, tl.n_frames)
@@ -88,7 +88,7 @@ def test_subtitle_cues_one_per_stage_and_card_timed_to_the_frames():
         assert len(parsed) == len(items)
         stage_cues = [c for c in parsed if c[2] not in (CARDS.title, "\n".join(CARDS.verdict))]
         assert len(stage_cues) == len(tl.stage_names)
-        for (name, start, stop), (a, b, _) in zip(tl.stage_spans(), stage_cues):
+        for (_name, start, stop), (a, b, _) in zip(tl.stage_spans(), stage_cues):
             assert a == pytest.approx(round(start / fps, 3), abs=5e-4)
             assert b == pytest.approx(round(stop / fps, 3), abs=5e-4)
         title = next(c for c in parsed if c[2] == CARDS.title)

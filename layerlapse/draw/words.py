@@ -46,7 +46,7 @@ def fallback_cards(description: str, *, accuracy: float | None, misclassified: i
         return Cards(title, ("The network's representation at the output.",))
     lines = [f"Accuracy {100 * accuracy:.1f}% on the {n_samples:,} training samples."]
     if misclassified:
-        lines.append(f"{misclassified:,} misclassified: the dark rings and dots (zoomed in the inset).")
+        lines.append(f"{misclassified:,} misclassified, marked dark where they end up.")
     elif misclassified == 0:
         lines.append("Every sample is classified correctly.")
     return Cards(title, tuple(lines))

@@ -58,7 +58,7 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
         _check_seconds(spec, seconds, tl.duration)
         frame = min(int(round(seconds * tl.fps)), tl.n_frames - 1)
         name = names[tl.name[frame]]
-        return Moment(int(tl.stage[frame]), float(tl.t[frame]), name, tl.label(frame))
+        return Moment(int(tl.stage[frame]), float(tl.t[frame]), name, tl.caption(frame))
     name, _, frac = spec.partition(":")
     if name not in names:
         raise LayerlapseError(f"at: unknown stage {name!r}; stages: {', '.join(names)} (optionally :FRACTION, or a time like 3.2s)")
@@ -70,11 +70,12 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
         what = "is not a number" if math.isnan(t) else "is outside [0, 1]"
         raise LayerlapseError(f"at: fraction {frac!r} {what}; allowed: 0 to 1 ({name}:0.5 is halfway)")
     index = names.index(name)
+    caption = tl.captions[index] if tl.captions else tl.stage_labels[index]  # the movie's words for it
     if name == "input":
-        return Moment(-1, 0.0, name, "input")
+        return Moment(-1, 0.0, name, caption)
     if name == "output":
-        return Moment(len(names) - 3, 1.0, name, "output")
-    label = tl.stage_label(name) + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
+        return Moment(len(names) - 3, 1.0, name, caption)
+    label = caption + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
     return Moment(index - 1, t, name, label)
 
 
@@ -187,7 +188,7 @@ class StillRenderer:
         camera = CameraPath.still(positions[self.framed], style=self.style, planar=self.planar,
                                   aspect=self.px[0] / self.px[1])
         output = moment.name == "output"
-        label = moment.label  # "layer 2 of 4 · tanh squashes into [-1, 1]² · t = 0.50"
+        label = moment.label  # "layer 2 of 4 · tanh (squash into (-1, 1)^2): x -> ... · t = 0.50"
         box = activation_box(d, moment.stage, moment.t, output=output)
         if output:
             label += self.view.result_text()
