@@ -109,6 +109,7 @@ def figure_command(
     dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
     supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
     transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
+    cards: Annotated[bool, typer.Option("--cards/--no-cards", help="the movie's title and verdict cards over a sheet's input and output panels")] = True,
     set_: SetOpt = None,
 ) -> None:
     """Publication stills: one moment of the timeline, or a contact sheet of stages."""
@@ -125,7 +126,7 @@ def figure_command(
         scene_obj, out, at=at, sheet=sheet,
         stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
         size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
-        style=make_style(scene_obj, **look), **net,
+        style=make_style(scene_obj, **look), cards=cards, **net,
     )
     typer.echo(f"wrote {path}{replaced(path)}")
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 EASINGS = ("smoothstep", "smootherstep", "linear")
 #: the captions of the two holds (the output's gets the result after it)
 INPUT_CAPTION = "input: the data, before any layer"
-OUTPUT_CAPTION = "output: the last layer's representation and the decision boundary"
+OUTPUT_CAPTION = "output: the decision boundary"
 
 
 def ease(s: np.ndarray, easing: str) -> np.ndarray:
