@@ -126,6 +126,15 @@ def _dark(img, rows, cols):
     return int((np.abs(band - 0x22).max(2) < 40).sum())
 
 
+def _panel_edge(img):
+    """Whether a row of the top quarter is a card panel's edge: grey (half the text colour over
+    white) across most of the width."""
+    h, w = img.shape[:2]
+    band = img[: h // 4, int(0.05 * w):int(0.95 * w)].astype(int)
+    grey = ((band >= 115) & (band <= 170)).all(2)
+    return bool((grey.mean(1) > 0.7).any())
+
+
 def _has_colour(img, hex_colour, rows, tol=6):
     h = img.shape[0]
     band = img[int(rows[0] * h):int(rows[1] * h)].astype(int)
@@ -182,3 +191,88 @@ def test_bad_captions_are_refused_before_any_work(tori):
         api.render(scene, network=net, captions="srt")
     result = CliRunner().invoke(app, ["render", "two-curves", "--captions", "srt", "--no-progress"])
     assert result.exit_code == 2 and "captions: unknown value 'srt'" in result.output
+
+
+def test_the_page_carries_the_movies_captions_and_cards(tori):
+    import json
+
+    from layerlapse.web.page import build_page
+
+    scene, net = tori
+    d = api.deform(scene, net)
+    tl = d.timeline
+    html = build_page(scene, d, style=Style(), title="tori", accuracy=net.accuracy, keyframes=2, cards=CARDS).html
+    meta = json.loads(re.search(r'id="ll-meta">(.*?)</script>', html).group(1))
+    assert meta["labels"] == list(tl.captions)
+    moving = int(np.flatnonzero(~tl.hold)[2])
+    assert meta["tOf"][moving] == round(float(tl.t[moving]), 2) and meta["tOf"][0] is None
+    title, verdict = meta["cards"]
+    assert (title["start"], title["stop"]) == tl.card_span("title") and title["lines"] == [CARDS.title]
+    assert (verdict["start"], verdict["stop"]) == tl.card_span("verdict") and verdict["lines"] == list(CARDS.verdict)
+    assert 'id="card"' in html and "showCard(k)" in html
+
+
+def test_a_sheet_opens_with_the_title_and_ends_with_the_verdict(tori, tmp_path):
+    from layerlapse.render.figure import FigureSize, save_contact_sheet
+
+    scene, net = tori
+    d = api.deform(scene, net, fps=8, timeline=TIMELINE)
+    panel = FigureSize(320, 180)
+    plain = save_contact_sheet(tmp_path / "plain.png", scene, d, panel=panel, supersample=1, style=Style())
+    carded = save_contact_sheet(tmp_path / "cards.png", scene, d, panel=panel, supersample=1, style=Style(),
+                                cards=CARDS)
+    import imageio.v3 as iio
+
+    a, b = iio.imread(plain), iio.imread(carded)
+    first, last = (slice(0, 320), slice(a.shape[1] - 320, a.shape[1]))
+    for cols in (first, last):
+        # the card's panel: its edge, a grey line across the panel's width in the top band
+        assert _panel_edge(b[:, cols]) and not _panel_edge(a[:, cols])
+    middle = slice(330, 650)
+    assert np.array_equal(a[:, middle], b[:, middle]), "a panel between the input and the output has no card"
+
+
+def test_a_figure_inside_a_card_shows_it(tori, tmp_path):
+    from layerlapse.render.figure import parse_at
+
+    scene, net = tori
+    d = api.deform(scene, net, fps=8, timeline=TIMELINE)
+    assert parse_at("0.1s", d.timeline).card == "title"
+    assert parse_at(f"{d.timeline.duration - 0.1:.2f}s", d.timeline).card == "verdict"
+    assert parse_at("input", d.timeline).card is None and parse_at("output", d.timeline).card is None
+
+
+def test_misclassified_markers_stay_visible_at_480p(tori):
+    from layerlapse.draw.camera import FIT, CameraPath
+    from layerlapse.draw.model import DrawModel
+
+    scene = api.load_scene("two-curves")
+    d = api.deform(scene, api.train_network(scene, training={"epochs": 1}, progress=False), fps=4)
+    camera = CameraPath.for_movie(d, fps=4, style=Style(), aspect=854 / 480, subset=scene.framed_points())
+    model = DrawModel(scene, d, Style(), flat=True, camera=camera, start=d.display(np.array([0]))[0])
+    ring_px = model.marker_ring(camera, (854, 480)) * 480 / (FIT * float(camera.radius[-1]))
+    assert ring_px >= 4.5 - 1e-9  # the old rings: 3 pixels at 480p, one pixel wide
+
+
+def test_the_verdict_inset_looks_at_the_errors():
+    from layerlapse.render.words import pose_error_inset
+
+    class Camera:
+        def GetPosition(self): return (0.0, 0.0, 10.0)
+        def GetFocalPoint(self): return (0.0, 0.0, 0.0)
+        def GetViewUp(self): return (0.0, 1.0, 0.0)
+        def GetParallelProjection(self): return True
+        def GetParallelScale(self): return 5.0
+
+    class Lens:
+        def pose(self, cam, centre, half, caption):
+            self.centre, self.half, self.caption = centre, half, caption
+
+    rng = np.random.default_rng(0)
+    cluster = np.c_[rng.normal(2.0, 0.05, (40, 2)), np.zeros(40)]
+    stray = np.array([[-4.0, -4.0, 0.0], [4.0, -3.0, 0.0]])
+    lens = Lens()
+    assert pose_error_inset(Camera(), (854, 480), np.vstack([cluster, stray]), lens)
+    assert np.allclose(lens.centre[:2], 2.0, atol=0.05) and lens.half < 1.0
+    assert lens.caption.startswith("40 of 42 misclassified, zoomed")
+    assert not pose_error_inset(Camera(), (854, 480), np.zeros((0, 3)), lens)
