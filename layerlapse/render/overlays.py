@@ -200,7 +200,7 @@ class Markers:
         if ring is not None:  # at least 1.5 pixels: a 1-pixel ring vanishes along a class's edge at 480p
             prop.SetLineWidth(max(1.5, size / 3.0))
         else:
-            prop.SetPointSize(max(size, 5.0))
+            prop.SetPointSize(1.25 * size)  # 5 pixels across at 480p, in proportion at every size
             prop.SetRenderPointsAsSpheres(True)
         self.renderer.AddActor(self.actor)
         self.set_visible(False)
