@@ -312,6 +312,8 @@ SIGNATURES = {
     ".json": _text,
     ".csv": _text,
     ".md": _text,
+    ".vtt": lambda head: head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"),
+    ".srt": _text,
     ".html": lambda head: b'<meta name="generator" content="layerlapse">' in head,
     ".htm": lambda head: b'<meta name="generator" content="layerlapse">' in head,
 }

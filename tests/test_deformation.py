@@ -47,7 +47,7 @@ def test_first_frame_is_the_undeformed_input(tori):
 
 
 def test_timeline_layout():
-    cfg = TimelineConfig(seconds_per_stage=1.0, pause=0.5, hold_start=1.0, hold_end=2.0)
+    cfg = TimelineConfig(seconds_per_stage=1.0, pause=0.5, hold_start=1.0, hold_end=2.0, title_card=0, verdict_card=0)
     tl = Timeline.build(stage_list((2, 2, 2), "tanh"), cfg, fps=10)
     assert tl.stage_names == (
         "input", "layer1.linear", "layer1.translate", "layer1.tanh",

@@ -104,7 +104,7 @@ BAD_INPUT = [
      "save_trajectory: 't.txt' must end in .npz"),
     ("checkpoint-under-a-file", lambda: write("afile", "x"), ["train", "two-curves", "--checkpoint", "afile/n.pt"],
      "checkpoint:"),
-    ("frames-too-many", None, ["render", "linked-tori", "--seconds-per-stage", "600"], "frames: 162,150 frames"),
+    ("frames-too-many", None, ["render", "linked-tori", "--seconds-per-stage", "600"], "frames: 162,285 frames"),
     ("training-clock-too-long", None, ["render", "two-curves", "--over", "training", "--seconds", "3600", "--fps", "60"],
      "frames:"),
     ("trajectory-too-big", None, ["render", "linked-tori", "--seconds-per-stage", "300", "--fps", "30",

@@ -139,7 +139,7 @@ NOT_A_NUMBER = [
     ("set", ["train", "linked-tori", "--set", "minor_radius=nan"],
      "scene 'linked-tori': minor_radius: nan is not a number; allowed: 0 < minor_radius <= 100"),
     ("at-past-the-end", ["figure", "linked-tori", "--at", "1e9s", *TINY_TORI],
-     "at: '1e9s' is past the end of the 23.0 s timeline; allowed: 0 to 23.0 s"),
+     "at: '1e9s' is past the end of the 27.5 s timeline; allowed: 0 to 27.5 s"),
     ("at-before-the-start", ["figure", "two-curves", "--at", "-1s", *TINY], "at: '-1s' is before the start of the"),
     ("at-nan", ["figure", "two-curves", "--at", "nans", *TINY], "at: 'nans' is not a number"),
     ("at-fraction-nan", ["figure", "two-curves", "--at", "layer1.tanh:nan", *TINY],

@@ -90,7 +90,7 @@ def test_stage_contract(kind, seed, dim):
 def test_labels_come_from_the_stage():
     tanh = ActivationStage(1, 2, 2, 2, Activation.parse("tanh"))
     assert tanh.name == "layer2.tanh"
-    assert tanh.label(3) == "layer 2 of 3 \u00b7 tanh squashes into [-1, 1]\u00b2"
+    assert tanh.label(3) == "layer 2 of 3 \u00b7 tanh squashes into (-1, 1)^2"
     relu = ActivationStage(0, 3, 3, 3, Activation.parse("relu"))
     assert "not one-to-one" in relu.label(1) and not relu.injective
     leaky = ActivationStage(0, 3, 3, 3, Activation.parse("leaky_relu(0.2)"))

@@ -3,6 +3,7 @@ the CLI, and the page itself in headless Chromium (opened from file://, network 
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 from pathlib import Path
@@ -145,7 +146,7 @@ def test_page_plays_offline_in_chromium(chromium, page, tmp_path):
     for fragment, frame in (("#t=0.0", 0), ("#t=0.5", int(np.floor(0.5 * last + 0.5))), ("#t=1.0", last)):
         body, errors, title = _dom(chromium, path, fragment, tmp_path / "profile")
         assert 'data-ready="1"' in body and not errors.strip(), (errors, body)
-        label = tl.label(frame)
+        label = html.escape(tl.caption(frame), quote=False)  # the movie's caption, as the DOM writes it
         assert title.startswith(label), (title, label)
         if frame == last:
             assert "accuracy" in title

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from layerlapse._files import check_folder_writable, check_output, output_path
 from layerlapse.app import network as source
 from layerlapse.app.request import NetworkOptions, Prepared, Request, SceneLike, Unpack
+from layerlapse.app.subtitles import check_subtitles, write_subtitles
+from layerlapse.draw.words import CAPTIONS, Cards, fallback_cards
 from layerlapse.errors import LayerlapseError, choice_error, range_error
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.stages import LINEAR_PATHS
@@ -33,6 +35,7 @@ class RenderResult:
     deformation: Any
     trajectory: Path | None = None
     model_notes: tuple[str, ...] = ()
+    subtitles: tuple[Path, ...] = ()
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -54,6 +57,8 @@ def render(
     save_trajectory: str | Path | None = None,
     over: str = "depth",
     seconds: float = 12.0,
+    cards: bool = True,
+    captions: str = "burn",
     **options: Unpack[NetworkOptions],
 ) -> RenderResult:
     """Render a scene's deformation through every layer of its network to a movie.
@@ -82,6 +87,13 @@ def render(
         representation as a fresh network trains, over ``seconds`` seconds).
     seconds
         Length of an ``over="training"`` movie.
+    cards
+        Open with a title card (the question) and end with a verdict card (the answer, with
+        the inset on the misclassified samples); ``over="depth"`` only.
+    captions
+        ``burn`` (each stage's caption on the frames), ``file`` (as WebVTT and SRT files
+        beside the movie, ``MOVIE.vtt`` and ``MOVIE.srt``, with the cards; none on the frames)
+        or ``none``.
     **options
         Where the network comes from (``network=``, ``model=``, ``checkpoint=``,
         ``network_config=``, ``training=``, ``retrain=``, ``progress=``): see
@@ -95,8 +107,14 @@ def render(
     from layerlapse.render.movie import write_movie
 
     _check_arguments(scene, linear_path, over, seconds, save_trajectory, options)
+    if captions not in CAPTIONS:
+        raise choice_error("captions", captions, CAPTIONS)
+    if over == "training" and captions == "file":
+        raise LayerlapseError("captions: subtitle files follow the stages of --over depth; the training clock "
+                              "has none (use burn or none)")
     req = Request.of(scene, style, options)
-    plan = MoviePlan.of(req, out, MovieAsk(quality, size, fps, seconds_per_stage, save_trajectory, over, seconds))
+    plan = MoviePlan.of(req, out, MovieAsk(quality, size, fps, seconds_per_stage, save_trajectory, over, seconds,
+                                           cards=cards, captions=captions))
     if over == "training":
         return _render_training(req, plan)
     prepared = req.prepare()
@@ -104,10 +122,34 @@ def render(
         plan.check_length(prepared.network.config)
     deformation = prepared.deform(fps=plan.settings.fps, timeline=plan.timeline, linear_path=linear_path)
     title = prepared.title if req.preset.class_names else req.name
+    words = cards_for(prepared) if cards else None
     write_movie(plan.out, req.preset.scene, deformation, plan.settings, style=req.style, title=title,
-                accuracy=prepared.network.accuracy, progress=options.get("progress", True))
+                accuracy=prepared.network.accuracy, progress=options.get("progress", True), cards=words,
+                captions=captions)
     trajectory = write_trajectory(plan.trajectory, req.preset.scene, deformation) if plan.trajectory else None
-    return RenderResult(plan.out, prepared.network, deformation, trajectory, prepared.notes)
+    subtitles: tuple[Path, ...] = ()
+    if captions == "file":
+        subtitles = write_subtitles(plan.out, deformation.timeline, words,
+                                    result_text(req, deformation, prepared.network.accuracy))
+    return RenderResult(plan.out, prepared.network, deformation, trajectory, prepared.notes, subtitles)
+
+
+def cards_for(prepared: Prepared) -> Cards:
+    """The movie's title and verdict cards: the preset's description as the question, the
+    accuracy and the misclassified count as the verdict (the fallback for every scene until
+    presets carry their claims)."""
+    preset, network = prepared.preset, prepared.network
+    n = len(preset.samples)
+    wrong = None if network.accuracy is None or not n else int(round((1.0 - network.accuracy) * n))
+    return fallback_cards(preset.description, accuracy=network.accuracy, misclassified=wrong, n_samples=n)
+
+
+def result_text(req: Request, deformation: Any, accuracy: float | None) -> str:
+    """What the movie's output caption adds (`` · accuracy 92.4% · 17 misclassified (dots)``)."""
+    from layerlapse.draw.model import DrawModel
+
+    model = DrawModel(req.preset.scene, deformation, req.style, flat=deformation.planar)
+    return model.result_text(accuracy)
 
 
 @dataclass(frozen=True)
@@ -121,6 +163,8 @@ class MovieAsk:
     save_trajectory: str | Path | None
     over: str
     seconds: float
+    cards: bool = True
+    captions: str = "burn"
 
 
 @dataclass(frozen=True)
@@ -135,6 +179,7 @@ class MoviePlan:
     trajectory: Path | None
     n_points: int
     seconds: float
+    captions: str = "burn"
 
     @classmethod
     def of(cls, req: Request, out: str | Path | None, ask: MovieAsk) -> MoviePlan:
@@ -147,8 +192,11 @@ class MoviePlan:
         kind = output_kind(path)
         settings = resolve_settings(ask.quality, ask.size, ask.fps, kind=kind, style=req.style)
         timeline = req.timeline(ask.seconds_per_stage)
+        if not ask.cards or ask.over == "training":
+            timeline = timeline.without_cards()
         trajectory = output_path(ask.save_trajectory, "save_trajectory") if ask.save_trajectory else None
-        plan = cls(path, settings, timeline, trajectory, len(req.preset.scene.points()[0]), ask.seconds)
+        plan = cls(path, settings, timeline, trajectory, len(req.preset.scene.points()[0]), ask.seconds,
+                   ask.captions)
         if ask.over == "training":
             _check_training_look(req, plan)
         else:
@@ -163,6 +211,8 @@ class MoviePlan:
             check_output(path)
         if trajectory is not None:
             check_trajectory_path(trajectory)
+        if ask.captions == "file":
+            check_subtitles(path)
         return plan
 
     def check_length(self, config: NetworkConfig) -> None:
@@ -224,5 +274,5 @@ def _render_training(req: Request, plan: MoviePlan) -> RenderResult:
                                          scene_key=preset.key, progress=report)
     title = f"{preset.name} \u00b7 {config.describe()} \u00b7 training"
     write_movie(plan.out, preset.scene, movie, settings, style=req.style, title=title, accuracy=None,
-                progress=progress)
+                progress=progress, captions="none" if plan.captions == "none" else "burn")
     return RenderResult(plan.out, network, movie, None)

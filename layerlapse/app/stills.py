@@ -29,6 +29,7 @@ def figure(
     supersample: int = 2,
     transparent: bool = False,
     style: Style | None = None,
+    cards: bool = True,
     **options: Unpack[NetworkOptions],
 ) -> Path:
     """A publication still of one moment, or a contact sheet of several.
@@ -55,6 +56,9 @@ def figure(
         Transparent PNG background.
     style
         A Style; default: the scene file's, else the default.
+    cards
+        The movie's title and verdict cards: over a sheet's first panel (the input) and last
+        (the output), and over a single figure ``at`` a time the movie shows one.
     **options
         Where the network comes from: see :class:`NetworkOptions`.
 
@@ -78,12 +82,16 @@ def figure(
     check_output(out)
     prepared = req.prepare()
     deformation, accuracy = prepared.deform(), prepared.network.accuracy
+    from layerlapse.app.movie import cards_for
+
+    words = cards_for(prepared) if cards else None
     if sheet:
         return save_contact_sheet(out, req.preset.scene, deformation, stages=stages, columns=columns, panel=fsize,
                                   supersample=supersample, transparent=transparent, style=req.style,
-                                  accuracy=accuracy)
+                                  accuracy=accuracy, cards=words)
     return save_figure(out, req.preset.scene, deformation, at=at, size=fsize, supersample=supersample,
-                       transparent=transparent, style=req.style, accuracy=accuracy, title=prepared.title)
+                       transparent=transparent, style=req.style, accuracy=accuracy, title=prepared.title,
+                       cards=words)
 
 
 

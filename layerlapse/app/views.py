@@ -99,8 +99,10 @@ def web_page(scene: SceneLike, *, seconds_per_stage: float | None = None, style:
     prepared = req.prepare()
     deformation = prepared.deform(fps=30.0, timeline=timeline)
     title = prepared.title if req.preset.class_names else req.name
+    from layerlapse.app.movie import cards_for
+
     page = build_page(req.preset.scene, deformation, style=req.style, title=title,
-                      accuracy=prepared.network.accuracy, keyframes=count)
+                      accuracy=prepared.network.accuracy, keyframes=count, cards=cards_for(prepared))
     return page, prepared
 
 

@@ -77,6 +77,8 @@ def render_command(
     seconds: Annotated[float, typer.Option(help="length of a --over training movie, in seconds")] = 12.0,
     anti_aliasing: Annotated[str | None, typer.Option(help="none, supersample (render 1.5x larger, scaled down by the encoder), fxaa or ssaa (default: the quality's)")] = None,
     orbit: Annotated[float | None, typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
+    cards: Annotated[bool, typer.Option("--cards/--no-cards", help="open with a title card (the question) and end with a verdict card")] = True,
+    captions: Annotated[str, typer.Option(help="each stage's caption: burn (on the frames), file (MOVIE.vtt and MOVIE.srt beside the movie) or none")] = "burn",
     set_: SetOpt = None,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
@@ -86,7 +88,7 @@ def render_command(
     result = api.render(
         scene_obj, out, quality=quality, size=parse_size(size), fps=fps, seconds_per_stage=seconds_per_stage,
         linear_path=linear_path, style=make_style(scene_obj, **look, orbit=orbit, anti_aliasing=anti_aliasing),
-        save_trajectory=save_trajectory, over=over, seconds=seconds, **net,
+        save_trajectory=save_trajectory, over=over, seconds=seconds, cards=cards, captions=captions, **net,
     )
     report(result)
 
@@ -107,6 +109,7 @@ def figure_command(
     dpi: Annotated[float, typer.Option(help="dots per inch, for --inches and the PNG's metadata")] = 300.0,
     supersample: Annotated[int, typer.Option(help="render N times larger and average down (anti-aliasing), 1-8")] = 2,
     transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
+    cards: Annotated[bool, typer.Option("--cards/--no-cards", help="the movie's title and verdict cards over a sheet's input and output panels")] = True,
     set_: SetOpt = None,
 ) -> None:
     """Publication stills: one moment of the timeline, or a contact sheet of stages."""
@@ -123,7 +126,7 @@ def figure_command(
         scene_obj, out, at=at, sheet=sheet,
         stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
         size=parse_size(size), inches=inch_size, dpi=dpi, supersample=supersample, transparent=transparent,
-        style=make_style(scene_obj, **look), **net,
+        style=make_style(scene_obj, **look), cards=cards, **net,
     )
     typer.echo(f"wrote {path}{replaced(path)}")
 

@@ -219,6 +219,8 @@ def report(result: Any) -> None:
     typer.echo(f"wrote {result.path} ({result.deformation.n_frames} frames{replaced(result.path, ', ')})")
     if result.trajectory is not None:
         typer.echo(f"wrote {result.trajectory}{replaced(result.trajectory)}")
+    for path in getattr(result, "subtitles", ()):
+        typer.echo(f"wrote {path}{replaced(path)}")
 
 
 def replaced(path: Any, sep: str = " (") -> str:

@@ -30,7 +30,9 @@ BORDER_WIDTH = 2.5
 OUTLINE_WIDTH = 2.5
 DECISION_WIDTH = 2.5
 AXES_WIDTH = 1.2
-MARKER_SIZE = 4.0  # radius of a ring in flat views, diameter of a dot in 3-D
+MARKER_SIZE = 6.0  # radius of a ring in flat views, diameter of a dot in 3-D
+#: the smallest a marker may get (pixels): a ring or dot smaller than this is lost at 480p
+MIN_MARKER = 4.5
 #: grid lines coloured by a k-NN vote take this share of the class colour (the rest stays the grid's)
 GRID_VOTE_SHARE = 0.8
 #: how far (a share of the way to the background) the faint grid lines, the axes and the
@@ -297,7 +299,7 @@ class DrawModel:
         if not self.flat:
             return None
         scale = size[1] / 720
-        return max(MARKER_SIZE * scale, 3.0) * FIT * float(camera.radius[-1]) / size[1]
+        return max(MARKER_SIZE * scale, MIN_MARKER) * FIT * float(camera.radius[-1]) / size[1]
 
     def class_indices(self, label: int) -> np.ndarray:
         """Indices into the stacked points of class ``label``'s surfaces and curves."""

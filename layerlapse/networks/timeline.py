@@ -4,6 +4,11 @@ The stages, in order: ``input`` (a hold on the undeformed data), then for each h
 layer k ``layerk.linear``, ``layerk.translate``, ``layerk.<activation>`` and a pause,
 and last ``output`` (a hold on the final representation, where the decision boundary
 appears). Inside a stage, time runs linearly and is eased (smoothstep by default).
+
+The cards lengthen the two holds: the title card stands over the first ``title_card``
+seconds of the input hold, the verdict card over the last ``verdict_card`` seconds of the
+output hold (``card``, per frame), so the data stays in view behind them and everything
+that reads the timeline (``--at``, figures, subtitles) knows when they stand.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ if TYPE_CHECKING:
     from layerlapse.networks.stages import Stage
 
 EASINGS = ("smoothstep", "smootherstep", "linear")
+#: the captions of the two holds (the output's gets the result after it)
+INPUT_CAPTION = "input: the data, before any layer"
+OUTPUT_CAPTION = "output: the decision boundary"
 
 
 def ease(s: np.ndarray, easing: str) -> np.ndarray:
@@ -46,6 +54,17 @@ class TimelineConfig(BaseModel):
     hold_start: float = Field(1.0, ge=0, le=MAX_STAGE_SECONDS, description="hold on the input")
     hold_end: float = Field(2.5, ge=0, le=MAX_STAGE_SECONDS, description="hold on the output")
     easing: Literal["smoothstep", "smootherstep", "linear"] = "smoothstep"
+    title_card: float = Field(1.5, ge=0, le=MAX_STAGE_SECONDS, description="the title card, over the input hold")
+    verdict_card: float = Field(3.0, ge=0, le=MAX_STAGE_SECONDS, description="the verdict card, over the output hold")
+
+    def without_cards(self) -> TimelineConfig:
+        """The same timeline with neither card (and none of their frames)."""
+        return self.model_copy(update={"title_card": 0.0, "verdict_card": 0.0})
+
+
+#: what ``Timeline.card`` holds per frame
+NO_CARD, TITLE, VERDICT = 0, 1, 2
+CARDS = {TITLE: "title", VERDICT: "verdict"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +76,9 @@ class Timeline:
     frame samples, -1 for the undeformed input; ``t``: (F,) eased local time in [0, 1];
     ``name``: (F,) index into ``stage_names`` for the label; ``layer``: (F,) 1-based
     layer, 0 for the input; ``hold``: (F,) True where nothing moves (the input hold, the
-    pause after each layer, the output hold): the camera moves only there.
+    pause after each layer, the output hold): the camera moves only there; ``captions``: each
+    stage's caption in words and symbols (:meth:`Stage.caption`), ``card``: (F,) which card
+    stands over the frame (:data:`TITLE`, :data:`VERDICT`, or :data:`NO_CARD`).
     """
 
     stage_names: tuple[str, ...]
@@ -69,6 +90,8 @@ class Timeline:
     fps: float
     n_layers: int
     hold: np.ndarray | None = None
+    captions: tuple[str, ...] = ()
+    card: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -85,6 +108,32 @@ class Timeline:
     def label(self, frame: int) -> str:
         """A short on-screen text for a frame, e.g. ``layer 2 of 3 · tanh``."""
         return self.stage_labels[self.name[frame]]
+
+    def caption(self, frame: int) -> str:
+        """A frame's caption: its stage's map in words and symbols, with the local time while
+        the stage moves (``layer 2 of 3 · linear (rotate and stretch): x -> p(t) x, p(1) = W ·
+        t = 0.42``)."""
+        name = int(self.name[frame])
+        text = self.captions[name] if self.captions else self.stage_labels[name]
+        moving = self.hold is not None and not self.hold[frame]
+        return f"{text} \u00b7 t = {float(self.t[frame]):.2f}" if moving else text
+
+    def card_at(self, frame: int) -> str | None:
+        """``"title"`` or ``"verdict"`` where that card stands over ``frame``, else None."""
+        return None if self.card is None else CARDS.get(int(self.card[frame]))
+
+    def card_span(self, which: str) -> tuple[int, int] | None:
+        """The frames ``[start, stop)`` the card ``which`` stands over, or None without it."""
+        code = {v: k for k, v in CARDS.items()}[which]
+        hits = np.flatnonzero(self.card == code) if self.card is not None else np.zeros(0, np.int64)
+        return (int(hits[0]), int(hits[-1]) + 1) if hits.size else None
+
+    def stage_spans(self) -> list[tuple[int, int, int]]:
+        """Each stage's frames, in order: ``(index into stage_names, start, stop)``, stop exclusive."""
+        change = np.flatnonzero(np.diff(self.name)) + 1
+        starts = np.r_[0, change]
+        stops = np.r_[change, self.n_frames]
+        return [(int(self.name[a]), int(a), int(b)) for a, b in zip(starts, stops)]
 
     def layer_ends(self) -> list[str]:
         """The name of the last stage of each layer, in order."""
@@ -111,9 +160,12 @@ class Timeline:
         names = ["input"]
         n_layers = (stages[-1].layer + 1) if stages else 0
         labels = ["input", *(st.label(n_layers) for st in stages), "output"]
-        stage, t, name, layer, hold = [], [], [], [], []
+        captions = [INPUT_CAPTION, *(st.caption(n_layers) for st in stages), OUTPUT_CAPTION]
+        stage, t, name, layer, hold, card = [], [], [], [], [], []
 
-        def segment(stage_index: int, local: np.ndarray, label: int, lay: int, still: bool = True) -> None:
+        def segment(stage_index: int, local: np.ndarray, label: int, lay: int, still: bool = True,
+                    which: int = NO_CARD) -> None:
+            card.append(np.full(local.size, which))
             hold.append(np.full(local.size, still))
             stage.append(np.full(local.size, stage_index))
             t.append(local)
@@ -123,6 +175,7 @@ class Timeline:
         def frames(seconds: float) -> int:
             return int(round(seconds * fps))
 
+        segment(-1, np.zeros(frames(config.title_card)), 0, 0, which=TITLE)
         segment(-1, np.zeros(frames(config.hold_start)), 0, 0)
         for i, st in enumerate(stages):
             names.append(st.name)
@@ -133,6 +186,7 @@ class Timeline:
                 segment(i, np.ones(frames(config.pause)), len(names) - 1, st.layer + 1)
         names.append("output")
         segment(len(stages) - 1, np.ones(max(frames(config.hold_end), 1)), len(names) - 1, n_layers)
+        segment(len(stages) - 1, np.ones(frames(config.verdict_card)), len(names) - 1, n_layers, which=VERDICT)
         return cls(
             stage_names=tuple(names),
             stage_labels=tuple(labels),
@@ -143,4 +197,6 @@ class Timeline:
             fps=float(fps),
             n_layers=n_layers,
             hold=np.concatenate(hold).astype(bool),
+            captions=tuple(captions),
+            card=np.concatenate(card).astype(np.int8),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -22,6 +22,7 @@ from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import rgba
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
+from layerlapse.draw.words import Cards
 from layerlapse.errors import LayerlapseError, range_error
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.timeline import Timeline
@@ -45,6 +46,7 @@ class Moment:
     t: float
     name: str
     label: str
+    card: str | None = None  #: the card standing over the moment: ``title``, ``verdict`` or None
 
 
 def parse_at(spec: str, timeline: Timeline) -> Moment:
@@ -58,7 +60,7 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
         _check_seconds(spec, seconds, tl.duration)
         frame = min(int(round(seconds * tl.fps)), tl.n_frames - 1)
         name = names[tl.name[frame]]
-        return Moment(int(tl.stage[frame]), float(tl.t[frame]), name, tl.label(frame))
+        return Moment(int(tl.stage[frame]), float(tl.t[frame]), name, tl.caption(frame), tl.card_at(frame))
     name, _, frac = spec.partition(":")
     if name not in names:
         raise LayerlapseError(f"at: unknown stage {name!r}; stages: {', '.join(names)} (optionally :FRACTION, or a time like 3.2s)")
@@ -70,11 +72,12 @@ def parse_at(spec: str, timeline: Timeline) -> Moment:
         what = "is not a number" if math.isnan(t) else "is outside [0, 1]"
         raise LayerlapseError(f"at: fraction {frac!r} {what}; allowed: 0 to 1 ({name}:0.5 is halfway)")
     index = names.index(name)
+    caption = tl.captions[index] if tl.captions else tl.stage_labels[index]  # the movie's words for it
     if name == "input":
-        return Moment(-1, 0.0, name, "input")
+        return Moment(-1, 0.0, name, caption)
     if name == "output":
-        return Moment(len(names) - 3, 1.0, name, "output")
-    label = tl.stage_label(name) + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
+        return Moment(len(names) - 3, 1.0, name, caption)
+    label = caption + ("" if t == 1.0 else f" \u00b7 t = {t:.2f}")
     return Moment(index - 1, t, name, label)
 
 
@@ -170,14 +173,15 @@ class StillRenderer:
     """One offscreen view reused for every panel of a figure."""
 
     def __init__(self, scene: Scene, deformation: Deformation, *, style: Style, size: FigureSize,
-                 supersample: int, accuracy: float | None, title: str = "") -> None:
+                 supersample: int, accuracy: float | None, title: str = "", cards: Cards | None = None) -> None:
         self.deformation, self.style, self.k = deformation, style, supersample
         self.planar = deformation.planar
         self.framed = scene.framed_points()
         first = CameraPath.still(deformation.display_at(-1, 0.0)[self.framed], style=style, planar=self.planar,
                                  aspect=size.width / size.height)
         self.px = (size.width * supersample, size.height * supersample)
-        self.view = SceneView(scene, deformation, first, style=style, size=self.px, title=title, accuracy=accuracy)
+        self.view = SceneView(scene, deformation, first, style=style, size=self.px, title=title, accuracy=accuracy,
+                              cards=cards)
         self.accuracy = accuracy
         self.seen = Visibility(scene.class_names)  # warned about in close()
 
@@ -187,7 +191,7 @@ class StillRenderer:
         camera = CameraPath.still(positions[self.framed], style=self.style, planar=self.planar,
                                   aspect=self.px[0] / self.px[1])
         output = moment.name == "output"
-        label = moment.label  # "layer 2 of 4 · tanh squashes into [-1, 1]² · t = 0.50"
+        label = moment.label  # "layer 2 of 4 · tanh (squash into (-1, 1)^2): x -> ... · t = 0.50"
         box = activation_box(d, moment.stage, moment.t, output=output)
         if output:
             label += self.view.result_text()
@@ -209,6 +213,7 @@ class StillRenderer:
         camera.apply(self.view.plotter.camera, 0)
         self.view.update_cutaways(positions)
         self.view.update_inset(positions)
+        self.view.show_card(moment.card)
         self.seen.record(self.seen.frames, self.view.visible_pixels)
 
     def image(self, *, transparent: bool) -> np.ndarray:
@@ -253,8 +258,10 @@ def save_figure(
     style: Style = Style(),
     accuracy: float | None = None,
     title: str = "",
+    cards: Cards | None = None,
 ) -> Path:
-    """One moment ``at`` of the timeline as PNG (SSAA, optional transparency) or PDF/SVG/EPS."""
+    """One moment ``at`` of the timeline as PNG (SSAA, optional transparency) or PDF/SVG/EPS;
+    ``cards`` stand over a time ``at`` inside a card's frames, as in the movie."""
     path = Path(path)
     kind = figure_kind(path)
     vector = kind in VECTOR_FORMATS
@@ -262,7 +269,8 @@ def save_figure(
     ss = 1 if vector else supersample
     size.check(ss)
     check_output(path)
-    still = StillRenderer(scene, deformation, style=style, size=size, supersample=ss, accuracy=accuracy, title=title)
+    still = StillRenderer(scene, deformation, style=style, size=size, supersample=ss, accuracy=accuracy, title=title,
+                          cards=cards)
     try:
         still.pose(moment)
         if not vector:
@@ -284,6 +292,17 @@ def default_sheet_stages(deformation: Deformation) -> list[str]:
     return ["input", *layer_ends[:-1], "output"] if layer_ends else ["input", "output"]
 
 
+def _with_cards(moments: list[Moment]) -> list[Moment]:
+    """The first moment under the title card if it is the input, the last under the verdict if
+    it is the output."""
+    out = list(moments)
+    if out and out[0].name == "input":
+        out[0] = replace(out[0], card="title")
+    if out and out[-1].name == "output":
+        out[-1] = replace(out[-1], card="verdict")
+    return out
+
+
 def save_contact_sheet(
     path: str | Path,
     scene: Scene,
@@ -296,21 +315,26 @@ def save_contact_sheet(
     transparent: bool = False,
     style: Style = Style(),
     accuracy: float | None = None,
+    cards: Cards | None = None,
 ) -> Path:
     """Small multiples of the chosen stages (default :func:`default_sheet_stages`), each titled,
     in one row (``columns=None``) or a grid; one style and one viewpoint, each panel framed
-    to its data. PNG only."""
+    to its data. ``cards``: the title card over the first panel and the verdict over the last
+    when they are the input and the output, as the movie opens and ends. PNG only."""
     path = Path(path)
     if figure_kind(path) != ".png":
         raise LayerlapseError(f"out: contact sheets are written as PNG; {path.suffix} is for single frames (layerlapse figure --at)")
     moments = [parse_at(s, deformation.timeline) for s in (stages or default_sheet_stages(deformation))]
+    if cards is not None:
+        moments = _with_cards(moments)
     columns = len(moments) if columns is None else columns
     if not 1 <= columns <= 64:
         raise LayerlapseError(f"columns: {columns} is out of range; allowed: 1 to 64")
     rows = math.ceil(len(moments) / columns)
     panel.check(supersample, columns=columns, rows=rows)
     check_output(path)
-    still = StillRenderer(scene, deformation, style=style, size=panel, supersample=supersample, accuracy=accuracy)
+    still = StillRenderer(scene, deformation, style=style, size=panel, supersample=supersample, accuracy=accuracy,
+                          cards=cards)
     try:
         images = []
         for m in moments:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from layerlapse._files import check_folder_writable
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.style import QUALITIES, Style
+from layerlapse.draw.words import Cards
 from layerlapse.errors import LayerlapseError, range_error
 from layerlapse.networks.deformation import FrameSource
 from layerlapse.render.encoder import (
@@ -176,16 +177,20 @@ def render_frames(
     accuracy: float | None = None,
     progress: bool = True,
     batch: int = 8,
+    cards: Cards | None = None,
+    captions: str = "burn",
 ):
     """Yield every frame of the timeline as (H, W, 3) uint8 at ``settings.render_size``,
-    rendered in one Plotter."""
+    rendered in one Plotter; ``cards`` stand where the timeline has them, ``captions``
+    ``burn`` draws each stage's caption on the frames."""
     from layerlapse.render.view import SceneView  # VTK loads here: the size checks above stay light
 
     settings = settings.for_view(planar=deformation.planar)
     camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style,
                                   aspect=settings.size[0] / settings.size[1], subset=scene.framed_points())
     view = SceneView(scene, deformation, camera, style=style, size=settings.render_size,
-                     anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy)
+                     anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy, cards=cards,
+                     captions=captions)
     bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
     seen = Visibility(scene.class_names)
@@ -213,8 +218,11 @@ def write_movie(
     title: str = "",
     accuracy: float | None = None,
     progress: bool = True,
+    cards: Cards | None = None,
+    captions: str = "burn",
 ) -> Path:
-    """Render every frame into ``path`` (written to a temporary name, renamed when complete).
+    """Render every frame into ``path`` (written to a temporary name, renamed when complete);
+    ``cards`` and ``captions`` as :func:`render_frames` has them.
 
     The extension picks the format: ``.mp4`` (H.264), ``.webm`` (VP9), ``.gif``
     (palette-optimised), none: a folder of PNG frames.
@@ -234,7 +242,7 @@ def write_movie(
             )
     settings = settings.for_view(planar=deformation.planar)
     with FrameWriter(path, settings.size, settings.fps, input_size=settings.render_size) as writer:
-        for frame in render_frames(scene, deformation, settings, style=style, title=title,
-                                   accuracy=accuracy, progress=progress):
+        for frame in render_frames(scene, deformation, settings, style=style, title=title, accuracy=accuracy,
+                                   progress=progress, cards=cards, captions=captions):
             writer.write(frame)
     return path

@@ -170,7 +170,7 @@ class Markers:
 
         self.count = len(points)
         # translucent: a class under many markers keeps its hue (darker), not hidden
-        self.alpha = 0.6 if ring is not None else 0.8
+        self.alpha = 0.8 if ring is not None else 0.85
         self.renderer = vtk.vtkRenderer()
         self.renderer.SetLayer(1)
         self.renderer.InteractiveOff()
@@ -194,10 +194,10 @@ class Markers:
         prop = self.actor.GetProperty()
         prop.SetColor(pv.Color(colour).float_rgb)
         prop.LightingOff()
-        if ring is not None:
-            prop.SetLineWidth(1.0)
+        if ring is not None:  # at least 1.5 pixels: a 1-pixel ring vanishes along a class's edge at 480p
+            prop.SetLineWidth(max(1.5, size / 3.0))
         else:
-            prop.SetPointSize(size)
+            prop.SetPointSize(1.25 * size)  # 5 pixels across at 480p, in proportion at every size
             prop.SetRenderPointsAsSpheres(True)
         self.renderer.AddActor(self.actor)
         self.set_visible(False)

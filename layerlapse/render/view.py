@@ -27,6 +27,7 @@ from layerlapse.draw.fourth import HiddenCoordinate
 from layerlapse.draw.model import DrawModel
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
+from layerlapse.draw.words import Cards, frame_caption
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.networks.stretch import Stretch
@@ -35,6 +36,7 @@ from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
 from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
+from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
 
@@ -72,9 +74,11 @@ class SceneView:
         title: str = "",
         accuracy: float | None = None,
         off_screen: bool = True,
+        cards: Cards | None = None,
+        captions: str = "burn",
     ) -> None:
         self.scene, self.deformation, self.camera, self.style = scene, deformation, camera, style
-        self.size, self.accuracy = size, accuracy
+        self.size, self.accuracy, self.captions = size, accuracy, captions
         self.flat = bool(camera.parallel)
         self.plotter = _plotter(style, size, anti_aliasing, off_screen)
         scale = size[1] / 720
@@ -101,6 +105,7 @@ class SceneView:
         #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
         self.visible_pixels: dict[int, float] = {}
         self._texts(title, scale)
+        self.words = Words(self.plotter, size=size, style=style, class_names=scene.class_names, cards=cards)
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.
@@ -288,13 +293,14 @@ class SceneView:
             actor.SetInput(text)
 
     def frame_label(self, frame: int) -> str:
-        """The on-screen text for ``frame``: layer and stage, and the accuracy at the end."""
+        """The on-screen text for ``frame``: its stage's caption in words and symbols (the
+        training clock's line), the accuracy at the end; nothing unless captions are burnt in."""
         timeline = self.deformation.timeline
-        text = timeline.label(frame)
-        output = timeline.stage_names[timeline.name[frame]] == "output"
-        if output:
-            text += self.result_text()
-        return text
+        if self.captions != "burn":
+            return ""
+        if not hasattr(timeline, "caption"):  # the training clock's timeline: one line per frame
+            return timeline.label(frame)
+        return frame_caption(timeline, frame, self.result_text())
 
     def result_text(self) -> str:
         """`` · accuracy 92.4% · 57 misclassified (dots)``, or nothing without an accuracy; a k-NN
@@ -323,6 +329,18 @@ class SceneView:
             self.camera.apply(self.plotter.camera, camera_frame)
         self.update_cutaways(positions)
         self.update_inset(positions)
+        self.show_card(getattr(timeline, "card_at", lambda _: None)(frame))
+
+    def show_card(self, which: str | None) -> None:
+        """Stand the card ``which`` (``title``, ``verdict``, None) over the frame: the stage
+        label gives way to it, and on the verdict the inset looks at the misclassified samples."""
+        self.words.show(which)
+        if self.words.shown is None:
+            return
+        self.label_actor.SetInput("")
+        wrong = self.model.misclassified
+        if which == "verdict" and wrong is not None:
+            pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset)
 
     def grab(self) -> np.ndarray:
         """Render and read back the frame; -> (H, W, 3) uint8 (a new array)."""

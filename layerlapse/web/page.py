@@ -20,6 +20,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from layerlapse.draw.heat import class_ramp, ratio_text, ticks
 from layerlapse.draw.model import PLANE_OPACITY, DrawModel, Kind, curve_width
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
+from layerlapse.draw.words import Cards
 from layerlapse.networks.deformation import Deformation
 from layerlapse.scenes.base import Scene
 from layerlapse.web import data as webdata
@@ -225,9 +227,24 @@ def _activation_boxes(model: DrawModel, deformation: Deformation) -> dict | None
 def _timeline(deformation: Deformation) -> dict:
     tl = deformation.timeline
     names = np.asarray(tl.name)
-    return {"fps": tl.fps, "nFrames": tl.n_frames, "labels": list(tl.stage_labels), "labelOf": names.tolist(),
+    moving = ~np.asarray(tl.hold) if tl.hold is not None else np.zeros(tl.n_frames, bool)
+    return {"fps": tl.fps, "nFrames": tl.n_frames, "labels": list(tl.captions or tl.stage_labels),
+            "labelOf": names.tolist(), "tOf": [round(float(t), 2) if m else None for t, m in zip(tl.t, moving)],
             "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
             "outputStart": int(tl.output_start)}
+
+
+def _cards(cards: Cards | None, tl: Any) -> list[dict] | None:
+    """Each card that stands: its frames ``[start, stop)`` and its lines (the first the headline)."""
+    if cards is None:
+        return None
+    out = []
+    for which in ("title", "verdict"):
+        span = tl.card_span(which)
+        if span is not None:
+            out.append({"start": span[0], "stop": span[1], "kind": which,
+                        "lines": [cards.title] if which == "title" else list(cards.verdict)})
+    return out or None
 
 
 def _camera(deformation: Deformation, scene: Scene, style: Style, flat: bool) -> dict:
@@ -250,9 +267,10 @@ def _colours(model: DrawModel) -> dict:
 
 
 def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: str, accuracy: float | None,
-               keyframes: int = webdata.DEFAULT_KEYFRAMES) -> Page:
+               keyframes: int = webdata.DEFAULT_KEYFRAMES, cards: Cards | None = None) -> Page:
     """The page of ``deformation`` of ``scene``, drawn in ``style``; ``keyframes``: the most
-    keyframe intervals per stage (see :func:`~layerlapse.web.data.select_keyframes`)."""
+    keyframe intervals per stage (see :func:`~layerlapse.web.data.select_keyframes`); ``cards``
+    stand over the frames the timeline gives them, as in the movie."""
     flat = deformation.planar
     model = DrawModel(scene, deformation, style, flat=flat)
     blob, stored = _Blob(), _Stored()
@@ -272,7 +290,8 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
     meta = {
         "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": timeline["fps"],
         "nFrames": timeline["nFrames"], "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
-        **{k: timeline[k] for k in ("labels", "labelOf", "stageStarts", "outputStart")},
+        **{k: timeline[k] for k in ("labels", "labelOf", "tOf", "stageStarts", "outputStart")},
+        "cards": _cards(cards, deformation.timeline),
         "result": model.result_text(accuracy), "style": _colours(model), "camera": camera,
         "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
                                   "bounds": [int(b) for b in bounds]},

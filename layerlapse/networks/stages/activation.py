@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.networks.stages.base import Stage, identity_jacobian, times
+from layerlapse.networks.stages.base import Stage, box_text, identity_jacobian, times
 
 #: name -> (default parameter or None, the parameter's meaning)
 ACTIVATION_PARAMS: dict[str, tuple[float | None, str]] = {
@@ -176,8 +176,18 @@ class ActivationStage(Stage):
         base = super().label(n_layers)
         if self.box is not None:
             lo, hi = self.box
-            return f"{base} squashes into [{lo:g}, {hi:g}]{_power(self.n_out)}"
+            return f"{base} squashes into {box_text(lo, hi, self.n_out)}"
         return base if self.injective else f"{base} (folds space: not one-to-one)"
+
+    @property
+    def words(self) -> str:
+        if self.box is not None:
+            return f"squash into {box_text(*self.box, self.n_out)}"
+        return "bend each coordinate" if self.injective else "fold space: not one-to-one"
+
+    @property
+    def formula(self) -> str:
+        return f"x -> (1 - t) x + t {self.activation.spec}(x)"
 
     def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)[:, None, None]
@@ -196,7 +206,3 @@ class ActivationStage(Stage):
         J[..., idx, idx] = d
         return J
 
-
-def _power(n: int) -> str:
-    """``²`` for 2; ``^4`` where the label font has no superscript."""
-    return {1: "", 2: "\u00b2", 3: "\u00b3"}.get(n, f"^{n}")

@@ -61,6 +61,22 @@ class Stage(ABC):
         return f"layer {self.layer + 1} of {n_layers} \u00b7 {self.tag}"
 
     @property
+    def words(self) -> str:
+        """What the stage does, in plain words (``rotate and stretch``)."""
+        return self.kind
+
+    @property
+    def formula(self) -> str:
+        """The stage's map in symbols the movie's font has (``x -> p(t) x, p(1) = W``)."""
+        return ""
+
+    def caption(self, n_layers: int) -> str:
+        """The stage's caption: its place, its map in words and in symbols, e.g.
+        ``layer 2 of 3 · linear (rotate and stretch): x -> p(t) x, p(1) = W``."""
+        head = f"layer {self.layer + 1} of {n_layers} \u00b7 {self.tag} ({self.words})"
+        return f"{head}: {self.formula}" if self.formula else head
+
+    @property
     def box(self) -> tuple[float, float] | None:
         """The box ``[lo, hi]^n_out`` this stage squashes everything into, if any."""
         return None
@@ -80,6 +96,16 @@ class Stage(ABC):
     def apply(self, X: np.ndarray) -> np.ndarray:
         """The stage at t = 1; (V, dim) -> (V, dim)."""
         return self.positions(X, np.ones(1))[0]
+
+
+def box_text(lo: float, hi: float, n: int) -> str:
+    """The one notation of an activation's box in every output: ``(-1, 1)^3`` (``(-1, 1)``
+    for n = 1), the open box, which is what tanh and sigmoid reach.
+
+    Plain ASCII on purpose: a superscript digit past 3 is missing from most fonts, and the
+    face VTK draws its text in has no square bracket (``[`` comes out as ``(``), so a closed
+    box would read differently in a movie than in the PDF or the page."""
+    return f"({lo:g}, {hi:g})" + (f"^{n}" if n > 1 else "")
 
 
 def times(t: np.ndarray | float) -> np.ndarray:

@@ -165,6 +165,14 @@ class LinearStage(Stage):
     def injective(self) -> bool:  # type: ignore[override]
         return self.path.method == "polar" or not self.path.crosses_singular
 
+    @property
+    def words(self) -> str:
+        return "rotate and stretch" if self.path.method == "polar" else "straight from I to W"
+
+    @property
+    def formula(self) -> str:
+        return "x -> p(t) x, p(1) = W"
+
     def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)
         q = self.path.W.shape[0]

@@ -24,6 +24,15 @@ class ProjectStage(Stage):
     n_out: int
     dim: int
 
+    @property
+    def words(self) -> str:
+        dropped = f"coordinate {self.n_in}" if self.n_in == self.n_out + 1 else f"coordinates {self.n_out + 1}-{self.n_in}"
+        return f"drop {dropped}: not one-to-one"
+
+    @property
+    def formula(self) -> str:
+        return f"x_k -> (1 - t) x_k for k > {self.n_out}"
+
     def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)
         out = np.broadcast_to(X, (t.size,) + X.shape).copy()

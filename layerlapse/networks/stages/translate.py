@@ -22,6 +22,14 @@ class TranslateStage(Stage):
     dim: int
     b: np.ndarray = field(repr=False)
 
+    @property
+    def words(self) -> str:
+        return "shift by the bias"
+
+    @property
+    def formula(self) -> str:
+        return "x -> x + t b"
+
     def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)
         out = np.broadcast_to(X, (t.size,) + X.shape).copy()

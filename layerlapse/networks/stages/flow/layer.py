@@ -168,6 +168,15 @@ class FlowStage(Stage):
         where = f" in R^{self.n_out}" if self.n_out > self.n_in else ""
         return f"{super().label(n_layers)} along a vector field{where}"
 
+    @property
+    def words(self) -> str:
+        where = f" in R^{self.n_out}" if self.n_out > self.n_in else ""
+        return f"flow along a vector field{where}"
+
+    @property
+    def formula(self) -> str:
+        return "x -> phi_t(x), x' = v(x)"
+
     def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)
         m = self.n_out
