@@ -174,22 +174,28 @@ def verdict(claim: Claim | None, *, accuracy: float, misclassified: int, n_sampl
     if claim is None:
         return (f"{pct}: {'every sample classified correctly' if misclassified == 0 else wrong}.",)
     separated = misclassified == 0
-    reason = claim.reason.strip().rstrip(".")
     steady = links is not None and links.endswith("in every frame")
     # the linking numbers back a "cannot" only when they hold in every frame; otherwise the
     # frames' own numbers are stated after the answer, whatever they are
     shown = "" if links is None or (steady and claim.kind == "cannot" and not separated) else f" The frames show {links}."
-    if claim.kind == "cannot" and not separated:
-        first = f"No. {_sentence(reason + (': ' + links if steady else ''))}"
-    elif claim.kind == "cannot":
-        first = f"Yes, on these samples: all {n_samples:,} classified correctly, although the scene claims that {reason}."
-    elif separated:
-        first = f"{'Yes.' if claim.kind == 'separates' else 'Yes, this time.'} {_sentence(reason)}"
-    elif claim.kind == "separates":
-        first = f"Not with this network: it leaves {misclassified:,} of {_samples(n_samples)} on the wrong side, although {reason}."
-    else:
-        first = f"Not this time. {_sentence(reason)}"
+    first = _answer(claim, misclassified, n_samples, links if steady else None)
     return (first + shown, _numbers(claim, pct, wrong, n_samples, separated=separated, steady=steady))
+
+
+def _answer(claim: Claim, misclassified: int, n_samples: int, steady_links: str | None) -> str:
+    """The verdict's first line: the answer and the claim's reason (with the linking number
+    when it backs a "cannot" in every frame)."""
+    reason = claim.reason.strip().rstrip(".")
+    if claim.kind == "cannot" and misclassified:
+        return f"No. {_sentence(reason + (': ' + steady_links if steady_links else ''))}"
+    if claim.kind == "cannot":
+        return f"Yes, on these samples: all {n_samples:,} classified correctly, although the scene claims that {reason}."
+    if not misclassified:
+        return f"{'Yes.' if claim.kind == 'separates' else 'Yes, this time.'} {_sentence(reason)}"
+    if claim.kind == "separates":
+        return (f"Not with this network: it leaves {misclassified:,} of {_samples(n_samples)} on the wrong side, "
+                f"although {reason}.")
+    return f"Not this time. {_sentence(reason)}"
 
 
 def _numbers(claim: Claim, pct: str, wrong: str, n_samples: int, *, separated: bool, steady: bool) -> str:
