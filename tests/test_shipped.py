@@ -115,3 +115,20 @@ def test_a_damaged_shipped_file_exits_2(tmp_path):
                           cwd=tmp_path / "pkg")
     assert done.returncode == 2, done.stderr
     assert "line-segments.pt" in done.stderr and "SHA-256" in done.stderr
+
+
+def test_the_shipped_networks_verdicts_say_what_their_numbers_show(no_training):
+    from layerlapse.app.claims import verdict_for
+
+    for name in TRAINED:
+        preset = load_scene(name)
+        first, second = verdict_for(preset, source.get_network(preset, progress=False))
+        kind = preset.claim.kind
+        assert first.startswith({"separates": "Yes.", "cannot": "No.", "usually-not": "Not this time."}[kind]), name
+        assert second.startswith("100%: all") == (kind == "separates"), name
+    tori = load_scene("linked-tori")
+    assert verdict_for(tori, source.get_network(tori, progress=False), linking=[1.0] * 3) == (
+        "No. Width-3 tanh layers are homeomorphisms of R^3, and a homeomorphism cannot unlink them: "
+        "linking number 1 in every frame.",
+        "92.4%: the network pulls one torus thin through the other; 229 samples misclassified.")
+    assert verdict_for(load_scene("grid-only"), source.get_network(load_scene("grid-only"))) == ()

@@ -21,7 +21,7 @@ from layerlapse.errors import LayerlapseError, choice_error
 if TYPE_CHECKING:
     from layerlapse.networks.model import NetworkConfig
 
-__all__ = ["KINDS", "Claim", "describe_network", "percent", "question", "verdict"]
+__all__ = ["KINDS", "Claim", "describe_network", "percent", "question", "verdict", "verdict_for"]
 
 Kind = Literal["separates", "cannot", "usually-not"]
 KINDS: tuple[str, ...] = ("separates", "cannot", "usually-not")
@@ -127,8 +127,8 @@ def linking_words(linking: Sequence[float] | None) -> str | None:
     if not values:
         return None
     known = [round(v) for v in values if math.isfinite(v)]
-    if not known:
-        return f"linking number undefined in all {len(values)} frames"
+    if not known:  # no cores, or cores in R^4 throughout: nothing to say
+        return None
     if len(known) == len(values) and len(set(known)) == 1:
         return f"linking number {known[0]} in every frame"
     common = max(set(known), key=known.count)
@@ -175,9 +175,12 @@ def verdict(claim: Claim | None, *, accuracy: float, misclassified: int, n_sampl
         return (f"{pct}: {'every sample classified correctly' if misclassified == 0 else wrong}.",)
     separated = misclassified == 0
     steady = links is not None and links.endswith("in every frame")
-    # the linking numbers back a "cannot" only when they hold in every frame; otherwise the
-    # frames' own numbers are stated after the answer, whatever they are
-    shown = "" if links is None or (steady and claim.kind == "cannot" and not separated) else f" The frames show {links}."
+    # the linking numbers back a "cannot" only when they hold in every frame; otherwise a
+    # "cannot" states the frames' own numbers after the answer. Beside a separation only a
+    # steady linking number says something (the samples are apart, the cores still linked).
+    backs = steady and claim.kind == "cannot" and not separated
+    tells = claim.kind == "cannot" or steady
+    shown = f" The frames show {links}." if links is not None and tells and not backs else ""
     first = _answer(claim, misclassified, n_samples, links if steady else None)
     return (first + shown, _numbers(claim, pct, wrong, n_samples, separated=separated, steady=steady))
 
@@ -207,3 +210,26 @@ def _numbers(claim: Claim, pct: str, wrong: str, n_samples: int, *, separated: b
     if steady:
         return f"{pct}: the samples are separated; the shapes they come from stay linked."
     return f"{pct}: the claim is about the whole shapes; finitely many samples, or another network, can slip past it."
+
+
+def verdict_for(preset: object, network: object, *, linking: Sequence[float] | None = None) -> tuple[str, ...]:
+    """:func:`verdict` for a preset and its network: the accuracy the network records on the
+    scene's samples (``network.accuracy``) and the count it stands for; () for a scene without
+    samples or a network without an accuracy (hand-set layers).
+
+    Parameters
+    ----------
+    preset
+        A :class:`~layerlapse.app.presets.Preset` (its ``claim`` and ``labels``).
+    network
+        A :class:`~layerlapse.networks.train.Network`.
+    linking
+        The certificate's linking numbers per frame, if computed.
+    """
+    accuracy = getattr(network, "accuracy", None)
+    n = len(getattr(preset, "labels", ()))
+    if accuracy is None or n == 0 or not math.isfinite(accuracy):
+        return ()
+    misclassified = round((1.0 - float(accuracy)) * n)
+    return verdict(getattr(preset, "claim", None), accuracy=float(accuracy), misclassified=misclassified,
+                   n_samples=n, linking=linking)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from layerlapse.app.claims import Claim
 
-HOMEOMORPHISM_PLANE = "width-2 tanh layers are homeomorphisms of the plane, so the annulus always encloses the disk"
+HOMEOMORPHISM_PLANE = "width-2 tanh layers are homeomorphisms of the plane, so the ring always encloses the disk"
 TORI = "Can {net} unlink two linked tori?"
 DISK = "Can {net} separate a disk from the ring around it?"
 BALL = "Can {net} separate a ball from the shell around it?"
