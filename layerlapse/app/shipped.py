@@ -85,7 +85,8 @@ def shipped_network(preset: Preset, config: NetworkConfig, training: TrainConfig
     if digest != entry.get("sha256"):
         raise LayerlapseError(f"network: shipped checkpoint {str(path)!r} fails its SHA-256 (it is {digest[:12]}, "
                               f"the index says {str(entry.get('sha256'))[:12]}); {fix}")
-    try:
-        return load_network(path, scene_key=preset.key, config=config, samples=(preset.samples, preset.labels))
+    try:  # the file's bytes and the scene's samples are the ones shipped: the accuracy recheck
+        # (up to seconds for a flow) would only repeat what tools/ship_networks.py measured
+        return load_network(path, scene_key=preset.key, config=config)
     except BadCheckpoint as exc:
         raise LayerlapseError(f"network: shipped {exc}; {fix}") from None
