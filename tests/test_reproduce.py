@@ -58,12 +58,32 @@ def test_markdown_has_the_one_layer_disk_row_and_the_measured_column():
     table = markdown(rows, 3)
     lines = table.splitlines()
     assert lines[0] == ("| claim | scene | network | the essay | measured (training samples) | best of 3 seeds | mean "
-                        "| key frame |")
-    assert all(line.count("|") == 9 for line in lines)
+                        "| the preset's default (shipped) | key frame |")
+    assert all(line.count("|") == 10 for line in lines)
     assert lines[2] == ("| disk in annulus | `disk-annulus` | 2-2-2 tanh | cannot separate: ~80% in its figure | "
-                        "not separated in 3 seeds (best 87.9%) | 87.9% | 84.3% | "
+                        "not separated in 3 seeds (best 87.9%) | 87.9% | 84.3% | another network | "
                         "[disk-annulus-2-2-2.png](disk-annulus-2-2-2.png) |")
-    assert "| 1 of 3 seeds reaches 100% | 100.0% | 95.8% |" in lines[3]
+    assert "| 1 of 3 seeds reaches 100% | 100.0% | 95.8% | seed 0: 100.0% |" in lines[3]
+
+
+def test_the_documented_table_agrees_with_the_presets_defaults():
+    """docs/reproduce/results.md names, beside each row, the seed and restarts of the preset's
+    default network and its accuracy; a single-run default must be the row's own seed."""
+    import json
+    from pathlib import Path
+
+    from layerlapse.app.presets import get_spec
+    from layerlapse.app.shipped import read_index
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "reproduce"
+    results = [Result(**{**r, "accuracies": tuple(r["accuracies"])})
+               for r in json.loads((docs / "results.json").read_text())]
+    assert (docs / "results.md").read_text() == markdown(results, 3)
+    shipped = read_index()
+    for r in results:
+        training = get_spec(r.scene).training
+        if get_spec(r.scene).network.describe() == r.network and training.restarts == 1:
+            assert r.accuracies[training.seed] == pytest.approx(shipped[r.scene]["accuracy"], abs=1e-6), r.scene
 
 
 def test_claims_match_the_essay():

@@ -78,7 +78,9 @@ def get_network(
     A loaded checkpoint is verified (:func:`~layerlapse.networks.checkpoint.load_network`:
     its tensors' SHA-256, and its accuracy recomputed from the scene's samples). A cached one
     (no ``checkpoint`` given) that is unreadable, malformed or corrupt is retrained, with a
-    warning; a given one is refused, with the hint to retrain it.
+    warning; a given one is refused, with the hint to retrain it. Without a ``checkpoint``, a
+    preset's default network shipped with the package is used first when the request is
+    exactly its defaults (:mod:`layerlapse.app.shipped`): nothing is trained or cached.
 
     Parameters
     ----------
@@ -89,7 +91,7 @@ def get_network(
     network, training
         Overrides of the scene's defaults.
     retrain
-        Train even if the checkpoint exists.
+        Train afresh even if a shipped network or the checkpoint exists.
     progress
         Show a progress bar while training.
 

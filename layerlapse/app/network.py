@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from layerlapse._files import check_folder_writable, check_replaceable
 from layerlapse.app.presets import Preset
+from layerlapse.app.shipped import shipped_network
 from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.checkpoint import BadCheckpoint, fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
@@ -143,11 +144,18 @@ def get_network(preset: Preset, *, checkpoint: str | Path | None = None, network
                 training: dict | None = None, retrain: bool = False, progress: bool = True) -> Network:
     """Load the checkpoint if it exists (refusing one made for another scene or
     architecture), otherwise train and save it there; see :func:`layerlapse.get_network`.
+    Without a ``checkpoint``, a preset's default network shipped with the package
+    (:mod:`layerlapse.app.shipped`) comes first, when the request is exactly what it was
+    trained under; ``retrain`` trains afresh into the cache instead.
     A cache folder that cannot be written (read-only, full) only costs the cache: the network
     is trained for this run, with a notice; a ``checkpoint`` the user named must be written."""
     config, train_config = network_settings(preset, network, training)
     if preset.fixed is not None and not network:
         return fixed_network(preset, config)
+    if checkpoint is None and not retrain:
+        shipped = shipped_network(preset, config, train_config)
+        if shipped is not None:
+            return shipped
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(preset, config, train_config)
     if path.is_dir():  # never ours to delete, even in the cache
         raise LayerlapseError(f"checkpoint: {str(path)!r} is a directory, not a checkpoint file; "

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from layerlapse.app.claims import Claim
+from layerlapse.app.preset_claims import CLAIMS
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.stages.flow import FlowConfig
@@ -53,6 +55,7 @@ class SceneSpec:
     fixed: tuple | None = None
     geometry: str | None = None
     style: dict | None = None
+    claim: Claim | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class Preset:
     What :func:`load_scene` returns and every function of :mod:`layerlapse.app.api` accepts.
     ``scene``: the geometry (class parts, grid, samples); ``network``/``training``/
     ``timeline``: default configs; ``style``: style settings (a scene file's ``[style]``);
-    ``fixed``: hand-set hidden layers used without training.
+    ``fixed``: hand-set hidden layers used without training; ``claim``: what the default
+    network shows (:mod:`layerlapse.app.claims`), None for a scene without one.
     """
 
     scene: Scene
@@ -71,6 +75,7 @@ class Preset:
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     style: dict | None = None
     fixed: tuple | None = None
+    claim: Claim | None = None
 
     @property
     def name(self) -> str:
@@ -201,7 +206,7 @@ def load_scene(name: str, **params: Any) -> Preset:
     spec = get_spec(name)
     built = build_scene(spec.geometry or spec.name, **params)
     built = replace(built, name=name, description=spec.description, key={**built.key, "name": name})
-    return Preset(built, spec.network, spec.training, spec.timeline, spec.style, spec.fixed)
+    return Preset(built, spec.network, spec.training, spec.timeline, spec.style, spec.fixed, spec.claim)
 
 
 def preset_for(scene: Scene) -> Preset:
@@ -239,10 +244,14 @@ def _register_presets() -> None:
          "linked-tori", tanh(3, 3, 3, 3), TrainConfig(epochs=150, lr=0.02, batch_size=128)),
         ("linked-tori-4d", "the linked tori through width-4 tanh layers: in R^4 they come apart (projected to 3-D)",
          "linked-tori", tanh(3, 4, 4), TrainConfig(epochs=150, lr=0.02, batch_size=128)),
-        ("unlink", "a loop and a curve spiralling twice around it, linked in no essential way; width-3 tanh layers",
+        ("unlink", "a loop and a curve spiralling twice around it, linked in no essential way; width-3 tanh layers "
+         "could slide it off, but training rarely finds the way",
          "unlink", tanh(3, 3, 3, 3), TrainConfig(epochs=200, lr=0.02, restarts=2)),
-        ("easy-way-out", "two tangled helices; a narrow network pulls them apart by stretching the tangle thin",
-         "easy-way-out", tanh(3, 3, 3, 3), TrainConfig(epochs=200, lr=0.02, restarts=2)),
+        # easy-way-out: seeds 0-17 end between 66% and 90.5% (never 100%); seed 12 shows the
+        # stretching best (90.5%); the default seed 0 stopped at 77.1% with little to see
+        ("easy-way-out", "two tangled helices; a narrow network stretches the tangle thin to pull them apart, "
+         "but leaves part of them wound together", "easy-way-out", tanh(3, 3, 3, 3),
+         TrainConfig(epochs=200, lr=0.02, seed=12)),
         ("sphere-shell", "a ball inside a spherical shell (3-D disk and annulus); width-3 tanh layers fail",
          "sphere-shell", tanh(3, 3, 3, 3), TrainConfig(epochs=150, lr=0.02, restarts=2)),
         ("sphere-shell-4d", "the ball and shell through width-4 tanh layers, which can separate them",
@@ -250,17 +259,20 @@ def _register_presets() -> None:
         ("trefoil", "a trefoil knot tube and an unknotted ring around one of its strands; width-3 tanh layers",
          "trefoil", tanh(3, 3, 3, 3), TrainConfig(epochs=200, lr=0.02, restarts=2)),
         # the essay's vector-field layer: one flow then the linear head (no tanh layers)
+        # the two flows train with seed 1 (docs/reproduce): in R^4 seed 0 stops at 97.1% (seeds 1
+        # and 2 reach 100%); in R^3 seed 0 stops at 68.2%, where seeds 1 and 2 take the easy
+        # way out (99.3%, 99.5%), the essay's picture of a flow that cannot unlink them
         ("linked-tori-flow", "the linked tori flowing along a trained vector field in R^3: a flow cannot unlink them",
          "linked-tori", NetworkConfig(input_dim=3, hidden=(), flow=FlowConfig()),
-         TrainConfig(epochs=25, lr=0.02, batch_size=256)),
+         TrainConfig(epochs=25, lr=0.02, batch_size=256, seed=1)),
         ("linked-tori-flow-4d", "the linked tori flowing in R^4 (one zero coordinate appended): there they come apart",
          "linked-tori", NetworkConfig(input_dim=3, hidden=(), flow=FlowConfig(augment=1)),
-         TrainConfig(epochs=25, lr=0.02, batch_size=256)),
+         TrainConfig(epochs=25, lr=0.02, batch_size=256, seed=1)),
     ]
     for name, description, geo, network, training in presets:
         params, build, geo_name = geometry(geo)
         register_scene(SceneSpec(name, description, params, build, network, training, geometry=geo_name,
-                                 style=PRESET_STYLES.get(name)))
+                                 style=PRESET_STYLES.get(name), claim=CLAIMS.get(name)))
     # one fixed layer, no data: a rotation-and-shear W, a shift b, then tanh
     PRESETS["grid-only"] = replace(PRESETS["grid-only"], fixed=(([[1.6, 0.9], [-0.7, 1.4]], [0.5, -0.3]),))
 

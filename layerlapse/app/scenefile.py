@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from layerlapse.app.claims import NET, Claim
 from layerlapse.app.presets import PRESETS, Preset, get_spec, load_scene, preset_params, scene_names
 from layerlapse.errors import LayerlapseError
 from layerlapse.limits import MAX_CLASSES, MAX_MESH_COORDINATE, MAX_MESH_SAMPLES_PER_CLASS, SEED_MAX
@@ -54,6 +55,28 @@ class MeshEntry(BaseModel):
         return self.scale, self.offset
 
 
+class ClaimTable(BaseModel):
+    """A scene file's ``[claim]`` table: what its network shows (:class:`~layerlapse.app.claims.Claim`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["separates", "cannot", "usually-not"]
+    question: str = Field(min_length=3, max_length=200, description="holds {net}, the network in words; ends with '?'")
+    reason: str = Field(min_length=1, max_length=300, description="why, in plain words")
+    how: str = Field("", max_length=300, description="what a network that falls short does instead")
+
+    @field_validator("question")
+    @classmethod
+    def _a_question(cls, text: str) -> str:
+        if NET not in text or not text.rstrip().endswith("?"):
+            raise ValueError(f"a question holding {NET} (the network, e.g. 'three width-3 tanh layers') "
+                             "and ending with '?'")
+        return text.strip()
+
+    def claim(self) -> Claim:
+        return Claim(self.kind, self.question, self.reason, self.how)
+
+
 class SceneFile(BaseModel):
     """The schema of a ``.toml`` scene file; see ``examples/``."""
 
@@ -75,6 +98,7 @@ class SceneFile(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     timeline: dict[str, Any] = Field(default_factory=dict)
     style: dict[str, Any] = Field(default_factory=dict)
+    claim: dict[str, Any] | None = None
 
     @field_validator("name")
     @classmethod
@@ -188,9 +212,11 @@ def load_scene_file(path: str | Path, **params: Any) -> Preset:
         except (ValidationError, TypeError) as exc:
             message = validation_message(f"{where}: style", exc, Style) if isinstance(exc, ValidationError) else str(exc)
             raise LayerlapseError(message) from None
+    # a family's claim carries over unless the file states its own; a mesh scene has none
+    claim = base.claim if spec_file.claim is None else _section(f"{where}: claim", ClaimTable, spec_file.claim).claim()
     key = {"name": name, "geometry": geometry}
     scene = replace(scene, name=name, description=spec_file.description or scene.description, key=key)
-    return Preset(scene, network, training, timeline, dict(spec_file.style) or None, base.fixed)
+    return Preset(scene, network, training, timeline, dict(spec_file.style) or None, base.fixed, claim)
 
 
 def _mesh_scene(path: Path, spec: SceneFile, name: str, where: str) -> tuple[Scene, dict[str, Any]]:

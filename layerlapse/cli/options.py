@@ -37,7 +37,7 @@ ActivationOpt = Annotated[str | None, typer.Option(help="tanh, sigmoid, softplus
 HeadOpt = Annotated[str | None, typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)")]
 KOpt = Annotated[int | None, typer.Option("--k", help="neighbours for --head knn")]
 ModelOpt = Annotated[Path | None, typer.Option(help="your own trained model: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations")]
-RetrainOpt = Annotated[bool, typer.Option(help="train even if a checkpoint exists")]
+RetrainOpt = Annotated[bool, typer.Option(help="train afresh (into the cache, or --checkpoint), even if a shipped or cached network exists")]
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
