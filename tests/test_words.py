@@ -106,6 +106,34 @@ def test_fallback_cards_say_the_numbers():
     assert "correctly" in fallback_cards("x", accuracy=1.0, misclassified=0, n_samples=10).verdict[1]
 
 
+@pytest.mark.parametrize("name", ["linked-tori", "disk-annulus", "two-curves", "linked-tori-flow"])
+def test_preset_cards_ask_the_claim_and_answer_with_the_networks_numbers(name):
+    """The cards of a preset's shipped network: its claim's question for the network used,
+    and a verdict whose answer, accuracy, count and linking number are the network's and the
+    certificate's (a flow's stretched cores are not read)."""
+    from layerlapse.networks.certificate import linking_values
+
+    prepared = api.prepare(name)
+    cards = cards_for(prepared)
+    assert cards.title.startswith("Can ") and cards.title.endswith("?")
+    n = len(prepared.preset.samples)
+    accuracy = prepared.network.accuracy
+    wrong = round((1 - accuracy) * n)
+    text = " ".join(cards.verdict)
+    kind = prepared.preset.claim.kind
+    assert cards.verdict[0].startswith("Yes." if wrong == 0 and kind == "separates" else "No." if kind == "cannot"
+                                       else cards.verdict[0][:3])
+    if wrong:
+        assert f"{100 * accuracy:.1f}%" in text and f"{wrong:,} samples misclassified" in text
+    else:
+        assert "100%" in text and "classified correctly" in text
+    if name == "linked-tori":
+        links = linking_values(prepared.deform(fps=5), prepared.preset.scene, None)
+        assert np.allclose(links, 1.0) and "linking number 1 in every frame" in text
+    else:
+        assert "linking" not in text
+
+
 @pytest.fixture(scope="module")
 def tori(tiny_tori):
     return tiny_tori

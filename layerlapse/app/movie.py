@@ -134,14 +134,38 @@ def render(
     return RenderResult(plan.out, prepared.network, deformation, trajectory, prepared.notes, subtitles)
 
 
+#: frames per second of the timeline the verdict's linking numbers are read on: every stage
+#: at 10 moments, a few seconds at most for a scene with long cores (trefoil: about 4 s)
+LINKING_FPS = 5.0
+
+
 def cards_for(prepared: Prepared) -> Cards:
-    """The movie's title and verdict cards: the preset's description as the question, the
-    accuracy and the misclassified count as the verdict (the fallback for every scene until
-    presets carry their claims)."""
+    """The movie's title and verdict cards: the preset's claim as a question about the network
+    actually used, and a verdict worded from its accuracy, misclassified count and (for a
+    scene with core curves) the linking numbers the certificate reads off its frames; a scene
+    without a claim or an accuracy falls back to its description and numbers."""
+    from layerlapse.app.claims import question, verdict_for
+
     preset, network = prepared.preset, prepared.network
     n = len(preset.samples)
-    wrong = None if network.accuracy is None or not n else int(round((1.0 - network.accuracy) * n))
-    return fallback_cards(preset.description, accuracy=network.accuracy, misclassified=wrong, n_samples=n)
+    if getattr(preset, "claim", None) is None or network.accuracy is None or not n:
+        wrong = None if network.accuracy is None or not n else int(round((1.0 - network.accuracy) * n))
+        return fallback_cards(preset.description, accuracy=network.accuracy, misclassified=wrong, n_samples=n)
+    lines = verdict_for(preset, network, linking=_linking(prepared))
+    return Cards(question(preset, network.config), lines)
+
+
+def _linking(prepared: Prepared) -> Any:
+    """The linking number of the classes' cores per frame, or None: for scenes without cores,
+    and for flows, whose stretched cores the certificate's straight chords cross (a flow that
+    stretches a core 50-fold reads linking 0 although nothing was cut)."""
+    from layerlapse.networks.certificate import linking_values
+
+    preset = prepared.preset
+    if len(preset.cores) < 2 or prepared.network.config.flow is not None:
+        return None
+    deformation = prepared.deform(fps=LINKING_FPS, timeline=preset.timeline)
+    return linking_values(deformation, preset.scene, None)
 
 
 def result_text(req: Request, deformation: Any, accuracy: float | None) -> str:
