@@ -325,7 +325,8 @@ def _banded(source: FrameSource, idx: np.ndarray, batches: list[np.ndarray], sti
         need[f], deep[f] = extent(source.display(f, idx), centre[f], towards[f], up[f], right[f], aspect)
     need = np.maximum(need, _floor(need))
     step = np.log(banded_radius(radius0, need, own)) - np.log(radius0)
-    radius = np.maximum(radius0 * np.exp(smoothed_correction(step, fps, lead)), need)
+    # smoothing may overshoot where the data swings fast: the band stays a hard limit
+    radius = banded_radius(radius0 * np.exp(smoothed_correction(step, fps, lead)), need, own)
     # the depth term loosens a perspective view's fit (see apply): at most the data's own reach
     depth = np.clip(depth0, deep, np.maximum(deep, own))
     return centre, radius, depth
