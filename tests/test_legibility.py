@@ -4,6 +4,7 @@ low quality show the class parts spanning >= 30% of the frame's smaller side, ea
 covering >= 0.2% of its pixels (the pixel rule of the shared frame_span.py, in
 tools/legibility.py)."""
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from layerlapse.draw.band import SWING
-from layerlapse.draw.camera import FIT, CameraPath, extent, view_axes
+from layerlapse.draw.camera import CameraPath, extent, view_axes
 from layerlapse.draw.style import Style
 from layerlapse.draw.ticks import tick_label, tick_step, tick_values
 from layerlapse.networks.deformation import Deformation
@@ -152,23 +153,44 @@ def _frames(worst):
     return choose
 
 
-def _check(name, network_config=None):
-    samples = legibility.sampled_frames(name, _frames(KNOWN_WORST.get(name, ())), network_config=network_config)
+@functools.cache
+def _check(name, hidden=None):
+    """(frames under the span bar, frames under the area bar) of preset ``name``, rendered once."""
+    config = {"hidden": hidden} if hidden else None
+    samples = legibility.sampled_frames(name, _frames(KNOWN_WORST.get(name, ())), network_config=config)
     low_span = [(s.frame, round(s.span, 2)) for s in samples if s.span < MIN_SPAN]
     low_area = [(s.frame, round(100 * s.area, 2)) for s in samples if s.area < MIN_AREA]
     return low_span, low_area
 
 
+def _marked(names, left):
+    """The presets, those in ``left`` (name -> why) expected to fail (strictly: a fix shows)."""
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=left[n])) if n in left else n for n in names]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", _marked(PRESETS, LEFT))
 def test_every_preset_spans_the_frame(name):
-    if name in LEFT:
-        pytest.xfail(LEFT[name])
     low_span, _ = _check(name)
     assert not low_span, f"frames (frame, span) under {MIN_SPAN}: {low_span}"
 
 
 @pytest.mark.slow
 def test_the_essays_disk_annulus_network_spans_the_frame():
-    low_span, _ = _check("disk-annulus", {"hidden": (2,)})
+    low_span, _ = _check("disk-annulus", (2,))
     assert not low_span, low_span
+
+
+#: presets whose smaller class still covers under 0.2% of some sampled frame: squashed into a
+#: corner or along the box's edges (the 3 px lines keep it visible, not large), or at the
+#: output under the misclassified markers; left for an area-aware inset (see the report)
+THIN = {name: "a class squashed to under 0.2% of the frame in some frames" for name in (
+    "two-curves", "spirals", "spirals-tangled", "disk-annulus-lift", "line-segments", "linked-tori",
+    "linked-tori-4d", "unlink", "sphere-shell", "trefoil", "linked-tori-flow")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _marked(PRESETS, THIN))
+def test_every_class_keeps_an_area(name):
+    _, low_area = _check(name)
+    assert not low_area, f"frames (frame, % area) under {100 * MIN_AREA}%: {low_area}"
