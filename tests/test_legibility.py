@@ -138,12 +138,13 @@ def test_the_ticks_number_the_axes_on_screen():
 PRESETS = ["two-curves", "spirals", "spirals-tangled", "disk-annulus", "disk-annulus-lift", "line-segments",
            "linked-tori", "linked-tori-4d", "unlink", "easy-way-out", "sphere-shell", "sphere-shell-4d",
            "trefoil", "linked-tori-flow", "linked-tori-flow-4d"]
-KNOWN_WORST = {"linked-tori": (100, 105, 210, 215, 225), "disk-annulus": (105, 210, 300),
+KNOWN_WORST = {"linked-tori": (100, 105, 210, 215, 225, 330), "disk-annulus": (105, 210, 300),
                "trefoil": (115, 195, 200, 225), "spirals-tangled": (310, 400), "sphere-shell": (215, 285)}
 #: what the frames still show below the bar, and why (see the report of issue 19)
 LEFT = {
     "sphere-shell": "the cutaway opens the shell on the camera's side: the framed shell is wider than what is drawn",
     "linked-tori-flow": "this default network's flow squeezes the tori into sheets seen edge-on (68% accuracy)",
+    "trefoil": "0.29 at frame 225: the framed tube centre lines reach further than the drawn pixels",
 }
 
 
@@ -185,7 +186,7 @@ def test_the_essays_disk_annulus_network_spans_the_frame():
 #: corner or along the box's edges (the 3 px lines keep it visible, not large), or at the
 #: output under the misclassified markers; left for an area-aware inset (see the report)
 THIN = {name: "a class squashed to under 0.2% of the frame in some frames" for name in (
-    "two-curves", "spirals", "spirals-tangled", "disk-annulus-lift", "line-segments", "linked-tori",
+    "two-curves", "spirals", "spirals-tangled", "line-segments", "linked-tori",
     "linked-tori-4d", "unlink", "sphere-shell", "trefoil", "linked-tori-flow")}
 
 

@@ -20,8 +20,8 @@ from scipy.ndimage import gaussian_filter1d
 
 #: the camera's radius is at most this many times the data's own: the data's framing never
 #: shrinks below 1 / SWING of the view (with FIT = 1.3 and the depth term, the framed points
-#: span at least about 0.45 of the frame's smaller side)
-SWING = 1.5
+#: span at least about 0.5 of the frame's smaller side)
+SWING = 1.35
 #: the data's centre strays at most this share of its own half-size from the camera's centre
 STRAY = 0.5
 #: seconds of the Gaussian that smooths the band's corrections
