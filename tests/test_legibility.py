@@ -61,12 +61,15 @@ def test_a_spreading_layer_keeps_the_data_large():
     assert camera.radius.max() > 8 * camera.radius.min()  # it did zoom
 
 
-def test_the_input_hold_does_not_zoom():
-    d = hand_set(20.0, 0.5)
+@pytest.mark.parametrize("dim", [2, 3])
+def test_the_input_hold_does_not_zoom(dim):
+    """Nor turn, nor pan: the input is seen still while it is labelled "input"."""
+    d = hand_set(20.0, 0.5, dim=dim)
     camera = CameraPath.for_movie(d, fps=10, style=Style(), aspect=16 / 9)
     lead = np.arange(d.n_frames) < np.argmin(d.timeline.hold)
     assert lead.sum() >= 5
     assert np.ptp(camera.radius[lead]) == 0.0 and np.ptp(camera.centre[lead], axis=0).max() == 0.0
+    assert np.ptp(camera.azimuth[lead]) == 0.0
     # and the first moving frames join it without a step
     first = int(np.argmin(d.timeline.hold))
     assert abs(np.log(camera.radius[first] / camera.radius[first - 1])) < 0.05

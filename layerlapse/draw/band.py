@@ -60,7 +60,7 @@ def banded_radius(preferred: np.ndarray, need: np.ndarray, own: np.ndarray) -> n
 
 
 def orbit_speed(hold: np.ndarray, fps: float) -> np.ndarray:
-    """The share (F,) of the orbit's speed each frame turns at: 1 while nothing moves (the
-    holds and pauses), 0 while a stage plays, eased in and out, so that a turning camera is
-    never a third motion beside the data's and the zoom's."""
+    """The share (F,) of the orbit's speed each frame turns at: 1 in the frames ``hold`` (F,)
+    (the pauses and the output hold, where nothing moves), 0 elsewhere, eased in and out, so
+    that a turning camera is never a third motion beside the data's and the zoom's."""
     return np.clip(gaussian_filter1d(hold.astype(float), max(ORBIT_EASE * fps, 1e-6), mode="nearest"), 0.0, 1.0)

@@ -154,7 +154,10 @@ class CameraPath:
         tl = source.timeline
         F = source.n_frames
         idx = _subset(source, subset, max_points)
-        azimuth, elevation, top = cls._orbit(source, style, fps, tl.hold)
+        # no turn in the input hold: the input is seen as it was defined, from one side
+        moving = ~tl.hold
+        lead = np.arange(F) < (np.argmax(moving) if moving.any() else F)
+        azimuth, elevation, top = cls._orbit(source, style, fps, tl.hold & ~lead)
         towards, up, right = view_axes(azimuth, elevation, top)
         group, a, b, alpha = _groups(tl.hold, tl.layer, tl.name == len(tl.stage_names) - 1, fps)
         keys = np.unique(group[group >= 0])
@@ -200,7 +203,7 @@ class CameraPath:
         radius = np.where(held, in_group, radius)
         depth = (1 - alpha) * Da + alpha * Db
         centre, radius, depth = _banded(source, idx, batches, (centre, radius, depth), (towards, up, right),
-                                        aspect, fps, lead=np.arange(F) < np.argmin(tl.hold))
+                                        aspect, fps, lead=lead)
         return cls(centre, radius, depth, azimuth, elevation, top, parallel=source.planar)
 
     @classmethod
@@ -318,8 +321,10 @@ def _banded(source: FrameSource, idx: np.ndarray, batches: list[np.ndarray], sti
     towards, up, right = axes
     centre0, radius0, depth0 = still
     own_centre, own = _own_framing(source, idx, batches, axes, aspect)
-    own = np.maximum(own, _floor(own))
+    # the centre keeps to the data at any scale; the radius keeps the floor (a point stays framed)
     centre = centre0 + smoothed_correction(stray_centre(centre0, own_centre, own) - centre0, fps, lead)
+    centre = stray_centre(centre, own_centre, own)  # smoothing may leak a far frame's correction in
+    own = np.maximum(own, _floor(own))
     need, deep = np.zeros_like(own), np.zeros_like(own)
     for f in batches:
         need[f], deep[f] = extent(source.display(f, idx), centre[f], towards[f], up[f], right[f], aspect)
