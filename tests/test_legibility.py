@@ -191,7 +191,7 @@ def test_the_essays_disk_annulus_network_spans_the_frame():
 #: output under the misclassified markers; left for an area-aware inset (see the report)
 THIN = {name: "a class squashed to under 0.2% of the frame in some frames" for name in (
     "two-curves", "spirals", "spirals-tangled", "line-segments", "linked-tori",
-    "linked-tori-4d", "unlink", "sphere-shell", "trefoil", "linked-tori-flow")}
+    "unlink", "sphere-shell", "trefoil", "linked-tori-flow")}
 
 
 @pytest.mark.slow
