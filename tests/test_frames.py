@@ -61,20 +61,26 @@ def boxes_per_frame(d, view):
     ("linked-tori", dict(resolution=16, samples_per_class=60, grid_lines=2)),
 ])
 def test_camera_is_still_within_each_stage(name, params):
-    """The reference axes project to the same pixels in every frame of a stage; between
-    layers the view does change (the framing follows each layer)."""
+    """The reference axes project to the same pixels in every frame of a stage whose data
+    stays in the camera's band (the band keeps a still camera there: test_legibility.py);
+    between layers the view does change (the framing follows each layer)."""
     scene = api.load_scene(name, **params)
     net = api.get_network(scene, training=FAST, progress=False)
     style = Style(orbit_degrees_per_second=0.0)
-    d, _camera, view = movie_view(scene, net, style)
+    d, camera, view = movie_view(scene, net, style)
     try:
         boxes = boxes_per_frame(d, view)
     finally:
         view.close()
     tl = d.timeline
+    still = 0  # stages seen still
     for k in np.unique(tl.name[~tl.hold]):
         frames = np.flatnonzero((tl.name == k) & ~tl.hold)
+        if np.ptp(camera.radius[frames]) > 0 or np.ptp(camera.centre[frames], axis=0).max() > 0:
+            continue  # the data left the band: the camera zooms with it
+        still += 1
         assert np.abs(boxes[frames] - boxes[frames[0]]).max() < 0.5, tl.stage_names[k]
+    # (2-epoch networks often swing out of the band; test_legibility.py holds a still case)
     assert np.abs(boxes - boxes[0]).max() > 1.0, "the view never changes between layers"
     # today's follow mode is kept, and it does move within a stage
     d2, _, view2 = movie_view(scene, net, style.model_copy(update={"framing": "follow"}))
@@ -94,7 +100,7 @@ def test_camera_groups_ease_only_in_holds():
     assert (alpha[moving] == 0).all() and (a[moving] == b[moving]).all()
     np.testing.assert_array_equal(group[moving], tl.layer[moving])
     assert (alpha >= 0).all() and (alpha <= 1).all()
-    assert a[0] == b[0] == 0 and alpha[0] == 0  # the input is first seen on its own
+    assert a[0] == b[0] == 1 and alpha[0] == 0  # the input is framed as the first layer (no zoom while "input")
     assert a[-1] == b[-1] == tl.layer.max() + 1  # the output framed by itself at the end
 
 
@@ -169,7 +175,8 @@ def test_grid_choices():
 
 def test_the_camera_zooms_with_a_flow_and_holds_still_elsewhere():
     """A flow that spreads the data e^2 times over: the camera zooms with it (the data fills
-    the view all along), while the layer after it keeps a still camera."""
+    the view all along), and so it does through the tanh layer after it, which shrinks the
+    data about five-fold (W = 0.2 I): the band keeps it large there too."""
     from layerlapse.draw.camera import CameraPath, extent, view_axes
     from layerlapse.networks.deformation import Deformation
     from layerlapse.networks.layers import Layer, orient_layers
@@ -195,4 +202,7 @@ def test_the_camera_zooms_with_a_flow_and_holds_still_elsewhere():
     need, _ = extent(d.display(flow_frames), camera.centre[flow_frames], towards, up, right, 16 / 9)
     filled = need / camera.radius[flow_frames]
     assert filled.max() <= 1 + 1e-6 and filled.min() > 0.5, filled  # never cut off, never a speck
-    assert np.ptp(camera.radius[tanh_frames]) == 0.0  # the tanh layer: a still camera
+    towards, up, right = view_axes(camera.azimuth[tanh_frames], camera.elevation, camera.top)
+    P = d.display(tanh_frames)
+    own, _ = extent(P, 0.5 * (P.min(1) + P.max(1)), towards, up, right, 16 / 9)
+    assert (own / camera.radius[tanh_frames]).min() > 0.6  # the tanh layer: never a speck

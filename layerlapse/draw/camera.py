@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
+from layerlapse.draw.band import banded_radius, orbit_speed, smoothed_correction, stray_centre
 from layerlapse.draw.source import layers_of
 from layerlapse.draw.style import Style
 from layerlapse.networks.deformation import FrameSource
@@ -106,11 +107,14 @@ class CameraPath:
         return cls.layered(source, fps=fps, style=style, aspect=aspect, subset=subset)
 
     @staticmethod
-    def _orbit(source: FrameSource, style: Style, fps: float):
+    def _orbit(source: FrameSource, style: Style, fps: float, hold: np.ndarray | None = None):
+        """Azimuth (F,), elevation and whether the view looks from the top; with ``hold`` (F,)
+        the orbit turns only while nothing moves (eased in and out), else all along."""
         azimuth0, elevation = style.direction()
         top = source.planar or style.camera == "top"
         orbit = 0.0 if top else style.orbit_degrees_per_second
-        azimuth = azimuth0 + orbit * np.arange(source.n_frames) / fps
+        speed = np.ones(source.n_frames) if hold is None else orbit_speed(hold, fps)
+        azimuth = azimuth0 + orbit * (np.cumsum(speed) - speed[0]) / fps
         return azimuth, elevation, top
 
     @classmethod
@@ -150,7 +154,10 @@ class CameraPath:
         tl = source.timeline
         F = source.n_frames
         idx = _subset(source, subset, max_points)
-        azimuth, elevation, top = cls._orbit(source, style, fps)
+        # no turn in the input hold: the input is seen as it was defined, from one side
+        moving = ~tl.hold
+        lead = np.arange(F) < (np.argmax(moving) if moving.any() else F)
+        azimuth, elevation, top = cls._orbit(source, style, fps, tl.hold & ~lead)
         towards, up, right = view_axes(azimuth, elevation, top)
         group, a, b, alpha = _groups(tl.hold, tl.layer, tl.name == len(tl.stage_names) - 1, fps)
         keys = np.unique(group[group >= 0])
@@ -195,6 +202,8 @@ class CameraPath:
         held = (group >= 0) & (a == group) & (b == group)  # in a group and not easing out of it
         radius = np.where(held, in_group, radius)
         depth = (1 - alpha) * Da + alpha * Db
+        centre, radius, depth = _banded(source, idx, batches, (centre, radius, depth), (towards, up, right),
+                                        aspect, fps, lead=lead)
         return cls(centre, radius, depth, azimuth, elevation, top, parallel=source.planar)
 
     @classmethod
@@ -264,11 +273,12 @@ def _groups(hold: np.ndarray, layer: np.ndarray, output: np.ndarray, fps: float)
     """Per frame: its framing group (-1: none, a held pause), and the two groups and the
     eased weight its camera blends.
 
-    The input hold is group 0, moving frames belong to their layer's group, the output
-    hold is group ``n + 1``. Each run of held pauses eases from the group before it to the
-    group after it; the second half of the input hold eases to the first layer's framing
-    and the first :data:`OUTPUT_EASE` seconds of the output hold (at most half of it) ease
-    from the last layer's. -> group (F,), a (F,), b (F,), alpha (F,) in [0, 1].
+    Moving frames belong to their layer's group, and so does the input hold before them:
+    the input is framed as the first layer is (the band of :mod:`~layerlapse.draw.band`
+    keeps it large), so the camera never zooms while the input is labelled ``input``. The
+    output hold is group ``n + 1``. Each run of held pauses eases from the group before it
+    to the group after it; the first :data:`OUTPUT_EASE` seconds of the output hold (at most
+    half of it) ease from the last layer's. -> group (F,), a (F,), b (F,), alpha (F,) in [0, 1].
     """
     F = hold.size
     n_out = int(layer.max()) + 1
@@ -276,9 +286,8 @@ def _groups(hold: np.ndarray, layer: np.ndarray, output: np.ndarray, fps: float)
     group[output] = n_out
     moving = np.flatnonzero(~hold)
     lead = np.arange(moving[0] if moving.size else 0)
-    group[lead] = 0
+    group[lead] = layer[moving[0]] if moving.size else 0
     blend = group.copy()
-    blend[lead[(lead.size + 1) // 2 :]] = -1 if moving.size else 0
     out = np.flatnonzero(output)
     blend[out[: min(int(round(OUTPUT_EASE * fps)), out.size // 2)]] = -1
     valid = blend >= 0
@@ -290,3 +299,39 @@ def _groups(hold: np.ndarray, layer: np.ndarray, output: np.ndarray, fps: float)
     gap = np.maximum((nxt - last).astype(float), 1.0)
     alpha = np.where(valid | (last < 0), 0.0, ease((pos - last) / gap, "smoothstep"))
     return group, a, b, alpha
+
+
+def _own_framing(source: FrameSource, idx: np.ndarray, batches: list[np.ndarray], axes: tuple, aspect: float):
+    """The data's own framing per frame: its box's centre (F, 3) and the radius (F,) that fits
+    it around that centre."""
+    towards, up, right = axes
+    centre, own = np.zeros((source.n_frames, 3)), np.zeros(source.n_frames)
+    for f in batches:
+        c, r, _ = framing(source.display(f, idx), towards[f], up[f], right[f], aspect)
+        centre[f], own[f] = c, r
+    return centre, own
+
+
+def _banded(source: FrameSource, idx: np.ndarray, batches: list[np.ndarray], still: tuple, axes: tuple,
+            aspect: float, fps: float, *, lead: np.ndarray):
+    """The still camera ``still`` (centre (F, 3), radius (F,), depth (F,)) corrected where the
+    data leaves its band (:mod:`~layerlapse.draw.band`): the centre pulled towards the data's,
+    the radius clipped between what fits the data and SWING times its own; each correction
+    smoothed in time, and constant over the input hold ``lead`` (F,). -> centre, radius, depth."""
+    towards, up, right = axes
+    centre0, radius0, depth0 = still
+    own_centre, own = _own_framing(source, idx, batches, axes, aspect)
+    # the centre keeps to the data at any scale; the radius keeps the floor (a point stays framed)
+    centre = centre0 + smoothed_correction(stray_centre(centre0, own_centre, own) - centre0, fps, lead)
+    centre = stray_centre(centre, own_centre, own)  # smoothing may leak a far frame's correction in
+    own = np.maximum(own, _floor(own))
+    need, deep = np.zeros_like(own), np.zeros_like(own)
+    for f in batches:
+        need[f], deep[f] = extent(source.display(f, idx), centre[f], towards[f], up[f], right[f], aspect)
+    need = np.maximum(need, _floor(need))
+    step = np.log(banded_radius(radius0, need, own)) - np.log(radius0)
+    # smoothing may overshoot where the data swings fast: the band stays a hard limit
+    radius = banded_radius(radius0 * np.exp(smoothed_correction(step, fps, lead)), need, own)
+    # the depth term loosens a perspective view's fit (see apply): at most the data's own reach
+    depth = np.clip(depth0, deep, np.maximum(deep, own))
+    return centre, radius, depth

@@ -27,9 +27,13 @@ from layerlapse.scenes.base import Scene
 #: line widths at 720p, in pixels
 CURVE_WIDTH = 4.0
 BORDER_WIDTH = 2.5
-OUTLINE_WIDTH = 2.5
+OUTLINE_WIDTH = 3.5  # a class squashed to a sliver is this line: wide enough to keep an area
+#: a class's line (curve, border, outline) is never thinner than this many pixels, at any size:
+#: scaled from 720p, a 2.5 px outline was 1.7 px at 480p, a hairline lost under chroma subsampling
+MIN_LINE_PIXELS = 3.0
 DECISION_WIDTH = 2.5
 AXES_WIDTH = 1.2
+TICK_FONT = 14.0  # the ticks' numbers, points at 720p
 MARKER_SIZE = 6.0  # radius of a ring in flat views, diameter of a dot in 3-D
 #: the smallest a marker may get (pixels): a ring or dot smaller than this is lost at 480p
 MIN_MARKER = 4.5
@@ -40,6 +44,13 @@ GRID_VOTE_SHARE = 0.8
 FAINT_GRID_FADE, AXES_FADE, DECISION_FADE, RIM_SHADE = 0.55, 0.35, 0.2, 0.55
 #: the 3-D decision plane's opacity: light enough that a class behind it keeps its colour
 PLANE_OPACITY = 0.2
+TICK_FADE = 0.3  # the ticks' numbers: lighter than the text, darker than the axes
+
+
+def line_pixels(width: float, scale: float) -> float:
+    """A class line's width in pixels: ``width`` at 720p scaled by ``scale`` (height / 720),
+    never under :data:`MIN_LINE_PIXELS`."""
+    return max(width * scale, MIN_LINE_PIXELS)
 
 
 def curve_width(label: int) -> float:
@@ -102,7 +113,9 @@ class Part:
 @dataclass(frozen=True)
 class Axes:
     """Faint axes through the origin out to ``reach`` and the activation's box: ``dim`` axes
-    drawn (2 or 3) in an ``ambient``-wide representation, at depth ``z`` in a flat view."""
+    drawn (2 or 3) in an ``ambient``-wide representation, at depth ``z`` in a flat view; with
+    numbered ticks (:mod:`layerlapse.draw.ticks`) in ``label_colour``, ``font_size`` points at
+    720p (0: no ticks)."""
 
     dim: int
     ambient: int
@@ -111,6 +124,8 @@ class Axes:
     box_colour: ColourLike
     width: float
     z: float
+    label_colour: ColourLike = "#808080"
+    font_size: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -246,7 +261,8 @@ class DrawModel:
         style = self.style
         # the ambient width: a network's representation, the training clock's scene (both have ``dim``)
         return Axes(dim=2 if planar else 3, ambient=getattr(self.source, "dim", 3), reach=reach,
-                    colour=self.axes_colour, box_colour=style.text_color, width=AXES_WIDTH, z=-1.5 * self.eps)
+                    colour=self.axes_colour, box_colour=style.text_color, width=AXES_WIDTH, z=-1.5 * self.eps,
+                    label_colour=mix(style.text_color, style.background, TICK_FADE), font_size=TICK_FONT)
 
     @property
     def axes_colour(self) -> tuple[float, float, float]:

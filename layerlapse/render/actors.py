@@ -10,7 +10,7 @@ import pyvista as pv
 from vtkmodules.util.numpy_support import vtk_to_numpy
 
 from layerlapse.draw.meshes import Tube, VertexNormals, hull
-from layerlapse.draw.model import Kind, Part
+from layerlapse.draw.model import Kind, Part, line_pixels
 from layerlapse.draw.style import Style
 from layerlapse.render.overlays import line_mesh, polyline_cells, triangle_mesh
 
@@ -132,7 +132,7 @@ class PartBuilder:
         """A class part's actor: a line of the part's width, a flat fill, or a lit surface."""
         add = self.plotter.add_mesh
         if part.width is not None:
-            actor = add(mesh, color=part.colour, line_width=part.width * self.scale, lighting=False,
+            actor = add(mesh, color=part.colour, line_width=line_pixels(part.width, self.scale), lighting=False,
                         render=False, reset_camera=False)
         elif self.flat:
             actor = add(mesh, color=part.colour, lighting=False, render=False, reset_camera=False)

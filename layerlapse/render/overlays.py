@@ -19,6 +19,8 @@ from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube
 from layerlapse.draw.model import PLANE_OPACITY
 
 REGION_OPACITY = 0.16
+#: in 3-D the axes reach at least this many view half-heights from the origin
+AXES_ACROSS = 1.6
 
 
 def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:
@@ -34,15 +36,23 @@ def polyline_cells(n_lines: int, per_line: int) -> np.ndarray:
 
 
 class ReferenceFrame:
-    """Faint axes through the origin (fixed) and the activation's box in display space."""
+    """Faint axes through the origin (fixed) with numbered ticks (:mod:`layerlapse.render.ticks`)
+    and the activation's box in display space. In 3-D the axes reach across the view, so
+    the ticks number it however far the camera zooms out."""
 
     def __init__(self, plotter: pv.Plotter, *, dim: int, ambient: int, reach: float, colour: ColourLike, box_colour: ColourLike,
-                 width: float, z: float) -> None:
+                 width: float, z: float, label_colour: ColourLike | None = None, font_size: int = 0) -> None:
+        from layerlapse.render.ticks import Ticks
+
         shown = max(1, min(dim, 3))
+        self.shown, self.reach = shown, reach
         ends = np.zeros((2 * shown, 3), np.float32)
         for a in range(shown):
             ends[2 * a, a], ends[2 * a + 1, a] = -reach, reach
         ends[:, 2] += z if dim < 3 else 0.0
+        self.ticks = None if not font_size else Ticks(
+            plotter, shown=shown, colour=colour, label_colour=label_colour or colour, width=width,
+            font_size=font_size, z=z, planar=dim < 3)
         self.axes_mesh = line_mesh(ends, np.arange(2 * shown).reshape(-1, 2))
         self.axes_actor = plotter.add_mesh(self.axes_mesh, color=colour, line_width=width, lighting=False,
                                            render=False, reset_camera=False)
@@ -53,6 +63,24 @@ class ReferenceFrame:
         self.box_actor = plotter.add_mesh(self.box_mesh, color=box_colour, line_width=1.6 * width, lighting=False,
                                           opacity=0.0, render=False, reset_camera=False)
         self.box_actor.SetVisibility(False)
+
+    def pose_ticks(self, renderer, size: tuple[int, int]) -> None:
+        """Number the axes for the current camera (call after it is set); in 3-D stretch
+        the axes across the view first."""
+        if self.ticks is None:
+            return
+        from layerlapse.render.ticks import view_half
+
+        half = view_half(renderer.GetActiveCamera())
+        reach = self.reach
+        if not self.planar:
+            reach = max(reach, AXES_ACROSS * half)
+            ends = np.zeros((2 * self.shown, 3), np.float32)
+            for a in range(self.shown):
+                ends[2 * a, a], ends[2 * a + 1, a] = -reach, reach
+            self.axes_mesh.points[:] = ends
+            self.axes_mesh.GetPoints().Modified()
+        self.ticks.pose(renderer, size, reach, half)
 
     def pose_box(self, box: tuple[float, float, int] | None, opacity: float, projection: np.ndarray | None) -> None:
         """Show the box [lo, hi]^m (embedded in the first m of the ambient coordinates),

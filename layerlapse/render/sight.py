@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it with
     from layerlapse.render.overlays import Inset
 
 #: a class whose picture is smaller than this (pixels at 720p) gets a zoomed inset
-INSET_PIXELS = 14.0
+INSET_PIXELS = 40.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
 MAX_ZOOM = 2000.0
 #: the label :attr:`~layerlapse.render.view.SceneView.visible_pixels` gives the grid of a scene without classes

@@ -144,7 +144,8 @@ class SceneView:
         axes = model.axes
         self.reference = None if axes is None else ReferenceFrame(
             plotter, dim=axes.dim, ambient=axes.ambient, reach=axes.reach, colour=axes.colour,
-            box_colour=axes.box_colour, width=axes.width * scale, z=axes.z)
+            box_colour=axes.box_colour, width=axes.width * scale, z=axes.z, label_colour=axes.label_colour,
+            font_size=max(7, int(round(axes.font_size * scale))) if axes.font_size else 0)
         decision = model.decision
         self.decision = None if decision is None else DecisionView(
             plotter, width=decision.width_in, planar=self.flat, colours=decision.colours,
@@ -211,7 +212,9 @@ class SceneView:
     def update_inset(self, positions: np.ndarray) -> None:
         """Zoom the inset on the class that covers the fewest pixels (if it covers only a
         few) and measure :attr:`visible_pixels`, which :class:`~layerlapse.render.sight.Visibility`
-        watches. Call after the camera is set."""
+        watches, and number the reference axes' ticks. Call after the camera is set."""
+        if self.reference is not None:
+            self.reference.pose_ticks(self.plotter.renderer, self.size)
         self.visible_pixels = pose_inset(self.plotter.camera, self.size, self.class_sets, self.scene.class_names,
                                          positions, self.inset)
 
