@@ -52,9 +52,17 @@ def fallback_cards(description: str, *, accuracy: float | None, misclassified: i
     return Cards(title, tuple(lines))
 
 
-def legend(class_names: tuple[str, ...], style: Style) -> tuple[tuple[str, str], ...]:
-    """``(name, colour)`` of every class, in label order, in the colours the parts are drawn in."""
-    return tuple((name, style.colour(label)) for label, name in enumerate(class_names))
+#: the legend's name for the misclassified samples' markers
+MISCLASSIFIED = "misclassified"
+
+
+def legend(class_names: tuple[str, ...], style: Style, *,
+           markers: str | None = None) -> tuple[tuple[str, str, str], ...]:
+    """``(name, colour, look)`` of every class, in label order, in the colours the parts are
+    drawn in (look ``swatch``), then, where the misclassified samples are marked
+    (``markers``: their colour), :data:`MISCLASSIFIED` with the markers' look (``ring``)."""
+    entries = tuple((name, style.colour(label), "swatch") for label, name in enumerate(class_names))
+    return entries + (((MISCLASSIFIED, markers, "ring"),) if markers is not None else ())
 
 
 def wrap(text: str, *, width_px: float, font_px: float) -> str:

@@ -21,6 +21,9 @@ from layerlapse.draw.model import PLANE_OPACITY
 REGION_OPACITY = 0.16
 #: in 3-D the axes reach at least this many view half-heights from the origin
 AXES_ACROSS = 1.6
+#: the misclassified markers: their opacity, a 3-D dot's diameter (a share of the marker
+#: size) and its open middle (a share of the diameter), the sides of a flat view's ring
+MARKER_ALPHA, DOT_ACROSS, DOT_HOLE, RING_SIDES = 0.8, 1.75, 0.5, 12
 
 
 def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:
@@ -189,8 +192,10 @@ class DecisionView:
 
 class Markers:
     """The misclassified samples at the output, drawn on top of everything (an overlay
-    renderer layer), so that samples inside solids show too: rings of ``ring`` world units
-    in flat views (the class under them stays visible), dots in 3-D."""
+    renderer layer), so that samples inside solids show too: thin rings of ``ring`` world
+    units in flat views, hollow dots in 3-D, so the class under them keeps its colour and
+    they do not read as a third class. :attr:`lens_actor` draws them in the zoom inset at
+    the same pixel size (:meth:`pose_lens`)."""
 
     def __init__(self, plotter: pv.Plotter, points: np.ndarray, *, colour: ColourLike, size: float,
                  ring: float | None = None) -> None:
@@ -198,7 +203,7 @@ class Markers:
 
         self.count = len(points)
         # translucent: a class under many markers keeps its hue (darker), not hidden
-        self.alpha = 0.8 if ring is not None else 0.85
+        self.alpha = MARKER_ALPHA
         self.renderer = vtk.vtkRenderer()
         self.renderer.SetLayer(1)
         self.renderer.InteractiveOff()
@@ -206,32 +211,62 @@ class Markers:
         window = plotter.render_window
         window.SetNumberOfLayers(max(2, window.GetNumberOfLayers()))
         window.AddRenderer(self.renderer)
-        points = np.asarray(points, np.float32).reshape(-1, 3)
-        if ring is not None:
-            sides = 12
-            phi = np.linspace(0, 2 * np.pi, sides, endpoint=False)
-            circle = np.stack([np.cos(phi), np.sin(phi), np.zeros(sides)], 1) * ring
-            mesh = pv.PolyData((points[:, None] + circle[None]).reshape(-1, 3).astype(np.float32),
-                               lines=_ring_cells(len(points), sides))
+        self.centres = np.asarray(points, np.float32).reshape(-1, 3)
+        self.ring = ring
+        self.actor = self._actor(self._mesh(1.0), colour, size)
+        self.lens_mesh = self._mesh(1.0) if ring is not None else None
+        if self.lens_mesh is None:
+            self.lens_actor = self.actor  # dots: a size in pixels already
         else:
-            mesh = pv.PolyData(points)
-        mapper = vtk.vtkPolyDataMapper()
-        mapper.SetInputData(mesh)
-        self.actor = vtk.vtkActor()
-        self.actor.SetMapper(mapper)
-        prop = self.actor.GetProperty()
-        prop.SetColor(pv.Color(colour).float_rgb)
-        prop.LightingOff()
-        if ring is not None:  # at least 1.5 pixels: a 1-pixel ring vanishes along a class's edge at 480p
-            prop.SetLineWidth(max(1.5, size / 3.0))
-        else:
-            prop.SetPointSize(1.25 * size)  # 5 pixels across at 480p, in proportion at every size
-            prop.SetRenderPointsAsSpheres(True)
+            self.lens_actor = vtk.vtkActor()
+            mapper = vtk.vtkPolyDataMapper()
+            mapper.SetInputData(self.lens_mesh)
+            self.lens_actor.SetMapper(mapper)
+            self.lens_actor.SetProperty(self.actor.GetProperty())
         self.renderer.AddActor(self.actor)
         self.set_visible(False)
 
+    def _mesh(self, zoom: float) -> pv.PolyData:
+        """Rings (a circle of ``ring / zoom`` around each sample) or the samples as points."""
+        if self.ring is None:
+            return pv.PolyData(self.centres)
+        return pv.PolyData(self._ring_points(zoom), lines=_ring_cells(len(self.centres), RING_SIDES))
+
+    def _ring_points(self, zoom: float) -> np.ndarray:
+        phi = np.linspace(0, 2 * np.pi, RING_SIDES, endpoint=False)
+        circle = np.stack([np.cos(phi), np.sin(phi), np.zeros(RING_SIDES)], 1) * (self.ring or 0.0) / zoom
+        return (self.centres[:, None] + circle[None]).reshape(-1, 3).astype(np.float32)
+
+    def _actor(self, mesh: pv.PolyData, colour: ColourLike, size: float):
+        import vtk
+
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.SetInputData(mesh)
+        actor = vtk.vtkActor()
+        actor.SetMapper(mapper)
+        prop = actor.GetProperty()
+        prop.SetColor(pv.Color(colour).float_rgb)
+        prop.LightingOff()
+        if self.ring is not None:  # at least 1.5 pixels: a 1-pixel ring vanishes along a class's edge at 480p
+            prop.SetLineWidth(max(1.5, size / 3.0))
+        else:  # 7 pixels across at 480p, the middle open: a ring 1.75 pixels wide
+            prop.SetPointSize(max(7.0, DOT_ACROSS * size))
+            prop.SetRenderPointsAsSpheres(True)
+            actor.GetShaderProperty().AddFragmentShaderReplacement(
+                "//VTK::Light::Impl", True,
+                "//VTK::Light::Impl\n  { vec2 hole = 2.0 * gl_PointCoord - 1.0;"
+                f" if (dot(hole, hole) < {DOT_HOLE ** 2:.4f}) {{ discard; }} }}\n", False)
+        return actor
+
+    def pose_lens(self, zoom: float) -> None:
+        """Size the rings in the inset for its ``zoom``: the same pixels as in the main view."""
+        if self.lens_mesh is not None:
+            self.lens_mesh.points[:] = self._ring_points(max(zoom, 1e-9))
+            self.lens_mesh.GetPoints().Modified()
+
     def set_visible(self, visible: bool, fade: float = 1.0) -> None:
-        self.actor.SetVisibility(bool(visible and self.count))
+        for actor in {id(self.actor): self.actor, id(self.lens_actor): self.lens_actor}.values():
+            actor.SetVisibility(bool(visible and self.count))
         self.actor.GetProperty().SetOpacity(self.alpha * float(np.clip(fade, 0, 1)))
 
 
@@ -239,78 +274,6 @@ def _ring_cells(n: int, sides: int) -> np.ndarray:
     """Closed polylines around ``n`` consecutive runs of ``sides`` points."""
     idx = np.arange(n * sides).reshape(n, sides)
     return np.hstack([np.full((n, 1), sides + 1), idx, idx[:, :1]]).astype(np.int64).ravel()
-
-
-class Inset:
-    """A zoom lens in the lower right corner on a class that covers only a few pixels, with
-    a border and a caption (``disk A, zoomed ×40``); drawn above everything else."""
-
-    def __init__(self, plotter: pv.Plotter, actors: list, *, background: str, colour: str, font_size: int,
-                 viewport: tuple[float, float, float, float] = (0.66, 0.08, 0.985, 0.46)) -> None:
-        import vtk
-
-        self.renderer = vtk.vtkRenderer()
-        self.renderer.SetLayer(2)
-        self.renderer.SetViewport(*viewport)
-        self.renderer.SetBackground(pv.Color(background).float_rgb)
-        self.renderer.InteractiveOff()
-        window = plotter.render_window
-        window.SetNumberOfLayers(max(3, window.GetNumberOfLayers()))
-        window.AddRenderer(self.renderer)
-        for actor in actors:
-            self.renderer.AddActor(actor)
-        corners = vtk.vtkPoints()
-        for x, y in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0)):
-            corners.InsertNextPoint(x, y, 0)
-        line = vtk.vtkPolyLine()
-        line.GetPointIds().SetNumberOfIds(5)
-        for i in range(5):
-            line.GetPointIds().SetId(i, i)
-        cells = vtk.vtkCellArray()
-        cells.InsertNextCell(line)
-        border = vtk.vtkPolyData()
-        border.SetPoints(corners)
-        border.SetLines(cells)
-        coordinate = vtk.vtkCoordinate()
-        coordinate.SetCoordinateSystemToNormalizedViewport()
-        mapper = vtk.vtkPolyDataMapper2D()
-        mapper.SetInputData(border)
-        mapper.SetTransformCoordinate(coordinate)
-        self.border = vtk.vtkActor2D()
-        self.border.SetMapper(mapper)
-        self.border.GetProperty().SetColor(pv.Color(colour).float_rgb)
-        self.border.GetProperty().SetLineWidth(2)
-        self.renderer.AddViewProp(self.border)
-        self.caption = vtk.vtkTextActor()
-        self.caption.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-        self.caption.SetPosition(0.03, 0.96)
-        text = self.caption.GetTextProperty()
-        text.SetFontSize(font_size)
-        text.SetColor(pv.Color(colour).float_rgb)
-        text.SetVerticalJustificationToTop()
-        self.renderer.AddViewProp(self.caption)
-        self.shown = False
-        self.renderer.DrawOff()
-
-    def pose(self, main_camera, centre: np.ndarray, half: float, caption: str) -> None:
-        """Look at ``centre`` from the main camera's direction with view half-height ``half``."""
-        cam = self.renderer.GetActiveCamera()
-        direction = np.subtract(main_camera.GetPosition(), main_camera.GetFocalPoint())
-        direction /= max(float(np.linalg.norm(direction)), 1e-30)
-        dist = half / np.tan(np.radians(main_camera.GetViewAngle() / 2)) + 2 * half
-        cam.SetParallelProjection(main_camera.GetParallelProjection())
-        cam.SetParallelScale(half)
-        cam.SetViewAngle(main_camera.GetViewAngle())
-        cam.SetFocalPoint(*centre)
-        cam.SetPosition(*(centre + dist * direction))
-        cam.SetViewUp(*main_camera.GetViewUp())
-        cam.SetClippingRange(dist * 1e-3, dist + 1e3 * half + 4 * half)
-        self.caption.SetInput(caption)
-        self.set_visible(True)
-
-    def set_visible(self, visible: bool) -> None:
-        self.shown = visible
-        self.renderer.SetDraw(visible)
 
 
 class VoteView:

@@ -110,7 +110,7 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
         if inside.any():
             seen = max(np.ptp(u[inside]), np.ptp(r[inside])) * inset_px_per_unit
             visible[other] = max(visible[other], seen)
-    inset.pose(cam, centre, lens_half, f"{class_names[label]}, zoomed \u00d7{half / lens_half:.0f}")
+    inset.pose(cam, centre, lens_half, class_names[label])
     return visible
 
 

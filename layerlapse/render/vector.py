@@ -48,18 +48,31 @@ def labels(render_window: Any) -> list[Label]:
     of text the views draw; any other would stay in the image, drawn right by VTK."""
     found = []
     renderers = render_window.GetRenderers()
+    width, height = render_window.GetSize()
+    # opaque renderers above the first (the zoom inset) hide the text under them
+    covers = [(r.GetLayer(), np.multiply(r.GetViewport(), [width, height, width, height]))
+              for r in (renderers.GetItemAsObject(i) for i in range(renderers.GetNumberOfItems()))
+              if r.GetDraw() and r.GetLayer() > 0 and not r.GetPreserveColorBuffer()]
     renderers.InitTraversal()
     for _ in range(renderers.GetNumberOfItems()):
         renderer = renderers.GetNextItem()
         if not renderer.GetDraw():
             continue
+        above = [box for layer, box in covers if layer > renderer.GetLayer()]
         props = renderer.GetViewProps()
         props.InitTraversal()
         for _ in range(props.GetNumberOfItems()):
             actor = props.GetNextProp()
             if actor.IsA("vtkTextActor") and actor.GetVisibility() and actor.GetInput():
-                found.append(_label(actor, renderer))
+                label = _label(actor, renderer)
+                if not any(_inside(label.box, box) for box in above):
+                    found.append(label)
     return found
+
+
+def _inside(box: tuple[float, float, float, float], cover: np.ndarray) -> bool:
+    """Whether the pixel box (x0, y0, x1, y1) lies wholly in ``cover`` (x0, y0, x1, y1)."""
+    return bool(box[0] >= cover[0] and box[1] >= cover[1] and box[2] <= cover[2] and box[3] <= cover[3])
 
 
 def _label(actor: Any, renderer: Any) -> Label:

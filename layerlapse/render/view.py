@@ -34,7 +34,8 @@ from layerlapse.networks.stretch import Stretch
 from layerlapse.render.actors import PartBuilder
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
-from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
+from layerlapse.render.lens import CAPTION_FONT, Inset
+from layerlapse.render.overlays import DecisionView, Markers, ReferenceFrame
 from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
@@ -104,8 +105,11 @@ class SceneView:
         self.inset = self._inset(scale)
         #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
         self.visible_pixels: dict[int, float] = {}
+        self._shown_points: np.ndarray | None = None
         self._texts(title, scale)
-        self.words = Words(self.plotter, size=size, style=style, class_names=scene.class_names, cards=cards)
+        wrong = model.misclassified
+        self.words = Words(self.plotter, size=size, style=style, class_names=scene.class_names, cards=cards,
+                           markers=None if wrong is None else wrong.colour)
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.
@@ -168,10 +172,8 @@ class SceneView:
             lens += self.decision.actors
         if self.vote is not None:
             lens += self.vote.actors
-        if self.markers is not None:
-            lens.append(self.markers.actor)
         return Inset(self.plotter, lens, background=self.style.background, colour=self.style.text_color,
-                     font_size=max(7, int(round(13 * scale))))
+                     font_size=max(7, int(round(CAPTION_FONT * scale))), markers=self.markers)
 
     def _texts(self, title: str, scale: float) -> None:
         margin = 0.022 * self.size[1] / self.size[0]
@@ -262,6 +264,7 @@ class SceneView:
             self.pulled_back.set_fade(boundary if posed else 0.0)
         if self.markers is not None:
             self.markers.set_visible(shown, boundary)
+            self.words.show_markers(shown)
         if self.vote is not None:
             self.vote.set_fade(boundary)
 
@@ -332,6 +335,7 @@ class SceneView:
             self.camera.apply(self.plotter.camera, camera_frame)
         self.update_cutaways(positions)
         self.update_inset(positions)
+        self._shown_points = positions[self.class_points]  # what the verdict's inset keeps clear of
         self.show_card(getattr(timeline, "card_at", lambda _: None)(frame))
 
     def show_card(self, which: str | None) -> None:
@@ -343,7 +347,7 @@ class SceneView:
         self.label_actor.SetInput("")
         wrong = self.model.misclassified
         if which == "verdict" and wrong is not None:
-            pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset)
+            pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset, avoid=self._shown_points)
 
     def grab(self) -> np.ndarray:
         """Render and read back the frame; -> (H, W, 3) uint8 (a new array)."""

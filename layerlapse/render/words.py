@@ -49,6 +49,24 @@ def _rectangle(x0: float, y0: float, x1: float, y1: float, colour, opacity: floa
     return actor
 
 
+def _ring(x: float, y: float, radius_px: float, size: tuple[int, int], colour, width: float):
+    """A circle of ``radius_px`` pixels around (x, y) in normalised viewport coordinates, as
+    a 2-D actor: the misclassified markers' look in the legend."""
+    import vtk
+
+    phi = np.linspace(0, 2 * np.pi, 17)
+    pts = np.stack([x + radius_px * np.cos(phi) / size[0], y + radius_px * np.sin(phi) / size[1], 0 * phi], 1)
+    poly = pv.PolyData(pts.astype(np.float32), lines=np.r_[len(phi), np.arange(len(phi))])
+    mapper = vtk.vtkPolyDataMapper2D()
+    mapper.SetInputData(poly)
+    mapper.SetTransformCoordinate(_viewport_coordinate())
+    actor = vtk.vtkActor2D()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetColor(pv.Color(colour).float_rgb)
+    actor.GetProperty().SetLineWidth(width)
+    return actor
+
+
 def _text(colour, size: float, *, bold: bool = False, centred: bool = False):
     import vtk
 
@@ -81,12 +99,12 @@ class Words:
     """The legend (in ``plotter``'s own renderer) and the cards (two renderers of their own, on top)."""
 
     def __init__(self, plotter: pv.Plotter, *, size: tuple[int, int], style: Style, class_names: tuple[str, ...],
-                 cards: Cards | None) -> None:
+                 cards: Cards | None, markers: str | None = None) -> None:
         import vtk
 
         self.plotter, self.size, self.style = plotter, size, style
         self.scale = size[1] / 720
-        self.legend_actors = self._legend(class_names)
+        self.legend_actors = self._legend(class_names, markers)
         window = plotter.render_window
         window.SetNumberOfLayers(max(CARD_LAYER + 2, window.GetNumberOfLayers()))
         self.back, self.renderer = vtk.vtkRenderer(), vtk.vtkRenderer()  # the panels, the text over them
@@ -101,14 +119,16 @@ class Words:
         self.shown: str | None = "none"
         self.show(None)
 
-    def _legend(self, class_names: tuple[str, ...]) -> list:
-        """Swatch and name of every class, right-aligned along the bottom edge."""
+    def _legend(self, class_names: tuple[str, ...], markers: str | None) -> list:
+        """Swatch and name of every class (and the misclassified markers' ring, in their
+        colour ``markers``), right-aligned along the bottom edge."""
         renderer, (w, h) = self.plotter.renderer, self.size
         font = LEGEND_FONT * self.scale
         side, gap = 0.75 * font, 0.4 * font
         x = w * (1 - MARGIN * h / w)
-        actors = []
-        for name, colour in reversed(legend(class_names, self.style)):
+        actors: list = []
+        self.marker_actors: list = []
+        for name, colour, look in reversed(legend(class_names, self.style, markers=markers)):
             text = _text(self.style.text_color, font)
             text.SetInput(name)
             text.GetTextProperty().SetVerticalJustificationToBottom()
@@ -118,9 +138,13 @@ class Words:
             text.SetPosition(x / w, LEGEND_BOTTOM)
             x -= gap + side
             y0 = LEGEND_BOTTOM + 0.12 * font / h
-            swatch = _rectangle(x / w, y0, (x + side) / w, y0 + side / h, colour, 1.0)
+            swatch = (_rectangle(x / w, y0, (x + side) / w, y0 + side / h, colour, 1.0) if look == "swatch"
+                      else _ring((x + side / 2) / w, (y0 * h + side / 2) / h, side / 2, self.size, colour,
+                                 max(1.5, 2.5 * self.scale)))
             renderer.AddViewProp(swatch)
             actors += [swatch, text]
+            if look != "swatch":
+                self.marker_actors = [swatch, text]
             x -= 1.6 * font
         return actors
 
@@ -174,6 +198,11 @@ class Words:
             actors[1].SetPosition(left, PANEL_TOP - (pad + hh + 0.4 * body_font) / h)
         return [*panel, *actors]
 
+    def show_markers(self, visible: bool) -> None:
+        """Show the legend's misclassified entry while the markers are."""
+        for actor in self.marker_actors:
+            actor.SetVisibility(visible)
+
     def show(self, which: str | None) -> None:
         """Show the card ``which`` (``title``, ``verdict``) alone, or none."""
         which = which if which in self.panels else None
@@ -187,10 +216,13 @@ class Words:
         self.back.SetDraw(which is not None)
 
 
-def pose_error_inset(cam, size: tuple[int, int], points: np.ndarray, inset) -> bool:
+def pose_error_inset(cam, size: tuple[int, int], points: np.ndarray, inset, avoid: np.ndarray | None = None) -> bool:
     """Zoom ``inset`` on where the misclassified samples (M, 3) lie thickest: the lens around
-    the sample with the most others near it, wide enough for them. Call after the camera is
-    set; -> False (the inset untouched) without samples."""
+    the sample with the most others near it, wide enough for them, magnifying 3 to 16
+    times, in the corner covering the fewest of ``avoid`` (the drawn data). Call after the
+    camera is set; -> False (the inset untouched) without samples."""
+    from layerlapse.render.lens import LENS_HEIGHT, half_at
+
     if inset is None or not len(points):
         return False
     towards = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
@@ -206,9 +238,11 @@ def pose_error_inset(cam, size: tuple[int, int], points: np.ndarray, inset) -> b
     centre_2d = sample[int(np.argmax(near))]
     close = np.abs(screen - centre_2d).max(1) <= 2 * radius
     spread = np.ptp(screen[close], 0).max() if close.sum() > 1 else 0.0
-    lens_half = float(np.clip(0.6 * spread, half / 40, half / 3))
     centre = pts[close].mean(0) if close.any() else pts.mean(0)
+    # the magnification LENS_HEIGHT * half / lens_half, against the pixels at the centre's depth
+    there = half_at(cam, centre)
+    lens_half = float(np.clip(0.6 * spread, LENS_HEIGHT * there / 16, LENS_HEIGHT * there / 3))
     count = int(close.sum())
     what = f"{count} of {len(pts)} misclassified" if count < len(pts) else f"{len(pts)} misclassified"
-    inset.pose(cam, centre, lens_half, f"{what}, zoomed \u00d7{half / lens_half:.0f}")
+    inset.pose(cam, centre, lens_half, what, avoid)
     return True
