@@ -79,7 +79,7 @@ def _world_per_pixel_main(view, point):
 
 def _world_per_pixel_inset(view):
     renderer = view.inset.renderer
-    x0, y0, x1, y1 = renderer.GetViewport()
+    _, y0, _, y1 = renderer.GetViewport()
     return 2 * renderer.GetActiveCamera().GetParallelScale() / ((y1 - y0) * view.size[1])
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it without VTK
-    from layerlapse.render.overlays import Inset
+    from layerlapse.render.lens import Inset
 
 #: a class whose picture is smaller than this (pixels at 720p) gets a zoomed inset
 INSET_PIXELS = 40.0

@@ -109,7 +109,7 @@ class SceneView:
         self._texts(title, scale)
         wrong = model.misclassified
         self.words = Words(self.plotter, size=size, style=style, class_names=scene.class_names, cards=cards,
-                           markers=None if wrong is None else wrong.colour)
+                           markers=None if wrong is None else pv.Color(wrong.colour).hex_rgb)
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.
