@@ -120,15 +120,18 @@ class Words:
         self.show(None)
 
     def _legend(self, class_names: tuple[str, ...], markers: str | None) -> list:
-        """Swatch and name of every class (and the misclassified markers' ring, in their
-        colour ``markers``), right-aligned along the bottom edge."""
+        """Swatch and name of every class, right-aligned along the bottom edge, and to their
+        left the misclassified markers' ring (in their colour ``markers``)."""
         renderer, (w, h) = self.plotter.renderer, self.size
         font = LEGEND_FONT * self.scale
         side, gap = 0.75 * font, 0.4 * font
         x = w * (1 - MARGIN * h / w)
         actors: list = []
         self.marker_actors: list = []
-        for name, colour, look in reversed(legend(class_names, self.style, markers=markers)):
+        entries = legend(class_names, self.style, markers=markers)
+        # right to left: the classes where they stand without markers, the markers' entry
+        # to their left (it shows only at the output, and nothing moves when it does)
+        for name, colour, look in (*reversed(entries[:len(class_names)]), *entries[len(class_names):]):
             text = _text(self.style.text_color, font)
             text.SetInput(name)
             text.GetTextProperty().SetVerticalJustificationToBottom()
