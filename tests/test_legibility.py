@@ -199,3 +199,66 @@ THIN = {name: "a class squashed to under 0.2% of the frame in some frames" for n
 def test_every_class_keeps_an_area(name):
     _, low_area = _check(name)
     assert not low_area, f"frames (frame, % area) under {100 * MIN_AREA}%: {low_area}"
+
+
+def test_the_screen_area_estimate():
+    """A 3-pixel line 200 pixels long covers about 600 pixels; a 60-pixel square sampled every
+    5 pixels is filled between its points (about 3600); one point, one cell."""
+    from layerlapse.draw.area import screen_area
+
+    line = np.stack([np.linspace(0, 200, 400), np.zeros(400)], 1)
+    assert 450 <= screen_area(line, 3.0) <= 1000
+    g = np.arange(0, 61, 5.0)
+    square = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    assert 3000 <= screen_area(square, 3.0) <= 4500
+    assert screen_area(line, 3.0, enough=100) >= 100  # large enough: it may stop early
+    assert screen_area(np.zeros((1, 2)), 3.0) == 9.0 and screen_area(np.zeros((0, 2)), 3.0) == 0.0
+
+
+class _Lens:
+    """What pose_inset needs of an Inset: its viewport, and where it was posed."""
+
+    def __init__(self):
+        import vtk
+
+        self.renderer, self.posed, self.shown = vtk.vtkRenderer(), None, None
+        self.renderer.SetViewport(0.66, 0.08, 0.985, 0.46)
+
+    def pose(self, cam, centre, half, caption):
+        self.posed, self.shown = (centre, half, caption), True
+
+    def set_visible(self, visible):
+        self.shown = visible
+
+
+def test_a_short_line_in_a_corner_is_magnified():
+    """A class squashed to a short line (100 of 480 pixels long, so wider than the 40 px at
+    720p of the extent rule) covers about 0.07% of the frame: the inset magnifies it, at least
+    twice, and the areas say it is small; a class twice as long and 20 wide is left alone."""
+    import vtk
+
+    from layerlapse.draw.area import AREA_SHARE
+    from layerlapse.render.sight import MIN_MAGNIFY, pose_inset
+
+    cam = vtk.vtkCamera()
+    cam.ParallelProjectionOn()
+    cam.SetParallelScale(1.0)  # 480 pixels are 2 units: 240 px a unit
+    cam.SetPosition(0, 0, 10)
+    cam.SetFocalPoint(0, 0, 0)
+    cam.SetViewUp(0, 1, 0)
+    size = (854, 480)
+    s = np.linspace(0, 1, 200)
+    short = np.stack([0.8 + 0.4 * s, 0.9 + 0 * s, 0 * s], 1)  # 0.4 units: 96 px
+    rng = np.random.default_rng(0)
+    wide = np.stack([rng.uniform(-0.8, 0.8, 3000), rng.uniform(-0.5, 0.5, 3000), np.zeros(3000)], 1)
+    positions = np.r_[short, wide]
+    sets = {0: np.arange(200), 1: np.arange(200, 3200)}
+    lens, areas = _Lens(), {}
+    pose_inset(cam, size, sets, ("line A", "blob B"), positions, lens, areas)
+    assert areas[0] < AREA_SHARE * size[0] * size[1] <= areas[1]
+    assert lens.shown and lens.posed[2].startswith("line A, zoomed")
+    inset_px = 0.38 * 480
+    assert inset_px / (2 * lens.posed[1] * 240) >= MIN_MAGNIFY - 1e-9
+    lens = _Lens()
+    pose_inset(cam, size, {0: np.arange(200, 3200), 1: np.arange(200, 3200)}, ("A", "B"), positions, lens)
+    assert lens.shown is False

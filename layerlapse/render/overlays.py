@@ -197,8 +197,9 @@ class Markers:
         import vtk
 
         self.count = len(points)
-        # translucent: a class under many markers keeps its hue (darker), not hidden
-        self.alpha = 0.8 if ring is not None else 0.85
+        # translucent: a class under many markers keeps its hue (darker), not hidden; the 3-D
+        # dots crowd on a squashed class (linked-tori's output), so they are lighter still
+        self.alpha = 0.8 if ring is not None else 0.5
         self.renderer = vtk.vtkRenderer()
         self.renderer.SetLayer(1)
         self.renderer.InteractiveOff()

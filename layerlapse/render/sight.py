@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from layerlapse.draw.area import AREA_SHARE, screen_area
+from layerlapse.draw.model import OUTLINE_WIDTH, line_pixels
+
 if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it without VTK
     from layerlapse.render.overlays import Inset
 
@@ -16,6 +19,10 @@ if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it with
 INSET_PIXELS = 40.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
 MAX_ZOOM = 2000.0
+#: and at least this much, in pixels (a long class squashed thin is seen in part, larger)
+MIN_MAGNIFY = 2.0
+#: a squashed class's lines are widened at most this much (:class:`Widen`)
+MAX_WIDEN = 5.0
 #: the label :attr:`~layerlapse.render.view.SceneView.visible_pixels` gives the grid of a scene without classes
 GRID = -1
 #: a class spanning fewer pixels than this (at 720p, the inset's zoom included) is lost from sight
@@ -60,47 +67,83 @@ def face_cutaways(camera, planes: list, positions: np.ndarray) -> None:
         plane.SetNormal(*(-towards))
 
 
-def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], class_names: tuple[str, ...],
-               positions: np.ndarray, inset: Inset | None) -> dict[int, float]:
-    """Zoom ``inset`` on the class that covers the fewest pixels, if it covers fewer than
-    :data:`INSET_PIXELS`; else hide it. Call after the camera ``cam`` is set.
-
-    -> how many pixels (at 720p) each class spans in the frame, the inset's zoom included
-    (:data:`GRID` for a scene without classes), which :class:`Visibility` watches."""
-    visible: dict[int, float] = {}
+def _lens(cam, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """The main camera's screen axes: (towards, up, right, view half-height, pixels per unit)."""
     towards = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
     dist = float(np.linalg.norm(towards))
     up = np.array(cam.GetViewUp())
     right = np.cross(up, towards / max(dist, 1e-30))
     half = cam.GetParallelScale() if cam.GetParallelProjection() else dist * np.tan(np.radians(cam.GetViewAngle() / 2))
-    px_per_unit = size[1] / (2 * half)
-    best = None
+    return towards, up, right, half, size[1] / (2 * half)
+
+
+def class_pixels(uv: np.ndarray, size: tuple[int, int], px_per_unit: float, enough: float) -> float:
+    """The estimated pixels a class at screen coordinates ``uv`` (N, 2, world units from the
+    view's centre) covers in a frame of ``size``: only what falls inside the frame counts."""
+    xy = uv * px_per_unit
+    inside = (np.abs(xy[:, 0]) <= size[0] / 2) & (np.abs(xy[:, 1]) <= size[1] / 2)
+    return screen_area(xy[inside], line_pixels(OUTLINE_WIDTH, size[1] / 720), enough=enough)
+
+
+def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], class_names: tuple[str, ...],
+               positions: np.ndarray, inset: Inset | None, areas: dict[int, float] | None = None) -> dict[int, float]:
+    """Zoom ``inset`` on the class that covers the fewest pixels, if it spans fewer than
+    :data:`INSET_PIXELS` or covers less than :data:`~layerlapse.draw.area.AREA_SHARE` of the
+    frame (a short line squashed into a corner); else hide it. Call after the camera ``cam`` is set.
+
+    -> how many pixels (at 720p) each class spans in the frame, the inset's zoom included
+    (:data:`GRID` for a scene without classes), which :class:`Visibility` watches. ``areas``
+    (if given) is filled with each class's estimated pixels (the large ones at least the share)."""
+    visible: dict[int, float] = {}
+    _, up, right, half, px_per_unit = _lens(cam, size)
     to_720p = 720 / size[1]
     if not class_sets:  # a scene without classes (the grid alone): watch all of it
         pts = positions.astype(float)
         visible[GRID] = max(np.ptp(pts @ up), np.ptp(pts @ right)) * px_per_unit * to_720p
+    enough = AREA_SHARE * size[0] * size[1]
+    centre3 = np.array(cam.GetFocalPoint())
+    best = None
     for label, idx in class_sets.items():
         if not len(idx):
             continue
         pts = positions[idx].astype(float)
-        extent = max(np.ptp(pts @ up), np.ptp(pts @ right))
+        u, r = (pts - centre3) @ up, (pts - centre3) @ right
+        extent = max(np.ptp(u), np.ptp(r))
         visible[label] = extent * px_per_unit * to_720p
-        if best is None or extent < best[1]:
-            best = (label, extent, pts)
+        if inset is None and areas is None:
+            continue
+        area = class_pixels(np.stack([r, u], 1), size, px_per_unit, enough)
+        if areas is not None:
+            areas[label] = area
+        if extent * px_per_unit < INSET_PIXELS * size[1] / 720:
+            area = 0.0
+        if area < enough and (best is None or area < best[1]):
+            best = (label, area, pts, extent)
     if inset is None:
         return visible
-    threshold = INSET_PIXELS * size[1] / 720
-    if best is None or best[1] * px_per_unit >= threshold:
+    if best is None:
         inset.set_visible(False)
         return visible
-    label, extent, pts = best
-    lens_half = max(0.7 * extent, half / MAX_ZOOM)
-    centre = 0.5 * (pts.min(0) + pts.max(0))
+    label, _, pts, extent = best
+    _zoom(cam, size, inset, pts, extent, half, class_names[label], class_sets, positions, visible)
+    return visible
+
+
+def _zoom(cam, size, inset: Inset, pts: np.ndarray, extent: float, half: float, name: str,
+          class_sets: dict[int, np.ndarray], positions: np.ndarray, visible: dict[int, float]) -> None:
+    """Pose ``inset`` on a class (its points ``pts``, spanning ``extent``): centred on its
+    point nearest its median, at least :data:`MIN_MAGNIFY` times larger than in the frame,
+    and raise ``visible`` by what the inset shows of every class."""
+    _, up, right, _, px_per_unit = _lens(cam, size)
+    x0, y0, x1, y1 = inset.renderer.GetViewport()
+    inset_px = (y1 - y0) * size[1]
+    lens_half = min(0.7 * extent, inset_px / (2 * MIN_MAGNIFY * px_per_unit))
+    lens_half = max(lens_half, half / MAX_ZOOM)
+    centre = pts[np.argmin(np.abs(pts - np.median(pts, 0)).sum(1))]
     # what the inset (its viewport, 2 lens_half high in world units) shows of
     # every class, the zoomed one and any other inside the lens
-    x0, y0, x1, y1 = inset.renderer.GetViewport()
-    aspect = (x1 - x0) * size[0] / ((y1 - y0) * size[1])
-    inset_px_per_unit = (y1 - y0) * size[1] / (2 * lens_half) * to_720p
+    aspect = (x1 - x0) * size[0] / inset_px
+    inset_px_per_unit = inset_px / (2 * lens_half) * 720 / size[1]
     for other, idx in class_sets.items():
         if not len(idx):
             continue
@@ -110,8 +153,26 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
         if inside.any():
             seen = max(np.ptp(u[inside]), np.ptp(r[inside])) * inset_px_per_unit
             visible[other] = max(visible[other], seen)
-    inset.pose(cam, centre, lens_half, f"{class_names[label]}, zoomed \u00d7{half / lens_half:.0f}")
-    return visible
+    inset.pose(cam, centre, lens_half, f"{name}, zoomed \u00d7{half / lens_half:.0f}")
+
+
+class Widen:
+    """Flat views: a class's lines (curves, outlines) drawn wider while the class covers less
+    than :data:`~layerlapse.draw.area.AREA_SHARE` of the frame, up to :data:`MAX_WIDEN` times,
+    in proportion to what it lacks: a class squashed into a corner stays a visible stroke."""
+
+    def __init__(self, class_actors: dict[int, list], size: tuple[int, int]) -> None:
+        self.lines = {label: [(a, a.GetProperty().GetLineWidth()) for a in actors
+                              if a.GetProperty().GetLineWidth() > 1 and a.GetMapper().GetInput().GetNumberOfLines()]
+                      for label, actors in class_actors.items()}
+        self.enough = AREA_SHARE * size[0] * size[1]
+
+    def update(self, areas: dict[int, float]) -> None:
+        for label, actors in self.lines.items():
+            area = areas.get(label, self.enough)
+            k = float(np.clip(self.enough / max(area, 1.0), 1.0, MAX_WIDEN))
+            for actor, width in actors:
+                actor.GetProperty().SetLineWidth(round(width * k))
 
 
 class Visibility:

@@ -35,7 +35,7 @@ from layerlapse.render.actors import PartBuilder
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
-from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
+from layerlapse.render.sight import Widen, cutaways, face_cutaways, pose_inset
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
@@ -102,6 +102,7 @@ class SceneView:
         self.cutaways = [] if self.flat or scene.dim < 3 else cutaways(
             self.class_sets, self.class_actors, start, solids={s.label for s in scene.surfaces})
         self.inset = self._inset(scale)
+        self.widen = Widen(self.class_actors, size) if self.flat and len(self.class_sets) > 1 else None
         #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
         self.visible_pixels: dict[int, float] = {}
         self._texts(title, scale)
@@ -215,8 +216,11 @@ class SceneView:
         watches, and number the reference axes' ticks. Call after the camera is set."""
         if self.reference is not None:
             self.reference.pose_ticks(self.plotter.renderer, self.size)
+        areas: dict[int, float] | None = None if self.widen is None else {}
         self.visible_pixels = pose_inset(self.plotter.camera, self.size, self.class_sets, self.scene.class_names,
-                                         positions, self.inset)
+                                         positions, self.inset, areas)
+        if self.widen is not None and areas is not None:
+            self.widen.update(areas)
 
     def _text(self, text: str, position: tuple[float, float], size: float, *, top: bool):
         """A text actor at a viewport position (fractions of width, height), inset from the edges."""
