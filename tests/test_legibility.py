@@ -142,13 +142,15 @@ def test_the_ticks_number_the_axes_on_screen():
 PRESETS = ["two-curves", "spirals", "spirals-tangled", "disk-annulus", "disk-annulus-lift", "line-segments",
            "linked-tori", "linked-tori-4d", "unlink", "easy-way-out", "sphere-shell", "sphere-shell-4d",
            "trefoil", "linked-tori-flow", "linked-tori-flow-4d"]
-KNOWN_WORST = {"linked-tori": (100, 105, 210, 215, 225, 330), "disk-annulus": (105, 210, 300),
-               "trefoil": (115, 195, 200, 225), "spirals-tangled": (310, 400), "sphere-shell": (215, 285)}
+KNOWN_WORST = {"linked-tori": (122, 127, 232, 237, 247, 352, 370), "disk-annulus": (127, 232, 322, 328),
+               "trefoil": (137, 157, 217, 222, 247), "spirals-tangled": (332, 422), "spirals": (423, 441),
+               "sphere-shell": (237, 271, 307, 385), "line-segments": (0, 112, 150), "two-curves": (45, 120),
+               "unlink": (228, 242), "easy-way-out": (114, 128, 370)}
+#: the same for the essay's disk-annulus network (--hidden 2): its disk under the rings at the output
+KNOWN_WORST_HIDDEN_2 = (120, 127, 142, 150)
 #: what the frames still show below the bar, and why (see the report of issue 19)
 LEFT = {
-    "sphere-shell": "the cutaway opens the shell on the camera's side: the framed shell is wider than what is drawn",
-    "linked-tori-flow": "this default network's flow squeezes the tori into sheets seen edge-on (68% accuracy)",
-    "trefoil": "0.29 at frame 225: the framed tube centre lines reach further than the drawn pixels",
+    "sphere-shell": "0.14 at frame 271: the camera frames the grid's lines and the cut shell, the drawn part sits in a corner",
 }
 
 
@@ -162,7 +164,8 @@ def _frames(worst):
 def _check(name, hidden=None):
     """(frames under the span bar, frames under the area bar) of preset ``name``, rendered once."""
     config = {"hidden": hidden} if hidden else None
-    samples = legibility.sampled_frames(name, _frames(KNOWN_WORST.get(name, ())), network_config=config)
+    worst = KNOWN_WORST_HIDDEN_2 if hidden == (2,) else KNOWN_WORST.get(name, ())
+    samples = legibility.sampled_frames(name, _frames(worst), network_config=config)
     low_span = [(s.frame, round(s.span, 2)) for s in samples if s.span < MIN_SPAN]
     low_area = [(s.frame, round(100 * s.area, 2)) for s in samples if s.area < MIN_AREA]
     return low_span, low_area
@@ -186,12 +189,11 @@ def test_the_essays_disk_annulus_network_spans_the_frame():
     assert not low_span, low_span
 
 
-#: presets whose smaller class still covers under 0.2% of some sampled frame: squashed into a
-#: corner or along the box's edges (the 3 px lines keep it visible, not large), or at the
-#: output under the misclassified markers; left for an area-aware inset (see the report)
-THIN = {name: "a class squashed to under 0.2% of the frame in some frames" for name in (
-    "two-curves", "spirals", "spirals-tangled", "line-segments", "linked-tori",
-    "unlink", "sphere-shell", "trefoil", "linked-tori-flow")}
+#: presets whose smaller class still covers under 0.2% of some sampled frame: in 3-D, at the
+#: output, a class squashed to a sheet seen edge-on, behind the other class and under the dots
+#: (its projected points cover more than the 0.5% that calls the inset; what is seen, 0.12-0.15%)
+THIN = {name: "a 3-D class squashed to an edge-on sheet at the output, partly hidden" for name in (
+    "linked-tori", "sphere-shell")}
 
 
 @pytest.mark.slow
@@ -199,6 +201,13 @@ THIN = {name: "a class squashed to under 0.2% of the frame in some frames" for n
 def test_every_class_keeps_an_area(name):
     _, low_area = _check(name)
     assert not low_area, f"frames (frame, % area) under {100 * MIN_AREA}%: {low_area}"
+
+
+@pytest.mark.slow
+def test_the_essays_disk_annulus_network_keeps_an_area():
+    """Its disk ends squashed along the box's corner under the misclassified rings."""
+    _, low_area = _check("disk-annulus", (2,))
+    assert not low_area, low_area
 
 
 def test_the_screen_area_estimate():
