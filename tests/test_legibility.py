@@ -211,7 +211,8 @@ def test_the_essays_disk_annulus_network_keeps_an_area():
 
 
 def test_the_screen_area_estimate():
-    """A 3-pixel line 200 pixels long covers about 600 pixels; a 60-pixel square sampled every
+    """A 3-pixel line 200 pixels long covers about 600 pixels, however sparsely its points are
+    sampled (a small figure's curves); a 60-pixel square sampled every
     5 pixels is filled between its points (about 3600); one point, one cell."""
     from layerlapse.draw.area import screen_area
 
@@ -220,6 +221,8 @@ def test_the_screen_area_estimate():
     g = np.arange(0, 61, 5.0)
     square = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
     assert 3000 <= screen_area(square, 3.0) <= 4500
+    sparse = line[::40]  # 11 points 20 pixels apart: a curve drawn as a line covers its segments
+    assert 450 <= screen_area(sparse, 3.0) <= 1000
     assert screen_area(line, 3.0, enough=100) >= 100  # large enough: it may stop early
     assert screen_area(np.zeros((1, 2)), 3.0) == 9.0 and screen_area(np.zeros((0, 2)), 3.0) == 0.0
 

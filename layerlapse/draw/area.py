@@ -14,6 +14,8 @@ from scipy import ndimage
 AREA_SHARE = 0.005
 #: the coarse grid's cells are never finer than this many pixels (the estimate stays cheap)
 MIN_CELL = 2.0
+#: consecutive points further apart than this many cells are not joined by a line
+JUMP = 40
 
 
 def screen_area(xy: np.ndarray, width: float, *, enough: float = np.inf) -> float:
@@ -26,6 +28,7 @@ def screen_area(xy: np.ndarray, width: float, *, enough: float = np.inf) -> floa
     if not len(xy):
         return 0.0
     cell = max(float(width), MIN_CELL)
+    xy = _filled(xy, cell)
     ij = np.floor((xy - xy.min(0)) / cell).astype(np.int64)
     shape = ij.max(0) + 1
     occupied = len(np.unique(ij[:, 0] * shape[1] + ij[:, 1])) * cell * cell
@@ -35,3 +38,18 @@ def screen_area(xy: np.ndarray, width: float, *, enough: float = np.inf) -> floa
     grid[ij[:, 0] + 1, ij[:, 1] + 1] = True
     grid = ndimage.binary_closing(grid, structure=np.ones((3, 3), bool))
     return float(grid.sum()) * cell * cell
+
+
+def _filled(xy: np.ndarray, cell: float) -> np.ndarray:
+    """``xy`` with points added between consecutive ones up to a cell apart: a sparsely sampled
+    curve drawn as a line covers its segments, not only its vertices. Pairs further apart than
+    :data:`JUMP` cells are taken for the end of one curve and the start of the next."""
+    step = np.linalg.norm(np.diff(xy, axis=0), axis=1) / cell
+    k = np.where(step <= JUMP, np.ceil(step), 0).astype(np.int64)
+    if not k.sum():
+        return xy
+    pair = np.repeat(np.arange(len(k)), k)
+    start = np.cumsum(k) - k
+    frac = (np.arange(len(pair)) - np.repeat(start, k) + 0.5) / np.repeat(np.maximum(k, 1), k)
+    extra = xy[pair] + frac[:, None] * (xy[pair + 1] - xy[pair])
+    return np.concatenate([xy, extra])
