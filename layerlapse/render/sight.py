@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from layerlapse.draw.area import AREA_SHARE, screen_area
+from layerlapse.draw.area import AREA_SHARE, AREA_SHARE_3D, screen_area
 from layerlapse.draw.model import OUTLINE_WIDTH, line_pixels
 
 if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it without VTK
@@ -33,7 +33,8 @@ def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], s
              solids: set[int]) -> list:
     """3-D scenes where one class encloses another (a ball in a shell): clipping planes
     that open the enclosing class's surfaces on the camera's side, through the middle of
-    the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices)].
+    the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices,
+    enclosing label)].
 
     Only a class with surfaces (``solids``: their labels) can enclose: a curve hides nothing
     its bounding box holds, and cutting it (the trefoil around its ring) breaks the knot open."""
@@ -51,7 +52,7 @@ def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], s
         plane = vtk.vtkPlane()
         for actor in class_actors[outer]:  # its surfaces and their outlines
             actor.mapper.AddClippingPlane(plane)
-        out.append((plane, np.concatenate([class_sets[label] for label in inner])))
+        out.append((plane, np.concatenate([class_sets[label] for label in inner]), outer))
     return out
 
 
@@ -61,7 +62,7 @@ def face_cutaways(camera, planes: list, positions: np.ndarray) -> None:
         return
     towards = np.subtract(camera.GetPosition(), camera.GetFocalPoint())
     towards /= max(float(np.linalg.norm(towards)), 1e-30)
-    for plane, inner in planes:
+    for plane, inner, _ in planes:
         pts = positions[inner]
         plane.SetOrigin(*(0.5 * (pts.min(0) + pts.max(0))))
         plane.SetNormal(*(-towards))
@@ -100,7 +101,7 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
     if not class_sets:  # a scene without classes (the grid alone): watch all of it
         pts = positions.astype(float)
         visible[GRID] = max(np.ptp(pts @ up), np.ptp(pts @ right)) * px_per_unit * to_720p
-    enough = AREA_SHARE * size[0] * size[1]
+    enough = (AREA_SHARE if cam.GetParallelProjection() else AREA_SHARE_3D) * size[0] * size[1]
     centre3 = np.array(cam.GetFocalPoint())
     best = None
     for label, idx in class_sets.items():
@@ -154,6 +155,19 @@ def _zoom(cam, size, inset: Inset, pts: np.ndarray, extent: float, half: float, 
             seen = max(np.ptp(u[inside]), np.ptp(r[inside])) * inset_px_per_unit
             visible[other] = max(visible[other], seen)
     inset.pose(cam, centre, lens_half, f"{name}, zoomed \u00d7{half / lens_half:.0f}")
+
+
+def drawn_sets(class_sets: dict[int, np.ndarray], planes: list, positions: np.ndarray) -> dict[int, np.ndarray]:
+    """``class_sets`` without the points the cutaways ``planes`` (faced this frame) open: what
+    the inset and the area estimate see of an enclosing class is what is drawn of it."""
+    if not planes:
+        return class_sets
+    out = dict(class_sets)
+    for plane, _, outer in planes:
+        idx = out[outer]
+        kept = (positions[idx] - np.array(plane.GetOrigin())) @ np.array(plane.GetNormal()) >= 0
+        out[outer] = idx[kept]
+    return out
 
 
 class Widen:

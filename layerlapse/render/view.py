@@ -35,7 +35,7 @@ from layerlapse.render.actors import PartBuilder
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
-from layerlapse.render.sight import Widen, cutaways, face_cutaways, pose_inset
+from layerlapse.render.sight import Widen, cutaways, drawn_sets, face_cutaways, pose_inset
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
@@ -217,7 +217,8 @@ class SceneView:
         if self.reference is not None:
             self.reference.pose_ticks(self.plotter.renderer, self.size)
         areas: dict[int, float] | None = None if self.widen is None else {}
-        self.visible_pixels = pose_inset(self.plotter.camera, self.size, self.class_sets, self.scene.class_names,
+        sets = drawn_sets(self.class_sets, self.cutaways, positions)
+        self.visible_pixels = pose_inset(self.plotter.camera, self.size, sets, self.scene.class_names,
                                          positions, self.inset, areas)
         if self.widen is not None and areas is not None:
             self.widen.update(areas)
