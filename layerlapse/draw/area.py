@@ -6,7 +6,6 @@ can be 200 pixels long)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 #: a class estimated to cover less than this share of the frame's pixels gets the inset
 #: (2.5 times the 0.2% a class must keep, as the tests measure it: lines, shading and the
@@ -32,16 +31,35 @@ def screen_area(xy: np.ndarray, width: float, *, enough: float = np.inf) -> floa
     if not len(xy):
         return 0.0
     cell = max(float(width), MIN_CELL)
-    xy = _filled(xy, cell)
-    ij = np.floor((xy - xy.min(0)) / cell).astype(np.int64)
-    shape = ij.max(0) + 1
-    occupied = len(np.unique(ij[:, 0] * shape[1] + ij[:, 1])) * cell * cell
-    if occupied >= enough:
-        return float(occupied)
-    grid = np.zeros(tuple(shape + 2), bool)
-    grid[ij[:, 0] + 1, ij[:, 1] + 1] = True
-    grid = ndimage.binary_closing(grid, structure=np.ones((3, 3), bool))
-    return float(grid.sum()) * cell * cell
+    # one contiguous row per axis: numpy reduces an (N, 2) array along N slowly
+    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    x0, y0 = x.min(), y.min()
+    grid = np.zeros((int((x.max() - x0) / cell) + 3, int((y.max() - y0) / cell) + 3), bool)
+    grid[((x - x0) / cell).astype(np.int64) + 1, ((y - y0) / cell).astype(np.int64) + 1] = True
+    occupied = float(np.count_nonzero(grid)) * cell * cell
+    if occupied >= enough:  # the vertices alone cover enough: large, whatever lies between them
+        return occupied
+    extra = _filled(xy, cell)[len(xy):]
+    grid[((extra[:, 0] - x0) / cell).astype(np.int64) + 1, ((extra[:, 1] - y0) / cell).astype(np.int64) + 1] = True
+    return float(np.count_nonzero(_closed(grid))) * cell * cell
+
+
+def _closed(grid: np.ndarray) -> np.ndarray:
+    """``grid`` closed by a 3 x 3 square, with shifted slices (as ``scipy.ndimage.binary_closing``,
+    in a fraction of its time on these small grids)."""
+    grown = grid.copy()
+    grown[1:] |= grid[:-1]
+    grown[:-1] |= grid[1:]
+    g = grown.copy()
+    g[:, 1:] |= grown[:, :-1]
+    g[:, :-1] |= grown[:, 1:]
+    shrunk = g.copy()
+    shrunk[1:-1] &= g[:-2] & g[2:]
+    out = shrunk.copy()
+    out[:, 1:-1] &= shrunk[:, :-2] & shrunk[:, 2:]
+    out[[0, -1]] = False  # as ndimage erodes: nothing outside the grid
+    out[:, [0, -1]] = False
+    return out
 
 
 def _filled(xy: np.ndarray, cell: float) -> np.ndarray:
@@ -49,7 +67,7 @@ def _filled(xy: np.ndarray, cell: float) -> np.ndarray:
     curve drawn as a line covers its segments, not only its vertices. Pairs further apart than
     :data:`JUMP` cells are taken for the end of one curve and the start of the next."""
     step = np.linalg.norm(np.diff(xy, axis=0), axis=1) / cell
-    k = np.where(step <= JUMP, np.ceil(step), 0).astype(np.int64)
+    k = np.where(step <= JUMP, np.floor(step), 0).astype(np.int64)  # none between points a cell apart
     if not k.sum():
         return xy
     pair = np.repeat(np.arange(len(k)), k)

@@ -102,18 +102,18 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
         pts = positions.astype(float)
         visible[GRID] = max(np.ptp(pts @ up), np.ptp(pts @ right)) * px_per_unit * to_720p
     enough = (AREA_SHARE if cam.GetParallelProjection() else AREA_SHARE_3D) * size[0] * size[1]
-    centre3 = np.array(cam.GetFocalPoint())
+    centre3, axes = np.array(cam.GetFocalPoint()), np.stack([right, up], 1)
     best = None
     for label, idx in class_sets.items():
         if not len(idx):
             continue
         pts = positions[idx].astype(float)
-        u, r = (pts - centre3) @ up, (pts - centre3) @ right
-        extent = max(np.ptp(u), np.ptp(r))
+        ru = axes.T @ (pts - centre3).T  # (2, N): numpy reduces rows fast, an (N, 2) array's columns slowly
+        extent = float((ru.max(1) - ru.min(1)).max())
         visible[label] = extent * px_per_unit * to_720p
         if inset is None and areas is None:
             continue
-        area = class_pixels(np.stack([r, u], 1), size, px_per_unit, enough)
+        area = class_pixels(ru.T, size, px_per_unit, enough)
         if areas is not None:
             areas[label] = area
         if extent * px_per_unit < INSET_PIXELS * size[1] / 720:
