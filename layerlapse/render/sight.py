@@ -87,14 +87,17 @@ def class_pixels(uv: np.ndarray, size: tuple[int, int], px_per_unit: float, enou
 
 
 def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], class_names: tuple[str, ...],
-               positions: np.ndarray, inset: Inset | None, areas: dict[int, float] | None = None) -> dict[int, float]:
+               positions: np.ndarray, inset: Inset | None, areas: dict[int, float] | None = None,
+               widened: float = 1.0) -> dict[int, float]:
     """Zoom ``inset`` on the class that covers the fewest pixels, if it spans fewer than
     :data:`INSET_PIXELS` or covers less than :data:`~layerlapse.draw.area.AREA_SHARE` of the
     frame (a short line squashed into a corner); else hide it. Call after the camera ``cam`` is set.
 
     -> how many pixels (at 720p) each class spans in the frame, the inset's zoom included
     (:data:`GRID` for a scene without classes), which :class:`Visibility` watches. ``areas``
-    (if given) is filled with each class's estimated pixels (the large ones at least the share)."""
+    (if given) is filled with each class's estimated pixels (the large ones at least the share);
+    ``widened``: how much wider a squashed class's lines may be drawn (:class:`Widen`), so the
+    inset is called only for a class that even so would cover less than the share."""
     visible: dict[int, float] = {}
     _, up, right, half, px_per_unit = _lens(cam, size)
     to_720p = 720 / size[1]
@@ -118,7 +121,7 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
             areas[label] = area
         if extent * px_per_unit < INSET_PIXELS * size[1] / 720:
             area = 0.0
-        if area < enough and (best is None or area < best[1]):
+        if area * widened < enough and (best is None or area < best[1]):
             best = (label, area, pts, extent)
     if inset is None:
         return visible

@@ -35,7 +35,7 @@ from layerlapse.render.actors import PartBuilder
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
-from layerlapse.render.sight import Widen, cutaways, drawn_sets, face_cutaways, pose_inset
+from layerlapse.render.sight import MAX_WIDEN, Widen, cutaways, drawn_sets, face_cutaways, pose_inset
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
@@ -219,7 +219,7 @@ class SceneView:
         areas: dict[int, float] | None = None if self.widen is None else {}
         sets = drawn_sets(self.class_sets, self.cutaways, positions)
         self.visible_pixels = pose_inset(self.plotter.camera, self.size, sets, self.scene.class_names,
-                                         positions, self.inset, areas)
+                                         positions, self.inset, areas, MAX_WIDEN if self.widen else 1.0)
         if self.widen is not None and areas is not None:
             self.widen.update(areas)
 
