@@ -24,6 +24,7 @@ AXES_ACROSS = 1.6
 #: the misclassified markers: their opacity, a 3-D dot's diameter (a share of the marker
 #: size) and its open middle (a share of the diameter), the sides of a flat view's ring
 MARKER_ALPHA, DOT_ACROSS, DOT_HOLE, RING_SIDES = 0.8, 1.75, 0.5, 12
+MARKER_ALPHA_3D = 0.6  # hollow dots crowd on a squashed class (linked-tori's output): lighter still
 
 
 def line_mesh(points: np.ndarray, segments: np.ndarray) -> pv.PolyData:
@@ -202,8 +203,9 @@ class Markers:
         import vtk
 
         self.count = len(points)
-        # translucent: a class under many markers keeps its hue (darker), not hidden
-        self.alpha = MARKER_ALPHA
+        # translucent: a class under many markers keeps its hue (darker), not hidden; the 3-D
+        # dots crowd on a squashed class (linked-tori's output), so they are lighter still
+        self.alpha = MARKER_ALPHA if ring is not None else MARKER_ALPHA_3D
         self.renderer = vtk.vtkRenderer()
         self.renderer.SetLayer(1)
         self.renderer.InteractiveOff()

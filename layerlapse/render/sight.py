@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from layerlapse.draw.area import AREA_SHARE, AREA_SHARE_3D, screen_area
+from layerlapse.draw.model import OUTLINE_WIDTH, line_pixels
+
 if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it without VTK
     from layerlapse.render.lens import Inset
 
@@ -16,6 +19,10 @@ if TYPE_CHECKING:  # Visibility is pure: the size checks of a batch load it with
 INSET_PIXELS = 40.0
 #: the inset magnifies at most this much (a class squashed to a point stays a point)
 MAX_ZOOM = 2000.0
+#: and at least this much, in pixels (a long class squashed thin is seen in part, larger)
+MIN_MAGNIFY = 2.0
+#: a squashed class's lines are widened at most this much (:class:`Widen`)
+MAX_WIDEN = 5.0
 #: the label :attr:`~layerlapse.render.view.SceneView.visible_pixels` gives the grid of a scene without classes
 GRID = -1
 #: a class spanning fewer pixels than this (at 720p, the inset's zoom included) is lost from sight
@@ -26,7 +33,8 @@ def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], s
              solids: set[int]) -> list:
     """3-D scenes where one class encloses another (a ball in a shell): clipping planes
     that open the enclosing class's surfaces on the camera's side, through the middle of
-    the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices)].
+    the enclosed class, every frame, so it is never hidden. -> [(plane, enclosed indices,
+    enclosing label)].
 
     Only a class with surfaces (``solids``: their labels) can enclose: a curve hides nothing
     its bounding box holds, and cutting it (the trefoil around its ring) breaks the knot open."""
@@ -44,7 +52,7 @@ def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], s
         plane = vtk.vtkPlane()
         for actor in class_actors[outer]:  # its surfaces and their outlines
             actor.mapper.AddClippingPlane(plane)
-        out.append((plane, np.concatenate([class_sets[label] for label in inner])))
+        out.append((plane, np.concatenate([class_sets[label] for label in inner]), outer))
     return out
 
 
@@ -54,53 +62,92 @@ def face_cutaways(camera, planes: list, positions: np.ndarray) -> None:
         return
     towards = np.subtract(camera.GetPosition(), camera.GetFocalPoint())
     towards /= max(float(np.linalg.norm(towards)), 1e-30)
-    for plane, inner in planes:
+    for plane, inner, _ in planes:
         pts = positions[inner]
         plane.SetOrigin(*(0.5 * (pts.min(0) + pts.max(0))))
         plane.SetNormal(*(-towards))
 
 
-def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], class_names: tuple[str, ...],
-               positions: np.ndarray, inset: Inset | None) -> dict[int, float]:
-    """Zoom ``inset`` on the class that covers the fewest pixels, if it covers fewer than
-    :data:`INSET_PIXELS`; else hide it. Call after the camera ``cam`` is set.
-
-    -> how many pixels (at 720p) each class spans in the frame, the inset's zoom included
-    (:data:`GRID` for a scene without classes), which :class:`Visibility` watches."""
-    visible: dict[int, float] = {}
+def _lens(cam, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """The main camera's screen axes: (towards, up, right, view half-height, pixels per unit)."""
     towards = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
     dist = float(np.linalg.norm(towards))
     up = np.array(cam.GetViewUp())
     right = np.cross(up, towards / max(dist, 1e-30))
     half = cam.GetParallelScale() if cam.GetParallelProjection() else dist * np.tan(np.radians(cam.GetViewAngle() / 2))
-    px_per_unit = size[1] / (2 * half)
-    best = None
+    return towards, up, right, half, size[1] / (2 * half)
+
+
+def class_pixels(uv: np.ndarray, size: tuple[int, int], px_per_unit: float, enough: float) -> float:
+    """The estimated pixels a class at screen coordinates ``uv`` (N, 2, world units from the
+    view's centre) covers in a frame of ``size``: only what falls inside the frame counts."""
+    xy = uv * px_per_unit
+    inside = (np.abs(xy[:, 0]) <= size[0] / 2) & (np.abs(xy[:, 1]) <= size[1] / 2)
+    return screen_area(xy[inside], line_pixels(OUTLINE_WIDTH, size[1] / 720), enough=enough)
+
+
+def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], class_names: tuple[str, ...],
+               positions: np.ndarray, inset: Inset | None, areas: dict[int, float] | None = None,
+               widened: float = 1.0) -> dict[int, float]:
+    """Zoom ``inset`` on the class that covers the fewest pixels, if it spans fewer than
+    :data:`INSET_PIXELS` or covers less than :data:`~layerlapse.draw.area.AREA_SHARE` of the
+    frame (a short line squashed into a corner); else hide it. Call after the camera ``cam`` is set.
+
+    -> how many pixels (at 720p) each class spans in the frame, the inset's zoom included
+    (:data:`GRID` for a scene without classes), which :class:`Visibility` watches. ``areas``
+    (if given) is filled with each class's estimated pixels (the large ones at least the share);
+    ``widened``: how much wider a squashed class's lines may be drawn (:class:`Widen`), so the
+    inset is called only for a class that even so would cover less than the share."""
+    visible: dict[int, float] = {}
+    _, up, right, half, px_per_unit = _lens(cam, size)
     to_720p = 720 / size[1]
     if not class_sets:  # a scene without classes (the grid alone): watch all of it
         pts = positions.astype(float)
         visible[GRID] = max(np.ptp(pts @ up), np.ptp(pts @ right)) * px_per_unit * to_720p
+    enough = (AREA_SHARE if cam.GetParallelProjection() else AREA_SHARE_3D) * size[0] * size[1]
+    centre3, axes = np.array(cam.GetFocalPoint()), np.stack([right, up], 1)
+    best = None
     for label, idx in class_sets.items():
         if not len(idx):
             continue
         pts = positions[idx].astype(float)
-        extent = max(np.ptp(pts @ up), np.ptp(pts @ right))
+        ru = axes.T @ (pts - centre3).T  # (2, N): numpy reduces rows fast, an (N, 2) array's columns slowly
+        extent = float((ru.max(1) - ru.min(1)).max())
         visible[label] = extent * px_per_unit * to_720p
-        if best is None or extent < best[1]:
-            best = (label, extent, pts)
+        if inset is None and areas is None:
+            continue
+        area = class_pixels(ru.T, size, px_per_unit, enough)
+        if areas is not None:
+            areas[label] = area
+        if extent * px_per_unit < INSET_PIXELS * size[1] / 720:
+            area = 0.0
+        if area * widened < enough and (best is None or area < best[1]):
+            best = (label, area, pts, extent)
     if inset is None:
         return visible
-    threshold = INSET_PIXELS * size[1] / 720
-    if best is None or best[1] * px_per_unit >= threshold:
+    if best is None:
         inset.set_visible(False)
         return visible
-    label, extent, pts = best
-    lens_half = max(0.7 * extent, half / MAX_ZOOM)
-    centre = 0.5 * (pts.min(0) + pts.max(0))
+    label, _, pts, extent = best
+    _zoom(cam, size, inset, pts, extent, half, class_names[label], class_sets, positions, visible)
+    return visible
+
+
+def _zoom(cam, size, inset: Inset, pts: np.ndarray, extent: float, half: float, name: str,
+          class_sets: dict[int, np.ndarray], positions: np.ndarray, visible: dict[int, float]) -> None:
+    """Pose ``inset`` on a class (its points ``pts``, spanning ``extent``): centred on its
+    point nearest its median, at least :data:`MIN_MAGNIFY` times larger than in the frame,
+    and raise ``visible`` by what the inset shows of every class."""
+    _, up, right, _, px_per_unit = _lens(cam, size)
+    x0, y0, x1, y1 = inset.renderer.GetViewport()
+    inset_px = (y1 - y0) * size[1]
+    lens_half = min(0.7 * extent, inset_px / (2 * MIN_MAGNIFY * px_per_unit))
+    lens_half = max(lens_half, half / MAX_ZOOM)
+    centre = pts[np.argmin(np.abs(pts - np.median(pts, 0)).sum(1))]
     # what the inset (its viewport, 2 lens_half high in world units) shows of
     # every class, the zoomed one and any other inside the lens
-    x0, y0, x1, y1 = inset.renderer.GetViewport()
-    aspect = (x1 - x0) * size[0] / ((y1 - y0) * size[1])
-    inset_px_per_unit = (y1 - y0) * size[1] / (2 * lens_half) * to_720p
+    aspect = (x1 - x0) * size[0] / inset_px
+    inset_px_per_unit = inset_px / (2 * lens_half) * 720 / size[1]
     for other, idx in class_sets.items():
         if not len(idx):
             continue
@@ -110,8 +157,40 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
         if inside.any():
             seen = max(np.ptp(u[inside]), np.ptp(r[inside])) * inset_px_per_unit
             visible[other] = max(visible[other], seen)
-    inset.pose(cam, centre, lens_half, class_names[label])
-    return visible
+    drawn = np.concatenate([idx for idx in class_sets.values() if len(idx)]) if class_sets else np.zeros(0, int)
+    inset.pose(cam, centre, lens_half, name, avoid=positions[drawn[:: max(1, len(drawn) // 2000)]])
+
+
+def drawn_sets(class_sets: dict[int, np.ndarray], planes: list, positions: np.ndarray) -> dict[int, np.ndarray]:
+    """``class_sets`` without the points the cutaways ``planes`` (faced this frame) open: what
+    the inset and the area estimate see of an enclosing class is what is drawn of it."""
+    if not planes:
+        return class_sets
+    out = dict(class_sets)
+    for plane, _, outer in planes:
+        idx = out[outer]
+        kept = (positions[idx] - np.array(plane.GetOrigin())) @ np.array(plane.GetNormal()) >= 0
+        out[outer] = idx[kept]
+    return out
+
+
+class Widen:
+    """Flat views: a class's lines (curves, outlines) drawn wider while the class covers less
+    than :data:`~layerlapse.draw.area.AREA_SHARE` of the frame, up to :data:`MAX_WIDEN` times,
+    in proportion to what it lacks: a class squashed into a corner stays a visible stroke."""
+
+    def __init__(self, class_actors: dict[int, list], size: tuple[int, int]) -> None:
+        self.lines = {label: [(a, a.GetProperty().GetLineWidth()) for a in actors
+                              if a.GetProperty().GetLineWidth() > 1 and a.GetMapper().GetInput().GetNumberOfLines()]
+                      for label, actors in class_actors.items()}
+        self.enough = AREA_SHARE * size[0] * size[1]
+
+    def update(self, areas: dict[int, float]) -> None:
+        for label, actors in self.lines.items():
+            area = areas.get(label, self.enough)
+            k = float(np.clip(self.enough / max(area, 1.0), 1.0, MAX_WIDEN))
+            for actor, width in actors:
+                actor.GetProperty().SetLineWidth(round(width * k))
 
 
 class Visibility:

@@ -36,7 +36,7 @@ from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.lens import CAPTION_FONT, Inset
 from layerlapse.render.overlays import DecisionView, Markers, ReferenceFrame
-from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
+from layerlapse.render.sight import MAX_WIDEN, Widen, cutaways, drawn_sets, face_cutaways, pose_inset
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
@@ -103,6 +103,7 @@ class SceneView:
         self.cutaways = [] if self.flat or scene.dim < 3 else cutaways(
             self.class_sets, self.class_actors, start, solids={s.label for s in scene.surfaces})
         self.inset = self._inset(scale)
+        self.widen = Widen(self.class_actors, size) if self.flat and len(self.class_sets) > 1 else None
         #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
         self.visible_pixels: dict[int, float] = {}
         self._shown_points: np.ndarray | None = None
@@ -217,8 +218,12 @@ class SceneView:
         watches, and number the reference axes' ticks. Call after the camera is set."""
         if self.reference is not None:
             self.reference.pose_ticks(self.plotter.renderer, self.size)
-        self.visible_pixels = pose_inset(self.plotter.camera, self.size, self.class_sets, self.scene.class_names,
-                                         positions, self.inset)
+        areas: dict[int, float] | None = None if self.widen is None else {}
+        sets = drawn_sets(self.class_sets, self.cutaways, positions)
+        self.visible_pixels = pose_inset(self.plotter.camera, self.size, sets, self.scene.class_names,
+                                         positions, self.inset, areas, MAX_WIDEN if self.widen else 1.0)
+        if self.widen is not None and areas is not None:
+            self.widen.update(areas)
 
     def _text(self, text: str, position: tuple[float, float], size: float, *, top: bool):
         """A text actor at a viewport position (fractions of width, height), inset from the edges."""
