@@ -46,3 +46,75 @@ def tick_label(value: float, step: float) -> str:
     if abs(value) >= 1e4 or (value != 0 and abs(value) < 1e-3):
         return f"{value:.0e}"
     return f"{value:.{decimals}f}"
+
+
+#: a label's box: its width per character and its height, as shares of the font's pixel
+#: size (measured on VTK's Arial digits), and the clear pixels it keeps from the box's
+#: outline, another label and any panel, per pixel of frame height at 480p
+CHAR_WIDTH, LINE_HEIGHT, CLEAR = 0.5, 0.85, 3.0 / 480
+
+
+def label_box(x: float, y: float, text: str, font_px: float) -> np.ndarray:
+    """The pixel box (x0, y0, x1, y1) of ``text`` centred at (x, y)."""
+    half_w, half_h = 0.5 * CHAR_WIDTH * font_px * len(text), 0.5 * LINE_HEIGHT * font_px
+    return np.array([x - half_w, y - half_h, x + half_w, y + half_h])
+
+
+def _near_segments(box: np.ndarray, segments: np.ndarray, clear: float) -> bool:
+    """Whether any segment (S, 2, 2) passes within ``clear`` pixels of ``box``: sampled along
+    each segment at a pixel's spacing, which is exact enough for a few pixels' clearance."""
+    if not len(segments):
+        return False
+    a, b = segments[:, 0], segments[:, 1]
+    n = int(min(400, max(2, np.ceil(np.linalg.norm(b - a, axis=1).max()))))
+    s = np.linspace(0.0, 1.0, n)[None, :, None]
+    pts = (a[:, None] + s * (b - a)[:, None]).reshape(-1, 2)
+    x0, y0, x1, y1 = box
+    return bool(np.any((pts[:, 0] >= x0 - clear) & (pts[:, 0] <= x1 + clear)
+                       & (pts[:, 1] >= y0 - clear) & (pts[:, 1] <= y1 + clear)))
+
+
+def _near_points(box: np.ndarray, points: np.ndarray, clear: float) -> bool:
+    """Whether any pixel point (N, 2) lies within ``clear`` of ``box``."""
+    x0, y0, x1, y1 = box
+    return bool(len(points)) and bool(np.any((points[:, 0] >= x0 - clear) & (points[:, 0] <= x1 + clear)
+                                             & (points[:, 1] >= y0 - clear) & (points[:, 1] <= y1 + clear)))
+
+
+def _overlaps(box: np.ndarray, rects: list[np.ndarray], clear: float) -> bool:
+    return any(box[0] < r[2] + clear and r[0] < box[2] + clear and box[1] < r[3] + clear and r[1] < box[3] + clear
+               for r in rects)
+
+
+def place_labels(candidates: list[list[tuple[float, float]]], texts: list[str], font_px: float,
+                 size: tuple[int, int], *, outline: np.ndarray, keep_out: list[np.ndarray],
+                 data: np.ndarray | None = None) -> list[np.ndarray | None]:
+    """Where each label goes (its pixel box), or None where it is dropped.
+
+    Labels are taken in the order given (the nearest the origin first); each takes the first
+    of its ``candidates`` (centres, in pixels) whose box lies in the frame between the top and
+    bottom :data:`BAND` and clears the box's ``outline`` (segments (S, 2, 2), pixels), the
+    ``keep_out`` rectangles (x0, y0, x1, y1: the inset, panels, the colour bar), the classes'
+    points ``data`` (N, 2) (twice as far: a tube or a dot has a width) and every label placed
+    before it. A label with no such place is dropped: a missing number reads
+    better than one crossed by a line or piled on another.
+    """
+    w, h = size
+    clear = CLEAR * h
+    placed: list[np.ndarray] = []
+    out: list[np.ndarray | None] = []
+    for spots, text in zip(candidates, texts):
+        chosen = None
+        for x, y in spots:
+            box = label_box(x, y, text, font_px)
+            if box[0] < 0 or box[2] > w or box[1] < BAND * h or box[3] > (1 - BAND) * h:
+                continue
+            if (_near_segments(box, outline, clear) or _overlaps(box, keep_out, 0.0) or _overlaps(box, placed, clear)
+                    or (data is not None and _near_points(box, data, 2 * clear))):
+                continue
+            chosen = box
+            break
+        if chosen is not None:
+            placed.append(chosen)
+        out.append(chosen)
+    return out

@@ -33,9 +33,10 @@ from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.networks.stretch import Stretch
 from layerlapse.render.actors import PartBuilder
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
-from layerlapse.render.heat import HeatMap
+from layerlapse.render.heat import HeatMap, bar_span
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
 from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
+from layerlapse.render.ticks import keep_out, tick_points
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
@@ -102,10 +103,13 @@ class SceneView:
         self.cutaways = [] if self.flat or scene.dim < 3 else cutaways(
             self.class_sets, self.class_actors, start, solids={s.label for s in scene.surfaces})
         self.inset = self._inset(scale)
+        self._tick_points = tick_points(model)
         #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
         self.visible_pixels: dict[int, float] = {}
         self._texts(title, scale)
         self.words = Words(self.plotter, size=size, style=style, class_names=scene.class_names, cards=cards)
+        if self.heat is not None:  # the colour bar where no card, inset or band covers it
+            self.heat.place_bars(*bar_span(size, self.heat.font_size, self.inset, self.words))
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.
@@ -145,7 +149,7 @@ class SceneView:
         self.reference = None if axes is None else ReferenceFrame(
             plotter, dim=axes.dim, ambient=axes.ambient, reach=axes.reach, colour=axes.colour,
             box_colour=axes.box_colour, width=axes.width * scale, z=axes.z, label_colour=axes.label_colour,
-            font_size=max(7, int(round(axes.font_size * scale))) if axes.font_size else 0)
+            font_size=max(7, int(round(axes.font_size * scale))) if axes.font_size else 0, halo=self.style.background)
         decision = model.decision
         self.decision = None if decision is None else DecisionView(
             plotter, width=decision.width_in, planar=self.flat, colours=decision.colours,
@@ -213,10 +217,15 @@ class SceneView:
         """Zoom the inset on the class that covers the fewest pixels (if it covers only a
         few) and measure :attr:`visible_pixels`, which :class:`~layerlapse.render.sight.Visibility`
         watches, and number the reference axes' ticks. Call after the camera is set."""
-        if self.reference is not None:
-            self.reference.pose_ticks(self.plotter.renderer, self.size)
         self.visible_pixels = pose_inset(self.plotter.camera, self.size, self.class_sets, self.scene.class_names,
                                          positions, self.inset)
+        self._tick_data = positions[self._tick_points]
+        self._pose_ticks()
+
+    def _pose_ticks(self) -> None:
+        """Number the axes, the labels kept off the data, the inset, a card's panel and the colour bar."""
+        if self.reference is not None:
+            self.reference.pose_ticks(self.plotter.renderer, self.size, keep_out(self), getattr(self, "_tick_data", None))
 
     def _text(self, text: str, position: tuple[float, float], size: float, *, top: bool):
         """A text actor at a viewport position (fractions of width, height), inset from the edges."""
@@ -344,6 +353,7 @@ class SceneView:
         wrong = self.model.misclassified
         if which == "verdict" and wrong is not None:
             pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset)
+        self._pose_ticks()  # clear of the card's panel and where the inset now is
 
     def grab(self) -> np.ndarray:
         """Render and read back the frame; -> (H, W, 3) uint8 (a new array)."""
