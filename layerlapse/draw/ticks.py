@@ -60,18 +60,15 @@ def label_box(x: float, y: float, text: str, font_px: float) -> np.ndarray:
     return np.array([x - half_w, y - half_h, x + half_w, y + half_h])
 
 
-def _near_segments(box: np.ndarray, segments: np.ndarray, clear: float) -> bool:
-    """Whether any segment (S, 2, 2) passes within ``clear`` pixels of ``box``: sampled along
-    each segment at a pixel's spacing, which is exact enough for a few pixels' clearance."""
+def _sampled(segments: np.ndarray) -> np.ndarray:
+    """Points (N, 2) along pixel segments (S, 2, 2), a pixel apart at most (400 per segment
+    at most): near enough to test a few pixels' clearance against, sampled once per frame."""
     if not len(segments):
-        return False
+        return np.zeros((0, 2))
     a, b = segments[:, 0], segments[:, 1]
     n = int(min(400, max(2, np.ceil(np.linalg.norm(b - a, axis=1).max()))))
     s = np.linspace(0.0, 1.0, n)[None, :, None]
-    pts = (a[:, None] + s * (b - a)[:, None]).reshape(-1, 2)
-    x0, y0, x1, y1 = box
-    return bool(np.any((pts[:, 0] >= x0 - clear) & (pts[:, 0] <= x1 + clear)
-                       & (pts[:, 1] >= y0 - clear) & (pts[:, 1] <= y1 + clear)))
+    return (a[:, None] + s * (b - a)[:, None]).reshape(-1, 2)
 
 
 def _near_points(box: np.ndarray, points: np.ndarray, clear: float) -> bool:
@@ -101,6 +98,8 @@ def place_labels(candidates: list[list[tuple[float, float]]], texts: list[str], 
     """
     w, h = size
     clear = CLEAR * h
+    edge = _sampled(np.asarray(outline, float).reshape(-1, 2, 2))
+    data = np.zeros((0, 2)) if data is None else np.asarray(data, float)
     placed: list[np.ndarray] = []
     out: list[np.ndarray | None] = []
     for spots, text in zip(candidates, texts):
@@ -109,8 +108,8 @@ def place_labels(candidates: list[list[tuple[float, float]]], texts: list[str], 
             box = label_box(x, y, text, font_px)
             if box[0] < 0 or box[2] > w or box[1] < BAND * h or box[3] > (1 - BAND) * h:
                 continue
-            if (_near_segments(box, outline, clear) or _overlaps(box, keep_out, 0.0) or _overlaps(box, placed, clear)
-                    or (data is not None and _near_points(box, data, 2 * clear))):
+            if (_overlaps(box, keep_out, 0.0) or _overlaps(box, placed, clear) or _near_points(box, edge, clear)
+                    or _near_points(box, data, 2 * clear)):
                 continue
             chosen = box
             break

@@ -116,8 +116,10 @@ class Ticks:
                 base = xy[a, i] + LABEL_OFFSET * h * side
                 inward = -np.sign(values[i]) * d * (0.5 * CHAR_WIDTH * self.font_px * len(label) + CLEAR * h + 2)
                 order.append((abs(values[i]), a, i))
-                spots.append([tuple(base), tuple(base + inward), tuple(base - inward),
-                              tuple(xy[a, i] - LABEL_OFFSET * h * side)])
+                # beside its tick, then slid along the axis (inwards first, a little, then more),
+                # then on the axis's other side
+                spots.append([tuple(base), tuple(base + inward), tuple(base - inward), tuple(base + 1.8 * inward),
+                              tuple(base - 1.8 * inward), tuple(xy[a, i] - LABEL_OFFSET * h * side)])
                 texts.append(label)
         rank = sorted(range(len(order)), key=lambda j: order[j])
         boxes = place_labels([spots[j] for j in rank], [texts[j] for j in rank], self.font_px, size,
