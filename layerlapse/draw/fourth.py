@@ -57,9 +57,9 @@ class HiddenCoordinate:
         frames = np.arange(deformation.n_frames)
         self.directions = hidden_directions(deformation.projection(frames))
         classes = np.asarray(classes)[:: max(1, len(classes) // LIMIT_POINTS)]
-        values = [np.abs(np.einsum("fvd,fd->fv", deformation.frames(f, classes), self.directions[f])).ravel()
-                  for f in np.array_split(frames, max(1, len(frames) // BATCH))] if len(classes) else []
-        values = np.concatenate(values) if values else np.zeros(0)
+        parts = [np.abs(np.einsum("fvd,fd->fv", deformation.frames(f, classes), self.directions[f])).ravel()
+                 for f in np.array_split(frames, max(1, len(frames) // BATCH))] if len(classes) else []
+        values = np.concatenate(parts) if parts else np.zeros(0)
         self.limit = round_limit(float(np.quantile(values, QUANTILE)) if values.size else 0.0)
 
     def at_frames(self, frames: np.ndarray) -> np.ndarray:

@@ -73,8 +73,8 @@ class HeatMap:
             self.actors.append(actor)
         if ticks is None:
             ticks = [(float(np.log(r)), ratio_text(r)) for r in ratio_ticks(limit)]
-        self.plotter, self._bar_args = plotter, dict(luts=[self._lut(c) for c in bars], title=title, ticks=ticks,
-                                                     text_colour=text_colour, font_size=font_size)
+        self.plotter, self.text_colour = plotter, text_colour
+        self.bar_luts, self.bar_title, self.bar_ticks = [self._lut(c) for c in bars], title, ticks
         self.bar_actors: list = []
         self.place_bars(BAR_CORNER[1], BAR_CORNER[1] + BAR_HEIGHT)
 
@@ -84,19 +84,18 @@ class HeatMap:
         (x0, y0, x1, y1, fractions of the viewport)."""
         for actor in self.bar_actors:
             self.plotter.renderer.RemoveActor(actor)
-        args = self._bar_args
-        self.bar_actors = _colour_bars(self.plotter, args["luts"], self.limit, title=args["title"],
-                                       ticks=args["ticks"], position=(BAR_CORNER[0], y0), height=y1 - y0,
-                                       text_colour=args["text_colour"], font_size=args["font_size"])
-        n = len(args["luts"])
+        font = self.font_size
+        self.bar_actors = _colour_bars(self.plotter, self.bar_luts, self.limit, title=self.bar_title,
+                                       ticks=self.bar_ticks, position=(BAR_CORNER[0], y0), height=y1 - y0,
+                                       text_colour=self.text_colour, font_size=font)
+        n = len(self.bar_luts)
         x0 = BAR_CORNER[0] - n * BAR_WIDTH - (n - 1) * BAR_GAP
         w, h = self.plotter.window_size
-        # the labels' reach: the tick texts left of the bar, the title above it (a guess from the font)
-        left = max(len(t) for _, t in args["ticks"]) * 0.55 * args["font_size"] / w + 0.006 if args["ticks"] else 0.0
-        title = 0.55 * args["font_size"] * len(args["title"]) / w
-        self.rect = (min(x0 - left, 0.5 * (x0 + BAR_CORNER[0]) - 0.01 - 0.5 * title), y0 - 0.5 * args["font_size"] / h,
-                     min(1.0, max(BAR_CORNER[0], 0.5 * (x0 + BAR_CORNER[0]) - 0.01 + 0.5 * title)),
-                     y1 + 0.035 + 1.2 * args["font_size"] / h)
+        # the labels' reach, a guess from the font: the tick texts left of the bar, the title above it
+        left = max((len(t) for _, t in self.bar_ticks), default=0) * 0.55 * font / w + 0.006
+        middle, title = 0.5 * (x0 + BAR_CORNER[0]) - 0.01, 0.55 * font * len(self.bar_title) / w
+        self.rect = (min(x0 - left, middle - 0.5 * title), y0 - 0.5 * font / h,
+                     min(1.0, max(BAR_CORNER[0], middle + 0.5 * title)), y1 + 0.035 + 1.2 * font / h)
 
     def _lut(self, colour: ColourLike) -> vtk.vtkLookupTable:
         if colour not in self.luts:

@@ -193,8 +193,8 @@ def tick_points(model) -> np.ndarray:
     at most about :data:`TICK_DATA`, an even stride."""
     from layerlapse.draw.model import Kind
 
-    idx = [np.asarray(model.class_points, dtype=np.int64).reshape(-1)]
-    idx += [np.arange(p.sl.start or 0, p.sl.stop) for p in model.parts if p.label < 0 and p.kind is not Kind.GRID
-            and p.sl.stop is not None]
-    idx = np.unique(np.concatenate(idx))
+    parts = [np.asarray(model.class_points, dtype=np.int64).reshape(-1)]
+    parts += [np.arange(p.sl.start or 0, p.sl.stop) for p in model.parts if p.label < 0 and p.kind is not Kind.GRID
+              and p.sl.stop is not None]
+    idx = np.unique(np.concatenate(parts))
     return idx[:: max(1, len(idx) // TICK_DATA)]
