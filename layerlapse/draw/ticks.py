@@ -78,6 +78,32 @@ def _near_points(box: np.ndarray, points: np.ndarray, clear: float) -> bool:
                                              & (points[:, 1] >= y0 - clear) & (points[:, 1] <= y1 + clear)))
 
 
+class _Occupied:
+    """Which cells of a pixel grid hold a data point, grown by one cell: a surface's sampled
+    vertices lie several pixels apart, and a label must not slip between them."""
+
+    def __init__(self, points: np.ndarray, size: tuple[int, int], cell: float) -> None:
+        w, h = size
+        self.cell = max(float(cell), 1.0)
+        nx, ny = int(np.ceil(w / self.cell)) + 1, int(np.ceil(h / self.cell)) + 1
+        grid = np.zeros((ny + 2, nx + 2), bool)
+        if len(points):
+            ij = np.floor(np.asarray(points, float) / self.cell).astype(np.int64) + 1
+            keep = (ij[:, 0] >= 0) & (ij[:, 0] < nx + 2) & (ij[:, 1] >= 0) & (ij[:, 1] < ny + 2)
+            grid[ij[keep, 1], ij[keep, 0]] = True
+        grown = grid.copy()
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                grown |= np.roll(np.roll(grid, dy, 0), dx, 1)
+        self.grid = grown
+
+    def hit(self, box: np.ndarray) -> bool:
+        x0, y0, x1, y1 = (int(np.floor(v / self.cell)) + 1 for v in box)
+        ny, nx = self.grid.shape
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, nx - 1), min(y1, ny - 1)
+        return x0 <= x1 and y0 <= y1 and bool(self.grid[y0 : y1 + 1, x0 : x1 + 1].any())
+
+
 def _overlaps(box: np.ndarray, rects: list[np.ndarray], clear: float) -> bool:
     return any(box[0] < r[2] + clear and r[0] < box[2] + clear and box[1] < r[3] + clear and r[1] < box[3] + clear
                for r in rects)
@@ -91,15 +117,15 @@ def place_labels(candidates: list[list[tuple[float, float]]], texts: list[str], 
     Labels are taken in the order given (the nearest the origin first); each takes the first
     of its ``candidates`` (centres, in pixels) whose box lies in the frame between the top and
     bottom :data:`BAND` and clears the box's ``outline`` (segments (S, 2, 2), pixels), the
-    ``keep_out`` rectangles (x0, y0, x1, y1: the inset, panels, the colour bar), the classes'
-    points ``data`` (N, 2) (twice as far: a tube or a dot has a width) and every label placed
-    before it. A label with no such place is dropped: a missing number reads
+    ``keep_out`` rectangles (x0, y0, x1, y1: the inset, panels, the colour bar), the cells
+    (about twice the clearance wide, grown by one) holding the classes' points ``data`` (N, 2)
+    and every label placed before it. A label with no such place is dropped: a missing number reads
     better than one crossed by a line or piled on another.
     """
     w, h = size
     clear = CLEAR * h
     edge = _sampled(np.asarray(outline, float).reshape(-1, 2, 2))
-    data = np.zeros((0, 2)) if data is None else np.asarray(data, float)
+    occupied = _Occupied(np.zeros((0, 2)) if data is None else data, size, 2 * clear)
     placed: list[np.ndarray] = []
     out: list[np.ndarray | None] = []
     for spots, text in zip(candidates, texts):
@@ -109,7 +135,7 @@ def place_labels(candidates: list[list[tuple[float, float]]], texts: list[str], 
             if box[0] < 0 or box[2] > w or box[1] < BAND * h or box[3] > (1 - BAND) * h:
                 continue
             if (_overlaps(box, keep_out, 0.0) or _overlaps(box, placed, clear) or _near_points(box, edge, clear)
-                    or _near_points(box, data, 2 * clear)):
+                    or occupied.hit(box)):
                 continue
             chosen = box
             break
