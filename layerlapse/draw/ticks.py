@@ -8,6 +8,8 @@ that draws the axes can number them the same way.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: the tick step is the smallest 1-2-5 value at least the view's half-height over this:
@@ -91,14 +93,16 @@ class _Occupied:
             ij = np.floor(np.asarray(points, float) / self.cell).astype(np.int64) + 1
             keep = (ij[:, 0] >= 0) & (ij[:, 0] < nx + 2) & (ij[:, 1] >= 0) & (ij[:, 1] < ny + 2)
             grid[ij[keep, 1], ij[keep, 0]] = True
-        grown = grid.copy()
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                grown |= np.roll(np.roll(grid, dy, 0), dx, 1)
+        rows = grid.copy()
+        rows[1:] |= grid[:-1]
+        rows[:-1] |= grid[1:]
+        grown = rows.copy()
+        grown[:, 1:] |= rows[:, :-1]
+        grown[:, :-1] |= rows[:, 1:]
         self.grid = grown
 
     def hit(self, box: np.ndarray) -> bool:
-        x0, y0, x1, y1 = (int(np.floor(v / self.cell)) + 1 for v in box)
+        x0, y0, x1, y1 = (math.floor(v / self.cell) + 1 for v in box.tolist())
         ny, nx = self.grid.shape
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, nx - 1), min(y1, ny - 1)
         return x0 <= x1 and y0 <= y1 and bool(self.grid[y0 : y1 + 1, x0 : x1 + 1].any())

@@ -111,30 +111,33 @@ class Ticks:
             side = np.array([d[1], -d[0]])  # perpendicular on screen, pointing down or left
             if side[1] > 1e-6 or (abs(side[1]) <= 1e-6 and side[0] > 0):
                 side = -side
-            for i in range(k):
-                label = tick_label(values[i], step)
-                base = xy[a, i] + LABEL_OFFSET * h * side
-                inward = -np.sign(values[i]) * d * (0.5 * CHAR_WIDTH * self.font_px * len(label) + CLEAR * h + 2)
-                order.append((abs(values[i]), a, i))
-                # beside its tick, then slid along the axis (inwards first, a little, then more),
-                # then on the axis's other side
-                spots.append([tuple(base), tuple(base + inward), tuple(base - inward), tuple(base + 1.8 * inward),
-                              tuple(base - 1.8 * inward), tuple(xy[a, i] - LABEL_OFFSET * h * side)])
-                texts.append(label)
+            labels = [tick_label(v, step) for v in values]
+            base = xy[a, :k] + LABEL_OFFSET * h * side
+            reach = 0.5 * CHAR_WIDTH * self.font_px * np.array([len(t) for t in labels]) + CLEAR * h + 2
+            inward = -np.sign(values)[:, None] * reach[:, None] * d
+            # beside its tick, then slid along the axis (inwards first, a little, then more),
+            # then on the axis's other side
+            cands = np.stack([base, base + inward, base - inward, base + 1.8 * inward, base - 1.8 * inward,
+                              xy[a, :k] - LABEL_OFFSET * h * side], 1)
+            order += [(abs(float(v)), a, i) for i, v in enumerate(values)]
+            spots += [[tuple(c) for c in row] for row in cands.tolist()]
+            texts += labels
         rank = sorted(range(len(order)), key=lambda j: order[j])
         boxes = place_labels([spots[j] for j in rank], [texts[j] for j in rank], self.font_px, size,
                              outline=outline, keep_out=keep_out, data=data)
-        for text in self.labels:
-            text.SetVisibility(False)
+        shown = set()
         for j, box in zip(rank, boxes):
             if box is None:
                 continue
             _, a, i = order[j]
+            shown.add(a * 2 * MAX_TICKS + i)
             text = self.labels[a * 2 * MAX_TICKS + i]
             if text.GetInput() != texts[j]:
                 text.SetInput(texts[j])
             text.SetPosition(float(0.5 * (box[0] + box[2])), float(0.5 * (box[1] + box[3])))
-            text.SetVisibility(True)
+        for n, text in enumerate(self.labels):
+            if bool(text.GetVisibility()) != (n in shown):
+                text.SetVisibility(n in shown)
         self.boxes = [b for b in boxes if b is not None]
 
     def set_visible(self, visible: bool) -> None:
