@@ -81,13 +81,17 @@ def test_grid_lines_never_cover_a_surface(tiny_tori, frame):
 
 def plane_tint(view, d):
     """The mean colour of the background pixels the decision tints at the last frame, seen
-    from the camera's side and from the opposite side of the focal point."""
+    from either side of the plane, across it (the movie's output turns to see it edge-on)."""
+    from layerlapse.draw.edge import head_normal
+
+    normal = head_normal(d.display_head(d.n_frames - 1))
     tints = []
     for side in (1, -1):
         show(view, d, d.n_frames - 1)
         cam = view.plotter.camera
         focal, pos = np.array(cam.GetFocalPoint()), np.array(cam.GetPosition())
-        cam.SetPosition(*(focal + side * (pos - focal)))
+        towards = 0.8 * normal + 0.6 * (pos - focal) / np.linalg.norm(pos - focal)
+        cam.SetPosition(*(focal + side * np.linalg.norm(pos - focal) * towards / np.linalg.norm(towards)))
         shown = view.grab().astype(int)
         view.decision.set_visible(False)
         hidden = view.grab().astype(int)

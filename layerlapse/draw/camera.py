@@ -25,6 +25,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from layerlapse.draw.band import banded_radius, orbit_speed, smoothed_correction, stray_centre
+from layerlapse.draw.edge import edge_on_azimuth, head_normal, turn_to_edge
 from layerlapse.draw.source import layers_of
 from layerlapse.draw.style import Style
 from layerlapse.networks.deformation import FrameSource
@@ -158,8 +159,11 @@ class CameraPath:
         moving = ~tl.hold
         lead = np.arange(F) < (np.argmax(moving) if moving.any() else F)
         azimuth, elevation, top = cls._orbit(source, style, fps, tl.hold & ~lead)
+        output = tl.name == len(tl.stage_names) - 1
+        if not top:  # the output is seen with its decision plane edge-on (draw/edge.py)
+            azimuth = turn_to_edge(azimuth, output, _final_normal(source), elevation, fps)
         towards, up, right = view_axes(azimuth, elevation, top)
-        group, a, b, alpha = _groups(tl.hold, tl.layer, tl.name == len(tl.stage_names) - 1, fps)
+        group, a, b, alpha = _groups(tl.hold, tl.layer, output, fps)
         keys = np.unique(group[group >= 0])
         batches = [np.arange(s, min(s + batch, F)) for s in range(0, F, batch)]
         # two passes over batches of frames (memory stays flat however long the movie):
@@ -207,10 +211,14 @@ class CameraPath:
         return cls(centre, radius, depth, azimuth, elevation, top, parallel=source.planar)
 
     @classmethod
-    def still(cls, points: np.ndarray, *, style: Style, planar: bool, aspect: float) -> CameraPath:
-        """A one-frame camera fitted to points (V, 3), from the style's camera preset."""
+    def still(cls, points: np.ndarray, *, style: Style, planar: bool, aspect: float,
+              normal: np.ndarray | None = None) -> CameraPath:
+        """A one-frame camera fitted to points (V, 3), from the style's camera preset; with a
+        decision plane's ``normal`` (3,) turned to see it edge-on, as the movie's output is."""
         azimuth, elevation = style.direction()
         top = planar or style.camera == "top"
+        if normal is not None and not top:
+            azimuth = edge_on_azimuth(normal, elevation, azimuth)
         towards, up, right = view_axes(np.array([azimuth]), elevation, top)
         centre, radius, depth = framing(points[None], towards, up, right, aspect)
         return cls(centre, np.maximum(radius, _floor(radius, points)), depth, np.array([azimuth]), elevation, top,
@@ -235,6 +243,12 @@ class CameraPath:
         camera.SetViewUp(*up[0])
         reach = depth + 2 * r
         camera.SetClippingRange(max(dist - reach, dist * 1e-3), dist + reach)
+
+
+def _final_normal(source: FrameSource) -> np.ndarray | None:
+    """The decision plane's normal in display space at the last frame (None: no plane)."""
+    head = getattr(source, "display_head", None)
+    return None if head is None or source.planar else head_normal(head(source.n_frames - 1))
 
 
 def _floor(radius: np.ndarray, points: np.ndarray | None = None) -> float:

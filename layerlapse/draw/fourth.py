@@ -14,10 +14,23 @@ import numpy as np
 
 from layerlapse.networks.deformation import Deformation
 
-#: the colour limit is this quantile of |hidden coordinate| over the classes at sampled frames
+#: the colour limit is this quantile of |hidden coordinate| over the classes at every frame,
+#: rounded up to a round value (:func:`round_limit`): one range for the movie, the sheet and
+#: the page, whatever their resolution or frame rate
 QUANTILE = 0.98
-#: frames sampled over the timeline for the limit (besides the end of every stage)
-SAMPLES = 48
+#: class points the limit looks at, at most (an even stride over them)
+LIMIT_POINTS = 4000
+#: frames per batch when the limit reads the whole timeline
+BATCH = 64
+
+
+def round_limit(value: float) -> float:
+    """``value`` rounded up to a multiple of half its leading power of ten (3.3, 3.4 -> 3.5;
+    4.7 -> 5; 0.26 -> 0.3), so two outputs that sample the data differently agree."""
+    if value <= 0:
+        return 1e-6
+    q = 0.5 * 10.0 ** np.floor(np.log10(value))
+    return float(f"{np.ceil(value / q * (1 - 1e-9)) * q:.6g}")  # no 0.30000000000000004
 
 
 def hidden_directions(P: np.ndarray) -> np.ndarray:
@@ -43,11 +56,11 @@ class HiddenCoordinate:
         self.deformation = deformation
         frames = np.arange(deformation.n_frames)
         self.directions = hidden_directions(deformation.projection(frames))
-        d = deformation
-        sample = np.unique(np.r_[np.linspace(0, d.n_frames - 1, SAMPLES).round().astype(np.int64),
-                                 [int(np.flatnonzero(d.timeline.stage == s)[-1]) for s in np.unique(d.timeline.stage)]])
-        values = np.abs(self.at_frames(sample)[:, classes]) if len(classes) else np.zeros(0)
-        self.limit = max(float(np.quantile(values, QUANTILE)) if values.size else 0.0, 1e-6)
+        classes = np.asarray(classes)[:: max(1, len(classes) // LIMIT_POINTS)]
+        parts = [np.abs(np.einsum("fvd,fd->fv", deformation.frames(f, classes), self.directions[f])).ravel()
+                 for f in np.array_split(frames, max(1, len(frames) // BATCH))] if len(classes) else []
+        values = np.concatenate(parts) if parts else np.zeros(0)
+        self.limit = round_limit(float(np.quantile(values, QUANTILE)) if values.size else 0.0)
 
     def at_frames(self, frames: np.ndarray) -> np.ndarray:
         """Hidden coordinates (F, V) at timeline frames (F,)."""
@@ -64,5 +77,5 @@ class HiddenCoordinate:
 
     def ticks(self) -> list[tuple[float, str]]:
         """The colour bar's labels: (value, text) at -limit, 0 and +limit."""
-        text = f"{self.limit:.2g}"
+        text = f"{self.limit:g}"
         return [(-self.limit, f"-{text}"), (0.0, "0"), (self.limit, f"+{text}")]

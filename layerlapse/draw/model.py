@@ -33,7 +33,7 @@ OUTLINE_WIDTH = 3.5  # a class squashed to a sliver is this line: wide enough to
 MIN_LINE_PIXELS = 3.0
 DECISION_WIDTH = 2.5
 AXES_WIDTH = 1.2
-TICK_FONT = 14.0  # the ticks' numbers, points at 720p
+TICK_FONT = 19.5  # the ticks' numbers, points at 720p: 13 at 480p, digits 10 px tall
 MARKER_SIZE = 6.0  # radius of a ring in flat views, diameter of a dot in 3-D
 #: the smallest a marker may get (pixels): a ring or dot smaller than this is lost at 480p
 MIN_MARKER = 4.5
@@ -44,7 +44,7 @@ GRID_VOTE_SHARE = 0.8
 FAINT_GRID_FADE, AXES_FADE, DECISION_FADE, RIM_SHADE = 0.55, 0.35, 0.2, 0.55
 #: the 3-D decision plane's opacity: light enough that a class behind it keeps its colour
 PLANE_OPACITY = 0.2
-TICK_FADE = 0.3  # the ticks' numbers: lighter than the text, darker than the axes
+TICK_FADE = 0.15  # the ticks' numbers: a little lighter than the text, darker than the axes
 
 
 def line_pixels(width: float, scale: float) -> float:

@@ -20,6 +20,7 @@ import numpy as np
 from layerlapse._files import atomic_output, check_output
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import rgba
+from layerlapse.draw.edge import head_normal
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
 from layerlapse.draw.words import Cards
@@ -188,9 +189,10 @@ class StillRenderer:
     def pose(self, moment: Moment) -> None:
         d = self.deformation
         positions = d.display_at(moment.stage, moment.t)
-        camera = CameraPath.still(positions[self.framed], style=self.style, planar=self.planar,
-                                  aspect=self.px[0] / self.px[1])
         output = moment.name == "output"
+        normal = head_normal(d.display_head(d.n_frames - 1)) if output and not self.planar else None
+        camera = CameraPath.still(positions[self.framed], style=self.style, planar=self.planar,
+                                  aspect=self.px[0] / self.px[1], normal=normal)
         label = moment.label  # "layer 2 of 4 · tanh (squash into (-1, 1)^2): x -> ... · t = 0.50"
         box = activation_box(d, moment.stage, moment.t, output=output)
         if output:

@@ -51,7 +51,7 @@ class HeatMap:
 
     def __init__(self, plotter: pv.Plotter, targets: list, *, limit: float, text_colour: str, font_size: int,
                  bars: list[ColourLike], title: str = "stretch", ticks: list[tuple[float, str]] | None = None) -> None:
-        self.limit = limit
+        self.limit, self.font_size = limit, font_size
         self.luts: dict[ColourLike, vtk.vtkLookupTable] = {}
         self.targets = []
         self.actors: list = []
@@ -73,9 +73,29 @@ class HeatMap:
             self.actors.append(actor)
         if ticks is None:
             ticks = [(float(np.log(r)), ratio_text(r)) for r in ratio_ticks(limit)]
-        self.bar_actors = _colour_bars(plotter, [self._lut(c) for c in bars], limit, title=title, ticks=ticks,
-                                       position=BAR_CORNER, height=BAR_HEIGHT, text_colour=text_colour,
-                                       font_size=font_size)
+        self.plotter, self.text_colour = plotter, text_colour
+        self.bar_luts, self.bar_title, self.bar_ticks = [self._lut(c) for c in bars], title, ticks
+        self.bar_actors: list = []
+        self.place_bars(BAR_CORNER[1], BAR_CORNER[1] + BAR_HEIGHT)
+
+    def place_bars(self, y0: float, y1: float) -> None:
+        """(Re)draw the colour bars from ``y0`` to ``y1`` (fractions of the height) at the
+        right edge; :attr:`rect` is then what they cover with their ticks and title
+        (x0, y0, x1, y1, fractions of the viewport)."""
+        for actor in self.bar_actors:
+            self.plotter.renderer.RemoveActor(actor)
+        font = self.font_size
+        self.bar_actors = _colour_bars(self.plotter, self.bar_luts, self.limit, title=self.bar_title,
+                                       ticks=self.bar_ticks, position=(BAR_CORNER[0], y0), height=y1 - y0,
+                                       text_colour=self.text_colour, font_size=font)
+        n = len(self.bar_luts)
+        x0 = BAR_CORNER[0] - n * BAR_WIDTH - (n - 1) * BAR_GAP
+        w, h = self.plotter.window_size
+        # the labels' reach, a guess from the font: the tick texts left of the bar, the title above it
+        left = max((len(t) for _, t in self.bar_ticks), default=0) * 0.55 * font / w + 0.006
+        middle, title = 0.5 * (x0 + BAR_CORNER[0]) - 0.01, 0.55 * font * len(self.bar_title) / w
+        self.rect = (min(x0 - left, middle - 0.5 * title), y0 - 0.5 * font / h,
+                     min(1.0, max(BAR_CORNER[0], middle + 0.5 * title)), y1 + 0.035 + 1.2 * font / h)
 
     def _lut(self, colour: ColourLike) -> vtk.vtkLookupTable:
         if colour not in self.luts:
@@ -151,3 +171,22 @@ def _colour_bars(plotter: pv.Plotter, luts: list, limit: float, *, title: str, t
     for actor in actors:
         plotter.renderer.AddActor(actor)
     return actors
+
+
+def bar_span(size: tuple[int, int], font_size: int, inset, words) -> tuple[float, float]:
+    """Where the colour bars go (bottom, top; fractions of the height): below every card's
+    panel and the top band, above the inset (at the right edge) and the bottom band, with
+    room for the title above and the lowest tick below; at most :data:`BAR_HEIGHT` tall,
+    as high as it goes."""
+    h = size[1]
+    text = 1.2 * font_size / h
+    top = 0.88
+    for actors in getattr(words, "panels", {}).values():
+        top = min(top, float(actors[0].GetMapper().GetInput().GetBounds()[2]))
+    high = top - 0.035 - text - 0.01
+    low = 0.12 + text
+    if inset is not None:
+        x0, _, _, y1 = inset.renderer.GetViewport()
+        if x0 < BAR_CORNER[0] and y1 + text < high - 0.12:  # the inset shares the right edge
+            low = max(low, y1 + text)
+    return max(low, high - BAR_HEIGHT), high

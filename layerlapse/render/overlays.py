@@ -45,7 +45,8 @@ class ReferenceFrame:
     the ticks number it however far the camera zooms out."""
 
     def __init__(self, plotter: pv.Plotter, *, dim: int, ambient: int, reach: float, colour: ColourLike, box_colour: ColourLike,
-                 width: float, z: float, label_colour: ColourLike | None = None, font_size: int = 0) -> None:
+                 width: float, z: float, label_colour: ColourLike | None = None, font_size: int = 0,
+                 halo: ColourLike = "white") -> None:
         from layerlapse.render.ticks import Ticks
 
         shown = max(1, min(dim, 3))
@@ -56,24 +57,26 @@ class ReferenceFrame:
         ends[:, 2] += z if dim < 3 else 0.0
         self.ticks = None if not font_size else Ticks(
             plotter, shown=shown, colour=colour, label_colour=label_colour or colour, width=width,
-            font_size=font_size, z=z, planar=dim < 3)
+            font_size=font_size, z=z, planar=dim < 3, halo=halo)
         self.axes_mesh = line_mesh(ends, np.arange(2 * shown).reshape(-1, 2))
         self.axes_actor = plotter.add_mesh(self.axes_mesh, color=colour, line_width=width, lighting=False,
                                            render=False, reset_camera=False)
         self.ambient, self.z, self.planar = ambient, z, dim < 3
         corners, edges = cube_edges(min(ambient, MAX_BOX_DIM))
-        self.corners = corners
+        self.corners, self.edges = corners, np.asarray(edges)
         self.box_mesh = line_mesh(np.zeros((len(corners), 3)), edges)
         self.box_actor = plotter.add_mesh(self.box_mesh, color=box_colour, line_width=1.6 * width, lighting=False,
                                           opacity=0.0, render=False, reset_camera=False)
         self.box_actor.SetVisibility(False)
 
-    def pose_ticks(self, renderer, size: tuple[int, int]) -> None:
-        """Number the axes for the current camera (call after it is set); in 3-D stretch
-        the axes across the view first."""
+    def pose_ticks(self, renderer, size: tuple[int, int], keep_out: list[np.ndarray] | None = None,
+                   data: np.ndarray | None = None) -> None:
+        """Number the axes for the current camera (call after it is set), the labels clear of
+        the box's outline, the pixel rectangles ``keep_out`` and the classes' points ``data``
+        (N, 3); in 3-D stretch the axes across the view first."""
         if self.ticks is None:
             return
-        from layerlapse.render.ticks import view_half
+        from layerlapse.render.ticks import box_outline, view_half
 
         half = view_half(renderer.GetActiveCamera())
         reach = self.reach
@@ -84,7 +87,9 @@ class ReferenceFrame:
                 ends[2 * a, a], ends[2 * a + 1, a] = -reach, reach
             self.axes_mesh.points[:] = ends
             self.axes_mesh.GetPoints().Modified()
-        self.ticks.pose(renderer, size, reach, half)
+        outline = box_outline(renderer, size, self.box_mesh.points, self.edges) if self.box_actor.GetVisibility() \
+            else None
+        self.ticks.pose(renderer, size, reach, half, outline=outline, keep_out=keep_out, data=data)
 
     def pose_box(self, box: tuple[float, float, int] | None, opacity: float, projection: np.ndarray | None) -> None:
         """Show the box [lo, hi]^m (embedded in the first m of the ambient coordinates),

@@ -33,10 +33,11 @@ from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.networks.stretch import Stretch
 from layerlapse.render.actors import PartBuilder
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
-from layerlapse.render.heat import HeatMap
+from layerlapse.render.heat import HeatMap, bar_span
 from layerlapse.render.lens import CAPTION_FONT, Inset
 from layerlapse.render.overlays import DecisionView, Markers, ReferenceFrame
 from layerlapse.render.sight import MAX_WIDEN, Widen, cutaways, drawn_sets, face_cutaways, pose_inset
+from layerlapse.render.ticks import keep_out, tick_points
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
@@ -104,6 +105,7 @@ class SceneView:
             self.class_sets, self.class_actors, start, solids={s.label for s in scene.surfaces})
         self.inset = self._inset(scale)
         self.widen = Widen(self.class_actors, size) if self.flat and len(self.class_sets) > 1 else None
+        self._tick_points = tick_points(model)
         #: pixels (at 720p) each class spans in the current frame, the inset's zoom included
         self.visible_pixels: dict[int, float] = {}
         self._shown_points: np.ndarray | None = None
@@ -111,6 +113,8 @@ class SceneView:
         wrong = model.misclassified
         self.words = Words(self.plotter, size=size, style=style, class_names=scene.class_names, cards=cards,
                            markers=None if wrong is None else pv.Color(wrong.colour).hex_rgb)
+        if self.heat is not None:  # the colour bar where no card, inset or band covers it
+            self.heat.place_bars(*bar_span(size, self.heat.font_size, self.inset, self.words))
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.
@@ -150,7 +154,7 @@ class SceneView:
         self.reference = None if axes is None else ReferenceFrame(
             plotter, dim=axes.dim, ambient=axes.ambient, reach=axes.reach, colour=axes.colour,
             box_colour=axes.box_colour, width=axes.width * scale, z=axes.z, label_colour=axes.label_colour,
-            font_size=max(7, int(round(axes.font_size * scale))) if axes.font_size else 0)
+            font_size=max(7, int(round(axes.font_size * scale))) if axes.font_size else 0, halo=self.style.background)
         decision = model.decision
         self.decision = None if decision is None else DecisionView(
             plotter, width=decision.width_in, planar=self.flat, colours=decision.colours,
@@ -216,14 +220,19 @@ class SceneView:
         """Zoom the inset on the class that covers the fewest pixels (if it covers only a
         few) and measure :attr:`visible_pixels`, which :class:`~layerlapse.render.sight.Visibility`
         watches, and number the reference axes' ticks. Call after the camera is set."""
-        if self.reference is not None:
-            self.reference.pose_ticks(self.plotter.renderer, self.size)
         areas: dict[int, float] | None = None if self.widen is None else {}
         sets = drawn_sets(self.class_sets, self.cutaways, positions)
         self.visible_pixels = pose_inset(self.plotter.camera, self.size, sets, self.scene.class_names,
                                          positions, self.inset, areas, MAX_WIDEN if self.widen else 1.0)
         if self.widen is not None and areas is not None:
             self.widen.update(areas)
+        self._tick_data = positions[self._tick_points]
+        self._pose_ticks()
+
+    def _pose_ticks(self) -> None:
+        """Number the axes, the labels kept off the data, the inset, a card's panel and the colour bar."""
+        if self.reference is not None:
+            self.reference.pose_ticks(self.plotter.renderer, self.size, keep_out(self), getattr(self, "_tick_data", None))
 
     def _text(self, text: str, position: tuple[float, float], size: float, *, top: bool):
         """A text actor at a viewport position (fractions of width, height), inset from the edges."""
@@ -353,6 +362,7 @@ class SceneView:
         wrong = self.model.misclassified
         if which == "verdict" and wrong is not None:
             pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset, avoid=self._shown_points)
+        self._pose_ticks()  # clear of the card's panel and where the inset now is
 
     def grab(self) -> np.ndarray:
         """Render and read back the frame; -> (H, W, 3) uint8 (a new array)."""
