@@ -23,6 +23,7 @@ from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
 from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.room import card_room, with_room
 from layerlapse.draw.fourth import HiddenCoordinate
 from layerlapse.draw.model import DrawModel
 from layerlapse.draw.source import activation_box
@@ -106,6 +107,9 @@ class SceneView:
         self.visible_pixels: dict[int, float] = {}
         self._texts(title, scale)
         self.words = Words(self.plotter, size=size, style=style, class_names=scene.class_names, cards=cards)
+        # while a card stands the camera frames the data below its panel (draw/room.py)
+        self.camera = with_room(camera, card_room(deformation.timeline, self.words.tops, deformation.timeline.fps)
+                                if getattr(camera, "room", None) is None and len(camera.radius) > 1 else None)
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.

@@ -1,0 +1,92 @@
+"""While a card stands the data is framed below its panel: no class pixel and no
+misclassified sample under the title or the verdict panel (rendered at low quality, with
+the shipped networks), and the data still large; the move eases in and out."""
+
+import numpy as np
+import pytest
+
+from layerlapse.app.movie import cards_for
+from layerlapse.app.request import Request
+from layerlapse.draw.camera import CameraPath
+from layerlapse.draw.room import card_room, room_view
+from layerlapse.draw.words import card_timeline
+from layerlapse.render import resolve_settings
+from layerlapse.render.view import SceneView
+
+
+def _project(camera, points, size):
+    """Display coordinates (N, 2) in pixels, y up, of world points (N, 3)."""
+    w, h = size
+    m = np.array(camera.GetCompositeProjectionTransformMatrix(w / h, -1, 1).GetData()).reshape(4, 4)
+    p = np.c_[points, np.ones(len(points))] @ m.T
+    ndc = p[:, :2] / p[:, 3:]
+    return np.c_[(ndc[:, 0] + 1) * w / 2, (ndc[:, 1] + 1) * h / 2]
+
+
+def _view(name):
+    req = Request.of(name, None, {})
+    prepared = req.prepare()
+    cards = cards_for(prepared)
+    settings = resolve_settings("low", None, None, kind=".mp4", style=req.style).for_view(planar=req.preset.dim < 3)
+    deformation = prepared.deform(fps=settings.fps, timeline=card_timeline(req.timeline(), cards))
+    camera = CameraPath.for_movie(deformation, fps=settings.fps, style=req.style,
+                                  aspect=settings.size[0] / settings.size[1], subset=req.preset.scene.framed_points())
+    view = SceneView(req.preset.scene, deformation, camera, style=req.style, size=settings.render_size,
+                     accuracy=prepared.network.accuracy, cards=cards)
+    return req, deformation, view
+
+
+@pytest.mark.parametrize("name", ["spirals-tangled", "two-curves", "linked-tori"])
+def test_nothing_lies_under_a_standing_card(name):
+    req, d, view = _view(name)
+    w, h = view.size
+    tl = d.timeline
+    try:
+        for which in ("title", "verdict"):
+            a, b = tl.card_span(which)
+            bottom = (1.0 - view.words.tops[which]) * h  # the panel's lower edge, pixels from the bottom
+            for frame in (a, (a + b) // 2, b - 1):
+                positions = d.display(np.array([frame]))[0]
+                view.show_frame(frame, positions)
+                image = view.grab()
+                classes = _project(view.plotter.camera, positions[view.class_points], (w, h))
+                assert classes[:, 1].max() < bottom - 1, f"{name} {which} frame {frame}: a class under the panel"
+                wrong = view.model.misclassified
+                if which == "verdict" and wrong is not None and len(wrong.points):
+                    marks = _project(view.plotter.camera, wrong.points, (w, h))
+                    assert marks[:, 1].max() < bottom - 1, f"{name}: a misclassified sample under the panel"
+                # the data keeps its size: at least 30% of the frame's smaller side
+                span = np.ptp(classes, 0).max() / min(w, h)
+                assert span >= 0.3, f"{name} {which} frame {frame}: the data spans {span:.2f}"
+                # and in pixels: no class colour inside the panel (the panel mixes 14% of what is behind it)
+                panel = image[: int(h - bottom) - 2, int(0.04 * w):int(0.96 * w)].astype(int)
+                chroma = panel.max(2) - panel.min(2)
+                assert (chroma > 16).sum() < 5, f"{name} {which} frame {frame}: colour under the panel"
+    finally:
+        view.close()
+
+
+def test_the_room_eases_in_before_the_verdict_and_out_after_the_title():
+    req, d, view = _view("two-curves")
+    try:
+        tl = d.timeline
+        room = card_room(tl, view.words.tops, tl.fps)
+        weight = room[:, 1]
+        a, b = tl.card_span("title")
+        assert (weight[a:b] == 1).all() and weight[tl.n_frames // 2] == 0
+        after = weight[b:b + int(tl.fps)]
+        assert (np.diff(after) <= 0).all() and after[0] < 1 and np.abs(np.diff(weight)).max() < 0.2
+        a, b = tl.card_span("verdict")
+        before = weight[a - int(0.75 * tl.fps):a]
+        assert (np.diff(before) >= 0).all() and before[0] < 0.2 and (weight[a:] == 1).all()
+    finally:
+        view.close()
+
+
+def test_room_never_zooms_in_and_puts_the_data_below_the_panel():
+    half, shift = room_view(1.0, 0.04, 1.3, 0.3)
+    assert half > 1.0 and shift > 0.04  # wider, and the data lower
+    # a panel over a third of the frame: the data's half-extent fits what is left
+    data_top = 0.5 - shift / 2 + (1.0 / 1.3) / (2 * half)
+    assert data_top <= 0.7
+    assert room_view(5.0, 0.04, 1.3, 0.0)[0] == 5.0
