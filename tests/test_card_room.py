@@ -90,3 +90,35 @@ def test_room_never_zooms_in_and_puts_the_data_below_the_panel():
     data_top = 0.5 - shift / 2 + (1.0 / 1.3) / (2 * half)
     assert data_top <= 0.7
     assert room_view(5.0, 0.04, 1.3, 0.0)[0] == 5.0
+
+
+LONG = ("layer 10 of 12 \u00b7 sigmoid (squash into (0, 1)^3): x -> (1 - t) x + t sigmoid(x) \u00b7 t = 0.42"
+        " \u00b7 accuracy 92.4% \u00b7 17 misclassified (dots)")
+
+
+def test_a_long_caption_stays_inside_the_margins_on_a_backing_strip():
+    req, d, view = _view("two-curves")
+    try:
+        w, h = view.size
+        positions = d.display(np.array([d.timeline.output_start]))[0]
+        view.set_state(positions, label=LONG, tube_radius=0.01)
+        image = view.grab()
+        actor = view.label_actor
+        box = [0.0] * 4
+        actor.GetBoundingBox(view.plotter.renderer, box)
+        right_edge = box[1] + actor.GetPositionCoordinate().GetComputedDisplayValue(view.plotter.renderer)[0]
+        margin = 0.022 * h
+        assert right_edge <= w - margin + 1, f"the caption runs to x={right_edge:.0f} of {w}"
+        # wrapped onto balanced lines rather than shrunk to a speck
+        lines = actor.GetInput().split("\n")
+        assert len(lines) == 2 and min(len(line.split()) for line in lines) >= 5
+        assert actor.GetTextProperty().GetFontSize() >= 0.75 * view._label_size
+        # dark text pixels stop before the right margin
+        right = image[: h // 8, int(w - margin + 1):].astype(int)
+        assert (right.max(2) < 90).sum() == 0
+        assert view.label_text == LONG
+        # the caption and the scene label sit on translucent strips of the background colour
+        for text in (view.label_actor, view.title_actor):
+            assert 0.5 < text.GetTextProperty().GetBackgroundOpacity() < 1
+    finally:
+        view.close()

@@ -37,6 +37,7 @@ from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
 from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
+from layerlapse.render.captions import backing, fit_caption
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 
@@ -231,18 +232,19 @@ class SceneView:
             prop.SetVerticalJustificationToTop()
         else:
             prop.SetVerticalJustificationToBottom()
+        backing(prop, self.style.background)
         return actor
 
+    @property
+    def label_text(self) -> str:
+        """The caption shown, unwrapped."""
+        return getattr(self, "_label", "")
+
     def _set_label(self, label: str) -> None:
-        """Show ``label``, in a smaller font (down to 60%) if it would run past the right edge."""
-        actor, prop = self.label_actor, self.label_actor.GetTextProperty()
-        actor.SetInput(label)
-        prop.SetFontSize(self._label_size)
-        box = [0.0] * 4
-        actor.GetBoundingBox(self.plotter.renderer, box)
-        room = 0.96 * self.size[0] - box[0]
-        if box[1] > box[0] + room > 0:
-            prop.SetFontSize(max(int(self._label_size * 0.6), int(self._label_size * room / (box[1] - box[0]))))
+        """Show ``label`` within the margins: in a smaller font (down to 75%) if it would run
+        past the right margin, and on two balanced lines if even that is too wide."""
+        self._label = label  # the actor may hold it wrapped
+        fit_caption(self.label_actor, self.plotter.renderer, label, self._label_size, self.size)
 
     def set_state(self, positions: np.ndarray, *, label: str, tube_radius: float, boundary: float = 0.0,
                   head: tuple[np.ndarray, np.ndarray] | None = None,
@@ -253,7 +255,7 @@ class SceneView:
         seen through ``projection`` (3, D) when D > 3."""
         for drawn in self.parts:
             drawn.update(positions[drawn.sl], tube_radius=tube_radius, flat=self.flat)
-        if label != self.label_actor.GetInput():
+        if label != getattr(self, "_label", None):
             self._set_label(label)
         if self.reference is not None:
             self.reference.pose_box(box[:3] if box else None, box[3] if box else 0.0, projection)
@@ -344,7 +346,7 @@ class SceneView:
         self.words.show(which)
         if self.words.shown is None:
             return
-        self.label_actor.SetInput("")
+        self._set_label("")
         wrong = self.model.misclassified
         if which == "verdict" and wrong is not None:
             pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset)
