@@ -46,8 +46,9 @@ def fit_caption(actor, renderer, text: str, font: int, size: tuple[int, int]) ->
     if shrunk >= SHRINK_FLOOR * font:
         prop.SetFontSize(shrunk)
         return
-    lines = balanced(text, max(12, (len(text) + 1) // 2 + 1))
+    # two lines at most: half the text plus the longest word always fits in two
+    lines = balanced(text, (len(text) + 1) // 2 + max(len(word) for word in text.split()))
     actor.SetInput("\n".join(lines))
     _, width = _width(actor, renderer)
-    if width > room:
-        prop.SetFontSize(max(7, int(font * room / width)))
+    if width > room:  # a very small figure: smaller still, as small as a tiny frame must
+        prop.SetFontSize(max(5, int(font * room / width)))
