@@ -122,3 +122,47 @@ def test_a_long_caption_stays_inside_the_margins_on_a_backing_strip():
             assert 0.5 < text.GetTextProperty().GetBackgroundOpacity() < 1
     finally:
         view.close()
+
+
+def test_the_page_makes_the_same_room_below_its_cards():
+    import json
+    import re
+
+    from layerlapse.web.page import build_page
+
+    req = Request.of("two-curves", None, {})
+    prepared = req.prepare()
+    cards = cards_for(prepared)
+    d = prepared.deform(fps=30.0, timeline=card_timeline(req.timeline(), cards))
+    html = build_page(req.preset.scene, d, style=req.style, title="t", accuracy=prepared.network.accuracy,
+                      keyframes=2, cards=cards).html
+    meta = json.loads(re.search(r'id="ll-meta">(.*?)</script>', html).group(1))
+    room = np.array(meta["camera"]["room"])
+    for which in ("title", "verdict"):
+        a, b = d.timeline.card_span(which)
+        assert (room[a:b] == 1).all()
+    assert room[d.timeline.n_frames // 2] == 0 and "cardTop(" in html
+
+
+@pytest.mark.slow
+def test_on_the_page_the_verdict_panel_covers_no_data(tmp_path):
+    """Chromium: at the verdict, no class colour inside the card's panel."""
+    import shutil
+
+    from tests.test_web import browse
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("no chromium")
+    from layerlapse.app import api
+
+    path = api.web("spirals-tangled", tmp_path / "p.html", progress=False).path
+    png = tmp_path / "end.png"
+    browse(exe, path.resolve().as_uri() + "#t=1", tmp_path / "profile", f"--screenshot={png}")
+    import imageio.v3 as iio
+
+    image = iio.imread(png)[..., :3].astype(int)
+    h, w = image.shape[:2]
+    panel = image[int(0.04 * h):int(0.18 * h), int(0.05 * w):int(0.95 * w)]  # inside any verdict's panel
+    chroma = panel.max(2) - panel.min(2)
+    assert (chroma > 16).sum() < 5
