@@ -38,7 +38,7 @@ def _view(name):
 
 @pytest.mark.parametrize("name", ["spirals-tangled", "two-curves", "linked-tori"])
 def test_nothing_lies_under_a_standing_card(name):
-    req, d, view = _view(name)
+    _req, d, view = _view(name)
     w, h = view.size
     tl = d.timeline
     try:
@@ -67,7 +67,7 @@ def test_nothing_lies_under_a_standing_card(name):
 
 
 def test_the_room_eases_in_before_the_verdict_and_out_after_the_title():
-    req, d, view = _view("two-curves")
+    _req, d, view = _view("two-curves")
     try:
         tl = d.timeline
         room = card_room(tl, view.words.tops, tl.fps)
@@ -97,7 +97,7 @@ LONG = ("layer 10 of 12 \u00b7 sigmoid (squash into (0, 1)^3): x -> (1 - t) x + 
 
 
 def test_a_long_caption_stays_inside_the_margins_on_a_backing_strip():
-    req, d, view = _view("two-curves")
+    _req, d, view = _view("two-curves")
     try:
         w, h = view.size
         positions = d.display(np.array([d.timeline.output_start]))[0]

@@ -19,8 +19,8 @@ import numpy as np
 
 from layerlapse._files import atomic_output, check_output
 from layerlapse.draw.camera import CameraPath
-from layerlapse.draw.room import with_room
 from layerlapse.draw.colour import rgba
+from layerlapse.draw.room import with_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
 from layerlapse.draw.words import Cards

@@ -23,9 +23,9 @@ from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
 from layerlapse.draw.camera import CameraPath
-from layerlapse.draw.room import card_room, with_room
 from layerlapse.draw.fourth import HiddenCoordinate
 from layerlapse.draw.model import DrawModel
+from layerlapse.draw.room import card_room, with_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
 from layerlapse.draw.words import Cards, frame_caption
@@ -33,11 +33,11 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.networks.stretch import Stretch
 from layerlapse.render.actors import PartBuilder
+from layerlapse.render.captions import backing, fit_caption
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap
 from layerlapse.render.overlays import DecisionView, Inset, Markers, ReferenceFrame
 from layerlapse.render.sight import cutaways, face_cutaways, pose_inset
-from layerlapse.render.captions import backing, fit_caption
 from layerlapse.render.words import Words, pose_error_inset
 from layerlapse.scenes.base import Scene
 

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from layerlapse.draw.camera import CameraPath
-from layerlapse.draw.room import card_room
 from layerlapse.draw.colour import hex_rgb
 from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
 from layerlapse.draw.heat import class_ramp, ratio_text, ticks
 from layerlapse.draw.model import PLANE_OPACITY, DrawModel, Kind, curve_width
+from layerlapse.draw.room import card_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
 from layerlapse.draw.words import Cards
