@@ -123,7 +123,7 @@ def test_misclassified_samples_are_marked_and_counted():
     view.accuracy = net.accuracy
     labels = []
     marked, unmarked = with_and_without(view, d, d.n_frames - 1, lambda: (
-        labels.append(view.label_actor.GetInput()), view.markers.set_visible(False)))
+        labels.append(view.label_text), view.markers.set_visible(False)))
     assert f"{view.misclassified} misclassified (rings)" in labels[0]
     assert (np.abs(marked.astype(int) - unmarked).max(2) > 40).sum() > 10
 

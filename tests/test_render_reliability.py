@@ -149,7 +149,8 @@ def expected_lines(tiny_tori, tori_labels):
     try:
         still.pose(parse_at(at, deformation.timeline))
         still.view.plotter.render_window.Render()
-        return [label.text for label in labels(still.view.plotter.render_window)]
+        # a caption too long for the width is wrapped: each of its lines is written as a line
+        return [line for label in labels(still.view.plotter.render_window) for line in label.text.split("\n")]
     finally:
         still.close(warn=False)
 

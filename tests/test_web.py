@@ -127,7 +127,14 @@ def page(tori, tmp_path_factory):
     scene, network = tori
     folder = tmp_path_factory.mktemp("web")
     result = api.web(scene, folder / "tori.html", network=network, progress=False)
-    return result.path, api.deform(scene, network)
+    # the page's timeline: its cards stand as long as their words take to read
+    from layerlapse.app.movie import cards_for
+    from layerlapse.app.request import Request
+    from layerlapse.draw.words import card_timeline
+
+    req = Request.of(scene, None, {"network": network})
+    prepared = req.prepare()
+    return result.path, prepared.deform(timeline=card_timeline(req.timeline(), cards_for(prepared)))
 
 
 def _dom(exe, path, fragment, profile):

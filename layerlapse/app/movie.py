@@ -11,7 +11,7 @@ from layerlapse._files import check_folder_writable, check_output, output_path
 from layerlapse.app import network as source
 from layerlapse.app.request import NetworkOptions, Prepared, Request, SceneLike, Unpack
 from layerlapse.app.subtitles import check_subtitles, write_subtitles
-from layerlapse.draw.words import CAPTIONS, Cards, fallback_cards
+from layerlapse.draw.words import CAPTIONS, Cards, card_timeline, fallback_cards
 from layerlapse.errors import LayerlapseError, choice_error, range_error
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.stages import LINEAR_PATHS
@@ -120,9 +120,10 @@ def render(
     prepared = req.prepare()
     if req.planned_config() is None:  # a user's model: its length is known once it is read
         plan.check_length(prepared.network.config)
-    deformation = prepared.deform(fps=plan.settings.fps, timeline=plan.timeline, linear_path=linear_path)
-    title = prepared.title if req.preset.class_names else req.name
     words = cards_for(prepared) if cards else None
+    deformation = prepared.deform(fps=plan.settings.fps, timeline=card_timeline(plan.timeline, words),
+                                  linear_path=linear_path)
+    title = prepared.title if req.preset.class_names else req.name
     write_movie(plan.out, req.preset.scene, deformation, plan.settings, style=req.style, title=title,
                 accuracy=prepared.network.accuracy, progress=options.get("progress", True), cards=words,
                 captions=captions)
@@ -145,9 +146,14 @@ def cards_for(prepared: Prepared) -> Cards:
     scene with core curves) the linking numbers the certificate reads off its frames; a scene
     without a claim or an accuracy falls back to its description and numbers."""
     from layerlapse.app.claims import question, verdict_for
+    from layerlapse.app.preset_claims import NO_DATA_CARDS
 
     preset, network = prepared.preset, prepared.network
     n = len(preset.samples)
+    # the words name one width-2 tanh layer: a user's other network gets the fallback
+    if preset.name in NO_DATA_CARDS and not n and network.config.hidden == (2,) \
+            and network.config.layer_activations() == ("tanh",) and network.config.flow is None:
+        return Cards(*NO_DATA_CARDS[preset.name])
     if getattr(preset, "claim", None) is None or network.accuracy is None or not n:
         wrong = None if network.accuracy is None or not n else int(round((1.0 - network.accuracy) * n))
         return fallback_cards(preset.description, accuracy=network.accuracy, misclassified=wrong, n_samples=n)

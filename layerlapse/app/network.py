@@ -228,7 +228,8 @@ def deform(preset: Preset, network: Network, *, fps: float = 30.0, timeline: dic
     config = timeline if isinstance(timeline, TimelineConfig) else timeline_settings(preset, timeline)
     hidden, head = network.layers()
     plan: LayerPlan = orient_layers(hidden, head, linear_path=linear_path, input_dim=network.config.input_dim)
-    tl = Timeline.build(plan.stages(), config, fps)
+    # the output is captioned "the decision boundary" only where one is drawn: two classes
+    tl = Timeline.build(plan.stages(), config, fps, decision=len(preset.scene.class_names) == 2)
     points, _ = preset.scene.points()
     return Deformation(plan, tl, points)
 

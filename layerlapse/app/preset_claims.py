@@ -4,7 +4,8 @@
 disk in its annulus, the ball in its shell, the linked tori, a flow of R^3). "separates":
 their twins with room to spare (a 3-unit lift, width 4, a flow in R^4) and the essay's
 separable examples. "usually-not": possible, but training rarely finds it. ``grid-only``
-has no data and no claim. The shipped default network of every preset agrees with its claim
+has no data and no claim: its cards (:data:`NO_DATA_CARDS`) ask what the layer does and say
+what its frames show. The shipped default network of every preset agrees with its claim
 (``tools/ship_networks.py`` checks it, ``tests/test_shipped.py`` too).
 """
 
@@ -28,8 +29,9 @@ CLAIMS: dict[str, Claim] = {
                              "the layers twist the spirals but leave them crossed"),
     "disk-annulus": Claim("cannot", DISK, HOMEOMORPHISM_PLANE,
                           "the network pinches the ring thin where the disk pushes through"),
-    "disk-annulus-lift": Claim("separates", DISK, "lifted into 3-D, the disk rises above the ring and a plane "
-                               "runs between them", "the lift leaves part of the ring level with the disk"),
+    # "part in height", not "rises above": the sign of the lift is the training's choice
+    "disk-annulus-lift": Claim("separates", DISK, "lifted into 3-D, the disk and the ring part in height and a "
+                               "plane runs between them", "the lift leaves part of the ring level with the disk"),
     "line-segments": Claim("separates", "Can {net} cut the middle segment of a line from the two outer ones?",
                            "bent into a curve in the plane, the line's middle segment can be cut off by a straight line"),
     "linked-tori": Claim("cannot", TORI, "width-3 tanh layers are homeomorphisms of R^3, and a homeomorphism "
@@ -55,4 +57,11 @@ CLAIMS: dict[str, Claim] = {
                               "unlink them", "the flow pulls one torus thin through the other"),
     "linked-tori-flow-4d": Claim("separates", TORI, "in R^4 the flow can carry one torus free through the "
                                  "fourth dimension", "the flow pulls one torus thin but leaves it linked"),
+}
+
+#: the title and verdict of the presets without data (and so without a claim or an accuracy)
+NO_DATA_CARDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "grid-only": ("What does one tanh layer do to the plane's grid?",
+                  ("It bends every line toward the box's edges, inside (-1, 1)^2.",
+                   "W shears and turns the grid, b shifts it, tanh squashes it into the box.")),
 }

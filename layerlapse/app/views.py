@@ -97,12 +97,14 @@ def web_page(scene: SceneLike, *, seconds_per_stage: float | None = None, style:
     timeline = req.timeline(seconds_per_stage)
     req.check_frame_cap(timeline, 30.0, field="seconds_per_stage", lower="--seconds-per-stage")
     prepared = req.prepare()
-    deformation = prepared.deform(fps=30.0, timeline=timeline)
-    title = prepared.title if req.preset.class_names else req.name
     from layerlapse.app.movie import cards_for
+    from layerlapse.draw.words import card_timeline
 
+    cards = cards_for(prepared)
+    deformation = prepared.deform(fps=30.0, timeline=card_timeline(timeline, cards))
+    title = prepared.title if req.preset.class_names else req.name
     page = build_page(req.preset.scene, deformation, style=req.style, title=title,
-                      accuracy=prepared.network.accuracy, keyframes=count, cards=cards_for(prepared))
+                      accuracy=prepared.network.accuracy, keyframes=count, cards=cards)
     return page, prepared
 
 

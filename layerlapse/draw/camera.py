@@ -26,6 +26,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from layerlapse.draw.band import banded_radius, orbit_speed, smoothed_correction, stray_centre
 from layerlapse.draw.edge import edge_on_azimuth, head_normal, turn_to_edge
+from layerlapse.draw.room import room_view
 from layerlapse.draw.source import layers_of
 from layerlapse.draw.style import Style
 from layerlapse.networks.deformation import FrameSource
@@ -87,7 +88,8 @@ class CameraPath:
 
     ``top`` looks down the z axis with y up; ``parallel`` draws with an orthographic
     projection (2-D scenes). ``radius`` is also the scale for tube radii, so curves keep
-    their on-screen width.
+    their on-screen width. ``room`` (F, 2): the top share a card's panel takes and how far
+    the camera has made room below it (:mod:`layerlapse.draw.room`); None for no card.
     """
 
     centre: np.ndarray
@@ -97,6 +99,7 @@ class CameraPath:
     elevation: float
     top: bool
     parallel: bool = False
+    room: np.ndarray | None = None
 
     @classmethod
     def for_movie(cls, source: FrameSource, *, fps: float, style: Style, aspect: float,
@@ -232,8 +235,12 @@ class CameraPath:
         """Set a VTK camera for ``frame``."""
         r, depth = float(self.radius[frame]), float(self.depth[frame])
         towards, up, _ = view_axes(self.azimuth[frame : frame + 1], self.elevation, self.top)
-        half = self.view_half_height(frame)
-        c = self.centre[frame] + DROP * half * up[0]
+        half, drop = self.view_half_height(frame), DROP
+        if self.room is not None and self.room[frame, 1] > 0:  # a card stands: the data below its panel
+            wide, shift = room_view(half, DROP, FIT, float(self.room[frame, 0]))
+            w = float(self.room[frame, 1])
+            half, drop = float(np.exp((1 - w) * np.log(half) + w * np.log(wide))), (1 - w) * DROP + w * shift
+        c = self.centre[frame] + drop * half * up[0]
         dist = half / np.tan(np.radians(VIEW_ANGLE / 2)) + depth
         camera.SetParallelProjection(self.parallel)
         camera.SetParallelScale(half)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from layerlapse.draw.style import Style
-from layerlapse.networks.timeline import Timeline
+from layerlapse.networks.timeline import Timeline, TimelineConfig
 
 #: what ``--captions`` accepts: on the frames, in WebVTT and SRT files beside the movie, nowhere
 CAPTIONS = ("burn", "file", "none")
@@ -23,6 +23,9 @@ TITLE_FONT, HEADLINE_FONT, BODY_FONT, LEGEND_FONT = 34.0, 28.0, 21.0, 17.0
 #: how wide one character runs, as a share of the font size (VTK's Arial, mixed text; the
 #: layout then measures and shrinks what still runs over)
 CHAR_WIDTH = 0.52
+#: a card stands as long as its words take to read: about 3 words a second after a short
+#: look at the picture, never under the floor (a glance) nor over the cap (seconds)
+WORDS_PER_SECOND, CARD_LEAD, CARD_FLOOR, CARD_CAP = 3.0, 0.5, 2.0, 12.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,22 @@ def fallback_cards(description: str, *, accuracy: float | None, misclassified: i
     return Cards(title, tuple(lines))
 
 
+def reading_seconds(text: str) -> float:
+    """How long a card holding ``text`` stands: ``CARD_LEAD + words / WORDS_PER_SECOND``,
+    within [CARD_FLOOR, CARD_CAP] (a 12-word question 4.5 s, a 30-word verdict 10.5 s)."""
+    return min(CARD_CAP, max(CARD_FLOOR, CARD_LEAD + len(text.split()) / WORDS_PER_SECOND))
+
+
+def card_timeline(config: TimelineConfig, cards: Cards | None) -> TimelineConfig:
+    """``config`` with each card that its words time (``title_card`` or ``verdict_card``
+    None) standing for :func:`reading_seconds` of them; seconds given are kept."""
+    if cards is None:
+        return config
+    update = {f"{which}_card": reading_seconds(cards.text(which)) for which in ("title", "verdict")
+              if getattr(config, f"{which}_card") is None}
+    return config.model_copy(update=update) if update else config
+
+
 #: the legend's name for the misclassified samples' markers
 MISCLASSIFIED = "misclassified"
 
@@ -69,7 +88,24 @@ def wrap(text: str, *, width_px: float, font_px: float) -> str:
     """``text`` wrapped (at spaces, existing line breaks kept) to lines that fit ``width_px``
     pixels in a ``font_px`` font; -> the lines joined by newlines."""
     chars = max(12, int(width_px / (CHAR_WIDTH * font_px)))
-    return "\n".join(line for part in text.split("\n") for line in (textwrap.wrap(part, chars) or [""]))
+    return "\n".join(line for part in text.split("\n") for line in (balanced(part, chars) or [""]))
+
+
+def balanced(text: str, chars: int) -> list[str]:
+    """``text`` in as few lines of at most ``chars`` characters as plain wrapping takes, but
+    as even as they can be, so no line ends the card with one lone word (``it?``)."""
+    lines = textwrap.wrap(text, chars)
+    if len(lines) < 2:
+        return lines
+    # the narrowest width that still needs no more lines: the last line fills up as the others shrink
+    lo, hi = max(len(word) for word in text.split()), chars
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(textwrap.wrap(text, mid)) <= len(lines):
+            hi = mid
+        else:
+            lo = mid + 1
+    return textwrap.wrap(text, lo)
 
 
 def frame_caption(timeline: Timeline, frame: int, result: str = "") -> str:

@@ -30,6 +30,8 @@ EASINGS = ("smoothstep", "smootherstep", "linear")
 #: the captions of the two holds (the output's gets the result after it)
 INPUT_CAPTION = "input: the data, before any layer"
 OUTPUT_CAPTION = "output: the decision boundary"
+#: the output's caption where no decision is drawn (no data, or not two classes)
+PLAIN_OUTPUT_CAPTION = "output: everything after the last layer"
 
 
 def ease(s: np.ndarray, easing: str) -> np.ndarray:
@@ -54,14 +56,19 @@ class TimelineConfig(BaseModel):
     hold_start: float = Field(1.0, ge=0, le=MAX_STAGE_SECONDS, description="hold on the input")
     hold_end: float = Field(2.5, ge=0, le=MAX_STAGE_SECONDS, description="hold on the output")
     easing: Literal["smoothstep", "smootherstep", "linear"] = "smoothstep"
-    title_card: float = Field(1.5, ge=0, le=MAX_STAGE_SECONDS, description="the title card, over the input hold")
-    verdict_card: float = Field(3.0, ge=0, le=MAX_STAGE_SECONDS, description="the verdict card, over the output hold")
+    # None: as long as the card's words take to read (:func:`layerlapse.draw.words.card_timeline`),
+    # or TITLE_SECONDS / VERDICT_SECONDS where the words are not known yet
+    title_card: float | None = Field(None, ge=0, le=MAX_STAGE_SECONDS, description="the title card, over the input hold")
+    verdict_card: float | None = Field(None, ge=0, le=MAX_STAGE_SECONDS,
+                                       description="the verdict card, over the output hold")
 
     def without_cards(self) -> TimelineConfig:
         """The same timeline with neither card (and none of their frames)."""
         return self.model_copy(update={"title_card": 0.0, "verdict_card": 0.0})
 
 
+#: the cards' seconds where their words are not known (a movie's length checked before training)
+TITLE_SECONDS, VERDICT_SECONDS = 1.5, 3.0
 #: what ``Timeline.card`` holds per frame
 NO_CARD, TITLE, VERDICT = 0, 1, 2
 CARDS = {TITLE: "title", VERDICT: "verdict"}
@@ -154,13 +161,15 @@ class Timeline:
         return int(np.argmax(self.name == len(self.stage_names) - 1))
 
     @classmethod
-    def build(cls, stages: Sequence[Stage], config: TimelineConfig, fps: float) -> Timeline:
+    def build(cls, stages: Sequence[Stage], config: TimelineConfig, fps: float, *, decision: bool = True) -> Timeline:
         """Lay out animated ``stages`` (:class:`~layerlapse.networks.stages.Stage`, in order)
-        at ``fps`` frames per second, with a pause after each layer."""
+        at ``fps`` frames per second, with a pause after each layer; ``decision``: whether
+        the output shows a decision boundary (its caption says so only then)."""
         names = ["input"]
         n_layers = (stages[-1].layer + 1) if stages else 0
         labels = ["input", *(st.label(n_layers) for st in stages), "output"]
-        captions = [INPUT_CAPTION, *(st.caption(n_layers) for st in stages), OUTPUT_CAPTION]
+        captions = [INPUT_CAPTION, *(st.caption(n_layers) for st in stages),
+                    OUTPUT_CAPTION if decision else PLAIN_OUTPUT_CAPTION]
         stage, t, name, layer, hold, card = [], [], [], [], [], []
 
         def segment(stage_index: int, local: np.ndarray, label: int, lay: int, still: bool = True,
@@ -175,7 +184,9 @@ class Timeline:
         def frames(seconds: float) -> int:
             return int(round(seconds * fps))
 
-        segment(-1, np.zeros(frames(config.title_card)), 0, 0, which=TITLE)
+        title_card = TITLE_SECONDS if config.title_card is None else config.title_card
+        verdict_card = VERDICT_SECONDS if config.verdict_card is None else config.verdict_card
+        segment(-1, np.zeros(frames(title_card)), 0, 0, which=TITLE)
         segment(-1, np.zeros(frames(config.hold_start)), 0, 0)
         for i, st in enumerate(stages):
             names.append(st.name)
@@ -186,7 +197,7 @@ class Timeline:
                 segment(i, np.ones(frames(config.pause)), len(names) - 1, st.layer + 1)
         names.append("output")
         segment(len(stages) - 1, np.ones(max(frames(config.hold_end), 1)), len(names) - 1, n_layers)
-        segment(len(stages) - 1, np.ones(frames(config.verdict_card)), len(names) - 1, n_layers, which=VERDICT)
+        segment(len(stages) - 1, np.ones(frames(verdict_card)), len(names) - 1, n_layers, which=VERDICT)
         return cls(
             stage_names=tuple(names),
             stage_labels=tuple(labels),

@@ -21,6 +21,7 @@ from layerlapse._files import atomic_output, check_output
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.colour import rgba
 from layerlapse.draw.edge import head_normal
+from layerlapse.draw.room import with_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
 from layerlapse.draw.words import Cards
@@ -212,6 +213,8 @@ class StillRenderer:
             self.view.update_hud(frame)
         if self.view.pulled_back is not None:
             self.view.pulled_back.show_at(moment.stage, moment.t)
+        if moment.card in self.view.words.tops:  # the data below the card's panel, as in the movie
+            camera = with_room(camera, np.array([[self.view.words.tops[moment.card], 1.0]]))
         camera.apply(self.view.plotter.camera, 0)
         self.view.update_cutaways(positions)
         self.view.update_inset(positions)

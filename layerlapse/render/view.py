@@ -25,6 +25,7 @@ from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.fourth import HiddenCoordinate
 from layerlapse.draw.model import DrawModel
+from layerlapse.draw.room import card_room, with_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
 from layerlapse.draw.words import Cards, frame_caption
@@ -32,6 +33,7 @@ from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.networks.stretch import Stretch
 from layerlapse.render.actors import PartBuilder
+from layerlapse.render.captions import backing, fit_caption
 from layerlapse.render.colouring import fourth_map, heat_map, vote_view
 from layerlapse.render.heat import HeatMap, bar_span
 from layerlapse.render.lens import CAPTION_FONT, Inset
@@ -115,6 +117,9 @@ class SceneView:
                            markers=None if wrong is None else pv.Color(wrong.colour).hex_rgb)
         if self.heat is not None:  # the colour bar where no card, inset or band covers it
             self.heat.place_bars(*bar_span(size, self.heat.font_size, self.inset, self.words))
+        # while a card stands the camera frames the data below its panel (draw/room.py)
+        self.camera = with_room(camera, card_room(deformation.timeline, self.words.tops, deformation.timeline.fps)
+                                if getattr(camera, "room", None) is None and len(camera.radius) > 1 else None)
         # Translucent overlays (the decision's tint, the markers, the activation box) are few
         # and flat: plain alpha blending draws them the same as VTK's order-independent
         # translucency pass, which costs 10-20 ms a frame on llvmpipe.
@@ -243,18 +248,19 @@ class SceneView:
             prop.SetVerticalJustificationToTop()
         else:
             prop.SetVerticalJustificationToBottom()
+        backing(prop, self.style.background)
         return actor
 
+    @property
+    def label_text(self) -> str:
+        """The caption shown, unwrapped."""
+        return getattr(self, "_label", "")
+
     def _set_label(self, label: str) -> None:
-        """Show ``label``, in a smaller font (down to 60%) if it would run past the right edge."""
-        actor, prop = self.label_actor, self.label_actor.GetTextProperty()
-        actor.SetInput(label)
-        prop.SetFontSize(self._label_size)
-        box = [0.0] * 4
-        actor.GetBoundingBox(self.plotter.renderer, box)
-        room = 0.96 * self.size[0] - box[0]
-        if box[1] > box[0] + room > 0:
-            prop.SetFontSize(max(int(self._label_size * 0.6), int(self._label_size * room / (box[1] - box[0]))))
+        """Show ``label`` within the margins: in a smaller font (down to 75%) if it would run
+        past the right margin, and on two balanced lines if even that is too wide."""
+        self._label = label  # the actor may hold it wrapped
+        fit_caption(self.label_actor, self.plotter.renderer, label, self._label_size, self.size)
 
     def set_state(self, positions: np.ndarray, *, label: str, tube_radius: float, boundary: float = 0.0,
                   head: tuple[np.ndarray, np.ndarray] | None = None,
@@ -265,7 +271,7 @@ class SceneView:
         seen through ``projection`` (3, D) when D > 3."""
         for drawn in self.parts:
             drawn.update(positions[drawn.sl], tube_radius=tube_radius, flat=self.flat)
-        if label != self.label_actor.GetInput():
+        if label != getattr(self, "_label", None):
             self._set_label(label)
         if self.reference is not None:
             self.reference.pose_box(box[:3] if box else None, box[3] if box else 0.0, projection)
@@ -358,7 +364,7 @@ class SceneView:
         self.words.show(which)
         if self.words.shown is None:
             return
-        self.label_actor.SetInput("")
+        self._set_label("")
         wrong = self.model.misclassified
         if which == "verdict" and wrong is not None:
             pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset, avoid=self._shown_points)

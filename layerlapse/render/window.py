@@ -165,7 +165,7 @@ class Viewer:
 
     @property
     def label(self) -> str:
-        return self.view.label_actor.GetInput()
+        return self.view.label_text
 
     def set_time(self, seconds: float, *, from_slider: bool = False) -> None:
         """Show the timeline at ``seconds`` (clipped to the timeline)."""

@@ -114,8 +114,11 @@ class Words:
             window.AddRenderer(renderer)
         self.cards = cards
         self.panels: dict[str, list] = {}
+        #: the share of the frame's height each card's panel takes from the top (the camera frames the data below)
+        self.tops: dict[str, float] = {}
         if cards is not None:
-            self.panels = {"title": self._title(cards.title), "verdict": self._verdict(cards.verdict)}
+            self.panels["title"], self.tops["title"] = self._title(cards.title), self._top
+            self.panels["verdict"], self.tops["verdict"] = self._verdict(cards.verdict), self._top
         self.shown: str | None = "none"
         self.show(None)
 
@@ -156,6 +159,7 @@ class Words:
         h = self.size[1]
         x0, x1 = 0.5 - PANEL_WIDTH / 2, 0.5 + PANEL_WIDTH / 2
         y0 = PANEL_TOP - height_px / h
+        self._top = 1.0 - y0
         fill = _rectangle(x0, y0, x1, PANEL_TOP, self.style.background, PANEL_OPACITY)
         edge = _rectangle(x0, y0, x1, PANEL_TOP, self.style.text_color, 0.5, outline=True)
         edge.GetProperty().SetLineWidth(max(1.0, 1.5 * self.scale))

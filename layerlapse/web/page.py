@@ -29,6 +29,7 @@ from layerlapse.draw.colour import hex_rgb
 from layerlapse.draw.geometry import BOX_OPACITY, MAX_BOX_DIM, box_corners, cube_edges, decision_geometry
 from layerlapse.draw.heat import class_ramp, ratio_text, ticks
 from layerlapse.draw.model import PLANE_OPACITY, DrawModel, Kind, curve_width
+from layerlapse.draw.room import card_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
 from layerlapse.draw.words import Cards
@@ -253,8 +254,11 @@ def _camera(deformation: Deformation, scene: Scene, style: Style, flat: bool) ->
                                   subset=scene.framed_points(),
                                   style=style.model_copy(update={"orbit_degrees_per_second": 0.0}))
     azimuth, elevation = style.direction()
+    # how far the camera has made room below a card, per frame; the page measures the card's height
+    room = card_room(deformation.timeline, {"title": 0.0, "verdict": 0.0}, deformation.timeline.fps)
     return {"centre": _r(camera.centre), "radius": _r(camera.radius), "depth": _r(camera.depth),
-            "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat)}
+            "azimuth": azimuth, "elevation": elevation, "top": bool(camera.top), "parallel": bool(flat),
+            "room": None if room is None else _r(room[:, 1], 3)}
 
 
 def _colours(model: DrawModel) -> dict:

@@ -175,7 +175,8 @@ class FlowStage(Stage):
 
     @property
     def formula(self) -> str:
-        return "x -> phi_t(x), x' = v(x)"
+        # no "phi_t": VTK's face has no subscript, and x(t) needs no name to be read
+        return "x -> x(t), where x' = v(x)"
 
     def positions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)
