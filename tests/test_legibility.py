@@ -232,8 +232,8 @@ class _Lens:
         self.renderer, self.posed, self.shown = vtk.vtkRenderer(), None, None
         self.renderer.SetViewport(0.66, 0.08, 0.985, 0.46)
 
-    def pose(self, cam, centre, half, caption):
-        self.posed, self.shown = (centre, half, caption), True
+    def pose(self, cam, centre, half, what, avoid=None):
+        self.posed, self.shown, self.avoided = (centre, half, what), True, avoid
 
     def set_visible(self, visible):
         self.shown = visible
@@ -264,7 +264,8 @@ def test_a_short_line_in_a_corner_is_magnified():
     lens, areas = _Lens(), {}
     pose_inset(cam, size, sets, ("line A", "blob B"), positions, lens, areas)
     assert areas[0] < AREA_SHARE * size[0] * size[1] <= areas[1]
-    assert lens.shown and lens.posed[2].startswith("line A, zoomed")
+    assert lens.shown and lens.posed[2] == "line A"  # the lens captions it "line A, zoomed ×N"
+    assert lens.avoided is not None and len(lens.avoided)  # and stands where it covers the least data
     inset_px = 0.38 * 480
     assert inset_px / (2 * lens.posed[1] * 240) >= MIN_MAGNIFY - 1e-9
     lens = _Lens()
