@@ -164,3 +164,15 @@ def test_3d_dots_are_hollow():
         assert image[row, x] > 200, "its middle is open"
     finally:
         view.close()
+
+
+def test_the_rings_are_drawn_in_the_inset(flat):
+    """The lens on the errors shows their rings (marker-coloured pixels inside it): in a flat
+    view they share the lens's depth test with the fills, and were drawn under the disk."""
+    flat.show_card("verdict")
+    inset = flat.inset
+    assert inset.renderer.GetDraw()
+    inside = _viewport_pixels(flat, flat.grab()).reshape(-1, 3).astype(int)
+    colour = np.array([int(255 * c) for c in flat.markers.actor.GetProperty().GetColor()])
+    dark = (np.abs(inside - colour).max(1) < 50).sum()
+    assert dark > 30, dark

@@ -268,7 +268,12 @@ class Markers:
     def pose_lens(self, zoom: float) -> None:
         """Size the rings in the inset for its ``zoom``: the same pixels as in the main view."""
         if self.lens_mesh is not None:
-            self.lens_mesh.points[:] = self._ring_points(max(zoom, 1e-9))
+            points = self._ring_points(max(zoom, 1e-9))
+            # the main view draws the rings in a layer of their own, over everything; in the
+            # lens they share the depth test with the flat view's fills (their depth offsets are
+            # a few thousandths of the view), so they are lifted by a ring's radius above them
+            points[:, 2] += float(self.ring or 0.0)
+            self.lens_mesh.points[:] = points
             self.lens_mesh.GetPoints().Modified()
 
     def set_visible(self, visible: bool, fade: float = 1.0) -> None:
