@@ -148,9 +148,8 @@ KNOWN_WORST = {"linked-tori": (122, 127, 232, 237, 247, 352, 370), "disk-annulus
                "unlink": (228, 242), "easy-way-out": (114, 128, 370)}
 #: the same for the essay's disk-annulus network (--hidden 2): its disk under the rings at the output
 KNOWN_WORST_HIDDEN_2 = (120, 127, 142, 150)
-#: what the frames still show below the bar, and why (none left: sphere-shell's main picture
-#: still spans 0.14-0.18 at frames 256-313, and passes with its inset magnifying the shell)
-LEFT: dict[str, str] = {}
+# every preset passes both bars; sphere-shell's main picture alone still spans 0.14-0.18 at
+# frames 256-313 (the shell cut and translated) and passes with its inset magnifying the shell
 
 
 def _frames(worst):
@@ -170,13 +169,8 @@ def _check(name, hidden=None):
     return low_span, low_area
 
 
-def _marked(names, left):
-    """The presets, those in ``left`` (name -> why) expected to fail (strictly: a fix shows)."""
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=left[n])) if n in left else n for n in names]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _marked(PRESETS, LEFT))
+@pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_spans_the_frame(name):
     low_span, _ = _check(name)
     assert not low_span, f"frames (frame, span) under {MIN_SPAN}: {low_span}"
@@ -188,12 +182,8 @@ def test_the_essays_disk_annulus_network_spans_the_frame():
     assert not low_span, low_span
 
 
-#: presets whose smaller class still covers under 0.2% of some sampled frame (none left)
-THIN: dict[str, str] = {}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _marked(PRESETS, THIN))
+@pytest.mark.parametrize("name", PRESETS)
 def test_every_class_keeps_an_area(name):
     _, low_area = _check(name)
     assert not low_area, f"frames (frame, % area) under {100 * MIN_AREA}%: {low_area}"

@@ -34,35 +34,36 @@ def _viewport_coordinate():
 
 def _rectangle(x0: float, y0: float, x1: float, y1: float, colour, opacity: float, *, outline: bool = False):
     """A filled (or outlined) rectangle in normalised viewport coordinates, as a 2-D actor."""
-    import vtk
 
     poly = pv.PolyData(np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0]], np.float32),
                        lines=np.array([5, 0, 1, 2, 3, 0]) if outline else None,
                        faces=None if outline else np.array([4, 0, 1, 2, 3]))
+    actor = _actor_2d(poly, colour)
+    actor.GetProperty().SetOpacity(opacity)
+    return actor
+
+
+def _actor_2d(poly: pv.PolyData, colour):
+    """A 2-D actor drawing ``poly`` (normalised viewport coordinates) in ``colour``."""
+    import vtk
+
     mapper = vtk.vtkPolyDataMapper2D()
     mapper.SetInputData(poly)
     mapper.SetTransformCoordinate(_viewport_coordinate())
     actor = vtk.vtkActor2D()
     actor.SetMapper(mapper)
     actor.GetProperty().SetColor(pv.Color(colour).float_rgb)
-    actor.GetProperty().SetOpacity(opacity)
     return actor
 
 
 def _ring(x: float, y: float, radius_px: float, size: tuple[int, int], colour, width: float):
     """A circle of ``radius_px`` pixels around (x, y) in normalised viewport coordinates, as
     a 2-D actor: the misclassified markers' look in the legend."""
-    import vtk
 
     phi = np.linspace(0, 2 * np.pi, 17)
     pts = np.stack([x + radius_px * np.cos(phi) / size[0], y + radius_px * np.sin(phi) / size[1], 0 * phi], 1)
     poly = pv.PolyData(pts.astype(np.float32), lines=np.r_[len(phi), np.arange(len(phi))])
-    mapper = vtk.vtkPolyDataMapper2D()
-    mapper.SetInputData(poly)
-    mapper.SetTransformCoordinate(_viewport_coordinate())
-    actor = vtk.vtkActor2D()
-    actor.SetMapper(mapper)
-    actor.GetProperty().SetColor(pv.Color(colour).float_rgb)
+    actor = _actor_2d(poly, colour)
     actor.GetProperty().SetLineWidth(width)
     return actor
 
