@@ -20,10 +20,14 @@ MAX_WIDTH = 256
 #: a pass of every vertex through each to every frame: at 32 a movie already runs over three
 #: minutes, and a reader can no longer follow which layer did what
 MAX_HIDDEN_LAYERS = 32
-#: classes of a network (a config's or an imported model's head): each class is drawn in a
-#: colour of its own and is a row of the legend; beyond a dozen or so the colours are no longer
-#: told apart, and no scene has more (a scene file holds at most 16 meshes, one class each)
-MAX_CLASSES = 16
+#: classes of a network (a config's or an imported model's head) and of a user's data: each
+#: class is drawn in a colour of its own and is a row of the legend; the colour-blind-safe
+#: palette has ten colours, and past ten they are no longer told apart
+MAX_CLASSES = 10
+#: input coordinates of a user's data or model (the 8x8 digits are 64): every input coordinate
+#: is carried through the first layer's n x n path and every frame's view is a 3 x n projection;
+#: 1,024 is a 32x32 image
+MAX_INPUT_DIM = 1024
 #: neighbours per vote of a k-NN head: every vertex of every frame looks up its k nearest
 #: memory samples, and the soft loss weighs k neighbours of every sample of a batch (at most
 #: 512); past 64 a vote averages a large part of the training set instead of a neighbourhood

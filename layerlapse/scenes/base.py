@@ -1,7 +1,8 @@
 """What a scene is: class manifolds to draw, the ambient grid, and labelled samples.
 
-All coordinates live in data space R^n (n = ``Scene.dim``, 1 to 3); the renderer pads
-them to 3D. Nothing here draws or touches files.
+All coordinates live in data space R^n (n = ``Scene.dim``: 1 to 3 for geometry, up to
+:data:`~layerlapse.limits.MAX_INPUT_DIM` for a point cloud); the renderer pads 1-D and 2-D
+to 3D and shows wider data through a projection. Nothing here draws or touches files.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ class Curve:
     label: int
     points: np.ndarray
     closed: bool = False
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """Points of class ``label`` drawn as points (a user's data, a preset's image samples);
+    points (N, n)."""
+
+    label: int
+    points: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -60,24 +70,28 @@ class Scene:
     labels: np.ndarray
     key: dict = field(default_factory=dict)
     cores: tuple[np.ndarray, ...] = ()
+    clouds: tuple[Cloud, ...] = ()
 
     def parts(self) -> list[tuple[str, np.ndarray]]:
         """(kind, points) for every drawable part, in the order :meth:`points` stacks them."""
         out = [("surface", s.vertices) for s in self.surfaces]
         out += [("curve", c.points) for c in self.curves]
+        out += [("cloud", c.points) for c in self.clouds]
         if self.grid is not None:
             out.append(("grid", self.grid.lines.reshape(-1, self.dim)))
         return out
 
     def framed_points(self) -> np.ndarray:
-        """Indices (K,) into :meth:`points` of the surfaces and curves (classes, and guides
-        such as a border), not the grid: what a camera frames. All points if there are none."""
-        n = sum(len(s.vertices) for s in self.surfaces) + sum(len(c.points) for c in self.curves)
+        """Indices (K,) into :meth:`points` of the surfaces, curves and clouds (classes, and
+        guides such as a border), not the grid: what a camera frames. All points if there are none."""
+        n = (sum(len(s.vertices) for s in self.surfaces) + sum(len(c.points) for c in self.curves)
+             + sum(len(c.points) for c in self.clouds))
         return np.arange(n if n else len(self.points()[0]))
 
     def class_points(self) -> np.ndarray:
         """Indices (K,) into :meth:`points` of the class parts (label >= 0) only."""
-        parts = [(s.label, len(s.vertices)) for s in self.surfaces] + [(c.label, len(c.points)) for c in self.curves]
+        parts = ([(s.label, len(s.vertices)) for s in self.surfaces] + [(c.label, len(c.points)) for c in self.curves]
+                 + [(c.label, len(c.points)) for c in self.clouds])
         ends = np.cumsum([n for _, n in parts], dtype=np.int64)
         keep = [np.arange(e - n, e) for (label, n), e in zip(parts, ends) if label >= 0]
         return np.concatenate(keep) if keep else np.zeros(0, np.int64)
