@@ -33,10 +33,12 @@ class Curve:
 @dataclass(frozen=True)
 class Cloud:
     """Points of class ``label`` drawn as points (a user's data, a preset's image samples);
-    points (N, n)."""
+    points (N, n). ``images``: optional (N, h, w) grey levels in [0, 1], one per point (the
+    picture a digit came from), shown where a back-end can show them (the page, on hover)."""
 
     label: int
     points: np.ndarray
+    images: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
