@@ -108,7 +108,8 @@ def test_shared_options_are_declared_once_and_reach_every_command():
     from typer.main import get_command
 
     commands = get_command(cli.app).commands
-    shared = {"checkpoint", "model", "retrain", "epochs", "seed", "hidden", "activation", "head", "k", "progress"}
+    shared = {"checkpoint", "model", "arch", "retrain", "epochs", "restarts", "seed", "hidden", "activation", "head", "k",
+              "progress"}
     for name in ("render", "figure", "export", "show"):
         options = {p.name for p in commands[name].params}
         assert shared <= options, (name, shared - options)

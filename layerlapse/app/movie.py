@@ -298,7 +298,9 @@ def _render_training(req: Request, plan: MoviePlan) -> RenderResult:
     config, train_config = source.network_settings(preset, req.options.get("network_config"),
                                                    req.options.get("training"))
     points, _ = preset.scene.points()
-    with source.training_progress(train_config, progress=progress) as report:
+    train_config = train_config.model_copy(update={"restarts": 1})  # the clock trains once
+    with source.training_progress(train_config, progress=progress, samples=preset.samples, labels=preset.labels,
+                                  config=config) as report:
         movie, network = record_training(points, preset.samples, preset.labels, config, train_config,
                                          frames=max(2, int(round(plan.seconds * settings.fps))), fps=settings.fps,
                                          scene_key=preset.key, progress=report)

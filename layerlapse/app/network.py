@@ -103,10 +103,33 @@ class TrainingEstimate:
                           stacklevel=2)
 
 
+def training_line(samples: np.ndarray, labels: np.ndarray, config: NetworkConfig, training: TrainConfig) -> str:
+    """``training: 300 epochs x 6 restarts on 2,000 samples, about 40 s here``: what training
+    will cost, from a few of its steps timed here (:func:`~layerlapse.networks.train.estimate_seconds`)."""
+    from layerlapse.networks.train import estimate_seconds
+
+    seconds = estimate_seconds(samples, labels, config, training)
+    if seconds < 90:
+        took = f"{max(seconds, 0.1):.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    elif seconds < 90 * 60:
+        took = f"{seconds / 60:.0f} min"
+    else:
+        took = f"{seconds / 3600:.1f} h"
+    restarts = f"{training.restarts} restart{'s' if training.restarts != 1 else ''}"
+    return (f"training: {training.epochs:,} epochs x {restarts} on {len(samples):,} samples, about {took} here "
+            "(--epochs, --restarts)")
+
+
 @contextmanager
-def training_progress(training: TrainConfig, *, progress: bool) -> Iterator[Callable[[int, float], None]]:
+def training_progress(training: TrainConfig, *, progress: bool, samples: np.ndarray | None = None,
+                      labels: np.ndarray | None = None,
+                      config: NetworkConfig | None = None) -> Iterator[Callable[[int, float], None]]:
     """A progress bar over every epoch of every restart, and the estimate of
-    :class:`TrainingEstimate`: yields the ``progress(epoch, loss)`` callback training takes."""
+    :class:`TrainingEstimate`: yields the ``progress(epoch, loss)`` callback training takes.
+    With the samples, labels and config, and ``progress``, :func:`training_line` comes first."""
+    if progress and samples is not None and labels is not None and config is not None:
+        sys.stderr.write(training_line(samples, labels, config, training) + "\n")
+        sys.stderr.flush()
     total = training.epochs * training.restarts
     bar = tqdm(total=total, unit="epoch", desc="train", disable=not progress, file=sys.stderr)
     clock = TrainingEstimate(total)
@@ -136,7 +159,8 @@ def train_network(preset: Preset, *, network: dict | None = None, training: dict
     """Train the scene's network (its defaults, with overrides) on its samples."""
     config, train_config = network_settings(preset, network, training)
     check_scale(preset)
-    with training_progress(train_config, progress=progress) as report:
+    with training_progress(train_config, progress=progress, samples=preset.samples, labels=preset.labels,
+                           config=config) as report:
         return train(preset.samples, preset.labels, config, train_config, scene_key=preset.key, progress=report)
 
 
@@ -205,12 +229,17 @@ def fixed_network(preset: Preset, config: NetworkConfig) -> Network:
     return Network(MLPWeights.from_layers(config, preset.fixed or (), head), config, TrainConfig(), None, preset.key)
 
 
-def model_network(preset: Preset, model: Any) -> tuple[Network, tuple[str, ...]]:
-    """Your own model (a module, or a TorchScript file) as a Network; -> (network, notes)."""
+def model_network(preset: Preset, model: Any, *, arch: Any = None,
+                  activation: Any = None) -> tuple[Network, tuple[str, ...]]:
+    """Your own model (a module, or a model file: TorchScript, or a state_dict/safetensors
+    file with ``arch`` and ``activation``) as a Network; -> (network, notes)."""
     from layerlapse.networks.torch_import import load_model_file, network_from_module
 
     if isinstance(model, (str, Path)):
-        model = load_model_file(model)
+        model = load_model_file(model, arch=arch, activation=activation)
+    elif arch is not None or activation is not None:
+        raise LayerlapseError(f"arch: a {type(model).__name__} given in Python holds its own layers; drop arch= "
+                              "and activation= (they describe the tensors of a state_dict or safetensors file)")
     network, notes = network_from_module(model, input_dim=preset.dim, samples=preset.samples,
                                          labels=preset.labels, scene_key=preset.key)
     return network, tuple(notes)

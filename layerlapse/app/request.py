@@ -43,7 +43,15 @@ class NetworkOptions(TypedDict, total=False):
         A trained :class:`~layerlapse.networks.train.Network` to use as it is.
     model
         Your own PyTorch model: an ``nn.Sequential`` of ``nn.Linear`` and element-wise
-        activations, or the path of a TorchScript file (``torch.jit.save``).
+        activations, or the path of a model file: a TorchScript file of one
+        (``torch.jit.save``), or a ``state_dict`` (``torch.save(model.state_dict())``) or
+        ``.safetensors`` file with ``arch`` and ``activation``. Nothing in a file is run.
+    arch
+        With a state_dict or safetensors ``model``: its layer widths, inputs to classes,
+        e.g. ``"64-16-8-10"`` or ``(64, 16, 8, 10)``.
+    activation
+        With ``arch``: the hidden layers' activation, one for all or one per layer, e.g.
+        ``"tanh"`` or ``"relu,tanh"``.
     checkpoint
         A checkpoint path: loaded if it exists, else trained and saved there (default:
         ``outputs/<scene>/network-<hash>.pt``).
@@ -59,6 +67,8 @@ class NetworkOptions(TypedDict, total=False):
 
     network: Network | None
     model: Any
+    arch: str | tuple[int, ...] | None
+    activation: Any
     checkpoint: str | Path | None
     network_config: dict | None
     training: dict | None
@@ -150,8 +160,14 @@ def prepare(scene: SceneLike, options: NetworkOptions) -> Prepared:
     if given and options.get("checkpoint") is not None:
         raise LayerlapseError(f"checkpoint: a given {given[0]} is neither loaded from nor saved to a checkpoint; "
                               "drop --checkpoint (save a network with ll.save_network)")
+    arch, activation = options.get("arch"), options.get("activation")
+    if model is None and (arch is not None or activation is not None):
+        name = "arch" if arch is not None else "activation"
+        raise LayerlapseError(f"{name}: describes the tensors of a model file (--model weights.pt or "
+                              "weights.safetensors; model=); to train a network here, use --hidden and "
+                              "--activation (network_config=)")
     if model is not None:
-        network, notes = source.model_network(preset, model)
+        network, notes = source.model_network(preset, model, arch=arch, activation=activation)
         return Prepared(preset, network, notes)
     if network is None:
         network = source.get_network(preset, checkpoint=options.get("checkpoint"),

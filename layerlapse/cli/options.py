@@ -36,7 +36,9 @@ HiddenOpt = Annotated[str | None, typer.Option(help="hidden layer widths, e.g. 4
 ActivationOpt = Annotated[str | None, typer.Option(help="tanh, sigmoid, softplus, relu, leaky_relu, elu, silu, gelu, gelu_tanh or identity, e.g. leaky_relu(0.2); one for all layers or one per layer, comma-separated (default: the scene's)")]
 HeadOpt = Annotated[str | None, typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)")]
 KOpt = Annotated[int | None, typer.Option("--k", help="neighbours for --head knn")]
-ModelOpt = Annotated[Path | None, typer.Option(help="your own trained model: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations")]
+ModelOpt = Annotated[Path | None, typer.Option(help="your own trained model, read without running anything in it: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations, or a state_dict (.pt) or .safetensors file of one with --arch and --activation")]
+ArchOpt = Annotated[str | None, typer.Option(help="with a state_dict or .safetensors --model: its layer widths, inputs to classes, e.g. 64-16-8-10 (--activation gives the hidden layers' activation)")]
+RestartsOpt = Annotated[int | None, typer.Option(help="train this many times from different seeds and keep the best (default: the scene's); training takes epochs x restarts")]
 RetrainOpt = Annotated[bool, typer.Option(help="train afresh (into the cache, or --checkpoint), even if a shipped or cached network exists")]
 
 
@@ -126,8 +128,8 @@ def network_overrides(hidden: str | None, activation: str | None, head: str | No
     return out or None
 
 
-def training_overrides(epochs: int | None, seed: int | None) -> dict | None:
-    training = {k: v for k, v in {"epochs": epochs, "seed": seed}.items() if v is not None}
+def training_overrides(epochs: int | None, seed: int | None, restarts: int | None = None) -> dict | None:
+    training = {k: v for k, v in {"epochs": epochs, "seed": seed, "restarts": restarts}.items() if v is not None}
     return training or None
 
 
@@ -143,15 +145,17 @@ def accuracy_text(net) -> str:
 
 def training_options(
     epochs: EpochsOpt = None,
+    restarts: RestartsOpt = None,
     seed: SeedOpt = None,
     hidden: HiddenOpt = None,
     activation: ActivationOpt = None,
     head: HeadOpt = None,
     k: KOpt = None,
 ) -> dict:
-    """The network and training overrides: ``{"network_config": ..., "training": ...}``."""
+    """The network and training overrides: ``{"network_config": ..., "training": ...}``, and the
+    ``activation`` text as given (a model file's tensors take it with --arch)."""
     return {"network_config": network_overrides(hidden, activation, head, k),
-            "training": training_overrides(epochs, seed)}
+            "training": training_overrides(epochs, seed, restarts), "activation": activation}
 
 
 def look_options(
@@ -200,12 +204,19 @@ def network_options(
     fit: dict,
     checkpoint: CheckpointOpt = None,
     model: ModelOpt = None,
+    arch: ArchOpt = None,
     retrain: RetrainOpt = False,
     progress: ProgressOpt = True,
 ) -> dict:
     """Where the network comes from (the training group, and a checkpoint or your own model):
-    keywords for :class:`layerlapse.app.api.NetworkOptions`."""
-    options: dict = {"progress": progress, "model": model, "checkpoint": checkpoint, **fit}
+    keywords for :class:`layerlapse.app.api.NetworkOptions`. With --arch, --activation
+    describes the model file's tensors instead of a network to train."""
+    activation = fit.pop("activation")
+    if arch is not None:
+        config = {k: v for k, v in (fit["network_config"] or {}).items() if k not in ("activation", "activations")}
+        fit = {**fit, "network_config": config or None}
+    options: dict = {"progress": progress, "model": model, "checkpoint": checkpoint, **fit,
+                     "arch": arch, "activation": activation if arch is not None else None}
     if retrain:
         options["retrain"] = True
     return {key: value for key, value in options.items() if value is not None}

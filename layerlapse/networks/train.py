@@ -207,6 +207,58 @@ def train(
     return Network(best[1].eval(), config, training, best[0], dict(scene_key or {}), memory, trained_under=under)
 
 
+#: the estimate's steps: untimed (setting up), then timed up to a count or a time (at least 3)
+_WARM_STEPS, _TIMED_STEPS, _TIMED_SECONDS = 3, 40, 0.15
+
+
+def estimate_seconds(X: np.ndarray, y: np.ndarray, config: NetworkConfig, training: TrainConfig) -> float:
+    """About how long :func:`train` will take here: the mean time of optimisation steps of
+    this network at this batch size, timed on this machine (one thread, as training runs,
+    after untimed steps that pay for setting up; :data:`_TIMED_STEPS` of them or
+    :data:`_TIMED_SECONDS`, whichever comes first, so a busy machine's preemptions count as
+    they will in training), times the steps of every epoch of every restart. A flow layer's
+    steps grow as its field bends, so its estimate is a lower bound."""
+    import time
+
+    import torch
+
+    from layerlapse.networks.model import MLP
+
+    n = len(X)
+    if n == 0:
+        return 0.0
+    batch = n if training.batch_size == 0 else min(training.batch_size, n)
+    if config.head == "knn":
+        batch = min(batch, MAX_BATCH)
+    Xt = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64)).clamp(0, config.classes - 1)
+    with reproducible(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = MLP(config)
+        optimiser = torch.optim.Adam(model.parameters(), lr=training.lr)
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step(idx: torch.Tensor) -> float:
+            optimiser.zero_grad()
+            if config.head == "knn":
+                loss = soft_knn_loss(model.representation(Xt[idx]), yt[idx], config.k, config.classes)
+            else:
+                loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            optimiser.step()
+            return loss.item()
+
+        order = torch.randperm(n)
+        for k in range(_WARM_STEPS):
+            step(order[(k * batch) % n:][:batch])
+        start, timed = time.perf_counter(), 0
+        while timed < _TIMED_STEPS and (timed < 3 or time.perf_counter() - start < _TIMED_SECONDS):
+            step(order[(timed * batch) % n:][:batch])
+            timed += 1
+        per_step = (time.perf_counter() - start) / timed
+    return per_step * -(-n // batch) * training.epochs * training.restarts
+
+
 def knn_accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
     """The leave-one-out k-NN accuracy of a k-NN network on its samples X (N, n), y (N,)."""
     if len(X) == 0:

@@ -8,17 +8,21 @@ the head, strictly increasing activations and Softmax/LogSoftmax are left out be
 they do not change which class wins. Everything else is refused with one line that
 names the module.
 
-What loads from a file (see :func:`load_model_file`): TorchScript archives only
-(``torch.jit.save(torch.jit.script(model), "model.pt")`` or ``torch.jit.trace``). They
-hold TorchScript, not pickled Python, so loading one does not run arbitrary code. A
-plain ``torch.save(model)`` pickle, a ``state_dict``, a legacy pickle and a
-``torch.export`` program (``.pt2``, which ``torch.export.load`` unpickles) are refused
+What loads from a file (see :func:`load_model_file`), with nothing in it run: a
+TorchScript archive of such a Sequential (``torch.jit.save(torch.jit.script(model),
+"model.pt")`` or ``torch.jit.trace``) is read as data (:mod:`.archive`: its pickle with a
+restricted unpickler, its code text parsed, never compiled) and rebuilt from torch's own
+modules (:mod:`.script`); a class of your own in it is refused (its forward is its own
+code). A ``state_dict`` (``torch.load(weights_only=True)``) or ``.safetensors`` file is read
+with the layer widths and activations given beside it (``--arch 64-16-8-10 --activation
+tanh``, :mod:`.weights`). A plain ``torch.save(model)`` pickle, a legacy pickle of one and
+a ``torch.export`` program (``.pt2``, which ``torch.export.load`` unpickles) are refused
 *before* anything in them is unpickled: the file is only listed as a zip archive and its
-pickle disassembled (:mod:`pickletools`), never executed.
+pickle disassembled (:mod:`pickletools`), never executed. Every read is bounded in size.
 
 The package: :mod:`.identify` recognises the modules and splits the model into layers,
-:mod:`.convert` turns them into a network and checks it against the module's outputs,
-:mod:`.load` reads (or refuses) model files.
+:mod:`.convert` turns them into a network and checks it against the module's outputs
+(for a file, the rebuilt torch modules), :mod:`.load` reads (or refuses) model files.
 
 torch is imported inside the functions: importing this package does not import it.
 """
