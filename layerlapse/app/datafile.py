@@ -82,6 +82,8 @@ def load_data(path: str | Path, labels: str | Path | None = None) -> Scene:
             raise LayerlapseError(f"labels: {where} holds features only; give its labels' .npy with --labels "
                                   "labels.npy (Python: labels='labels.npy')")
         X, y, names = _read_npy(path, where), _read_labels(Path(labels)), None
+    if labels is not None:
+        where = f"{where} with labels {str(labels)!r}"
     try:
         return Scene.from_points(X, y, names, name=path.stem)
     except LayerlapseError as exc:
@@ -182,7 +184,7 @@ def _read_csv(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
     if X is None:
         (r, c), = _first_bad(cells[:, features])[:1]
         column = repr(header[features[c]]) if header else str(features[c] + 1)
-        raise LayerlapseError(f"{where}: line {body[r][0]}, column {column} is {cells[r, features[c]]!r}; "
+        raise LayerlapseError(f"{where}: line {body[r][0]}, column {column} is {str(cells[r, features[c]])!r}; "
                               "allowed: numbers in every feature column")
     y = np.char.strip(cells[:, label])
     return X, (y.astype(np.float64) if _numeric(y.tolist()) else y)

@@ -141,11 +141,17 @@ def _label_values(y: Any, count: int) -> np.ndarray:
     if len(values) != count:
         raise LayerlapseError(f"y: {len(values):,} labels for {count:,} points in X; allowed: one label a point")
     kind = values.dtype.kind
-    if kind == "O":
-        if not all(isinstance(v, str) for v in values.tolist()):
-            odd = next(v for v in values.tolist() if not isinstance(v, str))
-            raise LayerlapseError(f"y: holds {type(odd).__name__} {odd!r}; allowed: integers or strings")
-        values, kind = values.astype(str), "U"
+    if kind == "O":  # Python objects (a pandas column): all strings, or all numbers
+        items = values.tolist()
+        texts = [isinstance(v, str) for v in items]
+        numbers = [isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items]
+        if not all(texts) and not all(numbers):
+            row = next(i for i, (t, f) in enumerate(zip(texts, numbers)) if not t and not (f and not any(texts)))
+            odd = items[row]
+            raise LayerlapseError(f"y: row {row} is {type(odd).__name__} {odd!r}"
+                                  f"{' among strings' if any(texts) else ''}; allowed: integers or strings")
+        values = np.array(items, dtype=str if all(texts) else float)
+        kind = values.dtype.kind
     if kind == "S":
         values, kind = np.char.decode(values, "utf-8", "replace"), "U"
     if kind == "b":
