@@ -59,6 +59,8 @@ def test_csv_with_header_words_and_label_column_by_name(tmp_path):
     words = np.array(["setosa", "versicolor", "virginica"])[y]
     scene = load_data(write_csv(tmp_path / "iris.csv", X, words))
     assert scene.class_names == ("setosa", "versicolor", "virginica") and np.allclose(scene.samples, X, atol=1e-6)
+    scene = load_data(write_csv(tmp_path / "xy.csv", X, words, header="x,y,label"))  # "label" wins over "y"
+    assert scene.dim == 2 and scene.class_names[0] == "setosa"
     # a label column headed "class" need not be the last one
     rows = ["class;u;v"] + [f"{label};{a};{b}" for (a, b), label in zip(X, y)]
     (tmp_path / "first.csv").write_text("\n".join(rows))
@@ -214,3 +216,10 @@ def test_float_label_faults_name_the_labels_not_the_model():
         ll.prepare(hand_scene(np.r_[np.zeros(10), np.full(10, 0.5)]), model=model)
     with pytest.raises(LayerlapseError, match=r"^labels: row 10 is 0\.5, not a class; allowed: integers 0 to 1$"):
         ll.train_network(hand_scene(np.r_[np.zeros(10), np.full(10, 0.5)]), training={"epochs": 1}, progress=False)
+
+
+def test_shipped_example_data_loads():
+    from pathlib import Path
+
+    scene = load_data(Path(__file__).parent.parent / "examples" / "data" / "blobs.csv")
+    assert scene.class_names == ("east", "north", "south", "west") and scene.samples.shape == (240, 2)

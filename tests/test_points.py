@@ -28,7 +28,7 @@ def test_from_points_builds_one_cloud_per_class_and_a_grid(n_dim):
     assert np.array_equal(scene.samples, X) and scene.labels.dtype == np.int64 and np.array_equal(scene.labels, y)
     lines = scene.grid.lines
     assert lines.ndim == 3 and lines.shape[2] == n_dim and lines.shape[0] >= 1
-    points, slices = scene.points()
+    points, _ = scene.points()
     assert points.shape == (len(X) + lines.shape[0] * lines.shape[1], n_dim)
     assert np.array_equal(points[scene.class_points()], X)  # the clouds are the class parts
 

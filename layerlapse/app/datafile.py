@@ -122,17 +122,22 @@ def _read_npz(path: Path, where: str) -> tuple[np.ndarray, np.ndarray, Any]:
             if total > MAX_DATA_FILE_BYTES:  # a small file can unpack to gigabytes
                 raise LayerlapseError(f"{where}: unpacks to {total / 2**30:.1f} GiB; allowed: at most "
                                       f"{MAX_DATA_FILE_BYTES / 2**30:.0f} GiB")
-            found = [next((k for k in keys if k in members), None) for keys in (X_KEYS, Y_KEYS)]
-            for key, keys, what in zip(found, (X_KEYS, Y_KEYS), ("features", "labels")):
-                if key is None:
-                    raise LayerlapseError(f"{where}: no {what}; it holds {sorted(members) or 'no arrays'}; allowed "
-                                          f"keys: {', '.join(keys)} (np.savez(path, X=X, y=y))")
+            found = [_key(members, keys, what, where) for keys, what in ((X_KEYS, "features"), (Y_KEYS, "labels"))]
             arrays = [_load(io.BytesIO(archive.read(members[k].filename)), f"{where}: {k}")
                       for k in (*found, *(["names"] if "names" in members else []))]
     except zipfile.BadZipFile as exc:
         raise LayerlapseError(f"{where}: not an .npz archive ({exc}); save one with np.savez(path, X=X, y=y)") from None
     names = [str(v) for v in np.atleast_1d(arrays[2]).tolist()] if len(arrays) > 2 else None
     return arrays[0], arrays[1], names
+
+
+def _key(members: dict[str, Any], keys: tuple[str, ...], what: str, where: str) -> str:
+    """The first of ``keys`` an .npz holds, or one line naming what it holds instead."""
+    key = next((k for k in keys if k in members), None)
+    if key is None:
+        raise LayerlapseError(f"{where}: no {what}; it holds {sorted(members) or 'no arrays'}; allowed keys: "
+                              f"{', '.join(keys)} (np.savez(path, X=X, y=y))")
+    return key
 
 
 def _read_npy(path: Path, where: str) -> np.ndarray:
