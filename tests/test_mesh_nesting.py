@@ -52,3 +52,9 @@ def test_overlapping_spheres_keep_out_of_each_other(tmp_path):
 def test_apart_meshes_give_no_notice(tmp_path):
     scene, notes = two_spheres(tmp_path, (3.0, 0, 0))
     assert notes == [] and (np.linalg.norm(scene.samples[scene.labels == 0], axis=1) < 1.0).all()
+
+
+def test_meshes_filling_the_same_space_get_a_notice(tmp_path):
+    scene, notes = two_spheres(tmp_path, (0, 0, 0), inner_radius=1.0)
+    assert len(scene.samples) == 400
+    assert len(notes) == 1 and "'outer' and 'inner' fill the same space, so their samples carry both labels" in notes[0]

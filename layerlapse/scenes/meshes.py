@@ -152,6 +152,11 @@ def _holes(solids: dict[int, trimesh.Trimesh], samples: list[np.ndarray], names:
             share_j, share_i = _inside_share(solids[i], samples[j]), _inside_share(solids[j], samples[i])
             if not share_i and not share_j:
                 continue
+            if min(share_i, share_j) >= NESTED_SHARE:  # each inside the other: the same space, nothing to carve
+                warnings.warn(f"meshes: {names[i]!r} and {names[j]!r} fill the same space, so their samples carry "
+                              "both labels; move them apart (offset = [x, y, z]) or scale one inside the other",
+                              stacklevel=3)
+                continue
             if max(share_i, share_j) >= NESTED_SHARE:
                 outer, inner = (i, j) if share_j >= share_i else (j, i)
                 holes.setdefault(outer, []).append(inner)
