@@ -6,6 +6,7 @@
 >>> ll.render(scene, "outputs/tori.mp4", network=net, quality="low")
 >>> ll.figure(scene, "outputs/tori-sheet.png", network=net, sheet=True)
 >>> ll.render(scene, "outputs/mine.mp4", model=my_torch_sequential)   # your own PyTorch model
+>>> ll.render(ll.Scene.from_points(X, y), model="model.pt")            # your own data, too
 >>> ll.batch("examples/small-sweep.toml", "outputs/batch")             # a sweep of jobs on Dask
 """
 
@@ -29,6 +30,7 @@ from layerlapse.app.api import (
     train_network,
     web,
 )
+from layerlapse.app.datafile import load_data
 from layerlapse.app.presets import SCENES, Preset, SceneSpec, load_scene, register_scene, scene, scene_names
 from layerlapse.app.scenefile import load_scene_file
 from layerlapse.app.trajectory import save_trajectory
@@ -72,6 +74,7 @@ __all__ = [
     "get_network",
     "inline_movie",
     "inspect",
+    "load_data",
     "load_network",
     "load_scene",
     "load_scene_file",

@@ -28,6 +28,15 @@ MAX_CLASSES = 10
 #: is carried through the first layer's n x n path and every frame's view is a 3 x n projection;
 #: 1,024 is a 32x32 image
 MAX_INPUT_DIM = 1024
+#: points of a user's data (a point cloud, a data file): each is a vertex carried through every
+#: layer in every frame (a frame costs points x width^2 per layer) and a training sample (about
+#: 8 µs each an epoch on two cores); 10^5 points already make a frame cost as much as a
+#: preset's whole mesh scene many times over, and a data file of them at 1,024 coordinates is 0.8 GB
+MAX_POINTS = 100_000
+#: bytes of a data file (.npz uncompressed, .csv, .npy): 10^5 points of 1,024 float64
+#: coordinates are 0.8 GB, as CSV text some 2 GB; a larger file cannot hold data within the
+#: bounds above, and reading it would take minutes and gigabytes before refusing it
+MAX_DATA_FILE_BYTES = 2 * 1024**3
 #: neighbours per vote of a k-NN head: every vertex of every frame looks up its k nearest
 #: memory samples, and the soft loss weighs k neighbours of every sample of a batch (at most
 #: 512); past 64 a vote averages a large part of the training set instead of a neighbourhood
@@ -84,6 +93,8 @@ REASONS = {
     "samples_per_class": "samples only drive training, whose epochs grow with them, and drawing them inside "
                          "a mesh takes a ray test each: more would take minutes before training starts",
     "seed": "seeds are unsigned 32-bit integers",
+    "points": "every point is carried through every layer in every frame and is a training sample: more take "
+              "minutes a frame to draw and to train on; draw a random subset (X[rng.choice(len(X), 100_000)])",
 }
 
 #: a trajectory file's positions (frames x points x 3 float32) are held in memory while written

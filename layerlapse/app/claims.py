@@ -2,7 +2,9 @@
 
 A :class:`Claim` is one of three kinds: the network ``separates`` the classes; it
 ``cannot`` (and ``reason`` says why, e.g. a homeomorphism cannot unlink two linked tori); or
-it ``usually-not``: it can, but training rarely finds the way. :func:`question` turns the
+it ``usually-not``: it can, but training rarely finds the way; or it only ``asks`` (a user's
+data, about which nothing is known beforehand: the verdict states how far the network got).
+:func:`question` turns the
 claim's template into the question for the network actually used (its width, depth and
 activation), and :func:`verdict` words the ending from the numbers: it never contradicts them.
 A "cannot" claim that a user's network beats says so plainly; a "separates" claim that a
@@ -23,8 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "Claim", "describe_network", "percent", "question", "verdict", "verdict_for"]
 
-Kind = Literal["separates", "cannot", "usually-not"]
-KINDS: tuple[str, ...] = ("separates", "cannot", "usually-not")
+Kind = Literal["separates", "cannot", "usually-not", "asks"]
+KINDS: tuple[str, ...] = ("separates", "cannot", "usually-not", "asks")
 #: the placeholder of a question template that names the network
 NET = "{net}"
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -189,6 +191,10 @@ def _answer(claim: Claim, misclassified: int, n_samples: int, steady_links: str 
     """The verdict's first line: the answer and the claim's reason (with the linking number
     when it backs a "cannot" in every frame)."""
     reason = claim.reason.strip().rstrip(".")
+    if claim.kind == "asks":  # no claim to answer: how far the network got, in numbers
+        if not misclassified:
+            return f"All the way. {_sentence(reason)}"
+        return f"Part of the way: {misclassified:,} of {_samples(n_samples)} end in another class's region."
     if claim.kind == "cannot" and misclassified:
         return f"No. {_sentence(reason + (': ' + steady_links if steady_links else ''))}"
     if claim.kind == "cannot":

@@ -211,7 +211,12 @@ def load_scene(name: str, **params: Any) -> Preset:
 
 def preset_for(scene: Scene) -> Preset:
     """A bare :class:`Scene` (built in Python) with generic defaults: ``dim`` wide tanh
-    layers, three of them, and the default training and timeline."""
+    layers, three of them, and the default training and timeline; a point cloud
+    (:meth:`Scene.from_points`) gets a data file's (:func:`layerlapse.app.datafile.data_preset`)."""
+    if scene.clouds:
+        from layerlapse.app.datafile import data_preset
+
+        return data_preset(scene)
     hidden = (scene.dim,) * 3
     return Preset(scene, NetworkConfig(input_dim=scene.dim, hidden=hidden, classes=max(2, len(scene.class_names))))
 

@@ -274,13 +274,16 @@ def load_python_scenes(path: str | Path) -> list[str]:
     return added
 
 
-def resolve_scene(ref: str, **params: Any) -> Preset:
-    """A preset name, a ``.toml`` scene file, or ``file.py[:name]`` registering Python scenes.
+def resolve_scene(ref: str, *, labels: str | Path | None = None, **params: Any) -> Preset:
+    """A preset name, a ``.toml`` scene file, ``file.py[:name]`` registering Python scenes,
+    or a data file (``.npz``, ``.csv``, ``.npy``: :func:`layerlapse.app.datafile.load_data`).
 
     Parameters
     ----------
     ref
         What the command line's SCENE argument takes.
+    labels
+        The labels' ``.npy`` of a ``.npy`` of features (``--labels``).
     **params
         Geometry parameters (``--set``); for a scene file, over the file's own.
 
@@ -288,6 +291,14 @@ def resolve_scene(ref: str, **params: Any) -> Preset:
     -------
     Preset
     """
+    from layerlapse.app.datafile import data_preset, is_data_file, load_data
+
+    if is_data_file(ref):
+        if params:
+            raise LayerlapseError(f"set: {sorted(params)[0]!r}: a data file has no parameters to set; edit the data")
+        return data_preset(load_data(ref, labels))
+    if labels is not None:
+        raise LayerlapseError(f"labels: {str(labels)!r} goes with a .npy of features; {ref!r} is not a data file")
     if ref.endswith(".toml"):
         return load_scene_file(ref, **params)
     file, _, name = ref.partition(":")

@@ -151,6 +151,9 @@ def export_meshes(
         raise LayerlapseError(f"out: unknown mesh format {out.suffix or '(none)'!r} of {out.name!r}; allowed: {', '.join(MESH_FORMATS)}")
     req.check_moments(list(at))
     req.check_look()
+    if not req.preset.scene.surfaces and not req.preset.scene.curves:  # a point cloud alone: no mesh to write
+        raise LayerlapseError(f"scene: {req.name!r} has points only, no meshes or curves to export; render, figure "
+                              "and web draw its points")
     for target in export_targets(out, list(at)):
         check_output(target)
     return write(out, req.preset.scene, req.prepare().deform(), at, style=req.style)

@@ -15,6 +15,7 @@ from layerlapse.cli.options import (
     ColorByOpt,
     ColorsOpt,
     GridOpt,
+    LabelsOpt,
     ProgressOpt,
     SceneArg,
     SetOpt,
@@ -50,12 +51,13 @@ def train_command(
     fit: dict,
     checkpoint: Annotated[Path | None, typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
     set_: SetOpt = None,
+    labels: LabelsOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
     """Train (or retrain) the scene's network and save a checkpoint."""
     from layerlapse.app import api
 
-    net = api.get_network(load(scene, set_), checkpoint=checkpoint, training=fit["training"],
+    net = api.get_network(load(scene, set_, labels), checkpoint=checkpoint, training=fit["training"],
                           network=fit["network_config"], retrain=True, progress=progress)
     typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net)}")
 
@@ -80,11 +82,12 @@ def render_command(
     cards: Annotated[bool, typer.Option("--cards/--no-cards", help="open with a title card (the question) and end with a verdict card")] = True,
     captions: Annotated[str, typer.Option(help="each stage's caption: burn (on the frames), file (MOVIE.vtt and MOVIE.srt beside the movie) or none")] = "burn",
     set_: SetOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
     from layerlapse.app import api
 
-    scene_obj = load(scene, set_)
+    scene_obj = load(scene, set_, labels)
     result = api.render(
         scene_obj, out, quality=quality, size=parse_size(size), fps=fps, seconds_per_stage=seconds_per_stage,
         linear_path=linear_path, style=make_style(scene_obj, **look, orbit=orbit, anti_aliasing=anti_aliasing),
@@ -111,6 +114,7 @@ def figure_command(
     transparent: Annotated[bool, typer.Option(help="transparent PNG background")] = False,
     cards: Annotated[bool, typer.Option("--cards/--no-cards", help="the movie's title and verdict cards over a sheet's input and output panels")] = True,
     set_: SetOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
     """Publication stills: one moment of the timeline, or a contact sheet of stages."""
     from layerlapse.app import api
@@ -121,7 +125,7 @@ def figure_command(
         if not m:
             raise LayerlapseError(f"inches: {inches!r} is not WIDTHxHEIGHT (e.g. 6x4)")
         inch_size = (float(m.group(1)), float(m.group(2)))
-    scene_obj = load(scene, set_)
+    scene_obj = load(scene, set_, labels)
     path = api.figure(
         scene_obj, out, at=at, sheet=sheet,
         stages=[s.strip() for s in stages.split(",")] if stages else None, columns=columns,
@@ -141,11 +145,12 @@ def export_command(
     colors: ColorsOpt = None,
     color_by: ColorByOpt = None,
     set_: SetOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
     """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
     from layerlapse.app import api
 
-    scene_obj = load(scene, set_)
+    scene_obj = load(scene, set_, labels)
     paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
                               style=make_style(scene_obj, None, None, colors, color_by=color_by), **net)
     for p in paths:
@@ -160,6 +165,7 @@ def show_command(
     look: dict,
     size: SizeOpt = "1280x800",
     set_: SetOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
     """Open an interactive window with a time slider over the whole deformation.
 
@@ -169,7 +175,7 @@ def show_command(
     """
     from layerlapse.app import api
 
-    scene_obj = load(scene, set_)
+    scene_obj = load(scene, set_, labels)
     api.show(scene_obj, size=parse_size(size), style=make_style(scene_obj, **look), **net)
 
 
@@ -187,6 +193,7 @@ def web_command(
     camera: Annotated[str | None, typer.Option(help="the first view: iso (default), front or top (2-D scenes always look from the top)")] = None,
     grid: GridOpt = None,
     set_: SetOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
     """One self-contained HTML page (three.js inlined) that plays the deformation in any browser, offline.
 
@@ -195,7 +202,7 @@ def web_command(
     """
     from layerlapse.app import api
 
-    scene_obj = load(scene, set_)
+    scene_obj = load(scene, set_, labels)
     style = make_style(scene_obj, camera=camera, background=background, colors=colors, grid=grid, color_by=color_by)
     result = api.web(scene_obj, out, seconds_per_stage=seconds_per_stage, style=style, keyframes=keyframes, **net)
     for note in result.notes:
@@ -216,11 +223,12 @@ def inspect_command(
     seconds_per_stage: Annotated[float | None, typer.Option(help="seconds for each stage of each layer")] = None,
     linear_path: Annotated[str, typer.Option(help="path from I to W: polar (stays invertible) or straight")] = "polar",
     set_: SetOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
     """A certificate for every frame: det of the linear map, distance between the classes, linking number, Betti numbers per layer."""
     from layerlapse.app import api
 
-    result = api.inspect(load(scene, set_), out, every=every, fps=fps, seconds_per_stage=seconds_per_stage,
+    result = api.inspect(load(scene, set_, labels), out, every=every, fps=fps, seconds_per_stage=seconds_per_stage,
                          linear_path=linear_path, **net)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)

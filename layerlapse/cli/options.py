@@ -16,7 +16,8 @@ import typer
 from layerlapse.errors import LayerlapseError
 
 # Options shared by several commands: one definition each, gathered into groups below.
-SceneArg = Annotated[str, typer.Argument(help="a scene name (see `layerlapse scenes`), a .toml scene file, or file.py[:NAME]")]
+SceneArg = Annotated[str, typer.Argument(help="a scene name (see `layerlapse scenes`), a .toml scene file, file.py[:NAME], or a data file (.npz, .csv, .npy with --labels)")]
+LabelsOpt = Annotated[Path | None, typer.Option(help="the labels (.npy) of a SCENE that is a .npy of features")]
 
 
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
@@ -133,10 +134,10 @@ def training_overrides(epochs: int | None, seed: int | None, restarts: int | Non
     return training or None
 
 
-def load(scene: str, set_: list[str] | None):
+def load(scene: str, set_: list[str] | None, labels: Path | None = None):
     from layerlapse.app.scenefile import resolve_scene
 
-    return resolve_scene(scene, **parse_params(set_))
+    return resolve_scene(scene, labels=labels, **parse_params(set_))
 
 
 def accuracy_text(net) -> str:

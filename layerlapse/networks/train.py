@@ -185,7 +185,12 @@ def train(
     and the network keeps them as its memory.
     """
     X = np.asarray(X, dtype=np.float32)
-    y = np.asarray(y, dtype=np.int64)
+    raw = np.asarray(y)
+    if raw.dtype.kind == "f" and not np.array_equal(raw, np.round(raw)):  # int64 would truncate 0.5 to class 0
+        row = int(np.flatnonzero(raw != np.round(raw))[0])
+        raise LayerlapseError(f"labels: row {row} is {raw[row].item()!r}, not a class; allowed: integers 0 to "
+                              f"{config.classes - 1}")
+    y = raw.astype(np.int64)
     if X.ndim != 2 or X.shape[1] != config.input_dim:
         raise LayerlapseError(
             f"network.input_dim: {config.input_dim} does not match the samples' dimension "

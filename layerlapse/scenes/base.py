@@ -7,7 +7,9 @@ to 3D and shows wider data through a projection. Nothing here draws or touches f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +75,54 @@ class Scene:
     key: dict = field(default_factory=dict)
     cores: tuple[np.ndarray, ...] = ()
     clouds: tuple[Cloud, ...] = ()
+
+    @classmethod
+    def from_points(cls, X: Any, y: Any, names: Sequence[str] | None = None, *, meshes: Sequence[Any] = (),
+                    curves: Sequence[Any] = (), name: str = "data", grid: bool = True) -> Scene:
+        """A scene of your own labelled points: one :class:`Cloud` per class.
+
+        >>> scene = Scene.from_points(X, y)               # then ll.render(scene, model=my_model)
+
+        Parameters
+        ----------
+        X
+            (N, n) floats: N points (1 to :data:`~layerlapse.limits.MAX_POINTS`) of n
+            coordinates (1 to :data:`~layerlapse.limits.MAX_INPUT_DIM`), all finite.
+        y
+            (N,) labels, 2 to :data:`~layerlapse.limits.MAX_CLASSES` classes: integers, or
+            strings (the classes in sorted order, unless ``names`` gives it); floats only when
+            every one is a whole number (``1.0``), never rounded.
+        names
+            The class names: for integer labels one a class, the smallest label's first
+            (default ``class 0``, ``class 1``, ...); for strings, each label once, in the
+            order the classes should take.
+        meshes, curves
+            Drawn beside the points, in the data's coordinates: :class:`Surface` and
+            :class:`Curve` objects (their labels: a class, or -1 for a guide), or
+            (vertices (V, n), faces (T, 3)) pairs and (P, n) polylines, drawn as guides.
+        name
+            The scene's name: its folder under ``outputs/``.
+        grid
+            Build the ambient grid around the data (a line in 1-D, lines through the padded
+            bounding box in 2-D and 3-D, a box of lines in the span of the three main principal
+            directions for wider data).
+
+        Returns
+        -------
+        Scene
+            ``samples`` X, ``labels`` 0 .. C - 1; its ``key`` holds a SHA-256 of the data, so a
+            network trained on it is cached for exactly this data.
+
+        Raises
+        ------
+        LayerlapseError
+            One line naming the field (``X``, ``y``, ``names``, ``meshes[i]``, ...), the value
+            and what is allowed: wrong shapes, NaN or Inf (with the row and column), one class
+            or more than ten, labels that are not whole numbers, counts that disagree, no points.
+        """
+        from layerlapse.scenes.points import points_scene
+
+        return points_scene(X, y, names, meshes=meshes, curves=curves, name=name, grid=grid)
 
     def parts(self) -> list[tuple[str, np.ndarray]]:
         """(kind, points) for every drawable part, in the order :meth:`points` stacks them."""

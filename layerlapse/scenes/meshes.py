@@ -7,6 +7,7 @@ Pure geometry on trimesh objects; reading the files happens in
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import trimesh
@@ -75,17 +76,21 @@ def build_mesh_scene(name: str, meshes: list[tuple[str, trimesh.Trimesh]], *, sa
     _warn_mismatch([c for c, _ in meshes], vertices, normalize)
     if normalize == "each":
         _warn_overlap([c for c, _ in meshes], vertices)
-    surfaces, samples, labels = [], [], []
+    surfaces, samples, labels, solids = [], [], [], {}
     for label, ((cls, mesh), v) in enumerate(zip(meshes, vertices)):
         m = trimesh.Trimesh(v, mesh.faces, process=False)
         surfaces.append(Surface(label, v, np.asarray(mesh.faces, dtype=np.int64)))
         if m.is_watertight and m.is_volume:
             X = _sample_inside(rng, m, samples_per_class, cls)
+            solids[label] = m
         else:
             warnings.warn(f"mesh {cls!r} is not a closed manifold; its samples lie on its surface", stacklevel=2)
             X, _ = trimesh.sample.sample_surface(m, samples_per_class, seed=int(rng.integers(2**31)))
         samples.append(np.asarray(X, dtype=float))
         labels.append(np.full(len(X), label))
+    for label, holes in _holes(solids, samples, [c for c, _ in meshes]).items():
+        samples[label] = _sample_inside(rng, solids[label], samples_per_class, meshes[label][0],
+                                        [solids[j] for j in holes])
     allv = np.vstack(vertices)
     grid = Grid(grid_lines(*padded_box(allv, 0.08), grid_lines_per_axis, 48)) if grid_lines_per_axis else None
     return Scene(name, "", 3, tuple(c for c, _ in meshes), tuple(surfaces), (), grid,
@@ -132,11 +137,65 @@ def _warn_overlap(names: list[str], vertices: list[np.ndarray]) -> None:
                 return
 
 
-def _sample_inside(rng: np.random.Generator, mesh: trimesh.Trimesh, count: int, name: str) -> np.ndarray:
-    """``count`` points uniform inside a closed mesh (bounded: a very thin mesh is refused)."""
+#: a mesh holding at least this share of another's samples holds the other (nested), else they overlap
+NESTED_SHARE = 0.99
 
-    def inside(X: np.ndarray) -> np.ndarray:  # in pieces: ray tests take ~700 bytes a point
-        return np.concatenate([mesh.contains(X[i:i + CONTAINS_CHUNK]) for i in range(0, len(X), CONTAINS_CHUNK)])
+
+def _holes(solids: dict[int, trimesh.Trimesh], samples: list[np.ndarray], names: list[str]) -> dict[int, list[int]]:
+    """Which closed meshes' interiors each closed mesh's samples must avoid, so that no point
+    carries two labels: a mesh inside another makes the outer a shell around it; two that
+    overlap each keep out of the other. One notice a pair; -> {label: [labels to avoid]}."""
+    holes: dict[int, list[int]] = {}
+    order = sorted(solids)
+    for a, i in enumerate(order):
+        for j in order[a + 1:]:
+            share_j, share_i = _inside_share(solids[i], samples[j]), _inside_share(solids[j], samples[i])
+            if not share_i and not share_j:
+                continue
+            if min(share_i, share_j) >= NESTED_SHARE:  # each inside the other: the same space, nothing to carve
+                warnings.warn(f"meshes: {names[i]!r} and {names[j]!r} fill the same space, so their samples carry "
+                              "both labels; move them apart (offset = [x, y, z]) or scale one inside the other",
+                              stacklevel=3)
+                continue
+            if max(share_i, share_j) >= NESTED_SHARE:
+                outer, inner = (i, j) if share_j >= share_i else (j, i)
+                holes.setdefault(outer, []).append(inner)
+                warnings.warn(f"meshes: {names[inner]!r} lies inside {names[outer]!r}; {names[outer]!r} is taken as "
+                              f"a shell around it (its samples only outside {names[inner]!r}), so no point carries "
+                              "both labels", stacklevel=3)
+                continue
+            holes.setdefault(i, []).append(j)
+            holes.setdefault(j, []).append(i)
+            warnings.warn(f"meshes: {names[i]!r} and {names[j]!r} overlap ({share_j:.0%} of {names[j]!r}'s samples "
+                          f"lie inside {names[i]!r}, {share_i:.0%} the other way); each one's samples are taken only "
+                          "outside the other, so no point carries both labels", stacklevel=3)
+    return holes
+
+
+def _inside_share(mesh: trimesh.Trimesh, X: np.ndarray) -> float:
+    """The share of points X (N, 3) inside a closed mesh; ray tests only within its bounding box."""
+    lo, hi = mesh.bounds
+    near = np.flatnonzero(((X >= lo) & (X <= hi)).all(axis=1))
+    return float(_contains(mesh, X[near]).sum()) / max(len(X), 1) if len(near) else 0.0
+
+
+def _contains(mesh: trimesh.Trimesh, X: np.ndarray) -> np.ndarray:
+    """Whether points X (N, 3) lie inside ``mesh``, in pieces (ray tests take ~700 bytes a point)."""
+    if not len(X):
+        return np.zeros(0, bool)
+    return np.concatenate([mesh.contains(X[i:i + CONTAINS_CHUNK]) for i in range(0, len(X), CONTAINS_CHUNK)])
+
+
+def _sample_inside(rng: np.random.Generator, mesh: trimesh.Trimesh, count: int, name: str,
+                   holes: Sequence[trimesh.Trimesh] = ()) -> np.ndarray:
+    """``count`` points uniform inside a closed mesh and outside each of ``holes`` (bounded:
+    a very thin mesh, or shell, is refused)."""
+
+    def inside(X: np.ndarray) -> np.ndarray:
+        keep = _contains(mesh, X)
+        for hole in holes:
+            keep[keep] = ~_contains(hole, X[keep])
+        return keep
 
     try:
         lo, hi = mesh.bounds

@@ -207,11 +207,12 @@ def _samples(samples: Any, labels: Any, input_dim: int) -> tuple[np.ndarray, np.
         raise LayerlapseError("model: samples and labels go together; give both or neither")
     X = np.asarray(samples, dtype=np.float64)
     y = np.asarray(labels)
+    # the samples and labels are the scene's data, not the model: their faults name them
     if X.ndim != 2 or X.shape[1] != input_dim:
-        raise LayerlapseError(f"model: samples have shape {X.shape}; (N, {input_dim}) is needed")
+        raise LayerlapseError(f"samples: shape {X.shape}; (N, {input_dim}) is needed")
     if y.shape != (len(X),) or (len(y) and y.dtype.kind not in "iub"):
-        raise LayerlapseError(f"model: labels have shape {y.shape} ({y.dtype}); "
-                              f"({len(X)},) integers are needed")
+        raise LayerlapseError(f"labels: {y.dtype} of shape {y.shape}; allowed: ({len(X)},) integers "
+                              "(Scene.from_points also takes whole-number floats and strings)")
     return X, y.astype(np.int64)
 
 

@@ -1,0 +1,225 @@
+"""Data files (.npz, .csv, .npy + --labels) as scenes and presets: read bounded and without
+pickle, their defaults and question, the CLI route with --model, and every bad file as one
+line and exit code 2 before any training. Also: labels are the data's, so their faults name
+the data's field (not "model:")."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import layerlapse as ll
+from layerlapse.app.claims import verdict
+from layerlapse.app.datafile import data_preset, load_data
+from layerlapse.app.scenefile import resolve_scene
+from layerlapse.cli import app
+from layerlapse.errors import LayerlapseError
+from layerlapse.networks.model import NetworkConfig
+from layerlapse.scenes.base import Grid, Scene
+
+
+def blobs(n_dim=2, classes=3, per_class=30, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3.0, size=(classes, n_dim))
+    y = np.repeat(np.arange(classes), per_class)
+    return centres[y] + rng.normal(scale=0.3, size=(len(y), n_dim)), y
+
+
+def cli(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.mark.parametrize(("xkey", "ykey"), [("X", "y"), ("x", "labels"), ("features", "targets")])
+def test_npz_keys(tmp_path, xkey, ykey):
+    X, y = blobs()
+    np.savez(tmp_path / "mine.npz", **{xkey: X, ykey: y})
+    scene = load_data(tmp_path / "mine.npz")
+    assert scene.name == "mine" and np.array_equal(scene.samples, X) and np.array_equal(scene.labels, y)
+
+
+def test_npz_names_and_string_labels(tmp_path):
+    X, y = blobs()
+    np.savez(tmp_path / "named.npz", X=X, y=y, names=np.array(["red", "green", "blue"]))
+    assert load_data(tmp_path / "named.npz").class_names == ("red", "green", "blue")
+    np.savez(tmp_path / "words.npz", X=X, y=np.array(["b", "c", "a"])[y])
+    assert load_data(tmp_path / "words.npz").class_names == ("a", "b", "c")
+
+
+def write_csv(path, X, labels, header="a,b,label"):
+    rows = [header] if header else []
+    rows += [",".join([*(f"{v:.6f}" for v in x), str(label)]) for x, label in zip(X, labels)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_csv_with_header_words_and_label_column_by_name(tmp_path):
+    X, y = blobs()
+    words = np.array(["setosa", "versicolor", "virginica"])[y]
+    scene = load_data(write_csv(tmp_path / "iris.csv", X, words))
+    assert scene.class_names == ("setosa", "versicolor", "virginica") and np.allclose(scene.samples, X, atol=1e-6)
+    scene = load_data(write_csv(tmp_path / "xy.csv", X, words, header="x,y,label"))  # "label" wins over "y"
+    assert scene.dim == 2 and scene.class_names[0] == "setosa"
+    # a label column headed "class" need not be the last one
+    rows = ["class;u;v"] + [f"{label};{a};{b}" for (a, b), label in zip(X, y)]
+    (tmp_path / "first.csv").write_text("\n".join(rows))
+    scene = load_data(tmp_path / "first.csv")
+    assert np.allclose(scene.samples, X) and np.array_equal(scene.labels, y)
+
+
+def test_csv_without_header_takes_the_last_column(tmp_path):
+    X, y = blobs()
+    scene = load_data(write_csv(tmp_path / "bare.csv", X, y, header=None))
+    assert len(scene.samples) == len(X) and np.array_equal(scene.labels, y)
+    assert scene.class_names == ("class 0", "class 1", "class 2")  # 0.0, 1.0 read as whole numbers
+
+
+def test_npy_pair(tmp_path):
+    X, y = blobs(3)
+    np.save(tmp_path / "features.npy", X)
+    np.save(tmp_path / "labels.npy", y)
+    scene = ll.load_data(tmp_path / "features.npy", labels=tmp_path / "labels.npy")
+    assert scene.name == "features" and scene.dim == 3 and np.array_equal(scene.labels, y)
+    preset = resolve_scene(str(tmp_path / "features.npy"), labels=tmp_path / "labels.npy")
+    assert preset.network.input_dim == 3
+
+
+def test_data_defaults_and_neutral_question(tmp_path):
+    X, y = blobs(2, classes=4)
+    preset = data_preset(Scene.from_points(X, y))
+    assert preset.network.hidden == (3, 3, 3) and preset.network.activation == "tanh"
+    assert preset.network.classes == 4 and preset.training.epochs == 300
+    assert ll.prepare  # the same defaults for a bare Scene.from_points:
+    from layerlapse.app.presets import preset_for
+
+    assert preset_for(Scene.from_points(X, y)).network == preset.network
+    assert data_preset(Scene.from_points(np.tile(X, (300, 1)), np.tile(y, 300))).training.epochs == 30
+    from layerlapse.app.claims import question
+
+    assert question(preset, preset.network) == "How far can three width-3 tanh layers pull four classes apart?"
+    assert verdict(preset.claim, accuracy=1.0, misclassified=0, n_samples=120)[0].startswith("All the way.")
+    assert verdict(preset.claim, accuracy=0.75, misclassified=30, n_samples=120) == (
+        "Part of the way: 30 of 120 samples end in another class's region.", "75.0%: 30 samples misclassified.")
+
+
+@pytest.mark.skipif(not NetworkConfig.model_fields["input_dim"].metadata or
+                    getattr(NetworkConfig.model_fields["input_dim"].metadata[-1], "le", 3) < 64,
+                    reason="networks take inputs wider than 3 once the wide-input part is merged")
+def test_wide_data_gets_a_network_as_wide_as_its_input():
+    X, y = blobs(64, classes=10)
+    assert data_preset(Scene.from_points(X, y)).network.hidden == (64, 64, 64)
+
+
+def torchscript_model(path, X, y, classes):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 3), torch.nn.Tanh(), torch.nn.Linear(3, classes))
+    opt = torch.optim.Adam(model.parameters(), 0.05)
+    Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    for _ in range(200):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(Xt), yt).backward()
+        opt.step()
+    torch.jit.save(torch.jit.script(model.eval()), str(path))
+    return model
+
+
+def test_cli_trains_on_a_csv_and_takes_a_model_for_an_npz(tmp_path):
+    X, y = blobs()
+    write_csv(tmp_path / "pts.csv", X, y)
+    r = cli("train", "pts.csv", "--epochs", "3", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert "2-3-3-3-3 tanh on pts.csv" in r.stdout and list((tmp_path / "outputs" / "pts").glob("network-*.pt"))
+    np.savez(tmp_path / "pts.npz", X=X, y=y)
+    torchscript_model(tmp_path / "model.pt", X, y, 3)
+    r = cli("export", "pts.npz", "--model", "model.pt", "--at", "input")
+    assert r.exit_code == 2 and "'pts' has points only, no meshes or curves to export" in r.stderr, r.output
+    r = cli("render", "pts.npz", "--model", "model.pt", "--size", "64x48", "--fps", "4", "--seconds-per-stage", "0.2",
+            "--no-progress")
+    assert r.exit_code == 0 and (tmp_path / "outputs" / "pts" / "pts.mp4").stat().st_size > 1000, r.output
+    prepared = ll.prepare("pts.npz", model="model.pt")
+    assert prepared.network.accuracy == 1.0 and prepared.deform(fps=4).n_frames > 4
+
+
+BAD_FILES = {
+    "one.csv": ("a,b,label\n1,2,x\n3,4,x\n", r"'one.csv': y: every label is 'x'; allowed: 2 to 10 classes"),
+    "word.csv": ("a,b,label\n1,2,x\n3,zz,y\n", r"'word.csv': line 3, column 'b' is 'zz'; allowed: numbers"),
+    "ragged.csv": ("a,b,label\n1,2,x\n3,4\n", r"'ragged.csv': line 3 has 2 cells; the header has 3"),
+    "empty.csv": ("", r"'empty.csv': empty; allowed: feature columns and a label column"),
+    "half.npz": (dict(X=np.zeros((4, 2)), y=[0, 0.5, 1, 1]), r"'half.npz': y: row 1 is 0.5, not a class"),
+    "nokey.npz": (dict(A=np.zeros((4, 2))), r"'nokey.npz': no features; it holds \['A'\]; allowed keys: X, x"),
+    "nan.npz": (dict(X=[[0, 0], [1, np.nan], [2, 2]], y=[0, 1, 0]), r"'nan.npz': X: row 1, column 1 is nan"),
+    "many.npz": (dict(X=np.zeros((11, 2)), y=np.arange(11)), r"'many.npz': y: 11 classes"),
+    "short.npz": (dict(X=np.zeros((4, 2)), y=[0, 1, 0]), r"'short.npz': y: 3 labels for 4 points in X"),
+    "flat.npz": (dict(X=np.zeros(4), y=[0, 1, 0, 1]), r"'flat.npz': X: shape \(4,\); allowed: \(N, n\)"),
+    "objects.npz": (dict(X=np.zeros((2, 2)), y=np.array([0, "a"], dtype=object)),
+                    r"'objects.npz': y: holds Python objects, which only unpickling"),
+    "text.npz": ("hello", r"'text.npz': not an .npz archive"),
+    "features.npy": (np.zeros((4, 2)), r"^labels: data file '.*features.npy' holds features only; give its labels' .npy "
+                     r"with --labels"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_data_file_is_one_line_and_exit_2(tmp_path, name):
+    content, message = BAD_FILES[name]
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content)
+    elif isinstance(content, dict):
+        np.savez(path, **content)
+    else:
+        np.save(path, content)
+    r = cli("render", name, "--quality", "low", "--no-progress")
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    import re
+
+    assert re.search(message, lines[0].removeprefix("error: ")), lines[0]
+    assert not (tmp_path / "outputs").exists()  # refused before any training
+
+
+def test_labels_option_mismatches_are_one_line(tmp_path):
+    np.save(tmp_path / "f.npy", np.zeros((4, 2)))
+    np.save(tmp_path / "l.npy", [0, 1, 1])
+    write_csv(tmp_path / "c.csv", *blobs())
+    for args, message in [(("f.npy", "--labels", "l.npy"), "data file 'f.npy' with labels 'l.npy': y: 3 labels for 4"),
+                          (("c.csv", "--labels", "l.npy"), "labels: 'l.npy' is for a .npy of features; a .csv file"),
+                          (("two-curves", "--labels", "l.npy"), "labels: 'l.npy' goes with a .npy of features"),
+                          (("c.csv", "--set", "seed=1"), "set: 'seed': a data file has no parameters"),
+                          (("missing.npz",), "data file 'missing.npz': no such file"),
+                          (("f.npy", "--labels", "nothere.npy"), "labels 'nothere.npy': no such file")]:
+        r = cli("render", *args, "--no-progress")
+        assert r.exit_code == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+
+
+def test_oversized_npz_is_refused_before_reading(tmp_path, monkeypatch):
+    from layerlapse.app import datafile
+
+    np.savez_compressed(tmp_path / "big.npz", X=np.zeros((2000, 8)), y=np.arange(2000) % 2)
+    monkeypatch.setattr(datafile, "MAX_DATA_FILE_BYTES", (tmp_path / "big.npz").stat().st_size + 1)
+    with pytest.raises(LayerlapseError, match=r"'.*big.npz': unpacks to 0\.0 GiB; allowed: at most"):
+        load_data(tmp_path / "big.npz")
+
+
+def hand_scene(labels):
+    X = np.random.default_rng(0).normal(size=(len(labels), 2))
+    return Scene("hand", "", 2, ("a", "b"), (), (), Grid(np.zeros((1, 2, 2))), X, np.asarray(labels))
+
+
+def test_float_label_faults_name_the_labels_not_the_model():
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh(), torch.nn.Linear(2, 2)).eval()
+    with pytest.raises(LayerlapseError, match=r"^labels: float64 of shape \(20,\); allowed: \(20,\) integers"):
+        ll.prepare(hand_scene(np.r_[np.zeros(10), np.full(10, 0.5)]), model=model)
+    with pytest.raises(LayerlapseError, match=r"^labels: row 10 is 0\.5, not a class; allowed: integers 0 to 1$"):
+        ll.train_network(hand_scene(np.r_[np.zeros(10), np.full(10, 0.5)]), training={"epochs": 1}, progress=False)
+
+
+def test_shipped_example_data_loads():
+    from pathlib import Path
+
+    scene = load_data(Path(__file__).parent.parent / "examples" / "data" / "blobs.csv")
+    assert scene.class_names == ("east", "north", "south", "west") and scene.samples.shape == (240, 2)
