@@ -1,7 +1,8 @@
 """What a point cloud costs per frame: Gaussian blobs of N points (2-D and 3-D), drawn by
 the movie's view at 720p, per frame (positions, camera, points written in place, render,
-read back; no encoding), with the points as lit sphere impostors, as unlit round disks, as
-unlit square dots, and hidden (the rest of the frame).
+read back; no encoding), with the points as the movie draws them (round up to
+``ROUND_POINTS``, square beyond), as lit sphere impostors, as unlit round disks, as unlit
+square dots, and hidden (the rest of the frame).
 
     python benchmarks/cloud_points_cost.py [--points 1797 50000] [--frames 30]
 """
@@ -55,10 +56,11 @@ def frame_cost(scene: Scene, frames: int, size: tuple[int, int]) -> dict[str, fl
     points = [d.actor for d in view.parts if d.kind is Kind.POINTS]
     picks = np.linspace(0, deformation.n_frames - 1, frames).astype(int)
     out = {}
-    for mode in ("spheres", "disks", "squares", "hidden"):
-        for actor in points:
-            actor.prop.render_points_as_spheres = mode in ("spheres", "disks")
-            actor.prop.lighting = mode == "spheres" and scene.dim == 3
+    drawn = [(actor.prop.render_points_as_spheres, actor.prop.lighting) for actor in points]
+    for mode in ("as drawn", "spheres", "disks", "squares", "hidden"):
+        for actor, (sphere, lit) in zip(points, drawn):
+            actor.prop.render_points_as_spheres = sphere if mode == "as drawn" else mode in ("spheres", "disks")
+            actor.prop.lighting = lit if mode == "as drawn" else mode == "spheres" and scene.dim == 3
             actor.SetVisibility(mode != "hidden")
         best = float("inf")
         for _ in range(2):

@@ -117,7 +117,7 @@ def test_points_are_written_in_place(flat4):
     camera = CameraPath.for_movie(d, fps=8, aspect=16 / 9, subset=scene.framed_points(), style=Style())
     view = SceneView(scene, d, camera, style=Style(), size=(320, 180))
     try:
-        drawn = [p for p in view.parts if p.kind is Kind.POINTS][0]
+        drawn = next(p for p in view.parts if p.kind is Kind.POINTS)
         array, mesh = drawn.points, drawn.mesh
         last = d.n_frames - 1
         positions = d.display(np.array([last]))[0]
@@ -129,12 +129,13 @@ def test_points_are_written_in_place(flat4):
         view.close()
 
 
-def test_ten_classes_take_two_legend_rows_in_the_bottom_band(solid10):
+@pytest.mark.parametrize("size", [(854, 480), (1280, 720)])
+def test_ten_classes_take_two_legend_rows_in_the_bottom_band(solid10, size):
     from layerlapse.draw.camera import CameraPath
+    from layerlapse.render.lens import CORNERS
     from layerlapse.render.view import SceneView
 
     scene, _, d = solid10
-    size = (854, 480)
     camera = CameraPath.for_movie(d, fps=8, aspect=size[0] / size[1], subset=scene.framed_points(), style=Style())
     view = SceneView(scene, d, camera, style=Style(), size=size, title="blobs-3d-10 · 3-3-3-10 tanh")
     try:
@@ -154,7 +155,9 @@ def test_ten_classes_take_two_legend_rows_in_the_bottom_band(solid10):
         legend, title = np.array(boxes[:-1]), boxes[-1]
         rows = np.unique(np.round(legend[:, 2] / 4))
         assert len(rows) >= 2  # two rows (their swatches and names)
-        assert legend[:, 3].max() <= 0.12 * size[1] and legend[:, 0].min() >= 0 and legend[:, 1].max() <= size[0]
+        # in the bottom band, under the zoom inset's lower corners
+        assert legend[:, 3].max() <= CORNERS[0][1] * size[1] and legend[:, 2].min() >= 0
+        assert legend[:, 0].min() >= 0 and legend[:, 1].max() <= size[0]
         assert legend[:, 0].min() > title[1], "the legend runs into the title"
         for a, b in itertools.combinations(legend, 2):  # no entry covers another
             assert a[1] <= b[0] + 0.5 or b[1] <= a[0] + 0.5 or a[3] <= b[2] + 0.5 or b[3] <= a[2] + 0.5, (a, b)
@@ -212,3 +215,13 @@ def test_hovering_a_point_shows_its_image(chromium, flat4, tmp_path):
     _, slices = scene.points()
     here, there = at[slices[label]][index], at[slices[hit_label]][hit_index]
     assert (hit_label, hit_index) == (label, index) or np.linalg.norm(here - there) < 0.05
+
+
+def test_dense_clouds_are_square_dots(flat4, monkeypatch):
+    """Past ``ROUND_POINTS`` points the clouds are squares (a third of a lit sphere's cost)."""
+    from layerlapse.draw import model as drawing
+
+    scene, _, d = flat4
+    assert all(p.round for p in DrawModel(scene, d, Style(), flat=True).parts if p.kind is Kind.POINTS)
+    monkeypatch.setattr(drawing, "ROUND_POINTS", len(scene.samples) - 1)
+    assert not any(p.round for p in DrawModel(scene, d, Style(), flat=True).parts if p.kind is Kind.POINTS)

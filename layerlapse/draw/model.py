@@ -42,6 +42,11 @@ MIN_MARKER = 4.5
 #: a cloud's point: its diameter in pixels at 720p, and the least it gets at any size (a
 #: 3-pixel dot at 480p still shows its class's hue; smaller ones turn grey under chroma subsampling)
 POINT_SIZE, MIN_POINT_PIXELS = 6.0, 4.0
+#: up to this many cloud points in a scene are round (lit spheres in 3-D, disks in a flat view);
+#: more are square dots of the same size: on llvmpipe at 720p, 50,000 lit spheres cost 3x a
+#: frame's squares (``benchmarks/cloud_points_cost.py``), and in a cloud that dense a dot's shape
+#: no longer shows
+ROUND_POINTS = 10_000
 #: grid lines coloured by a k-NN vote take this share of the class colour (the rest stays the grid's)
 GRID_VOTE_SHARE = 0.8
 #: how far (a share of the way to the background) the faint grid lines, the axes and the
@@ -88,7 +93,8 @@ class Part:
     outline (both into the slice's points); ``closed`` a curve's; ``lines`` and ``per``: a
     grid part's polylines of ``per`` points each. ``width``: a line's width at 720p (None:
     not a line); ``dz``: the depth offset in a flat view; ``rim``: a tube's rim colour;
-    ``size``: a point's diameter at 720p (points only).
+    ``size``: a point's diameter at 720p and ``round`` whether it is a disk or sphere (else a
+    square: points only).
     """
 
     kind: Kind
@@ -105,6 +111,7 @@ class Part:
     dz: float = 0.0
     rim: ColourLike | None = None
     size: float = 0.0
+    round: bool = True
 
     @property
     def heated(self) -> bool:
@@ -244,9 +251,11 @@ class DrawModel:
             else:
                 parts.append(Part(Kind.TUBE, curve.label, sl, colour, closed=curve.closed,
                                   rim=mix(colour, "black", RIM_SHADE)))
-        for cloud in self.scene.clouds:  # dots over the fills, as a curve's line is
+        clouds = self.scene.clouds
+        round_ = sum(len(c.points) for c in clouds) <= ROUND_POINTS
+        for cloud in clouds:  # dots over the fills, as a curve's line is
             parts.append(Part(Kind.POINTS, cloud.label, next(slices), style.colour(cloud.label), size=POINT_SIZE,
-                              dz=self._dz(cloud.label, above=True)))
+                              round=round_, dz=self._dz(cloud.label, above=True)))
         return parts
 
     def grid_mode(self) -> str:

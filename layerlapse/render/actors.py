@@ -129,12 +129,13 @@ class PartBuilder:
         return Drawn(part, mesh, actor, rows=part.rows)
 
     def _points(self, part: Part, pts: np.ndarray) -> Drawn:
-        """A cloud: one vertex per point, drawn as a screen-space dot (a sphere impostor, lit
-        in 3-D, a flat disk in a flat view) of :func:`~layerlapse.draw.model.point_pixels`;
-        a frame writes the points in place, as for every part."""
+        """A cloud: one vertex per point, drawn as a screen-space dot of
+        :func:`~layerlapse.draw.model.point_pixels` (``part.round``: a sphere impostor, lit in
+        3-D, a flat disk in a flat view; else an unlit square); a frame writes the points in
+        place, as for every part."""
         mesh = pv.PolyData(pts.astype(np.float32))
         actor = self.plotter.add_mesh(mesh, color=part.colour, style="points", point_size=point_pixels(self.scale),
-                                      render_points_as_spheres=True, lighting=not self.flat,
+                                      render_points_as_spheres=part.round, lighting=part.round and not self.flat,
                                       ambient=self.style.ambient, diffuse=1.0 - 0.5 * self.style.ambient,
                                       specular=0.0 if self.flat else 0.5 * self.style.specular,
                                       render=False, reset_camera=False)

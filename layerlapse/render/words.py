@@ -19,9 +19,10 @@ from layerlapse.draw.words import BODY_FONT, HEADLINE_FONT, LEGEND_FONT, TITLE_F
 PANEL_WIDTH, PANEL_TOP, PANEL_OPACITY = 0.94, 0.975, 0.86
 #: the legend's baseline and right margin (shares of the height): inside the bottom 12% band
 LEGEND_BOTTOM, MARGIN = 0.03, 0.03
-#: the share of the width one legend row may take (the title stands at the left), and the
-#: distance between two rows' baselines (a share of the legend's font)
-LEGEND_SHARE, LEGEND_PITCH = 0.62, 1.45
+#: the share of the width one legend row may take (the title stands at the left); two rows:
+#: the lower one's baseline (a share of the height) and the distance between the rows (a share
+#: of the legend's font), so that both stay under the zoom inset's lower corners (8% up)
+LEGEND_SHARE, TWO_ROWS_BOTTOM, LEGEND_PITCH = 0.62, 0.012, 1.3
 #: the layers the cards draw on: above the markers (1) and the inset (2); the text on a
 #: layer above its panel's (within one renderer VTK may draw a translucent panel over it)
 CARD_LAYER = 3
@@ -162,9 +163,9 @@ class Words:
                     text.GetTextProperty().SetFontSize(max(7, int(font)))
                 widths = [_fit(text, renderer, 0.3 * w)[0] for text in texts]
         actors: list = []
-        self.marker_actors = []
+        self.marker_actors: list = []
         for r, row in enumerate(reversed(rows)):  # from the bottom row up
-            bottom = LEGEND_BOTTOM + r * LEGEND_PITCH * font / h
+            bottom = (LEGEND_BOTTOM if len(rows) == 1 else TWO_ROWS_BOTTOM) + r * LEGEND_PITCH * font / h
             # right to left: the classes where they stand without markers, the markers' entry
             # to their left on the bottom row (it shows only at the output, and nothing moves when it does)
             order = [*reversed(row), *(range(n, len(entries)) if r == 0 else ())]
