@@ -225,3 +225,22 @@ def test_dense_clouds_are_square_dots(flat4, monkeypatch):
     assert all(p.round for p in DrawModel(scene, d, Style(), flat=True).parts if p.kind is Kind.POINTS)
     monkeypatch.setattr(drawing, "ROUND_POINTS", len(scene.samples) - 1)
     assert not any(p.round for p in DrawModel(scene, d, Style(), flat=True).parts if p.kind is Kind.POINTS)
+
+
+@pytest.mark.display
+def test_the_window_shows_and_hides_the_regions(xvfb, flat4):
+    """In the window, the end shows the argmax regions; ``b`` hides them and the markers."""
+    scene, network, _ = flat4
+    viewer = api.show(scene, network=network, size=(480, 320), block=False)
+    try:
+        viewer.set_time(viewer.timeline.duration)
+        image = viewer.view.argmax.image_actor
+        assert image.GetVisibility() and viewer.view.markers is not None
+        shown = viewer.screenshot()
+        viewer.press("b")
+        assert not image.GetVisibility()
+        assert np.abs(viewer.screenshot().astype(int) - shown).mean() > 0.5
+        viewer.press("b")
+        assert image.GetVisibility()
+    finally:
+        viewer.close()
