@@ -244,3 +244,13 @@ def test_the_window_shows_and_hides_the_regions(xvfb, flat4):
         assert image.GetVisibility()
     finally:
         viewer.close()
+
+
+def test_a_saved_trajectory_labels_the_clouds(flat4, tmp_path):
+    from layerlapse.app.trajectory import save_trajectory
+
+    scene, _, d = flat4
+    path = save_trajectory(tmp_path / "traj.npz", scene, d)
+    with np.load(path) as data:
+        kinds, labels = list(data["part_kind"]), list(data["part_label"])
+    assert kinds == ["cloud"] * 4 + ["grid"] and labels == [0, 1, 2, 3, -1]
