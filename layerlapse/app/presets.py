@@ -22,7 +22,7 @@ from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.stages.flow import FlowConfig
 from layerlapse.networks.timeline import TimelineConfig
 from layerlapse.networks.train import TrainConfig
-from layerlapse.scenes.base import Curve, Grid, Scene, Surface
+from layerlapse.scenes.base import Cloud, Curve, Grid, Scene, Surface
 from layerlapse.scenes.registry import GEOMETRIES, Geometry, NoParams, build_scene, register_geometry
 
 __all__ = ["PRESETS", "Preset", "SceneSpec", "get_spec", "load_scene", "preset_for", "register_scene", "scene",
@@ -114,6 +114,10 @@ class Preset:
     @property
     def curves(self) -> tuple[Curve, ...]:
         return self.scene.curves
+
+    @property
+    def clouds(self) -> tuple[Cloud, ...]:
+        return self.scene.clouds
 
     @property
     def grid(self) -> Grid | None:

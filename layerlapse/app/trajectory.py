@@ -104,6 +104,8 @@ def _part_arrays(scene: Scene) -> dict[str, np.ndarray]:
             labels.append(surface.label)
         elif kind == "curve":
             labels.append(scene.curves[i - len(scene.surfaces)].label)
+        elif kind == "cloud":
+            labels.append(scene.clouds[i - len(scene.surfaces) - len(scene.curves)].label)
         else:
             labels.append(-1)
     arrays.update(

@@ -4,7 +4,8 @@ Built once from a scene, its frame source, a style (and, for a view, its camera 
 frame), it lists the parts to draw (typed by :class:`Kind`) with the points each shows,
 its colour (the exact floats or strings the back-ends are given), line width (pixels at
 720p), depth offset in a flat view and whether the heat map and a k-NN vote colour it;
-and the overlays (reference axes and box, decision, misclassified markers) with theirs.
+and the overlays (reference axes and box, decision, misclassified markers) with theirs;
+with three classes or more the decision is the head's argmax (:mod:`layerlapse.draw.argmax`).
 The VTK view (:mod:`layerlapse.render.view`) and the web page (:mod:`layerlapse.web.page`)
 both draw from it, so a rule (a width, a colour mix, which grid lines) lives here once.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from layerlapse.draw.argmax import Halos, Regions, halos, regions
 from layerlapse.draw.camera import FIT, CameraPath
 from layerlapse.draw.colour import ColourLike, float_rgb, mix
 from layerlapse.draw.geometry import boundary_edges
@@ -37,6 +39,14 @@ TICK_FONT = 19.5  # the ticks' numbers, points at 720p: 13 at 480p, digits 10 px
 MARKER_SIZE = 6.0  # radius of a ring in flat views, diameter of a dot in 3-D
 #: the smallest a marker may get (pixels): a ring or dot smaller than this is lost at 480p
 MIN_MARKER = 4.5
+#: a cloud's point: its diameter in pixels at 720p, and the least it gets at any size (a
+#: 3-pixel dot at 480p still shows its class's hue; smaller ones turn grey under chroma subsampling)
+POINT_SIZE, MIN_POINT_PIXELS = 6.0, 4.0
+#: up to this many cloud points in a scene are round (lit spheres in 3-D, disks in a flat view);
+#: more are square dots of the same size: on llvmpipe at 720p, 50,000 lit spheres cost 3x a
+#: frame's squares (``benchmarks/cloud_points_cost.py``), and in a cloud that dense a dot's shape
+#: no longer shows
+ROUND_POINTS = 10_000
 #: grid lines coloured by a k-NN vote take this share of the class colour (the rest stays the grid's)
 GRID_VOTE_SHARE = 0.8
 #: how far (a share of the way to the background) the faint grid lines, the axes and the
@@ -53,6 +63,11 @@ def line_pixels(width: float, scale: float) -> float:
     return max(width * scale, MIN_LINE_PIXELS)
 
 
+def point_pixels(scale: float) -> float:
+    """A cloud point's diameter in pixels for a frame ``scale`` (height / 720) times 720p's."""
+    return max(POINT_SIZE * scale, MIN_POINT_PIXELS)
+
+
 def curve_width(label: int) -> float:
     """A curve's line width at 720p: a class's curve, or a thinner border or guide (label < 0)."""
     return CURVE_WIDTH if label >= 0 else BORDER_WIDTH
@@ -66,6 +81,7 @@ class Kind(enum.Enum):
     LINE = "line"  #: a curve in a flat view, a line of fixed on-screen width
     TUBE = "tube"  #: a curve in 3-D, a lit tube with a dark rim
     GRID = "grid"  #: grid polylines, strong or faint
+    POINTS = "points"  #: a cloud's points, screen-space dots of a fixed pixel size
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +92,9 @@ class Part:
     grid's chosen lines), None for all. ``faces`` (T, 3) of a surface, ``edges`` (E, 2) of an
     outline (both into the slice's points); ``closed`` a curve's; ``lines`` and ``per``: a
     grid part's polylines of ``per`` points each. ``width``: a line's width at 720p (None:
-    not a line); ``dz``: the depth offset in a flat view; ``rim``: a tube's rim colour.
+    not a line); ``dz``: the depth offset in a flat view; ``rim``: a tube's rim colour;
+    ``size``: a point's diameter at 720p and ``round`` whether it is a disk or sphere (else a
+    square: points only).
     """
 
     kind: Kind
@@ -92,11 +110,14 @@ class Part:
     width: float | None = None
     dz: float = 0.0
     rim: ColourLike | None = None
+    size: float = 0.0
+    round: bool = True
 
     @property
     def heated(self) -> bool:
-        """Coloured by the stretch heat map: every part but the outlines, which keep a class cue."""
-        return self.kind is not Kind.OUTLINE
+        """Coloured by the stretch heat map: every part but the outlines, which keep a class
+        cue, and the points, which have no area or length to stretch."""
+        return self.kind not in (Kind.OUTLINE, Kind.POINTS)
 
     @property
     def backdrop(self) -> bool:
@@ -200,6 +221,9 @@ class DrawModel:
         self.parts = self._class_parts() + self._grid_parts()
         self.axes = self._axes(camera, start) if camera is not None and start is not None else None
         self.decision = self._decision()
+        #: three classes or more: the argmax regions of a flat, faithful view, else the points' halos
+        self.regions: Regions | None = regions(self) if self.decision is None else None
+        self.halos: Halos | None = halos(self) if self.decision is None and self.regions is None else None
         self.misclassified = self._misclassified()
 
     def _dz(self, label: int, *, above: bool = False) -> float:
@@ -227,6 +251,11 @@ class DrawModel:
             else:
                 parts.append(Part(Kind.TUBE, curve.label, sl, colour, closed=curve.closed,
                                   rim=mix(colour, "black", RIM_SHADE)))
+        clouds = self.scene.clouds
+        round_ = sum(len(c.points) for c in clouds) <= ROUND_POINTS
+        for cloud in clouds:  # dots over the fills, as a curve's line is
+            parts.append(Part(Kind.POINTS, cloud.label, next(slices), style.colour(cloud.label), size=POINT_SIZE,
+                              round=round_, dz=self._dz(cloud.label, above=True)))
         return parts
 
     def grid_mode(self) -> str:
@@ -292,9 +321,9 @@ class DrawModel:
                         plane_colour=self.decision_plane_colour)
 
     def _misclassified(self) -> Misclassified | None:
-        """The samples a two-class network gets wrong, where they end up; None if none."""
+        """The samples the network gets wrong (its argmax is not their label), where they end up; None if none."""
         scene = self.scene
-        if self.layers is None or len(scene.class_names) != 2 or not len(scene.samples):
+        if self.layers is None or len(scene.class_names) < 2 or not len(scene.samples):
             return None
         wrong, where = self.layers.misclassified(scene.samples, scene.labels)
         return Misclassified(where, self.style.text_color, MARKER_SIZE) if len(wrong) else None
@@ -318,15 +347,17 @@ class DrawModel:
         return max(MARKER_SIZE * scale, MIN_MARKER) * FIT * float(camera.radius[-1]) / size[1]
 
     def class_indices(self, label: int) -> np.ndarray:
-        """Indices into the stacked points of class ``label``'s surfaces and curves."""
-        parts = [s.label for s in self.scene.surfaces] + [c.label for c in self.scene.curves]
+        """Indices into the stacked points of class ``label``'s surfaces, curves and clouds."""
+        scene = self.scene
+        parts = [s.label for s in scene.surfaces] + [c.label for c in scene.curves] + [c.label for c in scene.clouds]
         sets = [np.arange(sl.start, sl.stop) for sl, part in zip(self.slices, parts) if part == label]
         return np.concatenate(sets) if sets else np.zeros(0, np.int64)
 
     def _class_depths(self, start: np.ndarray) -> dict[int, float]:
         """Flat views: a small depth offset per class, the smallest class (by the area of its
         input bounding box) on top, so a class squashed onto another stays in sight."""
-        labels = sorted({s.label for s in self.scene.surfaces} | {c.label for c in self.scene.curves})
+        scene = self.scene
+        labels = sorted({s.label for s in scene.surfaces} | {c.label for c in scene.curves} | {c.label for c in scene.clouds})
         sizes = []
         for label in labels:
             pts = start[self.class_indices(label)]

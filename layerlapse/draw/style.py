@@ -7,9 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from layerlapse.draw.colour import rgba
-
-#: Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, ...).
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+from layerlapse.draw.palette import OKABE_ITO as OKABE_ITO  # re-exported: its first colours are the classes'
+from layerlapse.draw.palette import PALETTE
 
 #: camera name -> (azimuth, elevation) in degrees; ``top`` looks down the z axis.
 CAMERAS: dict[str, tuple[float, float]] = {"iso": (-35.0, 22.0), "front": (-90.0, 0.0), "top": (-90.0, 90.0)}
@@ -38,7 +37,7 @@ class Style(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     background: str = "white"
-    class_colors: tuple[str, ...] = Field(OKABE_ITO, min_length=1)
+    class_colors: tuple[str, ...] = Field(PALETTE, min_length=1)
     grid_color: str = "#b4b4b4"
     grid_width: float = Field(1.0, gt=0, le=20, description="grid line width at 720p, in pixels")
     text_color: str = "#222222"

@@ -52,6 +52,7 @@ def tangent_frames(scene: Scene) -> list[tuple[np.ndarray, np.ndarray]]:
     for curve in scene.curves:
         add(start, _curve_tangents(np.asarray(curve.points, dtype=float), curve.closed)[:, :, None])
         start += len(curve.points)
+    start += sum(len(cloud.points) for cloud in scene.clouds)  # points: no tangent, nothing to stretch
     if scene.grid is not None:
         lines = np.asarray(scene.grid.lines, dtype=float)
         L, P, _ = lines.shape

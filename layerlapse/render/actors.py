@@ -10,7 +10,7 @@ import pyvista as pv
 from vtkmodules.util.numpy_support import vtk_to_numpy
 
 from layerlapse.draw.meshes import Tube, VertexNormals, hull
-from layerlapse.draw.model import Kind, Part, line_pixels
+from layerlapse.draw.model import Kind, Part, line_pixels, point_pixels
 from layerlapse.draw.style import Style
 from layerlapse.render.overlays import line_mesh, polyline_cells, triangle_mesh
 
@@ -83,7 +83,7 @@ class PartBuilder:
         self.grid_actors: list = []
         self._builders: dict[Kind, Callable[[Part, np.ndarray], Drawn]] = {
             Kind.SURFACE: self._surface, Kind.OUTLINE: self._outline, Kind.LINE: self._line,
-            Kind.TUBE: self._tube, Kind.GRID: self._grid}
+            Kind.TUBE: self._tube, Kind.GRID: self._grid, Kind.POINTS: self._points}
 
     def build(self, part: Part, start: np.ndarray) -> Drawn:
         """The drawn ``part`` at the first frame's positions ``start`` (V, 3)."""
@@ -127,6 +127,20 @@ class PartBuilder:
             backdrop(actor)
         self.grid_actors.append(actor)
         return Drawn(part, mesh, actor, rows=part.rows)
+
+    def _points(self, part: Part, pts: np.ndarray) -> Drawn:
+        """A cloud: one vertex per point, drawn as a screen-space dot of
+        :func:`~layerlapse.draw.model.point_pixels` (``part.round``: a sphere impostor, lit in
+        3-D, a flat disk in a flat view; else an unlit square); a frame writes the points in
+        place, as for every part."""
+        mesh = pv.PolyData(pts.astype(np.float32))
+        actor = self.plotter.add_mesh(mesh, color=part.colour, style="points", point_size=point_pixels(self.scale),
+                                      render_points_as_spheres=part.round, lighting=part.round and not self.flat,
+                                      ambient=self.style.ambient, diffuse=1.0 - 0.5 * self.style.ambient,
+                                      specular=0.0 if self.flat else 0.5 * self.style.specular,
+                                      render=False, reset_camera=False)
+        self.class_actors.setdefault(part.label, []).append(actor)
+        return Drawn(part, mesh, actor)
 
     def _add_class_mesh(self, mesh: pv.PolyData, part: Part):
         """A class part's actor: a line of the part's width, a flat fill, or a lit surface."""

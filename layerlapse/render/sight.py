@@ -23,6 +23,8 @@ MAX_ZOOM = 2000.0
 MIN_MAGNIFY = 2.0
 #: a squashed class's lines are widened at most this much (:class:`Widen`)
 MAX_WIDEN = 5.0
+#: and a squashed cloud's dots at most this much (a dot 5 times wider would hide its neighbours)
+MAX_POINT_WIDEN = 2.0
 #: the label :attr:`~layerlapse.render.view.SceneView.visible_pixels` gives the grid of a scene without classes
 GRID = -1
 #: a class spanning fewer pixels than this (at 720p, the inset's zoom included) is lost from sight
@@ -177,12 +179,15 @@ def drawn_sets(class_sets: dict[int, np.ndarray], planes: list, positions: np.nd
 class Widen:
     """Flat views: a class's lines (curves, outlines) drawn wider while the class covers less
     than :data:`~layerlapse.draw.area.AREA_SHARE` of the frame, up to :data:`MAX_WIDEN` times,
-    in proportion to what it lacks: a class squashed into a corner stays a visible stroke."""
+    in proportion to what it lacks: a class squashed into a corner stays a visible stroke;
+    a cloud's dots grow the same way, up to :data:`MAX_POINT_WIDEN` times."""
 
     def __init__(self, class_actors: dict[int, list], size: tuple[int, int]) -> None:
         self.lines = {label: [(a, a.GetProperty().GetLineWidth()) for a in actors
                               if a.GetProperty().GetLineWidth() > 1 and a.GetMapper().GetInput().GetNumberOfLines()]
                       for label, actors in class_actors.items()}
+        self.points = {label: [(a, a.GetProperty().GetPointSize()) for a in actors if _is_cloud(a)]
+                       for label, actors in class_actors.items()}
         self.enough = AREA_SHARE * size[0] * size[1]
 
     def update(self, areas: dict[int, float]) -> None:
@@ -191,6 +196,17 @@ class Widen:
             k = float(np.clip(self.enough / max(area, 1.0), 1.0, MAX_WIDEN))
             for actor, width in actors:
                 actor.GetProperty().SetLineWidth(round(width * k))
+        for label, actors in self.points.items():
+            area = areas.get(label, self.enough)
+            k = float(np.clip(self.enough / max(area, 1.0), 1.0, MAX_POINT_WIDEN))
+            for actor, size in actors:
+                actor.GetProperty().SetPointSize(size * k)
+
+
+def _is_cloud(actor) -> bool:
+    """Whether ``actor`` draws a cloud's points (vertices only, no lines or faces)."""
+    data = actor.GetMapper().GetInput()
+    return bool(data.GetNumberOfVerts() and not data.GetNumberOfLines() and not data.GetNumberOfPolys())
 
 
 class Visibility:

@@ -166,6 +166,12 @@ class SceneView:
             line_colour=decision.line_colour, line_width=decision.width * scale, z=decision.z,
             plane_colour=decision.plane_colour)
         self.boundary_actor = self.decision.line_actor if self.decision is not None else None
+        self.argmax = None  # three classes or more: the argmax regions, or the points' halos
+        if model.regions is not None or model.halos is not None:
+            from layerlapse.render.argmax import HaloView, region_view
+
+            self.argmax = region_view(plotter, model.regions) if model.regions is not None else \
+                HaloView(plotter, model.halos, scale=scale)  # type: ignore[arg-type]
         wrong = model.misclassified
         self.misclassified = 0 if wrong is None else len(wrong.points)
         self.markers = None  # an overlay layer only when there is something to mark
@@ -182,6 +188,8 @@ class SceneView:
             lens += self.decision.actors
         if self.vote is not None:
             lens += self.vote.actors
+        if self.argmax is not None:
+            lens += self.argmax.actors
         return Inset(self.plotter, lens, background=self.style.background, colour=self.style.text_color,
                      font_size=max(7, int(round(CAPTION_FONT * scale))), markers=self.markers)
 
@@ -287,6 +295,8 @@ class SceneView:
             self.words.show_markers(shown)
         if self.vote is not None:
             self.vote.set_fade(boundary)
+        if self.argmax is not None:
+            self.argmax.set_fade(boundary)
 
     def _hud(self, scale: float) -> tuple[Any, dict[str, np.ndarray]] | None:
         """``style.hud``: a one-line readout in the lower left corner (above the title) of the

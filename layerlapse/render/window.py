@@ -178,6 +178,8 @@ class Viewer:
             self.view.decision.set_visible(False)
         if self.view.vote is not None and not self.boundary_on:  # a k-NN head's vote colouring
             self.view.vote.set_fade(0.0)
+        if self.view.argmax is not None and not self.boundary_on:  # many classes: regions or halos
+            self.view.argmax.set_fade(0.0)
         if not from_slider:
             self.slider.GetRepresentation().SetValue(self.time)
         self.plotter.render()

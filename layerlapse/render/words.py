@@ -19,9 +19,23 @@ from layerlapse.draw.words import BODY_FONT, HEADLINE_FONT, LEGEND_FONT, TITLE_F
 PANEL_WIDTH, PANEL_TOP, PANEL_OPACITY = 0.94, 0.975, 0.86
 #: the legend's baseline and right margin (shares of the height): inside the bottom 12% band
 LEGEND_BOTTOM, MARGIN = 0.03, 0.03
+#: the share of the width one legend row may take (the title stands at the left); two rows:
+#: the lower one's baseline (a share of the height) and the distance between the rows (a share
+#: of the legend's font), so that both stay under the zoom inset's lower corners (8% up)
+LEGEND_SHARE, TWO_ROWS_BOTTOM, LEGEND_PITCH = 0.62, 0.012, 1.3
 #: the layers the cards draw on: above the markers (1) and the inset (2); the text on a
 #: layer above its panel's (within one renderer VTK may draw a translucent panel over it)
 CARD_LAYER = 3
+
+
+def legend_rows(widths: list[float], budget: float) -> list[list[int]]:
+    """The legend's classes (each ``widths[i]`` pixels with its swatch and spacing) in rows:
+    one if they fit in ``budget``, else two, the first holding the first half (rounded up);
+    -> the rows' class indices, top row first."""
+    if sum(widths) <= budget or len(widths) < 2:
+        return [list(range(len(widths)))]
+    half = (len(widths) + 1) // 2
+    return [list(range(half)), list(range(half, len(widths)))]
 
 
 def _viewport_coordinate():
@@ -125,35 +139,60 @@ class Words:
 
     def _legend(self, class_names: tuple[str, ...], markers: str | None) -> list:
         """Swatch and name of every class, right-aligned along the bottom edge, and to their
-        left the misclassified markers' ring (in their colour ``markers``)."""
+        left the misclassified markers' ring (in their colour ``markers``). Classes that do
+        not fit in :data:`LEGEND_SHARE` of the width take two rows (the first half above),
+        in a smaller font if even those run over."""
         renderer, (w, h) = self.plotter.renderer, self.size
         font = LEGEND_FONT * self.scale
-        side, gap = 0.75 * font, 0.4 * font
-        x = w * (1 - MARGIN * h / w)
-        actors: list = []
-        self.marker_actors: list = []
         entries = legend(class_names, self.style, markers=markers)
-        # right to left: the classes where they stand without markers, the markers' entry
-        # to their left (it shows only at the output, and nothing moves when it does)
-        for name, colour, look in (*reversed(entries[:len(class_names)]), *entries[len(class_names):]):
+        texts = []
+        for name, _, _ in entries:
             text = _text(self.style.text_color, font)
             text.SetInput(name)
             text.GetTextProperty().SetVerticalJustificationToBottom()
-            renderer.AddViewProp(text)
-            tw, _ = _fit(text, renderer, 0.3 * w)
-            x -= tw
-            text.SetPosition(x / w, LEGEND_BOTTOM)
-            x -= gap + side
-            y0 = LEGEND_BOTTOM + 0.12 * font / h
-            swatch = (_rectangle(x / w, y0, (x + side) / w, y0 + side / h, colour, 1.0) if look == "swatch"
-                      else _ring((x + side / 2) / w, (y0 * h + side / 2) / h, side / 2, self.size, colour,
-                                 max(1.5, 2.5 * self.scale)))
-            renderer.AddViewProp(swatch)
-            actors += [swatch, text]
-            if look != "swatch":
-                self.marker_actors = [swatch, text]
-            x -= 1.6 * font
+            texts.append(text)
+        widths = [_fit(text, renderer, 0.3 * w)[0] for text in texts]
+        n = len(class_names)
+        rows = legend_rows([tw + 2.75 * font for tw in widths[:n]], LEGEND_SHARE * w)
+        if len(rows) > 1:  # two rows: as large as they fit, never larger than one row's font
+            widest = max(sum(widths[i] + 2.75 * font for i in row) for row in rows)
+            shrink = min(1.0, LEGEND_SHARE * w / widest)
+            if shrink < 1.0:
+                font *= shrink
+                for text in texts:
+                    text.GetTextProperty().SetFontSize(max(7, int(font)))
+                widths = [_fit(text, renderer, 0.3 * w)[0] for text in texts]
+        actors: list = []
+        self.marker_actors: list = []
+        for r, row in enumerate(reversed(rows)):  # from the bottom row up
+            bottom = (LEGEND_BOTTOM if len(rows) == 1 else TWO_ROWS_BOTTOM) + r * LEGEND_PITCH * font / h
+            # right to left: the classes where they stand without markers, the markers' entry
+            # to their left on the bottom row (it shows only at the output, and nothing moves when it does)
+            order = [*reversed(row), *(range(n, len(entries)) if r == 0 else ())]
+            x = w * (1 - MARGIN * h / w)
+            for i in order:
+                x = self._entry(entries[i], texts[i], widths[i], x, bottom, font, actors)
         return actors
+
+    def _entry(self, entry: tuple[str, str, str], text, width: float, x: float, bottom: float, font: float,
+               actors: list) -> float:
+        """One legend entry ending at ``x`` pixels on the row at ``bottom``; -> where the next one ends."""
+        renderer, (w, h) = self.plotter.renderer, self.size
+        _, colour, look = entry
+        side, gap = 0.75 * font, 0.4 * font
+        renderer.AddViewProp(text)
+        x -= width
+        text.SetPosition(x / w, bottom)
+        x -= gap + side
+        y0 = bottom + 0.12 * font / h
+        swatch = (_rectangle(x / w, y0, (x + side) / w, y0 + side / h, colour, 1.0) if look == "swatch"
+                  else _ring((x + side / 2) / w, (y0 * h + side / 2) / h, side / 2, self.size, colour,
+                             max(1.5, 2.5 * self.scale)))
+        renderer.AddViewProp(swatch)
+        actors += [swatch, text]
+        if look != "swatch":
+            self.marker_actors = [swatch, text]
+        return x - 1.6 * font
 
     def _panel(self, height_px: float) -> list:
         """The card's panel and its outline, ``height_px`` tall from the top band down."""

@@ -36,6 +36,7 @@ from layerlapse.draw.words import Cards
 from layerlapse.networks.deformation import Deformation
 from layerlapse.scenes.base import Scene
 from layerlapse.web import data as webdata
+from layerlapse.web.clouds import MAX_IMAGE_BYTES, halos_meta, points_entry, regions_meta
 
 #: the vendored three.js release (layerlapse/web/vendor/README.md says how to update it)
 THREE_VERSION = "0.187.0"
@@ -129,6 +130,7 @@ def _parts(model: DrawModel, stored: _Stored, blob: _Blob) -> list[dict]:
     lines that are drawn (an outline rides on its surface's stored points)."""
     parts: list[dict] = []
     run: dict = {}
+    clouds, budget = iter(model.scene.clouds), [MAX_IMAGE_BYTES]  # the image bytes left
     for part in model.parts:
         sl = part.sl
         if part.kind is Kind.OUTLINE:
@@ -142,6 +144,8 @@ def _parts(model: DrawModel, stored: _Stored, blob: _Blob) -> list[dict]:
             entry["faces"] = blob.add(np.asarray(part.faces, np.uint32))
         elif part.kind is Kind.GRID:
             entry.update(lines=int(part.lines), per=int(part.per), colour=hex_rgb(part.colour))
+        elif part.kind is Kind.POINTS:
+            entry.update(points_entry(part, next(clouds), blob, budget))
         else:
             entry.update(closed=bool(part.closed), width=curve_width(part.label))
         parts.append(entry)
@@ -303,6 +307,9 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
         "misclassified": _misclassified(model), "box": _activation_boxes(model, deformation),
         "classNames": list(scene.class_names),
     }
+    # many classes: the argmax regions or halos, added only where there are (the two-class page stays as it was)
+    meta.update({key: value for key, value in (("regions", regions_meta(model, blob)), ("halos", halos_meta(model, blob)))
+                 if value is not None})
     slots = {"TITLE": html.escape(title), "BACKGROUND": meta["style"]["background"], "TEXT": meta["style"]["text"],
              "META": json.dumps(meta, separators=(",", ":")).replace("</", "<\\/"), "DATA": _gz64(blob.bytes()),
              "THREE": _vendor_blocks()}
