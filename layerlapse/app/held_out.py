@@ -9,6 +9,7 @@ accuracy on those, images the network never saw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -57,5 +58,5 @@ def held_out_separation(preset: object, network: object) -> list[Separation] | N
     if held is None:
         return None
     hidden, _ = network.layers()  # type: ignore[attr-defined]
-    scene = getattr(preset, "scene", preset)
+    scene: Any = getattr(preset, "scene", preset)
     return layer_separation(hidden, scene.samples, scene.labels, *held)
