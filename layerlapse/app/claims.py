@@ -1,8 +1,9 @@
 """What each preset claims, the question a movie opens with and the verdict it ends with.
 
-A :class:`Claim` is one of three kinds: the network ``separates`` the classes; it
-``cannot`` (and ``reason`` says why, e.g. a homeomorphism cannot unlink two linked tori); or
-it ``usually-not``: it can, but training rarely finds the way. :func:`question` turns the
+A :class:`Claim` is one of four kinds: the network ``separates`` the classes; it
+``cannot`` (and ``reason`` says why, e.g. a homeomorphism cannot unlink two linked tori); it
+``usually-not``: it can, but training rarely finds the way; or, on real data judged on
+held-out samples (the digits), its layers ``pulls-apart`` the classes (:func:`pulled_verdict`). :func:`question` turns the
 claim's template into the question for the network actually used (its width, depth and
 activation), and :func:`verdict` words the ending from the numbers: it never contradicts them.
 A "cannot" claim that a user's network beats says so plainly; a "separates" claim that a
