@@ -25,14 +25,14 @@ def test_every_preset_but_the_grid_has_a_claim_of_a_known_kind():
         if name == "grid-only":  # no data: nothing to classify, no verdict
             assert claim is None
         else:
-            assert claim is not None and claim.kind in ("separates", "cannot", "usually-not"), name
+            assert claim is not None and claim.kind in ("separates", "cannot", "usually-not", "pulls-apart"), name
 
 
 @pytest.mark.parametrize("name, kind", [
     ("disk-annulus", "cannot"), ("linked-tori", "cannot"), ("sphere-shell", "cannot"), ("linked-tori-flow", "cannot"),
     ("disk-annulus-lift", "separates"), ("linked-tori-4d", "separates"), ("sphere-shell-4d", "separates"),
     ("linked-tori-flow-4d", "separates"), ("two-curves", "separates"), ("spirals", "separates"),
-    ("line-segments", "separates"), ("spirals-tangled", "usually-not"),
+    ("line-segments", "separates"), ("spirals-tangled", "usually-not"), ("digits", "pulls-apart"),
 ])
 def test_the_essays_claims(name, kind):
     assert load_scene(name).claim.kind == kind

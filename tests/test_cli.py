@@ -59,7 +59,7 @@ def test_render_end_to_end(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["render", "nope"], "error: scene: unknown scene 'nope'; known scenes: disk-annulus, disk-annulus-lift, easy-way-out"),
+        (["render", "nope"], "error: scene: unknown scene 'nope'; known scenes: digits, disk-annulus, disk-annulus-lift"),
         (["render", "spirals", "--size", "0x100"], "error: size: 0x100 is not positive"),
         (["render", "spirals", "--size", "big"], "error: size: 'big' is not WIDTHxHEIGHT"),
         (["render", "spirals", "-o", "blocker/x.mp4"], "error: out: cannot write to folder 'blocker'"),

@@ -90,5 +90,5 @@ def test_bad_configs_name_the_field(spirals):
         api.load_scene("spirals", turns=-1)
     with pytest.raises(LayerlapseError, match=r"scene 'spirals': colour: Extra inputs are not permitted"):
         api.load_scene("spirals", colour="red")
-    with pytest.raises(LayerlapseError, match="known scenes: disk-annulus, disk-annulus-lift"):
+    with pytest.raises(LayerlapseError, match="known scenes: digits, disk-annulus, disk-annulus-lift"):
         api.load_scene("tori")

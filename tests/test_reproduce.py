@@ -139,6 +139,10 @@ def test_run_tiny(tmp_path):
     assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == ["disk-annulus-2-2-2.png", "disk-annulus-knn.png",
                                                                       "disk-annulus.png"]
     assert (tmp_path / "r" / "index.html").is_file()
+    # the digits' per-layer separation, trained here (2 seeds of 2 epochs): input and three layers
+    table = (tmp_path / "r" / "manifold.md").read_text()
+    assert table.count("\n") == 2 + 2 and "| `digits` | 64-32-16-3-10 tanh | 1 |" in table
+    assert [len(d["layers"]) for d in json.loads((tmp_path / "r" / "manifold.json").read_text())] == [4, 4]
     lines = (tmp_path / "r" / MANIFEST).read_text().count("\n")
     assert lines == 6
     again = run(tmp_path / "r", **kwargs)

@@ -142,7 +142,7 @@ camera = "top"
     ('family = "spirals"\n[training]\nepochs = 0', "training.epochs: Input should be greater than or equal to 1"),
     ('family = "spirals"\n[timeline]\neasing = "bouncy"', "timeline.easing: Input should be 'smoothstep', 'smootherstep' or 'linear'"),
     ('family = "spirals"\n[style]\nbackground = "nope"', "style.background: 'nope' is not a colour"),
-    ('family = "spiralz"', "unknown family 'spiralz'; allowed: disk-annulus"),
+    ('family = "spiralz"', "unknown family 'spiralz'; allowed: digits, disk-annulus"),
     ('description = "nothing"', "give either family"),
     ('family = "spirals"\nmeshes = [{path = "a.ply", label = "a"}, {path = "b.ply", label = "b"}]', "not both or neither"),
     ('family = "spirals"\n[params', "not valid TOML"),

@@ -124,7 +124,8 @@ def test_the_shipped_networks_verdicts_say_what_their_numbers_show(no_training):
         preset = load_scene(name)
         first, second = verdict_for(preset, source.get_network(preset, progress=False))
         kind = preset.claim.kind
-        assert first.startswith({"separates": "Yes.", "cannot": "No.", "usually-not": "Not this time."}[kind]), name
+        assert first.startswith({"separates": "Yes.", "cannot": "No.", "usually-not": "Not this time.",
+                                 "pulls-apart": "Yes: "}[kind]), name
         assert second.startswith("100%: all") == (kind == "separates"), name
     tori = load_scene("linked-tori")
     assert verdict_for(tori, source.get_network(tori, progress=False), linking=[1.0] * 3) == (

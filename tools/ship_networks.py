@@ -6,7 +6,9 @@
 Each preset is trained with its own defaults (seed, restarts, epochs) under the pinned kernels
 of layerlapse.networks.reproducible, its accuracy checked against its claim ("separates" must
 reach 100%, "cannot" must not), and written as ``<preset>.pt`` (with its numpy sidecar) in the
-existing checkpoint format, listed in ``index.json`` with its fingerprint and SHA-256. A preset
+existing checkpoint format, listed in ``index.json`` with its fingerprint and SHA-256 (and, for a
+scene with held-out samples, the accuracy on them; a "pulls-apart" claim must then pull them
+apart: a higher 5-NN accuracy after the last layer than in the input, in a 3-D view). A preset
 whose network contradicts its claim is not shipped (exit status 1). Prints a table: preset /
 claim / accuracy / seconds.
 """
@@ -18,6 +20,8 @@ import json
 import sys
 import time
 
+from layerlapse.app.claims import pulled_verdict
+from layerlapse.app.held_out import held_out_score, held_out_separation
 from layerlapse.app.network import train_network
 from layerlapse.app.presets import load_scene, scene_names
 from layerlapse.app.shipped import FOLDER, INDEX, read_index, samples_sha256
@@ -43,6 +47,16 @@ def ship(name: str) -> dict | None:
              "samples_sha256": samples_sha256(preset), "claim": preset.claim.kind, "accuracy": accuracy,
              "misclassified": wrong, "samples": len(preset.labels), "seconds": round(seconds, 1),
              "training": preset.training.model_dump(mode="json")}
+    held = held_out_score(preset, net)
+    if held is not None:  # the digits: what the movie shows is on the held-out images
+        entry.update(held_out_accuracy=held.accuracy, held_out_misclassified=held.misclassified,
+                     held_out=held.count)
+    if preset.claim.kind == "pulls-apart":  # the layers must pull the held-out classes apart
+        lines = pulled_verdict(preset.claim, held.accuracy, held.misclassified, held.count,
+                               held_out_separation(preset, net) or []) if held is not None else ("",)
+        if not lines[0].startswith("Yes"):
+            print(f"{name}: {lines[0] or 'no held-out samples'}; not shipped", file=sys.stderr)
+            return {**entry, "contradicts": True}
     if not holds(preset.claim.kind, wrong):
         print(f"{name}: {accuracy:.4%} contradicts its claim {preset.claim.kind!r}; not shipped", file=sys.stderr)
         return {**entry, "contradicts": True}

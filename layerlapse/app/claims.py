@@ -1,10 +1,11 @@
 """What each preset claims, the question a movie opens with and the verdict it ends with.
 
-A :class:`Claim` is one of three kinds: the network ``separates`` the classes; it
-``cannot`` (and ``reason`` says why, e.g. a homeomorphism cannot unlink two linked tori); or
-it ``usually-not``: it can, but training rarely finds the way; or it only ``asks`` (a user's
-data, about which nothing is known beforehand: the verdict states how far the network got).
-:func:`question` turns the
+A :class:`Claim` is one of five kinds: the network ``separates`` the classes; it
+``cannot`` (and ``reason`` says why, e.g. a homeomorphism cannot unlink two linked tori); it
+``usually-not``: it can, but training rarely finds the way; on real data judged on held-out
+samples (the digits), its layers ``pulls-apart`` the classes (:func:`pulled_verdict`); or it
+only ``asks`` (a user's data, about which nothing is known beforehand: the verdict states how
+far the network got). :func:`question` turns the
 claim's template into the question for the network actually used (its width, depth and
 activation), and :func:`verdict` words the ending from the numbers: it never contradicts them.
 A "cannot" claim that a user's network beats says so plainly; a "separates" claim that a
@@ -25,8 +26,11 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "Claim", "describe_network", "percent", "question", "verdict", "verdict_for"]
 
-Kind = Literal["separates", "cannot", "usually-not", "asks"]
-KINDS: tuple[str, ...] = ("separates", "cannot", "usually-not", "asks")
+Kind = Literal["separates", "cannot", "usually-not", "pulls-apart", "asks"]
+#: "pulls-apart": real data (the digits), where no shape forbids a separation and none is
+#: promised on images the network never saw: the claim is that the layers pull the classes
+#: apart, read off each layer's k-NN accuracy on held-out samples (:func:`pulled_verdict`)
+KINDS: tuple[str, ...] = ("separates", "cannot", "usually-not", "pulls-apart", "asks")
 #: the placeholder of a question template that names the network
 NET = "{net}"
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -200,8 +204,8 @@ def _answer(claim: Claim, misclassified: int, n_samples: int, steady_links: str 
     if claim.kind == "cannot":
         return f"Yes, on these samples: all {n_samples:,} classified correctly, although the scene claims that {reason}."
     if not misclassified:
-        return f"{'Yes.' if claim.kind == 'separates' else 'Yes, this time.'} {_sentence(reason)}"
-    if claim.kind == "separates":
+        return f"{'Yes.' if claim.kind in ('separates', 'pulls-apart') else 'Yes, this time.'} {_sentence(reason)}"
+    if claim.kind in ("separates", "pulls-apart"):
         return (f"Not with this network: it leaves {misclassified:,} of {_samples(n_samples)} on the wrong side, "
                 f"although {reason}.")
     return f"Not this time. {_sentence(reason)}"
@@ -232,6 +236,12 @@ def verdict_for(preset: object, network: object, *, linking: Sequence[float] | N
     linking
         The certificate's linking numbers per frame, if computed.
     """
+    from layerlapse.app.held_out import held_out_score, held_out_separation
+
+    held = held_out_score(preset, network)
+    if held is not None:
+        return pulled_verdict(getattr(preset, "claim", None), held.accuracy, held.misclassified, held.count,
+                              held_out_separation(preset, network) or [])
     accuracy = getattr(network, "accuracy", None)
     n = len(getattr(preset, "labels", ()))
     if accuracy is None or n == 0 or not math.isfinite(accuracy):
@@ -239,3 +249,22 @@ def verdict_for(preset: object, network: object, *, linking: Sequence[float] | N
     misclassified = round((1.0 - float(accuracy)) * n)
     return verdict(getattr(preset, "claim", None), accuracy=float(accuracy), misclassified=misclassified,
                    n_samples=n, linking=linking)
+
+
+def pulled_verdict(claim: Claim | None, accuracy: float, misclassified: int, n_samples: int,
+                   separation: Sequence) -> tuple[str, ...]:
+    """The verdict on held-out samples: whether the layers pull the classes apart, read off
+    the k-NN accuracy of the input and of the last hidden layer in the directions a 3-D view
+    holds (``separation``: :class:`~layerlapse.networks.separation.Separation` rows, input
+    first), then the held-out accuracy and the input's k-NN accuracy in all its coordinates.
+    Without rows, the accuracy alone."""
+    pct = percent(accuracy, misclassified)
+    numbers = f"{pct} of {n_samples:,} held-out images classified correctly ({misclassified:,} misclassified)"
+    if len(separation) < 2:
+        return (numbers + ".",)
+    first, last = separation[0], separation[-1]
+    seen = (f"in a 3-D view, the 5 nearest neighbours tell apart {100 * first.view:.0f}% of the held-out "
+            f"images in the input and {100 * last.view:.0f}% after the last layer")
+    answer = "Yes" if last.view > first.view and (claim is None or claim.kind != "cannot") else "Not with this network"
+    return (f"{answer}: {seen}.",
+            f"{numbers}; in all {first.width} input coordinates, 5-NN tells apart {100 * first.full:.0f}%.")

@@ -125,13 +125,13 @@ def render(
                                   linear_path=linear_path)
     title = prepared.title if req.preset.class_names else req.name
     write_movie(plan.out, req.preset.scene, deformation, plan.settings, style=req.style, title=title,
-                accuracy=prepared.network.accuracy, progress=options.get("progress", True), cards=words,
+                accuracy=prepared.accuracy, progress=options.get("progress", True), cards=words,
                 captions=captions)
     trajectory = write_trajectory(plan.trajectory, req.preset.scene, deformation) if plan.trajectory else None
     subtitles: tuple[Path, ...] = ()
     if captions == "file":
         subtitles = write_subtitles(plan.out, deformation.timeline, words,
-                                    result_text(req, deformation, prepared.network.accuracy))
+                                    result_text(req, deformation, prepared.accuracy))
     return RenderResult(plan.out, prepared.network, deformation, trajectory, prepared.notes, subtitles)
 
 

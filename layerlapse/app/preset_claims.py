@@ -57,6 +57,10 @@ CLAIMS: dict[str, Claim] = {
                               "unlink them", "the flow pulls one torus thin through the other"),
     "linked-tori-flow-4d": Claim("separates", TORI, "in R^4 the flow can carry one torus free through the "
                                  "fourth dimension", "the flow pulls one torus thin but leaves it linked"),
+    # digits: the essay's manifold hypothesis on real images, judged on held-out images
+    "digits": Claim("pulls-apart", "Can {net} pull ten handwritten digits apart?",
+                    "each digit's images lie near a low-dimensional manifold of their own, which the layers "
+                    "pull away from the others", "the layers pull most digits apart but leave some mixed"),
 }
 
 #: the title and verdict of the presets without data (and so without a claim or an accuracy)

@@ -226,8 +226,8 @@ def preset_for(scene: Scene) -> Preset:
 
 
 def _register_presets() -> None:
-    def tanh(dim: int, *hidden: int) -> NetworkConfig:
-        return NetworkConfig(input_dim=dim, hidden=hidden, activation="tanh")
+    def tanh(dim: int, *hidden: int, classes: int = 2) -> NetworkConfig:
+        return NetworkConfig(input_dim=dim, hidden=hidden, activation="tanh", classes=classes)
 
     def geometry(name: str) -> tuple[type[BaseModel], None, str]:
         return GEOMETRIES[name].params, None, name
@@ -277,6 +277,11 @@ def _register_presets() -> None:
         ("linked-tori-flow-4d", "the linked tori flowing in R^4 (one zero coordinate appended): there they come apart",
          "linked-tori", NetworkConfig(input_dim=3, hidden=(), flow=FlowConfig(augment=1)),
          TrainConfig(epochs=25, lr=0.02, batch_size=256, seed=1)),
+        # digits: 32 then 16 then 3 units, so the last representation is seen exactly in 3-D; weight
+        # decay helps on the held-out images (seed 0: 96.7% held out, 94.4% without; seeds 1, 2:
+        # 96.0%, 95.3%; docs/reproduce/manifold.md); about 5 s on two cores
+        ("digits", "ten handwritten digits (8x8 images, 64-D); tanh layers of widths 32, 16 and 3 pull them apart",
+         "digits", tanh(64, 32, 16, 3, classes=10), TrainConfig(epochs=200, lr=0.01, batch_size=64, weight_decay=1e-3)),
     ]
     for name, description, geo, network, training in presets:
         params, build, geo_name = geometry(geo)

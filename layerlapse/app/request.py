@@ -93,6 +93,14 @@ class Prepared:
         """``linked-tori · 3-3-3-3-2 tanh``."""
         return f"{self.preset.name} \u00b7 {self.network.config.describe()}"
 
+    @property
+    def accuracy(self) -> float | None:
+        """The accuracy a picture shows: on the scene's held-out samples when it has them (the
+        digits' unseen images), else the network's own (:mod:`layerlapse.app.held_out`)."""
+        from layerlapse.app.held_out import shown_accuracy
+
+        return shown_accuracy(self.preset, self.network)
+
     def deform(self, *, fps: float = 30.0, timeline: dict | TimelineConfig | None = None,
                linear_path: str = "polar") -> Deformation:
         """Every frame's positions of the scene's points; see :func:`~layerlapse.deform`."""

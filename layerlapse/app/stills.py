@@ -87,7 +87,7 @@ def figure(
     words = cards_for(prepared) if cards else None
     # the cards stand as long as in the movie, so ``--at 4s`` is the movie's frame at 4 s
     deformation = prepared.deform(timeline=card_timeline(prepared.preset.timeline, words))
-    accuracy = prepared.network.accuracy
+    accuracy = prepared.accuracy
     if sheet:
         return save_contact_sheet(out, req.preset.scene, deformation, stages=stages, columns=columns, panel=fsize,
                                   supersample=supersample, transparent=transparent, style=req.style,

@@ -55,7 +55,7 @@ def show(
     req.check_look()
     prepared = req.prepare()
     viewer = Viewer(req.preset.scene, prepared.deform(fps=60.0), style=req.style,
-                    size=pixel_size(size) if size else (1280, 800), accuracy=prepared.network.accuracy,
+                    size=pixel_size(size) if size else (1280, 800), accuracy=prepared.accuracy,
                     title=prepared.title)
     viewer.show(block=block)
     return viewer
@@ -104,7 +104,7 @@ def web_page(scene: SceneLike, *, seconds_per_stage: float | None = None, style:
     deformation = prepared.deform(fps=30.0, timeline=card_timeline(timeline, cards))
     title = prepared.title if req.preset.class_names else req.name
     page = build_page(req.preset.scene, deformation, style=req.style, title=title,
-                      accuracy=prepared.network.accuracy, keyframes=count, cards=cards)
+                      accuracy=prepared.accuracy, keyframes=count, cards=cards)
     return page, prepared
 
 
@@ -210,7 +210,7 @@ def notebook(
         return InlinePage(page.html, height=size[1] + 60)
     prepared = req.prepare()
     deformation = prepared.deform(fps=30.0 if live else 15.0)
-    accuracy = prepared.network.accuracy
+    accuracy = prepared.accuracy
     if live:
         return live_view(req.preset.scene, deformation, size=size, style=req.style, accuracy=accuracy)
     return frame_slider(req.preset.scene, deformation, frames=frames, size=size, style=req.style, accuracy=accuracy)

@@ -17,6 +17,8 @@ import numpy as np
 from layerlapse._files import atomic_output, check_folder_writable, commit, temporary_sibling
 from layerlapse.batch.driver import batch
 from layerlapse.batch.manifest import JobOutput, OutputKind, Record, Status, read_manifest
+from layerlapse.batch.manifold import SCENES as MANIFOLD_SCENES
+from layerlapse.batch.manifold import measure_all
 from layerlapse.batch.sweep import read_sweep, sweep_toml
 from layerlapse.errors import LayerlapseError
 
@@ -169,12 +171,15 @@ def sweep_text(claims: tuple[Claim, ...] = CLAIMS, *, seeds: int = 3, epochs: in
 def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | None = None,
         scene_params: dict | None = None, figure_size: tuple[int, int] = (800, 600),
         claims: tuple[Claim, ...] = CLAIMS, progress: bool = True, workers: int | None = None,
-        scheduler: str | None = None, force: bool = False) -> list[Result]:
+        scheduler: str | None = None, force: bool = False, manifold: tuple[str, ...] = MANIFOLD_SCENES) -> list[Result]:
     """Train every claim's network with ``seeds`` seeds, as a sweep run through
     :func:`layerlapse.batch.batch`; write ``sweep.toml``, the batch's jobs, manifest and
     gallery, then ``results.md``, ``results.json`` and one key frame per claim (the best
     seed's output) into ``out``. A rerun reuses the jobs the manifest says are done.
-    ``epochs`` and ``scene_params`` (per scene name) shrink the run, e.g. for tests."""
+    ``epochs`` and ``scene_params`` (per scene name) shrink the run, e.g. for tests.
+    ``manifold``: the scenes with held-out images (the digits) whose per-layer separation goes
+    into ``manifold.md`` and ``manifold.json`` (:mod:`layerlapse.batch.manifold`), each
+    seed trained in this process (about 5 s each)."""
     if not 1 <= seeds <= 50:
         raise LayerlapseError(f"seeds: {seeds} is out of range; allowed: 1 to 50")
     names = [c.figure_name for c in claims]
@@ -215,7 +220,20 @@ def run(out: str | Path = "outputs/reproduce", *, seeds: int = 3, epochs: int | 
         tmp.write_text(json.dumps([asdict(r) for r in results], indent=2))
     with atomic_output(out / "results.md") as tmp:
         tmp.write_text(markdown(results, seeds))
+    if manifold:
+        write_manifold(out, measure_all(seeds, epochs, manifold))
     return results
+
+
+def write_manifold(out: Path, rows: list) -> None:
+    """``manifold.md`` and ``manifold.json``: the per-layer separation table."""
+    from layerlapse.batch.manifold import as_json
+    from layerlapse.batch.manifold import markdown as manifold_markdown
+
+    with atomic_output(out / "manifold.json") as tmp:
+        tmp.write_text(json.dumps(as_json(rows), indent=2))
+    with atomic_output(out / "manifold.md") as tmp:
+        tmp.write_text(manifold_markdown(rows))
 
 
 def _accuracy(record: Record) -> float:

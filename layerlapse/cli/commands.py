@@ -57,9 +57,10 @@ def train_command(
     """Train (or retrain) the scene's network and save a checkpoint."""
     from layerlapse.app import api
 
-    net = api.get_network(load(scene, set_, labels), checkpoint=checkpoint, training=fit["training"],
+    preset = load(scene, set_, labels)
+    net = api.get_network(preset, checkpoint=checkpoint, training=fit["training"],
                           network=fit["network_config"], retrain=True, progress=progress)
-    typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net)}")
+    typer.echo(f"{net.config.describe()} on {scene}: {accuracy_text(net, preset)}")
 
 
 @app.command("render")
@@ -93,7 +94,7 @@ def render_command(
         linear_path=linear_path, style=make_style(scene_obj, **look, orbit=orbit, anti_aliasing=anti_aliasing),
         save_trajectory=save_trajectory, over=over, seconds=seconds, cards=cards, captions=captions, **net,
     )
-    report(result)
+    report(result, scene_obj)
 
 
 @app.command("figure")
@@ -207,7 +208,7 @@ def web_command(
     result = api.web(scene_obj, out, seconds_per_stage=seconds_per_stage, style=style, keyframes=keyframes, **net)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
-    typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network)}")
+    typer.echo(f"network {result.network.config.describe()}: {accuracy_text(result.network, scene_obj)}")
     typer.echo(f"wrote {result.path} ({result.size / 1e6:.1f} MB, {len(result.keyframes)} keyframes, "
                f"interpolation within {100 * result.error:.2f}% of the scene's size{replaced(result.path, ', ')})")
 

@@ -86,5 +86,7 @@ def reproduce_command(
         results = run(out, seeds=seeds, epochs=epochs, scheduler=scheduler, workers=workers, force=force,
                       progress=progress)
     typer.echo(markdown(results, seeds))
-    typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'} and {len(results)} key frames "
+    typer.echo((out / "manifold.md").read_text(encoding="utf-8"))
+    typer.echo(f"wrote {out / 'results.md'}, {out / 'results.json'}, {out / 'manifold.md'}, "
+               f"{out / 'manifold.json'} and {len(results)} key frames "
                f"(the sweep: {out / SWEEP}, its gallery: {out / 'index.html'})")

@@ -59,8 +59,10 @@ class Scene:
     what the network cache key covers); ``cores``: hidden geometry, never drawn: one closed
     polyline (N, n) per class, the class's core curve (a torus's centre circle, a closed
     curve itself), for the linking number of ``layerlapse inspect``; empty when the classes
-    have none (open curves, surfaces without a core). What network it gets by default is not the
-    scene's business: see :mod:`layerlapse.app.presets`.
+    have none (open curves, surfaces without a core). ``held_out``: (samples (M, n), labels (M,))
+    kept out of training, for an accuracy on unseen data (the digits' held-out images); None when
+    the scene has none. What network it gets by default is not the scene's business: see
+    :mod:`layerlapse.app.presets`.
     """
 
     name: str
@@ -75,6 +77,7 @@ class Scene:
     key: dict = field(default_factory=dict)
     cores: tuple[np.ndarray, ...] = ()
     clouds: tuple[Cloud, ...] = ()
+    held_out: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_points(cls, X: Any, y: Any, names: Sequence[str] | None = None, *, meshes: Sequence[Any] = (),

@@ -122,7 +122,7 @@ def build_scene(name: str, **params: Any) -> Scene:
 
 
 def _register_geometries() -> None:
-    from layerlapse.scenes import planar, solids, spirals, tori
+    from layerlapse.scenes import digits, planar, solids, spirals, tori
 
     geometries: list[tuple[str, str, type[BaseModel], Callable[[Any], Scene]]] = [
         ("two-curves", "two curves in the square", planar.TwoCurvesParams, planar.build_two_curves),
@@ -136,6 +136,8 @@ def _register_geometries() -> None:
         ("easy-way-out", "two tangled helices", solids.CurvePairParams, solids.build_easy_way_out),
         ("sphere-shell", "a ball inside a spherical shell", solids.SphereShellParams, solids.build_sphere_shell),
         ("trefoil", "a trefoil knot tube and a ring around one strand", solids.CurvePairParams, solids.build_trefoil),
+        ("digits", "the 8x8 handwritten digits (scikit-learn's), 64 pixels each", digits.DigitsParams,
+         digits.build_digits),
     ]
     for name, description, params, build in geometries:
         register_geometry(Geometry(name, description, params, build))
