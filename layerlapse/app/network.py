@@ -231,7 +231,7 @@ def deform(preset: Preset, network: Network, *, fps: float = 30.0, timeline: dic
     # the output is captioned "the decision boundary" only where one is drawn: two classes
     tl = Timeline.build(plan.stages(), config, fps, decision=len(preset.scene.class_names) == 2)
     points, _ = preset.scene.points()
-    return Deformation(plan, tl, points)
+    return Deformation(plan, tl, points, view=preset.scene.class_points())  # the view of D > 3 follows the classes
 
 
 def planned_stages(config: NetworkConfig) -> list[Stage]:

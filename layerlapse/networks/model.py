@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.limits import MAX_CLASSES, MAX_HIDDEN_LAYERS, MAX_K, MAX_WIDTH
+from layerlapse.limits import MAX_CLASSES, MAX_HIDDEN_LAYERS, MAX_INPUT_DIM, MAX_K, MAX_WIDTH
 from layerlapse.networks.knn import K_DEFAULT
 from layerlapse.networks.layers import Layer
 from layerlapse.networks.stages.activation import ACTIVATIONS, Activation
@@ -46,7 +46,8 @@ class NetworkConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    input_dim: int = Field(ge=1, le=3)
+    input_dim: int = Field(ge=1, le=MAX_INPUT_DIM, description=f"input coordinates, 1 to {MAX_INPUT_DIM} "
+                           "(wider than 3 is shown through a projection, see layerlapse.networks.projection)")
     hidden: tuple[Annotated[int, Field(ge=1, le=MAX_WIDTH)], ...] = Field(
         default=(2, 2), max_length=MAX_HIDDEN_LAYERS, description=f"hidden layer widths, 1 to {MAX_WIDTH} (see layerlapse.limits)")
     classes: int = Field(2, ge=2, le=MAX_CLASSES)

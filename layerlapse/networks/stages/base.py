@@ -97,6 +97,18 @@ class Stage(ABC):
         """The stage at t = 1; (V, dim) -> (V, dim)."""
         return self.positions(X, np.ones(1))[0]
 
+    def shown(self, X: np.ndarray, t: np.ndarray, P: np.ndarray) -> np.ndarray:
+        """The points X (V, dim) at local times t (F,) seen through the display rows P
+        (F, 3, dim): ``P_f y`` for every position y; -> (F, V, 3). Subclasses whose map is
+        linear in t or in X compute it from X without the (F, V, dim) positions."""
+        return np.einsum("fij,fvj->fvi", P, self.positions(X, t))
+
+    def spread(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The total variance (the trace of the covariance) of the points X (V, dim) at
+        local times t (F,); -> (F,)."""
+        Y = self.positions(X, t)
+        return np.sum((Y - Y.mean(1, keepdims=True)) ** 2, axis=(1, 2)) / max(len(X), 1)
+
 
 def box_text(lo: float, hi: float, n: int) -> str:
     """The one notation of an activation's box in every output: ``(-1, 1)^3`` (``(-1, 1)``
@@ -111,6 +123,12 @@ def box_text(lo: float, hi: float, n: int) -> str:
 def times(t: np.ndarray | float) -> np.ndarray:
     """Local times as a flat float array (F,)."""
     return np.asarray(t, dtype=float).reshape(-1)
+
+
+def seen(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Points X (V, dim) through the rows P (F, r, dim) of each frame; -> (F, V, r), one BLAS
+    product per frame."""
+    return np.swapaxes(np.asarray(P, dtype=float) @ np.asarray(X, dtype=float).T, 1, 2)
 
 
 def identity_jacobian(F: int, V: int, dim: int) -> np.ndarray:
