@@ -233,10 +233,25 @@ class Deformation(FrameSource):
     def view_share(self, frames: np.ndarray) -> np.ndarray:
         """The share of the variance the display holds at each frame (F,): the variance of the
         view points' display positions over the total variance of their D-dimensional
-        positions, in [0, 1] (1 for D <= 3, and where the points do not spread at all)."""
+        positions, in [0, 1] (1 for D <= 3, and where the points do not spread at all).
+        Computed for the whole timeline at the first call (on at most :data:`SHARE_POINTS`)."""
         frames = np.asarray(frames, dtype=np.int64).reshape(-1)
         if self.dim <= DISPLAY_DIM:
             return np.ones(frames.size)
+        if getattr(self, "_shares", None) is None:
+            self._shares = self._view_share(np.arange(self.n_frames))
+        return self._shares[frames]
+
+    def shown_width(self, frame: int) -> int:
+        """How many coordinates the points span at ``frame``: the input's, a moving stage's
+        wider side, a layer's own width once its stage has ended (what a view's share is of)."""
+        index, t = int(self.timeline.stage[frame]), float(self.timeline.t[frame])
+        if index < 0:
+            return self.plan.input_dim
+        st = self.stages[index]
+        return st.n_out if t >= 1.0 and st.kind != "linear" else max(st.n_in, st.n_out)
+
+    def _view_share(self, frames: np.ndarray) -> np.ndarray:
         sub = self.view[:: max(1, len(self.view) // SHARE_POINTS)]
         shown = self.display(frames, sub).astype(float)
         seen_var = np.sum((shown - shown.mean(1, keepdims=True)) ** 2, axis=(1, 2)) / len(sub)

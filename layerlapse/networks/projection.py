@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import linalg
 
 from layerlapse.networks.timeline import ease
 
@@ -69,9 +70,11 @@ def principal_rows(X: np.ndarray, previous: np.ndarray | None, first: np.ndarray
     rows = _basis(np.zeros((0, D)) if first is None else np.asarray(first, dtype=float), DISPLAY_DIM)
     Xc = X - X.mean(0)
     Xc = Xc - (Xc @ rows.T) @ rows
-    s, V = np.linalg.eigh(Xc.T @ Xc)  # D x D: cheaper than the SVD of (V, D) when V > D
+    C = Xc.T @ Xc
+    # the three largest only: a 1,024-wide covariance's whole eigenbasis costs ten times as much
+    s, V = linalg.eigh(C, subset_by_index=[max(D - DISPLAY_DIM, 0), D - 1])
     order = np.argsort(s)[::-1]
-    keep = s[order] > RANK_RTOL * max(float(s.max(initial=0.0)), 1e-300)
+    keep = s[order] > RANK_RTOL * max(float(np.trace(C)), 1e-300)
     rows = np.vstack([rows, V[:, order[keep]].T[: DISPLAY_DIM - len(rows)]])
     for fill in (previous, np.eye(min(D, 2 * DISPLAY_DIM), D)):
         if len(rows) == DISPLAY_DIM or fill is None:

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.networks.stages.base import Stage, box_text, identity_jacobian, seen, times
+from layerlapse.networks.stages.base import Stage, box_text, identity_jacobian, times
 
 #: name -> (default parameter or None, the parameter's meaning)
 ACTIVATION_PARAMS: dict[str, tuple[float | None, str]] = {
@@ -153,6 +153,7 @@ class ActivationStage(Stage):
     """``x -> (1 - t) x + t sigma(x)`` on the layer's ``n_out`` coordinates."""
 
     kind: ClassVar[str] = "activation"
+    blend: ClassVar[bool] = True
 
     layer: int
     n_in: int
@@ -196,12 +197,6 @@ class ActivationStage(Stage):
         with np.errstate(over="ignore", invalid="ignore"):  # NaN/Inf are refused by the caller
             out[..., :m] += t * (self.activation(X[:, :m]) - X[:, :m])[None]
         return out
-
-    def shown(self, X: np.ndarray, t: np.ndarray, P: np.ndarray) -> np.ndarray:
-        """``(1 - t) P x + t P x'`` (x' the point at t = 1): linear in t, so two products a frame."""
-        t = times(t)[:, None, None]
-        with np.errstate(over="ignore", invalid="ignore"):  # NaN/Inf are refused by the caller
-            return (1.0 - t) * seen(P, X) + t * seen(P, self.apply(X))
 
     def jacobian(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import linalg
 
 from layerlapse.errors import LayerlapseError, choice_error
-from layerlapse.networks.stages.base import Stage, seen, times
+from layerlapse.networks.stages.base import Stage, rows_at, seen, times
 
 LINEAR_PATHS = ("polar", "straight")
 #: Below this ratio sigma_min / sigma_max a layer is treated as singular.
@@ -64,8 +64,8 @@ class RotationLog:
             return P.copy()
         angle = t[:, None, None] * self.theta[None, None, :]  # (F, 1, k)
         c, s = np.cos(angle) - 1.0, np.sin(angle)
-        Pu, Pv = P @ self.u.T, P @ self.v.T  # (F, r, k)
-        return P + (c * Pu + s * Pv) @ self.u + (c * Pv - s * Pu) @ self.v
+        Pu, Pv = rows_at(P, self.u.T), rows_at(P, self.v.T)  # (F, r, k)
+        return P + rows_at(c * Pu + s * Pv, self.u) + rows_at(c * Pv - s * Pu, self.v)
 
 
 def rotation_log(Q: np.ndarray) -> RotationLog:
@@ -159,7 +159,7 @@ class LinearPath:
         to P's rows plane by plane, then the stretch); -> (F, r, n)."""
         t = times(t)[:, None, None]
         A = self._log.left(P, t.ravel()) if self.method == "polar" else np.asarray(P, dtype=float)  # type: ignore[attr-defined]
-        return (1.0 - t) * A + t * (A @ self._K)
+        return (1.0 - t) * A + t * rows_at(A, self._K)
 
     def spread(self, C: np.ndarray, t: np.ndarray) -> np.ndarray:
         """``trace(p(t) C p(t)^T)`` for a symmetric C (n, n) (the total variance of points whose

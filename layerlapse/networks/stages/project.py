@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from layerlapse.networks.stages.base import Stage, identity_jacobian, seen, times
+from layerlapse.networks.stages.base import Stage, identity_jacobian, times
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class ProjectStage(Stage):
     """Coordinates ``n_out .. n_in - 1`` scaled by ``1 - t``."""
 
     kind: ClassVar[str] = "project"
+    blend: ClassVar[bool] = True
     injective: ClassVar[bool] = False
 
     layer: int
@@ -38,11 +39,6 @@ class ProjectStage(Stage):
         out = np.broadcast_to(X, (t.size,) + X.shape).copy()
         out[..., self.n_out : self.n_in] *= (1.0 - t)[:, None, None]
         return out
-
-    def shown(self, X: np.ndarray, t: np.ndarray, P: np.ndarray) -> np.ndarray:
-        t = times(t)
-        dropped = seen(P[:, :, self.n_out : self.n_in], X[:, self.n_out : self.n_in])
-        return seen(P, X) - t[:, None, None] * dropped
 
     def jacobian(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         t = times(t)

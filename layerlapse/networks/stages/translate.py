@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from layerlapse.networks.stages.base import Stage, identity_jacobian, seen, times
+from layerlapse.networks.stages.base import Stage, identity_jacobian, times
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class TranslateStage(Stage):
     """``x -> x + t b`` on the layer's ``n_out`` coordinates; b (n_out,)."""
 
     kind: ClassVar[str] = "translate"
+    blend: ClassVar[bool] = True
 
     layer: int
     n_in: int
@@ -35,13 +36,6 @@ class TranslateStage(Stage):
         out = np.broadcast_to(X, (t.size,) + X.shape).copy()
         out[..., : self.n_out] += t[:, None, None] * self.b
         return out
-
-    def shown(self, X: np.ndarray, t: np.ndarray, P: np.ndarray) -> np.ndarray:
-        t = times(t)
-        return seen(P, X) + (t[:, None] * (P[:, :, : self.n_out] @ self.b))[:, None, :]
-
-    def spread(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:  # a shift keeps the spread
-        return np.full(times(t).size, float(np.sum((X - X.mean(0)) ** 2)) / max(len(X), 1))
 
     def jacobian(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         return identity_jacobian(times(t).size, len(X), self.dim)
