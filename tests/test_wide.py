@@ -189,3 +189,35 @@ def test_a_width_4_preset_starts_in_its_own_coordinates_and_ends_on_its_decision
     assert d.display_head(d.n_frames - 1) is not None
     share = d.view_share(np.array([0, d.n_frames - 1]))
     assert share[0] == pytest.approx(1.0) and 0 < share[1] <= 1
+
+
+def test_a_network_takes_up_to_1024_inputs_and_names_the_bound():
+    from pydantic import ValidationError
+
+    assert NetworkConfig(input_dim=1024, hidden=(256,), classes=10).describe() == "1024-256-10 tanh"
+    with pytest.raises(ValidationError, match="input_dim"):
+        NetworkConfig(input_dim=1025, hidden=(3,))
+
+
+def test_the_caption_says_how_much_of_the_data_the_view_holds(wide):
+    """Where D > 3 the frame's caption ends with the view's share: of the input's 64
+    directions at the start, of the 16 of layer 2's input, all 3 at the end."""
+    from layerlapse.draw.camera import CameraPath
+    from layerlapse.draw.words import view_caption
+    from layerlapse.render import Style
+    from layerlapse.render.view import SceneView
+
+    assert view_caption(64, 0.7131) == " \u00b7 view: 3 of 64 directions, 71% of the variance"
+    assert view_caption(3, 1.0) == " \u00b7 view: all 3 directions"
+    scene, _, d = wide
+    assert [d.shown_width(f) for f in (0, d.n_frames - 1)] == [64, 3]
+    assert d.shown_width(int(np.flatnonzero(d.timeline.layer == 2)[5])) == 16
+    camera = CameraPath.for_movie(d, fps=30, style=Style(), aspect=16 / 9, subset=scene.framed_points())
+    view = SceneView(scene, d, camera, style=Style(), size=(320, 180))
+    try:
+        share = d.view_share(np.array([0]))[0]
+        assert view.frame_label(0).endswith(f"view: 3 of 64 directions, {100 * share:.0f}% of the variance")
+        assert view.frame_label(d.n_frames - 1).endswith("view: all 3 directions")
+        assert view.hidden is None  # no "4th coordinate" colouring: 64-D has no one hidden axis
+    finally:
+        view.close()

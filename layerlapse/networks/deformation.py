@@ -224,11 +224,19 @@ class Deformation(FrameSource):
         return self._projection.at(frames)
 
     def _shown(self, index: int, t: np.ndarray, P: np.ndarray, subset: slice | np.ndarray) -> np.ndarray:
-        """Stage ``index`` (-1: the input) at times t (F,) through projections P (F, 3, D); -> (F, V, 3)."""
-        X = self.keyframes[max(index, 0)][subset]
-        if index < 0:
+        """Stage ``index`` (-1: the input) at times t (F,) through projections P (F, 3, D); -> (F, V, 3).
+
+        Only the coordinates the stage's points can use are read (past the wider of its two
+        widths they are zero): a 1,024-wide input costs nothing once its layer has narrowed it."""
+        st = self.stages[index] if index >= 0 else None
+        w = self.plan.input_dim if st is None else max(st.n_in, st.n_out)
+        X, P = self.keyframes[max(index, 0)][subset, :w], P[:, :, :w]
+        if st is None:
             return seen(P, X)
-        return self.stages[index].shown(X, t, P)
+        if st.blend:  # both ends are keyframes already: no activation evaluated again
+            t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
+            return (1.0 - t) * seen(P, X) + t * seen(P, self.keyframes[index + 1][subset, :w])
+        return st.shown(X, t, P)
 
     def view_share(self, frames: np.ndarray) -> np.ndarray:
         """The share of the variance the display holds at each frame (F,): the variance of the
