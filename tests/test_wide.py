@@ -221,3 +221,25 @@ def test_the_caption_says_how_much_of_the_data_the_view_holds(wide):
         assert view.hidden is None  # no "4th coordinate" colouring: 64-D has no one hidden axis
     finally:
         view.close()
+
+
+def test_the_stages_of_a_wide_network_are_planned_without_decomposing_its_matrices():
+    """Before training, a movie's length is planned from the stage names: placeholder layers
+    give the same stages as trained ones, at once (a 1,024-wide polar decomposition and Schur
+    form took 54 s on two busy cores only to name them)."""
+    import time
+
+    from layerlapse.app.network import planned_stages
+    from layerlapse.networks.model import MLPWeights
+
+    for config in (NetworkConfig(input_dim=64, hidden=(16, 3), classes=10),
+                   NetworkConfig(input_dim=2, hidden=(4, 2), activations=("tanh", "relu"))):
+        rng = np.random.default_rng(0)
+        arrays = {name: rng.normal(size=shape) for name, shape in config.parameter_shapes().items()}
+        hidden, head = MLPWeights(config, arrays).layers()
+        trained = orient_layers(hidden, head, input_dim=config.input_dim).stages()
+        assert [(s.name, s.n_in, s.n_out) for s in planned_stages(config)] == [(s.name, s.n_in, s.n_out) for s in trained]
+    start = time.perf_counter()
+    names = [s.name for s in planned_stages(NetworkConfig(input_dim=1024, hidden=(256,), classes=10))]
+    assert time.perf_counter() - start < 1.0
+    assert names == ["layer1.linear", "layer1.project", "layer1.translate", "layer1.tanh"]
