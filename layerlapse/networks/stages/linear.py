@@ -8,6 +8,13 @@ the eigenvalues of ``(1 - t) I + t S`` lie between 1 and those of ``S``, so
 
 Layers that change width act in ``R^max(m, n)`` with ``W`` completed to a square (see
 :mod:`layerlapse.networks.layers`).
+
+Cost at large n: the path stays this exact one in GL+(n) for every width allowed (up to
+1,024). ``Q``'s real Schur form is computed once (``expm(tL)`` is a rotation by ``t theta_k``
+in each of its planes), and a frame of a view needs only ``P p(t)`` for its 3 display rows
+(:meth:`LinearPath.left`: the planes' rotations applied to the rows, then the stretch; some
+``3 n^2`` a frame where a dense ``expm`` would cost ``n^3``); the positions themselves are
+formed only where asked for (:meth:`LinearStage.positions`).
 """
 
 from __future__ import annotations
