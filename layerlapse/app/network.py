@@ -26,7 +26,7 @@ from layerlapse.app.shipped import shipped_network
 from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.checkpoint import BadCheckpoint, fingerprint, load_network, save_network
 from layerlapse.networks.deformation import Deformation
-from layerlapse.networks.layers import LayerPlan, orient_layers
+from layerlapse.networks.layers import LayerPlan, orient_layers, stage_list
 from layerlapse.networks.model import MLPWeights, NetworkConfig
 from layerlapse.networks.stages import LINEAR_PATHS, Stage
 from layerlapse.networks.timeline import Timeline, TimelineConfig
@@ -260,12 +260,15 @@ def deform(preset: Preset, network: Network, *, fps: float = 30.0, timeline: dic
     # the output is captioned "the decision boundary" only where one is drawn: two classes
     tl = Timeline.build(plan.stages(), config, fps, decision=len(preset.scene.class_names) == 2)
     points, _ = preset.scene.points()
-    return Deformation(plan, tl, points)
+    return Deformation(plan, tl, points, view=preset.scene.class_points())  # the view of D > 3 follows the classes
 
 
 def planned_stages(config: NetworkConfig) -> list[Stage]:
     """The stages a network of this architecture will have, before it is trained (their
-    names do not depend on the weights)."""
+    names do not depend on the weights): placeholder layers, with no decomposition of a
+    1,024-wide matrix made only to name its stages; a flow's from random weights."""
+    if config.flow is None:
+        return stage_list((config.input_dim, *config.hidden), config.layer_activations())
     rng = np.random.default_rng(0)
     arrays = {name: rng.normal(size=shape) for name, shape in config.parameter_shapes().items()}
     hidden, head = MLPWeights(config, arrays).layers()

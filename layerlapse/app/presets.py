@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from layerlapse.app.claims import Claim
 from layerlapse.app.preset_claims import CLAIMS
 from layerlapse.errors import LayerlapseError
+from layerlapse.limits import MAX_WIDTH
 from layerlapse.networks.model import NetworkConfig
 from layerlapse.networks.stages.flow import FlowConfig
 from layerlapse.networks.timeline import TimelineConfig
@@ -215,13 +216,14 @@ def load_scene(name: str, **params: Any) -> Preset:
 
 def preset_for(scene: Scene) -> Preset:
     """A bare :class:`Scene` (built in Python) with generic defaults: ``dim`` wide tanh
-    layers, three of them, and the default training and timeline; a point cloud
-    (:meth:`Scene.from_points`) gets a data file's (:func:`layerlapse.app.datafile.data_preset`)."""
+    layers, three of them (at most the widest a layer may be), and the default training and
+    timeline; a point cloud (:meth:`Scene.from_points`) gets a data file's
+    (:func:`layerlapse.app.datafile.data_preset`)."""
     if scene.clouds:
         from layerlapse.app.datafile import data_preset
 
         return data_preset(scene)
-    hidden = (scene.dim,) * 3
+    hidden = (min(scene.dim, MAX_WIDTH),) * 3
     return Preset(scene, NetworkConfig(input_dim=scene.dim, hidden=hidden, classes=max(2, len(scene.class_names))))
 
 

@@ -117,6 +117,14 @@ def frame_caption(timeline: Timeline, frame: int, result: str = "") -> str:
     return text
 
 
+def view_caption(width: int, share: float) -> str:
+    """What a view of wider data holds, after a frame's caption: `` · view: 3 of 64
+    directions, 71% of the variance`` (`` · view: all 3 directions`` when it holds them all)."""
+    if width <= 3:
+        return f" \u00b7 view: all {width} directions"
+    return f" \u00b7 view: 3 of {width} directions, {100 * share:.0f}% of the variance"
+
+
 @dataclass(frozen=True)
 class Cue:
     """One subtitle: from ``start`` to ``end`` seconds, ``text`` (lines joined by newlines)."""

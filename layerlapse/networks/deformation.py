@@ -6,10 +6,12 @@ boundary are computed once (``keyframes``), so any frame costs one partial stage
 computed for a batch of frames with one einsum or one broadcast, never vertex by vertex.
 
 Display: for D <= 3 the first three coordinates (zero-padded). For D > 3, a projection
-``P(tau)`` (3 x D, orthonormal rows) that is ``[I | 0]`` until the first layer that widens
-past 3 starts, turns continuously during that layer towards a view of the final
-representation (the decision direction and its two main directions of spread), and
-stays there: no frame jumps and the input looks as it was defined.
+``P(f)`` (3 x D, orthonormal rows) per frame: the view path of
+:mod:`layerlapse.networks.projection` (each layer end's principal directions, aligned from
+layer to layer, moved smoothly during each layer; ``[I | 0]`` at the start for input of at most
+3 coordinates). A frame's display ``P(f) x(f)`` is computed by each stage from its start
+points without the D-dimensional positions (:meth:`~layerlapse.networks.stages.Stage.shown`);
+:meth:`Deformation.view_share` is the share of the points' variance the view holds.
 
 A k-NN head (:class:`~layerlapse.networks.knn.KnnHead`) has no plane: its decision direction
 is the difference of the two class means of the final representation, the samples it gets
@@ -27,45 +29,15 @@ import numpy as np
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.knn import KnnHead
 from layerlapse.networks.layers import Layer, LayerPlan
+from layerlapse.networks.projection import DISPLAY_DIM, ViewPath, view_path
 from layerlapse.networks.stages import Stage
-from layerlapse.networks.timeline import Timeline, ease
+from layerlapse.networks.stages.base import seen
+from layerlapse.networks.timeline import Timeline
 
-DISPLAY_DIM = 3
-
-
-def _orthonormal_rows(A: np.ndarray) -> np.ndarray:
-    """The closest matrix with orthonormal rows (polar factor); (..., 3, D) -> same."""
-    U, _, Vt = np.linalg.svd(A, full_matrices=False)
-    return U @ Vt
-
-
-def final_view(final: np.ndarray, head_W: np.ndarray, ambient: int) -> np.ndarray:
-    """A 3 x D projection of the final representation (V, D): first axis the decision
-    direction (for two classes: ``head_W[1] - head_W[0]``; a k-NN head passes its class
-    means), then the main directions of spread orthogonal to it."""
-    D = ambient
-    axes = []
-    if head_W.shape[0] == 2:
-        w = np.zeros(D)
-        w[: head_W.shape[1]] = head_W[1] - head_W[0]
-        if np.linalg.norm(w) > 1e-12:
-            axes.append(w / np.linalg.norm(w))
-    X = final - final.mean(0)
-    for a in axes:
-        X = X - np.outer(X @ a, a)
-    _, _, Vt = np.linalg.svd(X, full_matrices=False)
-    for v in Vt:
-        if len(axes) == 3:
-            break
-        for a in axes:
-            v = v - (v @ a) * a
-        if np.linalg.norm(v) > 1e-9:
-            axes.append(v / np.linalg.norm(v))
-    P1 = np.array(axes[:3])
-    # rotate within the screen so the view starts as close to [I | 0] as it can
-    P0 = np.eye(3, D)
-    U, _, Vt = np.linalg.svd(P0 @ P1.T)
-    return (U @ Vt) @ P1
+#: points the view's share of the variance is measured on, at most (an even stride over the
+#: view points): the share is a ratio of two sums over the same points, and a few thousand
+#: give it to a tenth of a percent
+SHARE_POINTS = 2000
 
 
 class FrameSource(Protocol):
@@ -102,11 +74,13 @@ class Deformation(FrameSource):
     """Positions of ``points`` (V, n) at every frame of ``timeline`` under ``plan``.
 
     ``keyframes``: (S + 1, V, D), the points before the first stage and after each of
-    the S stages. Raises :class:`LayerlapseError` if the network sends any point to NaN/Inf.
+    the S stages. ``view``: indices of the points the display projection (D > 3) and its
+    share of the variance are chosen from (the scene's class points; default all).
+    Raises :class:`LayerlapseError` if the network sends any point to NaN/Inf.
     """
 
     def __init__(self, plan: LayerPlan, timeline: Timeline, points: np.ndarray, *,
-                 projection: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+                 projection: ViewPath | None = None, view: np.ndarray | None = None) -> None:
         X = np.asarray(points, dtype=float)
         if X.ndim != 2 or X.shape[1] != plan.input_dim:
             raise LayerlapseError(
@@ -121,6 +95,7 @@ class Deformation(FrameSource):
         self.timeline = timeline
         self.keyframes = np.stack(keys)
         self.dim = D
+        self.view = np.arange(len(X)) if view is None or not len(view) else np.asarray(view, dtype=np.int64)
         self._projection = projection if projection is not None or D <= DISPLAY_DIM else self._projection_path()
 
     def carry(self, points: np.ndarray) -> Deformation:
@@ -224,38 +199,89 @@ class Deformation(FrameSource):
         return out
 
     # --- display --------------------------------------------------------------------
-    def _projection_path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(P0, P1, tau per frame) for D > 3; see the module docstring."""
-        D = self.dim
-        wide = [i for i, st in enumerate(self.stages) if max(st.n_in, st.n_out) > DISPLAY_DIM]
-        first, layer = wide[0], self.stages[wide[0]].layer
-        last = max(i for i, st in enumerate(self.stages) if st.layer == layer)
-        tl = self.timeline
-        frames_of = np.flatnonzero((tl.stage >= first) & (tl.stage <= last))
-        f0, f1 = frames_of[0], frames_of[-1]
-        tau = ease((np.arange(tl.n_frames) - f0) / max(f1 - f0, 1), "smoothstep")
-        P0 = np.eye(DISPLAY_DIM, D)
+    def _projection_path(self) -> ViewPath:
+        """The view path for D > 3 (see :mod:`layerlapse.networks.projection`): the view
+        points at the input and at each layer's end, each layer's moving frames."""
+        tl, stages = self.timeline, self.stages
+        ends, spans = [self.keyframes[0][self.view]], []
+        for layer in sorted({st.layer for st in stages}):
+            mine = [i for i, st in enumerate(stages) if st.layer == layer]
+            ends.append(self.keyframes[mine[-1] + 1][self.view])
+            moving = (tl.stage >= mine[0]) & (tl.stage <= mine[-1])
+            if tl.hold is not None:
+                moving &= ~tl.hold
+            frames = np.flatnonzero(moving)
+            spans.append((frames[0], frames[-1]) if frames.size else (tl.n_frames, tl.n_frames))
         head = self.plan.head
-        if isinstance(head, KnnHead):
-            rows = head.class_means()
-        else:
-            rows = head.W if isinstance(head, Layer) else np.zeros((0, 1))
-        P1 = final_view(self.keyframes[-1], rows, D)
-        return P0, P1, tau
+        rows = head.class_means() if isinstance(head, KnnHead) else head.W if isinstance(head, Layer) else None
+        return view_path(ends, np.array(spans), self.plan.input_dim, rows)
 
     def projection(self, frames: np.ndarray) -> np.ndarray:
         """The display projection for each frame; (F,) -> (F, 3, D)."""
         frames = np.asarray(frames, dtype=np.int64).reshape(-1)
         if self._projection is None:
             return np.broadcast_to(np.eye(DISPLAY_DIM, self.dim), (frames.size, DISPLAY_DIM, self.dim))
-        P0, P1, tau = self._projection
-        a = tau[frames][:, None, None]
-        return _orthonormal_rows((1 - a) * P0 + a * P1)
+        return self._projection.at(frames)
+
+    def _shown(self, index: int, t: np.ndarray, P: np.ndarray, subset: slice | np.ndarray) -> np.ndarray:
+        """Stage ``index`` (-1: the input) at times t (F,) through projections P (F, 3, D); -> (F, V, 3).
+
+        Only the coordinates the stage's points can use are read (past the wider of its two
+        widths they are zero): a 1,024-wide input costs nothing once its layer has narrowed it."""
+        st = self.stages[index] if index >= 0 else None
+        w = self.plan.input_dim if st is None else max(st.n_in, st.n_out)
+        X, P = self.keyframes[max(index, 0)][subset, :w], P[:, :, :w]
+        if st is None:
+            return seen(P, X)
+        if st.blend:  # both ends are keyframes already: no activation evaluated again
+            t = np.asarray(t, dtype=float).reshape(-1, 1, 1)
+            return (1.0 - t) * seen(P, X) + t * seen(P, self.keyframes[index + 1][subset, :w])
+        return st.shown(X, t, P)
+
+    def view_share(self, frames: np.ndarray) -> np.ndarray:
+        """The share of the variance the display holds at each frame (F,): the variance of the
+        view points' display positions over the total variance of their D-dimensional
+        positions, in [0, 1] (1 for D <= 3, and where the points do not spread at all).
+        Computed for the whole timeline at the first call (on at most :data:`SHARE_POINTS`)."""
+        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
+        if self.dim <= DISPLAY_DIM:
+            return np.ones(frames.size)
+        if getattr(self, "_shares", None) is None:
+            self._shares = self._view_share(np.arange(self.n_frames))
+        return self._shares[frames]
+
+    def shown_width(self, frame: int) -> int:
+        """How many coordinates the points span at ``frame``: the input's, a moving stage's
+        wider side, a layer's own width once its stage has ended (what a view's share is of)."""
+        index, t = int(self.timeline.stage[frame]), float(self.timeline.t[frame])
+        if index < 0:
+            return self.plan.input_dim
+        st = self.stages[index]
+        return st.n_out if t >= 1.0 and st.kind != "linear" else max(st.n_in, st.n_out)
+
+    def _view_share(self, frames: np.ndarray) -> np.ndarray:
+        sub = self.view[:: max(1, len(self.view) // SHARE_POINTS)]
+        shown = self.display(frames, sub).astype(float)
+        seen_var = np.sum((shown - shown.mean(1, keepdims=True)) ** 2, axis=(1, 2)) / len(sub)
+        total = np.zeros(frames.size)
+        stages, t = self.timeline.stage[frames], self.timeline.t[frames]
+        for s in np.unique(stages):
+            sel = stages == s
+            X = self.keyframes[max(int(s), 0)][sub]
+            total[sel] = self.stages[int(s)].spread(X, t[sel]) if s >= 0 else np.sum((X - X.mean(0)) ** 2) / len(sub)
+        return np.where(total > 1e-300, np.clip(seen_var / np.maximum(total, 1e-300), 0.0, 1.0), 1.0)
 
     def display(self, frames: np.ndarray, subset: slice | np.ndarray = slice(None)) -> np.ndarray:
         """Positions in display space R^3 (zeros padded for 1-D and 2-D); -> (F, V, 3) float32."""
         frames = np.asarray(frames, dtype=np.int64).reshape(-1)
-        return self._to_display(self.frames(frames, subset), self.projection(frames))
+        if self.dim <= DISPLAY_DIM:
+            return self._to_display(self.frames(frames, subset), self.projection(frames))
+        out = np.zeros((frames.size, len(self.keyframes[0][subset]), DISPLAY_DIM), dtype=np.float32)
+        stages = self.timeline.stage[frames]
+        for s in np.unique(stages):
+            sel = stages == s
+            out[sel] = self._shown(int(s), self.timeline.t[frames[sel]], self.projection(frames[sel]), subset)
+        return _finite(out)
 
     def display_at(self, stage: int, t: float, frame: int | None = None) -> np.ndarray:
         """Display positions at any point of a stage (-1: the input), t in [0, 1]; -> (V, 3).
@@ -265,41 +291,47 @@ class Deformation(FrameSource):
         if frame is None:
             hits = np.flatnonzero(self.timeline.stage == stage)
             frame = int(hits[-1]) if hits.size else 0
-        return self._to_display(self.stage(stage, np.array([float(t)])), self.projection(np.array([frame])))[0]
+        if self.dim <= DISPLAY_DIM:
+            return self._to_display(self.stage(stage, np.array([float(t)])), self.projection(np.array([frame])))[0]
+        return _finite(self._shown(stage, np.array([float(t)]), self.projection(np.array([frame])), slice(None)))[0]
 
     def _to_display(self, X: np.ndarray, P: np.ndarray) -> np.ndarray:
         if self.dim <= DISPLAY_DIM:
             out = np.zeros(X.shape[:2] + (DISPLAY_DIM,), dtype=np.float32)
             out[..., : self.dim] = X
-        else:
-            out = np.einsum("fij,fvj->fvi", P, X).astype(np.float32)
-        if not np.isfinite(out).all():
-            raise LayerlapseError("network: a frame has NaN or Inf positions; refusing to draw it")
-        return out
+            return _finite(out)
+        return _finite(np.einsum("fij,fvj->fvi", P, X))
 
     def display_head(self, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The classifier head as an affine map of display space at ``frame``, or None if
         the decision is not seen faithfully there.
 
-        For D > 3 the logits' difference depends on the direction w = W[1] - W[0] only; once
-        the display projection P contains w (from the widening layer on, see
-        :func:`final_view`), w.x = (P w).(P x) and the head in display space is W P^T.
-        A k-NN head has no plane: None.
+        For D > 3 the argmax depends on the differences of W's rows only (for two classes the
+        direction w = W[1] - W[0]); where the display projection P holds them all (the last
+        view puts them first, see :mod:`layerlapse.networks.projection`), (W_i - W_j).x =
+        P(W_i - W_j).(P x) and the head in display space is W P^T (each class's logit
+        shifted by the same amount at a point: the same argmax). A k-NN head has no plane: None.
         """
         if not isinstance(self.plan.head, Layer):
             return None
         W, b = self.plan.head.W, self.plan.head.b
         if self.dim <= DISPLAY_DIM:
             return W, b
-        if W.shape[0] != 2:
-            return None
-        Wd = np.zeros((2, self.dim))
+        Wd = np.zeros((len(W), self.dim))
         Wd[:, : W.shape[1]] = W
         P = self.projection(np.array([frame]))[0]
-        w = Wd[1] - Wd[0]
-        if np.linalg.norm(P @ w) < (1 - 1e-6) * np.linalg.norm(w):
+        w = Wd - Wd.mean(0)
+        if np.any(np.linalg.norm(w @ P.T, axis=1) < (1 - 1e-6) * np.linalg.norm(w, axis=1)):
             return None
         return Wd @ P.T, b
+
+
+def _finite(out: np.ndarray) -> np.ndarray:
+    """Display positions as float32, refused when any is NaN or Inf."""
+    out = np.asarray(out, dtype=np.float32)
+    if not np.isfinite(out).all():
+        raise LayerlapseError("network: a frame has NaN or Inf positions; refusing to draw it")
+    return out
 
 
 def _is_memory(head: KnnHead, Z: np.ndarray, labels: np.ndarray) -> bool:

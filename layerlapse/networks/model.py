@@ -46,7 +46,8 @@ class NetworkConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    input_dim: int = Field(ge=1, le=MAX_INPUT_DIM)
+    input_dim: int = Field(ge=1, le=MAX_INPUT_DIM, description=f"input coordinates, 1 to {MAX_INPUT_DIM} "
+                           "(wider than 3 is shown through a projection, see layerlapse.networks.projection)")
     hidden: tuple[Annotated[int, Field(ge=1, le=MAX_WIDTH)], ...] = Field(
         default=(2, 2), max_length=MAX_HIDDEN_LAYERS, description=f"hidden layer widths, 1 to {MAX_WIDTH} (see layerlapse.limits)")
     classes: int = Field(2, ge=2, le=MAX_CLASSES)

@@ -28,7 +28,7 @@ from layerlapse.draw.model import DrawModel
 from layerlapse.draw.room import card_room, with_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
-from layerlapse.draw.words import Cards, frame_caption
+from layerlapse.draw.words import Cards, frame_caption, view_caption
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks.deformation import Deformation, FrameSource
 from layerlapse.networks.stretch import Stretch
@@ -143,7 +143,7 @@ class SceneView:
                                         "(use --over depth)")
             self.stretch, self.heat = heat_map(self.plotter, layers, model, self.parts, built, scale)
         self.vote = vote_view(self.plotter, self.layers, model, self.parts) if self.heat is None and self.layers else None
-        if self.heat is None and self.vote is None and self.layers is not None and self.layers.dim > 3:
+        if self.heat is None and self.vote is None and self.layers is not None and self.layers.dim == 4:  # one hidden axis
             self.hidden, self.heat = fourth_map(self.plotter, self.layers, model, self.parts, scale)
 
     def _needs_layers(self, message: str) -> Deformation:
@@ -336,7 +336,11 @@ class SceneView:
             return ""
         if not hasattr(timeline, "caption"):  # the training clock's timeline: one line per frame
             return timeline.label(frame)
-        return frame_caption(timeline, frame, self.result_text())
+        text = frame_caption(timeline, frame, self.result_text())
+        layers = self.layers
+        if layers is not None and layers.dim > 3:  # wider data: say how much of it the view holds
+            text += view_caption(layers.shown_width(frame), float(layers.view_share(np.array([frame]))[0]))
+        return text
 
     def result_text(self) -> str:
         """`` · accuracy 92.4% · 57 misclassified (dots)``, or nothing without an accuracy; a k-NN

@@ -178,7 +178,7 @@ def _fourth(deformation: Deformation, model: DrawModel, frames: np.ndarray, idx:
     (3-D scenes, a k-NN head's vote)."""
     from layerlapse.draw.fourth import HiddenCoordinate
 
-    if deformation.dim <= 3 or deformation.knn_head is not None:
+    if deformation.dim != 4 or deformation.knn_head is not None:  # wider: no one hidden axis to colour by
         return None
     hidden = HiddenCoordinate(deformation, model.class_points)
     values = hidden.at_frames(frames)[:, idx]

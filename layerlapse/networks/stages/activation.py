@@ -153,6 +153,7 @@ class ActivationStage(Stage):
     """``x -> (1 - t) x + t sigma(x)`` on the layer's ``n_out`` coordinates."""
 
     kind: ClassVar[str] = "activation"
+    blend: ClassVar[bool] = True
 
     layer: int
     n_in: int

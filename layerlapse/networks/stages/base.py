@@ -32,6 +32,9 @@ class Stage(ABC):
     kind: ClassVar[str]
     #: whether the map is one-to-one for every t (False: it folds space, flagged on screen)
     injective: ClassVar[bool] = True
+    #: whether the positions are ``(1 - t) x + t apply(x)`` (a shift, a drop, an activation):
+    #: then a frame's view and spread follow from the stage's two ends, with no positions formed
+    blend: ClassVar[bool] = False
     #: whether the camera zooms with the data during this stage instead of holding still
     #: (a flow may spread the data several times over, with no box to hold still against)
     camera_zooms: ClassVar[bool] = False
@@ -97,6 +100,28 @@ class Stage(ABC):
         """The stage at t = 1; (V, dim) -> (V, dim)."""
         return self.positions(X, np.ones(1))[0]
 
+    def shown(self, X: np.ndarray, t: np.ndarray, P: np.ndarray) -> np.ndarray:
+        """The points X (V, dim) at local times t (F,) seen through the display rows P
+        (F, 3, dim): ``P_f y`` for every position y; -> (F, V, 3). Subclasses whose map is
+        linear in t or in X compute it from X without the (F, V, dim) positions."""
+        if self.blend:  # (1 - t) P x + t P x1: two products for the whole stage
+            t = times(t)[:, None, None]
+            with np.errstate(over="ignore", invalid="ignore"):  # NaN/Inf are refused by the caller
+                return (1.0 - t) * seen(P, X) + t * seen(P, self.apply(X))
+        return np.einsum("fij,fvj->fvi", P, self.positions(X, t))
+
+    def spread(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The total variance (the trace of the covariance) of the points X (V, dim) at
+        local times t (F,); -> (F,). For a blend, the quadratic in t of the two ends' traces."""
+        t, n = times(t), max(len(X), 1)
+        if self.blend:
+            A, B = X - X.mean(0), self.apply(X)
+            B = B - B.mean(0)
+            a, b, c = np.sum(A * A) / n, np.sum(A * B) / n, np.sum(B * B) / n
+            return (1.0 - t) ** 2 * a + 2.0 * t * (1.0 - t) * b + t ** 2 * c
+        Y = self.positions(X, t)
+        return np.sum((Y - Y.mean(1, keepdims=True)) ** 2, axis=(1, 2)) / n
+
 
 def box_text(lo: float, hi: float, n: int) -> str:
     """The one notation of an activation's box in every output: ``(-1, 1)^3`` (``(-1, 1)``
@@ -111,6 +136,20 @@ def box_text(lo: float, hi: float, n: int) -> str:
 def times(t: np.ndarray | float) -> np.ndarray:
     """Local times as a flat float array (F,)."""
     return np.asarray(t, dtype=float).reshape(-1)
+
+
+def seen(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Points X (V, dim) through the rows P (F, r, dim) of each frame; -> (F, V, r): one BLAS
+    product for all frames (a stacked matmul against a broadcast X runs no BLAS at all)."""
+    P = np.asarray(P, dtype=float)
+    return np.swapaxes(rows_at(P, np.asarray(X, dtype=float).T), 1, 2)
+
+
+def rows_at(P: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``P_f M`` for row blocks P (F, r, n) and one matrix M (n, k); -> (F, r, k), as one
+    (F r, n) x (n, k) BLAS product."""
+    F, r, n = P.shape
+    return (np.ascontiguousarray(P).reshape(F * r, n) @ M).reshape(F, r, M.shape[1])
 
 
 def identity_jacobian(F: int, V: int, dim: int) -> np.ndarray:

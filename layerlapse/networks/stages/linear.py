@@ -8,6 +8,13 @@ the eigenvalues of ``(1 - t) I + t S`` lie between 1 and those of ``S``, so
 
 Layers that change width act in ``R^max(m, n)`` with ``W`` completed to a square (see
 :mod:`layerlapse.networks.layers`).
+
+Cost at large n: the path stays this exact one in GL+(n) for every width allowed (up to
+1,024). ``Q``'s real Schur form is computed once (``expm(tL)`` is a rotation by ``t theta_k``
+in each of its planes), and a frame of a view needs only ``P p(t)`` for its 3 display rows
+(:meth:`LinearPath.left`: the planes' rotations applied to the rows, then the stretch; some
+``3 n^2`` a frame where a dense ``expm`` would cost ``n^3``); the positions themselves are
+formed only where asked for (:meth:`LinearStage.positions`).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import numpy as np
 from scipy import linalg
 
 from layerlapse.errors import LayerlapseError, choice_error
-from layerlapse.networks.stages.base import Stage, times
+from layerlapse.networks.stages.base import Stage, rows_at, seen, times
 
 LINEAR_PATHS = ("polar", "straight")
 #: Below this ratio sigma_min / sigma_max a layer is treated as singular.
@@ -49,17 +56,23 @@ class RotationLog:
 
     def at(self, t: np.ndarray) -> np.ndarray:
         """``expm(t L)`` for every t; (F,) -> (F, n, n)."""
-        t = np.asarray(t, dtype=float).reshape(-1)
         n = self.u.shape[1]
-        out = np.broadcast_to(np.eye(n), (t.size, n, n)).copy()
+        return self.left(np.broadcast_to(np.eye(n), (times(t).size, n, n)), t)
+
+    def left(self, P: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``P_f expm(t_f L)`` for matrices P (F, r, n) and times t (F,); -> (F, r, n).
+
+        ``expm(t L) = I + sum_k (cos(t theta_k) - 1)(u u^T + v v^T) + sin(t theta_k)(v u^T - u v^T)``,
+        applied from the right without forming it: ``4 r k n`` per frame (for the 3 display
+        rows of a 1,024-wide layer, some 6 million, where a dense n x n matrix costs n^2 k)."""
+        t = times(t)
+        P = np.asarray(P, dtype=float)
         if self.theta.size == 0:
-            return out
-        angle = t[:, None] * self.theta[None, :]  # (F, k)
-        uu = np.einsum("ki,kj->kij", self.u, self.u) + np.einsum("ki,kj->kij", self.v, self.v)
-        vu = np.einsum("ki,kj->kij", self.v, self.u) - np.einsum("ki,kj->kij", self.u, self.v)
-        out += np.einsum("fk,kij->fij", np.cos(angle) - 1.0, uu)
-        out += np.einsum("fk,kij->fij", np.sin(angle), vu)
-        return out
+            return P.copy()
+        angle = t[:, None, None] * self.theta[None, None, :]  # (F, 1, k)
+        c, s = np.cos(angle) - 1.0, np.sin(angle)
+        Pu, Pv = rows_at(P, self.u.T), rows_at(P, self.v.T)  # (F, r, k)
+        return P + rows_at(c * Pu + s * Pv, self.u) + rows_at(c * Pv - s * Pu, self.v)
 
 
 def rotation_log(Q: np.ndarray) -> RotationLog:
@@ -142,6 +155,29 @@ class LinearPath:
         stretch = (1.0 - t)[:, None, None] * eye + t[:, None, None] * self._S  # type: ignore[attr-defined]
         return self._log.at(t) @ stretch  # type: ignore[attr-defined]
 
+    @property
+    def _K(self) -> np.ndarray:
+        """The matrix the path's stretch moves towards: S (polar; the rotation is left of it) or W."""
+        return self._S if self.method == "polar" else self.W  # type: ignore[attr-defined]
+
+    def left(self, P: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``P_f p(t_f)`` for row blocks P (F, r, n): what a frame's view of ``p(t) x`` needs,
+        without the n x n matrices (``p(t) = expm(tL)((1 - t) I + t S)``: the rotation applied
+        to P's rows plane by plane, then the stretch); -> (F, r, n)."""
+        t = times(t)[:, None, None]
+        A = self._log.left(P, t.ravel()) if self.method == "polar" else np.asarray(P, dtype=float)  # type: ignore[attr-defined]
+        return (1.0 - t) * A + t * rows_at(A, self._K)
+
+    def spread(self, C: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``trace(p(t) C p(t)^T)`` for a symmetric C (n, n) (the total variance of points whose
+        covariance is C, after ``p(t)``); (F,) -> (F,). The rotation keeps it, so it is the
+        quadratic ``(1 - t)^2 tr C + 2 t (1 - t) tr(K C) + t^2 tr(K C K^T)`` (K = S, or W for the
+        straight path): three numbers for the whole stage."""
+        t = times(t)
+        K = self._K
+        a, b, c = np.trace(C), np.trace(K @ C), np.einsum("ij,jk,ik->", K, C, K)
+        return (1.0 - t) ** 2 * a + 2.0 * t * (1.0 - t) * b + t ** 2 * c
+
 
 def linear_stage(X: np.ndarray, path: LinearPath, t: np.ndarray) -> np.ndarray:
     """``x -> p(t) x`` for every t; X (V, n), t (F,) -> (F, V, n)."""
@@ -180,6 +216,21 @@ class LinearStage(Stage):
         with np.errstate(over="ignore", invalid="ignore"):  # NaN/Inf are refused by the caller
             out[..., :q] = linear_stage(X[:, :q], self.path, t)
         return out
+
+    def shown(self, X: np.ndarray, t: np.ndarray, P: np.ndarray) -> np.ndarray:
+        """``P_f p(t_f) x``: the 3 display rows moved through the path (3 q k + 3 q^2 a frame),
+        then applied to the points; the n-dimensional positions are never formed."""
+        t = times(t)
+        q = self.path.W.shape[0]
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN/Inf are refused by the caller
+            rows = np.concatenate([self.path.left(P[:, :, :q], t), P[:, :, q:]], axis=2)
+            return seen(rows, X)
+
+    def spread(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        q = self.path.W.shape[0]
+        Xc = X - X.mean(0)
+        rest = float(np.sum(Xc[:, q:] ** 2)) / len(X)
+        return self.path.spread(Xc[:, :q].T @ Xc[:, :q] / len(X), t) + rest
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         q = self.path.W.shape[0]

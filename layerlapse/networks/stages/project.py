@@ -17,6 +17,7 @@ class ProjectStage(Stage):
     """Coordinates ``n_out .. n_in - 1`` scaled by ``1 - t``."""
 
     kind: ClassVar[str] = "project"
+    blend: ClassVar[bool] = True
     injective: ClassVar[bool] = False
 
     layer: int

@@ -15,6 +15,7 @@ class TranslateStage(Stage):
     """``x -> x + t b`` on the layer's ``n_out`` coordinates; b (n_out,)."""
 
     kind: ClassVar[str] = "translate"
+    blend: ClassVar[bool] = True
 
     layer: int
     n_in: int

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from layerlapse.errors import LayerlapseError
-from layerlapse.limits import MAX_CLASSES, MAX_HIDDEN_LAYERS, MAX_WIDTH, REASONS
+from layerlapse.limits import MAX_CLASSES, MAX_HIDDEN_LAYERS, MAX_INPUT_DIM, MAX_WIDTH, REASONS
 from layerlapse.networks.layers import forward
 from layerlapse.networks.model import MLPWeights, NetworkConfig
 from layerlapse.networks.stages.activation import Activation
@@ -123,6 +123,8 @@ def _check_shapes(s: Structure, tensors: Tensors, input_dim: int, scene: str) ->
         raise LayerlapseError(f"model: {len(s.hidden)} hidden layers; "
                               f"at most {MAX_HIDDEN_LAYERS} are supported")
     n_in = int(tensors[0][0].shape[1])
+    if n_in > MAX_INPUT_DIM:
+        raise LayerlapseError(f"model: the first Linear takes {n_in} inputs; at most {MAX_INPUT_DIM} are supported")
     if n_in != input_dim:
         raise LayerlapseError(f"model: the first Linear takes {n_in} inputs but {scene} is {input_dim}-D")
     width = n_in
