@@ -263,6 +263,39 @@ def test_a_short_line_in_a_corner_is_magnified():
     assert lens.shown is False
 
 
+def test_a_sparse_cloud_is_zoomed_only_when_it_collapses():
+    """Ten digit-like clouds of 180 dots in 3-D, each some 70 pixels across: a cloud's dots
+    cover under the 3-D area rule's share of the frame, yet the cloud reads (the digits movie
+    had "6, zoomed x2" in most frames). As a cloud it is left alone; the same points taken
+    for a surface's vertices are zoomed; a cloud squashed to a speck is still zoomed."""
+    import vtk
+
+    from layerlapse.render.sight import pose_inset
+
+    cam = vtk.vtkCamera()  # perspective, 30 degrees: about 90 px a unit at the focal plane
+    cam.SetPosition(0, 0, 10)
+    cam.SetFocalPoint(0, 0, 0)
+    cam.SetViewUp(0, 1, 0)
+    cam.SetViewAngle(30)
+    size = (854, 480)
+    rng = np.random.default_rng(1)
+    centres = np.c_[np.linspace(-3.5, 3.5, 10), np.tile([-1.2, 1.2], 5), np.zeros(10)]
+    positions = np.concatenate([c + rng.normal(0, 0.2, (180, 3)) for c in centres])
+    sets = {k: np.arange(180 * k, 180 * (k + 1)) for k in range(10)}
+    names = tuple(str(k) for k in range(10))
+    lens = _Lens()
+    pose_inset(cam, size, sets, names, positions, lens, clouds=frozenset(range(10)))
+    assert lens.shown is False
+    lens = _Lens()
+    pose_inset(cam, size, sets, names, positions, lens)  # the same points as a surface's: zoomed
+    assert lens.shown
+    speck = positions.copy()
+    speck[sets[3]] = centres[3] + rng.normal(0, 0.02, (180, 3))
+    lens = _Lens()
+    pose_inset(cam, size, sets, names, speck, lens, clouds=frozenset(range(10)))
+    assert lens.shown and lens.posed[2] == "3"
+
+
 def test_what_a_cutaway_opens_is_not_counted():
     """The shell's points on the camera's side of its cut are not drawn: the inset and the area
     estimate see only the far half (sphere-shell's shell was estimated twice what was drawn)."""

@@ -88,9 +88,18 @@ def class_pixels(uv: np.ndarray, size: tuple[int, int], px_per_unit: float, enou
     return screen_area(xy[inside], line_pixels(OUTLINE_WIDTH, size[1] / 720), enough=enough)
 
 
+def cloud_pixels(uv: np.ndarray, px_per_unit: float) -> float:
+    """The pixels a class drawn as dots (a cloud) reads as covering: the box of its middle
+    96% along each screen axis. A sparse cloud's dots cover a few pixels each, however wide
+    it spreads (one digit of ten: 0.1% of the frame across half of it), so the rasterised
+    estimate would zoom on every cloud in every frame; a cloud collapses when its spread does."""
+    lo, hi = np.percentile(uv, [2.0, 98.0], axis=0)
+    return float(np.prod(np.maximum(hi - lo, 0.0))) * px_per_unit**2
+
+
 def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], class_names: tuple[str, ...],
                positions: np.ndarray, inset: Inset | None, areas: dict[int, float] | None = None,
-               widened: float = 1.0) -> dict[int, float]:
+               widened: float = 1.0, clouds: frozenset[int] = frozenset()) -> dict[int, float]:
     """Zoom ``inset`` on the class that covers the fewest pixels, if it spans fewer than
     :data:`INSET_PIXELS` or covers less than :data:`~layerlapse.draw.area.AREA_SHARE` of the
     frame (a short line squashed into a corner); else hide it. Call after the camera ``cam`` is set.
@@ -99,7 +108,10 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
     (:data:`GRID` for a scene without classes), which :class:`Visibility` watches. ``areas``
     (if given) is filled with each class's estimated pixels (the large ones at least the share);
     ``widened``: how much wider a squashed class's lines may be drawn (:class:`Widen`), so the
-    inset is called only for a class that even so would cover less than the share."""
+    inset is called only for a class that even so would cover less than the share. A class
+    in ``clouds`` (drawn only as dots) is zoomed only when its extent is under
+    :data:`INSET_PIXELS` (each dot stays a dot of its own size, and a cloud of dots reads as
+    one wherever it spreads); its area (:func:`cloud_pixels`) is its spread's."""
     visible: dict[int, float] = {}
     _, up, right, half, px_per_unit = _lens(cam, size)
     to_720p = 720 / size[1]
@@ -118,11 +130,13 @@ def pose_inset(cam, size: tuple[int, int], class_sets: dict[int, np.ndarray], cl
         visible[label] = extent * px_per_unit * to_720p
         if inset is None and areas is None:
             continue
-        area = class_pixels(ru.T, size, px_per_unit, enough)
+        area = cloud_pixels(ru.T, px_per_unit) if label in clouds else class_pixels(ru.T, size, px_per_unit, enough)
         if areas is not None:
             areas[label] = area
         if extent * px_per_unit < INSET_PIXELS * size[1] / 720:
             area = 0.0
+        elif label in clouds:  # a cloud's dots read wherever they spread: zoomed only when it collapses
+            continue
         if area * widened < enough and (best is None or area < best[1]):
             best = (label, area, pts, extent)
     if inset is None:

@@ -24,7 +24,7 @@ from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
 from layerlapse.draw.camera import CameraPath
 from layerlapse.draw.fourth import HiddenCoordinate
-from layerlapse.draw.model import DrawModel
+from layerlapse.draw.model import DrawModel, Kind
 from layerlapse.draw.room import card_room, with_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
@@ -103,6 +103,9 @@ class SceneView:
             self.pulled_back = PulledBack.build(self.plotter, scene, deformation, colour=style.boundary_color,
                                                 flat=self.flat, z=2.5 * self.eps, scale=scale, ambient=style.ambient)
         self.class_sets = model.class_sets
+        #: the classes drawn only as dots, whose size on screen is their spread (see sight.cloud_pixels)
+        self.cloud_labels = frozenset(c.label for c in model.scene.clouds) - frozenset(
+            part.label for part in model.parts if part.kind is not Kind.POINTS)
         self.cutaways = [] if self.flat or scene.dim < 3 else cutaways(
             self.class_sets, self.class_actors, start, solids={s.label for s in scene.surfaces})
         self.inset = self._inset(scale)
@@ -236,7 +239,8 @@ class SceneView:
         areas: dict[int, float] | None = None if self.widen is None else {}
         sets = drawn_sets(self.class_sets, self.cutaways, positions)
         self.visible_pixels = pose_inset(self.plotter.camera, self.size, sets, self.scene.class_names,
-                                         positions, self.inset, areas, MAX_WIDEN if self.widen else 1.0)
+                                         positions, self.inset, areas, MAX_WIDEN if self.widen else 1.0,
+                                         self.cloud_labels)
         if self.widen is not None and areas is not None:
             self.widen.update(areas)
         self._tick_data = positions[self._tick_points]
