@@ -1,5 +1,5 @@
 """Your data, your model: make a labelled point cloud, train a tanh MLP on it in plain
-PyTorch, save both as a researcher would (a TorchScript file and an .npz), and render how
+PyTorch, save both as a researcher would (an .npz; a TorchScript file and a state_dict), and render how
 the network's layers move the points.
 
     python examples/train_your_own.py                  # about 20 s here: outputs/helices/
@@ -70,15 +70,18 @@ def main() -> None:
     print(f"trained 3-3-3-3-3 tanh in plain PyTorch: accuracy {100 * accuracy:.1f}% "
           f"({time.perf_counter() - start:.1f} s)")
 
-    # what most people keep: the data as .npz, the model as TorchScript
+    # what most people keep: the data as .npz, the model as TorchScript or as its weights alone
     np.savez(args.out / "helices.npz", X=X, y=y, names=np.array(["helix A", "helix B", "helix C"]))
     torch.jit.save(torch.jit.script(model), str(args.out / "model.pt"))
+    torch.save(model.state_dict(), args.out / "weights.pt")  # tensors only: give --arch beside it
 
     scene = ll.Scene.from_points(X, y, names=["helix A", "helix B", "helix C"], name="helices")
     result = ll.render(scene, args.out / "helices.mp4", model=model, quality=args.quality, progress=False)
     print(f"wrote {result.path} ({result.deformation.n_frames} frames, {time.perf_counter() - start:.0f} s in all)")
     print("the same from the command line:")
     print(f"  layerlapse render {args.out / 'helices.npz'} --model {args.out / 'model.pt'} --quality {args.quality}")
+    print(f"  layerlapse render {args.out / 'helices.npz'} --model {args.out / 'weights.pt'} --arch 3-3-3-3-3 "
+          f"--activation tanh --quality {args.quality}")
 
 
 if __name__ == "__main__":

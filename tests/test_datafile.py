@@ -223,3 +223,29 @@ def test_shipped_example_data_loads():
 
     scene = load_data(Path(__file__).parent.parent / "examples" / "data" / "blobs.csv")
     assert scene.class_names == ("east", "north", "south", "west") and scene.samples.shape == (240, 2)
+
+
+@pytest.mark.slow
+def test_the_train_your_own_example_runs_and_its_printed_commands_render(tmp_path):
+    """examples/train_your_own.py, as the README runs it: trains in plain PyTorch, writes the
+    .npz, TorchScript and state_dict files and a movie; both commands it prints (TorchScript,
+    and the state_dict with --arch) then render the same data."""
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "helices"
+    run = subprocess.run([sys.executable, str(root / "examples" / "train_your_own.py"), "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (out / "helices.mp4").stat().st_size > 10_000
+    commands = [line.split("layerlapse ", 1)[1] for line in run.stdout.splitlines() if "layerlapse render" in line]
+    assert len(commands) == 2 and "--arch 3-3-3-3-3" in commands[1]
+    for k, command in enumerate(commands):
+        movie = tmp_path / f"cli-{k}.mp4"
+        args = shlex.split(command.replace("--quality low", "--quality low --seconds-per-stage 0.2 --no-cards"))
+        result = cli(*args, "-o", movie)
+        assert result.exit_code == 0, result.output
+        assert movie.stat().st_size > 10_000
