@@ -56,7 +56,9 @@ def random_net(widths, seed=0):
     return linears, hidden, head
 
 
-@pytest.mark.parametrize("widths", [(64, 16, 3, 10), (1024, 256, 10)])
+@pytest.mark.parametrize("widths", [(64, 16, 3, 10),
+                                    # a 1,024 x 1,024 polar decomposition and Schur form: 13 s here
+                                    pytest.param((1024, 256, 10), marks=pytest.mark.slow)])
 def test_composed_stages_equal_a_plain_pytorch_forward_pass(widths):
     """Stages at t = 1, in the full space, are the network: the last keyframe is the last
     hidden representation of a plain PyTorch forward pass (1e-5 relative), and the display
