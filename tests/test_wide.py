@@ -245,3 +245,23 @@ def test_the_stages_of_a_wide_network_are_planned_without_decomposing_its_matric
     names = [s.name for s in planned_stages(NetworkConfig(input_dim=1024, hidden=(256,), classes=10))]
     assert time.perf_counter() - start < 1.0
     assert names == ["layer1.linear", "layer1.project", "layer1.translate", "layer1.tanh"]
+
+
+def test_the_page_says_what_the_view_holds_as_the_movie_does(wide):
+    """The page's caption of every frame ends with the same view text as the movie's (one
+    string per distinct text, and an index per frame); narrow scenes carry none."""
+    import json
+    import re
+
+    from layerlapse.draw.style import Style
+    from layerlapse.draw.words import view_caption
+    from layerlapse.web.page import build_page
+
+    scene, net, d = wide
+    page = build_page(scene, d, style=Style(), title="blobs", accuracy=net.accuracy, keyframes=2)
+    meta = json.loads(re.search(r'id="ll-meta">(.*?)</script>', page.html, re.S).group(1).replace("<\\/", "</"))
+    views, of = meta["views"], meta["viewOf"]
+    assert len(of) == d.n_frames
+    for f in (0, d.n_frames // 2, d.n_frames - 1):
+        assert views[of[f]] == view_caption(d.shown_width(f), float(d.view_share(np.array([f]))[0]))
+    assert views[of[-1]].endswith("view: all 3 directions")

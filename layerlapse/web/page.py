@@ -32,7 +32,7 @@ from layerlapse.draw.model import PLANE_OPACITY, DrawModel, Kind, curve_width
 from layerlapse.draw.room import card_room
 from layerlapse.draw.source import activation_box
 from layerlapse.draw.style import Style
-from layerlapse.draw.words import Cards
+from layerlapse.draw.words import Cards, view_caption
 from layerlapse.networks.deformation import Deformation
 from layerlapse.scenes.base import Scene
 from layerlapse.web import data as webdata
@@ -233,10 +233,16 @@ def _timeline(deformation: Deformation) -> dict:
     tl = deformation.timeline
     names = np.asarray(tl.name)
     moving = ~np.asarray(tl.hold) if tl.hold is not None else np.zeros(tl.n_frames, bool)
-    return {"fps": tl.fps, "nFrames": tl.n_frames, "labels": list(tl.captions or tl.stage_labels),
-            "labelOf": names.tolist(), "tOf": [round(float(t), 2) if m else None for t, m in zip(tl.t, moving)],
-            "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
-            "outputStart": int(tl.output_start)}
+    out = {"fps": tl.fps, "nFrames": tl.n_frames, "labels": list(tl.captions or tl.stage_labels),
+           "labelOf": names.tolist(), "tOf": [round(float(t), 2) if m else None for t, m in zip(tl.t, moving)],
+           "stageStarts": [int(np.argmax(names == k)) for k in range(len(tl.stage_names)) if (names == k).any()],
+           "outputStart": int(tl.output_start)}
+    if deformation.dim > 3:  # what the view of wider data holds, after the caption, as the movie says it
+        texts = [view_caption(deformation.shown_width(f), float(share))
+                 for f, share in enumerate(deformation.view_share(np.arange(tl.n_frames)))]
+        index = {text: k for k, text in enumerate(dict.fromkeys(texts))}
+        out["views"], out["viewOf"] = list(index), [index[text] for text in texts]
+    return out
 
 
 def _cards(cards: Cards | None, tl: Any) -> list[dict] | None:
@@ -298,7 +304,8 @@ def build_page(scene: Scene, deformation: Deformation, *, style: Style, title: s
     meta = {
         "title": title, "three": THREE_VERSION, "flat": bool(flat), "fps": timeline["fps"],
         "nFrames": timeline["nFrames"], "keyFrames": keys.frames.tolist(), "nPoints": int(len(idx)),
-        **{k: timeline[k] for k in ("labels", "labelOf", "tOf", "stageStarts", "outputStart")},
+        **{k: timeline[k] for k in ("labels", "labelOf", "tOf", "stageStarts", "outputStart", "views", "viewOf")
+           if k in timeline},
         "cards": _cards(cards, deformation.timeline),
         "result": model.result_text(accuracy), "style": _colours(model), "camera": camera,
         "parts": parts, "quant": {"offset": _r(quant.offset, 8), "scale": _r(quant.scale, 8),
