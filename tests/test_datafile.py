@@ -149,6 +149,7 @@ BAD_FILES = {
     "word.csv": ("a,b,label\n1,2,x\n3,zz,y\n", r"'word.csv': line 3, column 'b' is 'zz'; allowed: numbers"),
     "ragged.csv": ("a,b,label\n1,2,x\n3,4\n", r"'ragged.csv': line 3 has 2 cells; the header has 3"),
     "empty.csv": ("", r"'empty.csv': empty; allowed: feature columns and a label column"),
+    "onecol.csv": ("label\n0\n1\n", r"'onecol.csv': 2 rows of 1 column; allowed: at least one feature column"),
     "half.npz": (dict(X=np.zeros((4, 2)), y=[0, 0.5, 1, 1]), r"'half.npz': y: row 1 is 0.5, not a class"),
     "nokey.npz": (dict(A=np.zeros((4, 2))), r"'nokey.npz': no features; it holds \['A'\]; allowed keys: X, x"),
     "nan.npz": (dict(X=[[0, 0], [1, np.nan], [2, 2]], y=[0, 1, 0]), r"'nan.npz': X: row 1, column 1 is nan"),

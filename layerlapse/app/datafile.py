@@ -203,7 +203,7 @@ def _read_csv(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
     body = rows[1:] if header is not None else rows
     width = len(header) if header is not None else len(body[0][1]) if body else 0
     if width < 2 or not body:
-        raise LayerlapseError(f"{where}: {len(body)} rows of {width} columns; allowed: at least one feature column "
+        raise LayerlapseError(f"{where}: {len(body)} row{'s' * (len(body) != 1)} of {width} column{'s' * (width != 1)}; allowed: at least one feature column "
                               "and a label column, and one row a point")
     for number, row in body:
         if len(row) != width:
