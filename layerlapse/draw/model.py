@@ -325,7 +325,8 @@ class DrawModel:
         A scene with held-out samples marks those (the accuracy it shows is theirs, and the
         training samples of the digits are all right: no mark beside "15 misclassified")."""
         scene = self.scene
-        samples, labels = scene.held_out if scene.held_out is not None else (scene.samples, scene.labels)
+        held = getattr(getattr(scene, "scene", scene), "held_out", None)  # a Preset may stand in for its scene
+        samples, labels = held if held is not None else (scene.samples, scene.labels)
         if self.layers is None or len(scene.class_names) < 2 or not len(samples):
             return None
         wrong, where = self.layers.misclassified(samples, labels)
