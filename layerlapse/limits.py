@@ -94,7 +94,8 @@ REASONS = {
                          "a mesh takes a ray test each: more would take minutes before training starts",
     "seed": "seeds are unsigned 32-bit integers",
     "points": "every point is carried through every layer in every frame and is a training sample: more take "
-              "minutes a frame to draw and to train on; draw a random subset (X[rng.choice(len(X), 100_000)])",
+              "minutes a frame to draw and to train on; draw a random subset of points and their labels alike (keep = rng.choice(len(X), 100_000, "
+              "replace=False); X[keep], y[keep])",
 }
 
 #: a trajectory file's positions (frames x points x 3 float32) are held in memory while written

@@ -3,6 +3,8 @@ pickle, their defaults and question, the CLI route with --model, and every bad f
 line and exit code 2 before any training. Also: labels are the data's, so their faults name
 the data's field (not "model:")."""
 
+import re
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -147,6 +149,7 @@ BAD_FILES = {
     "word.csv": ("a,b,label\n1,2,x\n3,zz,y\n", r"'word.csv': line 3, column 'b' is 'zz'; allowed: numbers"),
     "ragged.csv": ("a,b,label\n1,2,x\n3,4\n", r"'ragged.csv': line 3 has 2 cells; the header has 3"),
     "empty.csv": ("", r"'empty.csv': empty; allowed: feature columns and a label column"),
+    "onecol.csv": ("label\n0\n1\n", r"'onecol.csv': 2 rows of 1 column; allowed: at least one feature column"),
     "half.npz": (dict(X=np.zeros((4, 2)), y=[0, 0.5, 1, 1]), r"'half.npz': y: row 1 is 0.5, not a class"),
     "nokey.npz": (dict(A=np.zeros((4, 2))), r"'nokey.npz': no features; it holds \['A'\]; allowed keys: X, x"),
     "nan.npz": (dict(X=[[0, 0], [1, np.nan], [2, 2]], y=[0, 1, 0]), r"'nan.npz': X: row 1, column 1 is nan"),
@@ -249,3 +252,43 @@ def test_the_train_your_own_example_runs_and_its_printed_commands_render(tmp_pat
         result = cli(*args, "-o", movie)
         assert result.exit_code == 0, result.output
         assert movie.stat().st_size > 10_000
+
+def npy_header_only(shape, pad=1000):
+    """The bytes of an .npy whose header declares ``shape`` of float64 but holds ``pad`` bytes."""
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}".ljust(117) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + b"\0" * pad
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ((100_000_000, 64), r"X: shape \(100000000, 64\) of float64 is 47\.7 GiB; allowed: at most 2 GiB"),
+    ((100, 3), r"X: its header declares shape \(100, 3\) of float64 \(2,400 bytes\) but it holds 1,000"),
+])
+def test_npy_header_declaring_more_than_it_holds_is_one_line(tmp_path, shape, message):
+    # NumPy allocates what a header declares before reading: a 1 kB member asked for 48 GiB
+    # and the run died in a traceback (MemoryError), so the header is checked first
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "declared.npz", "w") as archive:
+        archive.writestr("X.npy", npy_header_only(shape))
+        labels = io.BytesIO()
+        np.save(labels, np.arange(2))
+        archive.writestr("y.npy", labels.getvalue())
+    with pytest.raises(LayerlapseError, match=r"^data file '.*declared.npz': " + message):
+        load_data(tmp_path / "declared.npz")
+    (tmp_path / "declared.npy").write_bytes(npy_header_only(shape))
+    np.save(tmp_path / "labels.npy", np.arange(2))
+    r = cli("render", tmp_path / "declared.npy", "--labels", tmp_path / "labels.npy", "--no-progress")
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert re.search(message.removeprefix("X: "), r.stderr), r.stderr
+
+
+def test_complex_features_are_refused_not_truncated(tmp_path):
+    # float64 of a complex array drops its imaginary parts with only a warning, so the
+    # network would be trained on other data than the file's
+    X, y = blobs()
+    np.savez(tmp_path / "c.npz", X=X + 1j, y=y)
+    r = cli("render", tmp_path / "c.npz", "--no-progress")
+    assert r.exit_code == 2 and "X: complex numbers (complex128); allowed: real numbers" in r.stderr, r.stderr
+    with pytest.raises(LayerlapseError, match=r"^X: complex numbers"):
+        Scene.from_points(X.astype(complex), y)

@@ -162,3 +162,20 @@ def test_the_documented_manifold_table_agrees_with_its_data_and_the_shipped_netw
     shipped = read_index()["digits"]
     assert rows[0].held_out_accuracy == pytest.approx(shipped["held_out_accuracy"], abs=1e-12)
     assert min(r.held_out_accuracy for r in rows) >= HELD_OUT_BOUND
+
+
+def test_the_marked_misclassified_are_the_held_out_ones():
+    # the verdict says "(15 misclassified)" of the held-out images and the caption shows their
+    # accuracy, but the marks (and the legend's entry, the caption's count, the zoom inset)
+    # were of the training samples, which the shipped network gets all right: none was marked
+    import layerlapse as ll
+    from layerlapse.draw.model import DrawModel
+    from layerlapse.draw.style import Style
+
+    prepared = ll.prepare("digits")
+    held = held_out_score(prepared.preset, prepared.network)
+    for scene in (prepared.preset.scene, prepared.preset):  # the back-ends pass either
+        model = DrawModel(scene, prepared.deform(fps=2), Style(), flat=False)
+        assert held.misclassified > 0 and model.misclassified is not None
+        assert len(model.misclassified.points) == held.misclassified
+    assert model.result_text(prepared.accuracy).endswith(f"{held.misclassified} misclassified (dots)")

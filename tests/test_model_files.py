@@ -261,7 +261,7 @@ def test_bad_arch_values_are_one_line(tmp_path):
     refusal("arch: a hidden layer of 300 neurons; at most 256", path, arch="2-300-2", activation="tanh")
     refusal("arch: 2000 inputs; at most 1024", path, arch="2000-3-2", activation="tanh")
     refusal("arch: 11 classes; at most 10", path, arch="2-3-11", activation="tanh")
-    refusal("activation: 2 activations for 1 hidden layers", path, arch="2-3-2", activation="tanh,relu")
+    refusal("activation: 2 activations for 1 hidden layer; give one", path, arch="2-3-2", activation="tanh,relu")
     refusal("activation: unknown activation 'swish'", path, arch="2-3-2", activation="swish")
 
 

@@ -147,3 +147,11 @@ def test_too_many_points_are_refused_with_the_reason(monkeypatch):
     with pytest.raises(LayerlapseError, match=r"^X: 12 points; allowed: at most 10 \(every point is carried through"):
         Scene.from_points(np.zeros((12, 2)), [0, 1] * 6)
     assert MAX_POINTS == 100_000
+
+
+def test_the_subset_hint_keeps_points_and_labels_together():
+    # the hint is code a user pastes: X[rng.choice(len(X), 100_000)] drew points twice and
+    # left the labels behind (then refused as "y: 100,001 labels for 100,000 points")
+    from layerlapse.limits import REASONS
+
+    assert "keep = rng.choice(len(X), 100_000, replace=False); X[keep], y[keep]" in REASONS["points"]

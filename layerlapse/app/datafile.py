@@ -102,7 +102,10 @@ def _check_size(path: Path, where: str) -> None:
 
 
 def _load(source: Any, where: str) -> np.ndarray:
-    """One array, never unpickled: an object array (Python objects) is refused."""
+    """One array, never unpickled: an object array (Python objects) is refused, and so is a
+    header declaring more bytes than the limit or the file holds (NumPy would allocate them
+    before reading: a 1 kB file can ask for 48 GiB)."""
+    _check_declared(source, where)
     try:
         return np.load(source, allow_pickle=False)
     except ValueError as exc:
@@ -112,6 +115,34 @@ def _load(source: Any, where: str) -> np.ndarray:
         raise LayerlapseError(f"{where}: not a NumPy array file ({str(exc).splitlines()[0]})") from None
     except (OSError, EOFError) as exc:
         raise LayerlapseError(f"{where}: cannot read it ({exc})") from None
+
+
+def _check_declared(source: Path | io.BytesIO, where: str) -> None:
+    """Refuse an ``.npy`` whose header declares more data than allowed or than it holds."""
+    fp = open(source, "rb") if isinstance(source, Path) else source
+    start = fp.tell()
+    try:
+        version = np.lib.format.read_magic(fp)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(fp)
+        header_end = fp.tell()
+        held = fp.seek(0, io.SEEK_END) - header_end
+    except (ValueError, EOFError, UnicodeDecodeError):
+        return  # not a plain header: np.load says what is wrong with it
+    finally:
+        if fp is source:
+            fp.seek(start)
+        else:
+            fp.close()
+    if dtype.hasobject:
+        return  # refused by np.load(allow_pickle=False), with its own line
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if declared > MAX_DATA_FILE_BYTES:
+        raise LayerlapseError(f"{where}: shape {tuple(shape)} of {dtype} is {declared / 2**30:.1f} GiB; allowed: at "
+                              f"most {MAX_DATA_FILE_BYTES / 2**30:.0f} GiB")
+    if declared > held:
+        raise LayerlapseError(f"{where}: its header declares shape {tuple(shape)} of {dtype} ({declared:,} bytes) but "
+                              f"it holds {held:,}; allowed: a complete array (np.save, np.savez)")
 
 
 def _read_npz(path: Path, where: str) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -172,7 +203,7 @@ def _read_csv(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
     body = rows[1:] if header is not None else rows
     width = len(header) if header is not None else len(body[0][1]) if body else 0
     if width < 2 or not body:
-        raise LayerlapseError(f"{where}: {len(body)} rows of {width} columns; allowed: at least one feature column "
+        raise LayerlapseError(f"{where}: {len(body)} row{'s' * (len(body) != 1)} of {width} column{'s' * (width != 1)}; allowed: at least one feature column "
                               "and a label column, and one row a point")
     for number, row in body:
         if len(row) != width:

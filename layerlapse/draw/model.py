@@ -321,11 +321,15 @@ class DrawModel:
                         plane_colour=self.decision_plane_colour)
 
     def _misclassified(self) -> Misclassified | None:
-        """The samples the network gets wrong (its argmax is not their label), where they end up; None if none."""
+        """The samples the network gets wrong (its argmax is not their label), where they end up; None if none.
+        A scene with held-out samples marks those (the accuracy it shows is theirs, and the
+        training samples of the digits are all right: no mark beside "15 misclassified")."""
         scene = self.scene
-        if self.layers is None or len(scene.class_names) < 2 or not len(scene.samples):
+        held = getattr(getattr(scene, "scene", scene), "held_out", None)  # a Preset may stand in for its scene
+        samples, labels = held if held is not None else (scene.samples, scene.labels)
+        if self.layers is None or len(scene.class_names) < 2 or not len(samples):
             return None
-        wrong, where = self.layers.misclassified(scene.samples, scene.labels)
+        wrong, where = self.layers.misclassified(samples, labels)
         return Misclassified(where, self.style.text_color, MARKER_SIZE) if len(wrong) else None
 
     def result_text(self, accuracy: float | None) -> str:

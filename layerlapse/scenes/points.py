@@ -79,6 +79,9 @@ def _name(name: Any) -> str:
 
 def _points(X: Any) -> np.ndarray:
     """X as (N, n) float64, refused with the first bad row and column."""
+    if np.iscomplexobj(X):  # float64 of it would drop the imaginary parts with only a warning
+        raise LayerlapseError(f"X: complex numbers ({np.asarray(X).dtype}); allowed: real numbers, an (N, n) array "
+                              "of floats (np.real(X), or the real and imaginary parts as columns of their own)")
     try:
         A = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -66,7 +66,7 @@ def activation_specs(activation: str | Sequence[str] | None, hidden: int) -> tup
     if len(specs) == 1:
         return specs * hidden
     if len(specs) != hidden:
-        raise LayerlapseError(f"activation: {len(specs)} activations for {hidden} hidden layers; "
+        raise LayerlapseError(f"activation: {len(specs)} activations for {hidden} hidden layer{'s' * (hidden != 1)}; "
                               "give one for all or one per hidden layer")
     return specs
 
