@@ -293,7 +293,7 @@ def test_the_verdict_inset_looks_at_the_errors():
         def GetParallelScale(self): return 5.0
 
     class Lens:
-        def pose(self, cam, centre, half, what, avoid=None):
+        def pose(self, cam, centre, half, what, avoid=None, corner=None):
             self.centre, self.half, self.caption = centre, half, what
 
     rng = np.random.default_rng(0)
@@ -304,3 +304,46 @@ def test_the_verdict_inset_looks_at_the_errors():
     assert np.allclose(lens.centre[:2], 2.0, atol=0.05) and lens.half < 1.0
     assert lens.caption == "40 of 42 misclassified"
     assert not pose_error_inset(Camera(), (854, 480), np.zeros((0, 3)), lens)
+
+
+def test_the_verdict_inset_keeps_its_group_and_corner_while_the_camera_turns():
+    """Two groups of errors: 30 on a line along z, 20 in a ball. From the front the line is
+    end-on, the densest spot; from the side it spreads out and the ball is. The lens chosen
+    at the verdict's first frame keeps its group and its corner in every later frame (judged
+    afresh, it jumped from one group and corner to the other as the camera orbited)."""
+    from layerlapse.render.words import pose_error_inset
+
+    class Camera:
+        def __init__(self, position):
+            self.position = position
+        def GetPosition(self): return self.position
+        def GetFocalPoint(self): return (0.0, 0.0, 0.0)
+        def GetViewUp(self): return (0.0, 1.0, 0.0)
+        def GetParallelProjection(self): return True
+        def GetParallelScale(self): return 5.0
+
+    class Renderer:
+        viewport = (0.0, 0.0, 0.3, 0.3)
+        def GetViewport(self): return self.viewport
+
+    class Lens:
+        renderer = Renderer()
+        def pose(self, cam, centre, half, what, avoid=None, corner=None):
+            self.caption, self.corner = what, corner
+            self.renderer.viewport = corner if corner is not None else (0.7, 0.7, 1.0, 1.0)
+
+    rng = np.random.default_rng(0)
+    line = np.c_[np.full(30, 2.0), rng.normal(0.0, 0.05, 30), np.linspace(-2.0, 2.0, 30)]  # a line along z
+    ball = rng.normal(0.0, 0.05, (20, 3)) + [-2.0, -2.0, 0.0]  # apart from the line in both views
+    errors = np.vstack([line, ball])
+    front, side = Camera((0.0, 0.0, 10.0)), Camera((10.0, 0.0, 0.0))
+    fresh = Lens()
+    pose_error_inset(front, (854, 480), errors, fresh)
+    assert fresh.caption == "30 of 50 misclassified"  # from the front the line is end-on: densest
+    pose_error_inset(side, (854, 480), errors, fresh)
+    assert fresh.caption == "20 of 50 misclassified"  # from the side the ball is: judged afresh, it jumps
+    kept, chosen = Lens(), {}
+    pose_error_inset(front, (854, 480), errors, kept, chosen=chosen)
+    first_corner = kept.renderer.GetViewport()
+    pose_error_inset(side, (854, 480), errors, kept, chosen=chosen)
+    assert kept.caption == "30 of 50 misclassified" and kept.corner == first_corner

@@ -136,11 +136,11 @@ class Inset:
         self.set_visible(False)
 
     def pose(self, main_camera, centre: np.ndarray, half: float, what: str,
-             avoid: np.ndarray | None = None) -> float:
+             avoid: np.ndarray | None = None, corner: tuple[float, ...] | None = None) -> float:
         """Look at ``centre`` from the main camera's direction, ``half`` world units filling
         half the lens's height; stand it in the corner covering the fewest of the points
-        ``avoid`` (M, 3); caption it ``what, zoomed ×N``. -> N, the magnification against
-        the main view's pixels at ``centre``."""
+        ``avoid`` (M, 3), or in viewport ``corner`` if given; caption it ``what, zoomed ×N``.
+        -> N, the magnification against the main view's pixels at ``centre``."""
         centre = np.asarray(centre, float)
         size = self.size
         main_half = half_at(main_camera, centre)
@@ -151,11 +151,14 @@ class Inset:
         dy = half / (2 * main_half)
         dx = dy * aspect * size[1] / size[0]
         self.locator_box = (cx - dx, cy - dy, cx + dx, cy + dy)
-        seen = None
-        if avoid is not None and len(avoid):
-            pts = np.asarray(avoid, float)
-            seen = project(main_camera, pts[:: max(1, len(pts) // PLACE_POINTS)], size)
-        self.renderer.SetViewport(*choose_corner(self.locator_box, seen))
+        if corner is not None:
+            self.renderer.SetViewport(*corner)
+        else:
+            seen = None
+            if avoid is not None and len(avoid):
+                pts = np.asarray(avoid, float)
+                seen = project(main_camera, pts[:: max(1, len(pts) // PLACE_POINTS)], size)
+            self.renderer.SetViewport(*choose_corner(self.locator_box, seen))
         x0, y0, x1, y1 = self.renderer.GetViewport()
         self.zoom = (y1 - y0) * main_half / half
         for i, (x, y) in enumerate(((-dx, -dy), (dx, -dy), (dx, dy), (-dx, dy))):

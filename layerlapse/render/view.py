@@ -103,6 +103,8 @@ class SceneView:
             self.pulled_back = PulledBack.build(self.plotter, scene, deformation, colour=style.boundary_color,
                                                 flat=self.flat, z=2.5 * self.eps, scale=scale, ambient=style.ambient)
         self.class_sets = model.class_sets
+        #: the verdict lens's group of errors and corner, chosen at its first frame and kept
+        self._error_lens: dict = {}
         #: the classes drawn only as dots, whose size on screen is their spread (see sight.cloud_pixels)
         self.cloud_labels = frozenset(c.label for c in model.scene.clouds) - frozenset(
             part.label for part in model.parts if part.kind is not Kind.POINTS)
@@ -385,7 +387,8 @@ class SceneView:
         self._set_label("")
         wrong = self.model.misclassified
         if which == "verdict" and wrong is not None:
-            pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset, avoid=self._shown_points)
+            pose_error_inset(self.plotter.camera, self.size, wrong.points, self.inset, avoid=self._shown_points,
+                             chosen=self._error_lens)
         self._pose_ticks()  # clear of the card's panel and where the inset now is
 
     def grab(self) -> np.ndarray:

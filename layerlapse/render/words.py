@@ -263,11 +263,17 @@ class Words:
         self.back.SetDraw(which is not None)
 
 
-def pose_error_inset(cam, size: tuple[int, int], points: np.ndarray, inset, avoid: np.ndarray | None = None) -> bool:
+def pose_error_inset(cam, size: tuple[int, int], points: np.ndarray, inset, avoid: np.ndarray | None = None,
+                     chosen: dict | None = None) -> bool:
     """Zoom ``inset`` on where the misclassified samples (M, 3) lie thickest: the lens around
     the sample with the most others near it, wide enough for them, magnifying 3 to 16
     times, in the corner covering the fewest of ``avoid`` (the drawn data). Call after the
-    camera is set; -> False (the inset untouched) without samples."""
+    camera is set; -> False (the inset untouched) without samples.
+
+    ``chosen``: kept by the caller across a verdict's frames. The first call stores the group
+    and the corner there, and later calls keep them: judged afresh in every frame of an
+    orbiting camera, the densest group and the emptiest corner changed mid-verdict (the lens
+    jumped from "6 of 31" at the top right to "9 of 31" at the bottom left)."""
     from layerlapse.render.lens import LENS_HEIGHT, half_at
 
     if inset is None or not len(points):
@@ -279,11 +285,14 @@ def pose_error_inset(cam, size: tuple[int, int], points: np.ndarray, inset, avoi
     half = cam.GetParallelScale() if cam.GetParallelProjection() else dist * np.tan(np.radians(cam.GetViewAngle() / 2))
     pts = np.asarray(points, float)
     screen = np.stack([pts @ right, pts @ up], 1)
-    sample = screen[:: max(1, len(screen) // 400)]  # the densest spot, judged on at most 400 of them
-    radius = 0.12 * half
-    near = (np.abs(sample[:, None] - screen[None]).max(2) <= radius).sum(1)
-    centre_2d = sample[int(np.argmax(near))]
-    close = np.abs(screen - centre_2d).max(1) <= 2 * radius
+    if chosen is not None and "close" in chosen and len(chosen["close"]) == len(pts):
+        close = chosen["close"]
+    else:
+        sample = screen[:: max(1, len(screen) // 400)]  # the densest spot, judged on at most 400 of them
+        radius = 0.12 * half
+        near = (np.abs(sample[:, None] - screen[None]).max(2) <= radius).sum(1)
+        centre_2d = sample[int(np.argmax(near))]
+        close = np.abs(screen - centre_2d).max(1) <= 2 * radius
     spread = np.ptp(screen[close], 0).max() if close.sum() > 1 else 0.0
     centre = pts[close].mean(0) if close.any() else pts.mean(0)
     # the magnification LENS_HEIGHT * half / lens_half, against the pixels at the centre's depth
@@ -291,5 +300,8 @@ def pose_error_inset(cam, size: tuple[int, int], points: np.ndarray, inset, avoi
     lens_half = float(np.clip(0.6 * spread, LENS_HEIGHT * there / 16, LENS_HEIGHT * there / 3))
     count = int(close.sum())
     what = f"{count} of {len(pts)} misclassified" if count < len(pts) else f"{len(pts)} misclassified"
-    inset.pose(cam, centre, lens_half, what, avoid)
+    corner = chosen.get("corner") if chosen is not None else None
+    inset.pose(cam, centre, lens_half, what, avoid, corner=corner)
+    if chosen is not None:
+        chosen["close"], chosen["corner"] = close, inset.renderer.GetViewport()
     return True
