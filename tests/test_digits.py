@@ -179,3 +179,20 @@ def test_the_marked_misclassified_are_the_held_out_ones():
         assert held.misclassified > 0 and model.misclassified is not None
         assert len(model.misclassified.points) == held.misclassified
     assert model.result_text(prepared.accuracy).endswith(f"{held.misclassified} misclassified (dots)")
+
+
+def test_inspect_reports_the_held_out_accuracy(tmp_path):
+    """``layerlapse inspect digits`` says the accuracy on the held-out images, as the movie
+    does (it said the training samples' 100%), and keeps the training one in its json."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from layerlapse.cli import app
+
+    result = CliRunner().invoke(app, ["inspect", "digits", "-o", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "certificate.json").read_text())
+    assert 0.94 <= meta["accuracy"] < meta["training_accuracy"]
+    assert f"accuracy {100 * meta['accuracy']:.1f}%" in result.output
+    assert "fewer than two have any" in result.output

@@ -85,11 +85,13 @@ def inspect(
     deformation = prepared.deform(fps=fps, timeline=timeline, linear_path=linear_path)
     tl = deformation.timeline
     step = every if every is not None else cert_module.default_every(tl.n_frames)
+    # the accuracy a picture shows: on held-out samples where the scene keeps some (the digits)
     cert = cert_module.certify(deformation, req.preset.scene, frames=cert_module.frame_selection(tl, step),
-                               accuracy=prepared.network.accuracy)
+                               accuracy=prepared.accuracy)
     starts = [(0, "input")] + [(int(np.argmax(tl.name == k)), tl.stage_names[k]) for k in range(1, len(tl.stage_names))]
     notes = prepared.notes + deformation.plan.notes
-    meta = {"scene": req.name, "network": prepared.network.config.describe(), "accuracy": prepared.network.accuracy,
+    meta = {"scene": req.name, "network": prepared.network.config.describe(), "accuracy": prepared.accuracy,
+            "training_accuracy": prepared.network.accuracy,
             "fps": fps, "every": step, "linear_path": linear_path, "n_frames": tl.n_frames, "notes": list(notes)}
     paths = write_all(folder, cert, meta=meta, title=prepared.title, fps=fps, stage_starts=starts)
     return InspectResult(tuple(paths), cert, summary_text(cert), prepared.network, tuple(dict.fromkeys(notes)))

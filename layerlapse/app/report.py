@@ -66,7 +66,7 @@ def summary_text(cert: Certificate) -> str:
     if s["straight_crossings"]:
         parts.append(f"the straight path passes through det = 0 in {', '.join(s['straight_crossings'])}")
     if s["distance_min"] is None:
-        parts.append("distance: n/a (fewer than two classes)")
+        parts.append("distance: n/a (it is measured between classes' meshes and curves, and fewer than two have any)")
     elif s["intersect_frames"]:
         first = int(np.flatnonzero(cert.intersect)[0])
         why = (" (every stage is a homeomorphism, so the true classes stay apart: there the squeezed mesh is "
