@@ -292,3 +292,15 @@ def test_complex_features_are_refused_not_truncated(tmp_path):
     assert r.exit_code == 2 and "X: complex numbers (complex128); allowed: real numbers" in r.stderr, r.stderr
     with pytest.raises(LayerlapseError, match=r"^X: complex numbers"):
         Scene.from_points(X.astype(complex), y)
+
+
+def test_stretch_colouring_of_a_very_wide_network_is_refused_before_training(tmp_path):
+    """--color-by stretch forms (tangent points x width x width) Jacobians a frame: for
+    1,024-D data that is gigabytes, so it is one line naming color_by, exit 2, before any
+    training (the training line never prints)."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "wide.npz", X=rng.normal(size=(40, 1024)), y=np.arange(40) % 2)
+    result = cli("render", tmp_path / "wide.npz", "--color-by", "stretch", "-o", tmp_path / "w.mp4")
+    assert result.exit_code == 2
+    assert "color_by: 'stretch' on a 1024-wide network" in result.output and "training:" not in result.output
+    assert not (tmp_path / "w.mp4").exists()

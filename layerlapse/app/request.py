@@ -268,6 +268,10 @@ class Request:
         config = self.planned_config()
         if config is not None and config.head == "knn":
             raise LayerlapseError(KNN_STRETCH)
+        if config is not None:  # before training: the Jacobians of a very wide network do not fit
+            from layerlapse.networks.stretch import check_stretch_size
+
+            check_stretch_size(self.preset.scene, max((config.input_dim, *config.hidden)))
 
     def prepare(self, **extra: Unpack[NetworkOptions]) -> Prepared:
         """The scene and its network, trained, loaded or converted once."""

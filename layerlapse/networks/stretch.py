@@ -23,10 +23,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from layerlapse.errors import LayerlapseError
 from layerlapse.scenes.base import Scene
 
 #: below this, a tangent or a ratio is zero (a squashed point, not a number to log)
 TINY = 1e-30
+#: the heat map's Jacobians of one frame, (points with a tangent) x width x width floats, may
+#: take at most this many bytes: a 1,024-wide network's grid of 1,000 points needs 8 GB a frame
+MAX_STRETCH_BYTES = 1e9
+
+
+def check_stretch_size(scene: Scene, width: int) -> None:
+    """Refuse ``--color-by stretch`` for a network ``width`` wide (its widest layer) whose
+    Jacobians at the scene's tangent points would pass :data:`MAX_STRETCH_BYTES` a frame."""
+    points = sum(len(idx) for idx, _ in tangent_frames(scene))
+    need = 8.0 * points * width * width
+    if need > MAX_STRETCH_BYTES:
+        raise LayerlapseError(
+            f"color_by: 'stretch' on a {width}-wide network takes {need / 1e9:.1f} GB of Jacobians a frame "
+            f"({points:,} points x {width} x {width}); allowed: at most {MAX_STRETCH_BYTES / 1e9:.0f} GB "
+            "(about 350 wide for 1,000 points); use --color-by class")
 
 
 def tangent_frames(scene: Scene) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -112,6 +128,7 @@ class Stretch:
     """
 
     def __init__(self, deformation, scene: Scene) -> None:
+        check_stretch_size(scene, deformation.dim)
         self.deformation = deformation
         self.n_points = deformation.n_points
         self.class_points = scene.class_points()
