@@ -78,6 +78,19 @@ def predicted(head: Layer, representation: np.ndarray) -> np.ndarray:
     return (representation[:, : head.W.shape[1]] @ head.W.T + head.b).argmax(1)
 
 
+def padded_grid(points: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Square cells over the padded box of ``points`` (N, >= 2) in the plane of their first
+    two coordinates, ``cells`` along its longer side: -> (xs (nx,), ys (ny,), the cell
+    centres (ny * nx, 2), row by row). The many-class regions and a k-NN vote's image share it."""
+    lo, hi = points.min(0)[:2], points.max(0)[:2]
+    pad = 0.04 * float((hi - lo).max()) + 1e-9
+    lo, hi = lo - pad, hi + pad
+    step = float((hi - lo).max()) / cells
+    xs, ys = (np.linspace(lo[i], hi[i], max(2, int(np.ceil((hi[i] - lo[i]) / step)) + 1)) for i in range(2))
+    X, Y = np.meshgrid(xs, ys)
+    return xs, ys, np.stack([X.ravel(), Y.ravel()], 1)
+
+
 def regions(model: DrawModel) -> Regions | None:
     """The tinted argmax regions, where the view is flat and the display the final
     representation (at most 2 wide); None otherwise."""
@@ -88,13 +101,8 @@ def regions(model: DrawModel) -> Regions | None:
     final = layers.display(last, model.class_points)[0].astype(float)
     if not len(final):
         return None
-    lo, hi = final.min(0)[:2], final.max(0)[:2]
-    pad = 0.04 * float((hi - lo).max()) + 1e-9
-    lo, hi = lo - pad, hi + pad
-    step = float((hi - lo).max()) / REGION_CELLS
-    xs, ys = (np.linspace(lo[i], hi[i], max(2, int(np.ceil((hi[i] - lo[i]) / step)) + 1)) for i in range(2))
-    X, Y = np.meshgrid(xs, ys)
-    classes = predicted(head, np.stack([X.ravel(), Y.ravel()], 1)).reshape(X.shape).astype(np.uint8)
+    xs, ys, cells = padded_grid(final, REGION_CELLS)
+    classes = predicted(head, cells).reshape(len(ys), len(xs)).astype(np.uint8)
     colours = tuple(model.style.colour(c) for c in range(len(model.scene.class_names)))
     return Regions(xs, ys, classes, colours, REGION_OPACITY, -2 * model.eps)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
+from layerlapse.draw.argmax import padded_grid
 from layerlapse.draw.colour import mix
 from layerlapse.draw.fourth import HiddenCoordinate
 from layerlapse.draw.heat import KNN_STRETCH
@@ -98,12 +99,6 @@ def _vote_image(layers: Deformation, model: DrawModel) -> tuple[np.ndarray, np.n
     final = layers.display(np.array([layers.n_frames - 1]))[0][model.class_points].astype(float)
     if not len(final):
         return None
-    lo, hi = final.min(0), final.max(0)
-    pad = 0.04 * float((hi - lo)[:2].max()) + 1e-9
-    lo, hi = lo - pad, hi + pad
-    step = float((hi - lo)[:2].max()) / VOTE_IMAGE_CELLS
-    xs = np.linspace(lo[0], hi[0], max(2, int(np.ceil((hi[0] - lo[0]) / step)) + 1))
-    ys = np.linspace(lo[1], hi[1], max(2, int(np.ceil((hi[1] - lo[1]) / step)) + 1))
-    X, Y = np.meshgrid(xs, ys)
-    vote = layers.vote_plane(np.stack([X.ravel(), Y.ravel(), np.zeros(X.size)], 1))
-    return None if vote is None else (xs, ys, vote.reshape(X.shape), -2 * model.eps)
+    xs, ys, cells = padded_grid(final, VOTE_IMAGE_CELLS)
+    vote = layers.vote_plane(np.c_[cells, np.zeros(len(cells))])
+    return None if vote is None else (xs, ys, vote.reshape(len(ys), len(xs)), -2 * model.eps)
