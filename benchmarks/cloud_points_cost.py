@@ -17,6 +17,7 @@ import numpy as np
 
 from layerlapse.app import api
 from layerlapse.scenes.base import Cloud, Grid, Scene
+from layerlapse.scenes.geometry import grid_lines
 
 
 def blobs(dim: int, classes: int, n: int, seed: int = 0) -> Scene:
@@ -26,17 +27,10 @@ def blobs(dim: int, classes: int, n: int, seed: int = 0) -> Scene:
     y = np.arange(n) % classes
     X = centres[y] + 0.35 * rng.standard_normal((n, dim))
     lo, hi = X.min() - 0.2, X.max() + 0.2
-    ticks, t = np.linspace(lo, hi, 5), np.linspace(lo, hi, 30)
-    lines = []
-    for axis in range(dim):
-        for values in itertools.product(ticks, repeat=dim - 1):
-            line = np.zeros((len(t), dim))
-            line[:, axis] = t
-            line[:, [a for a in range(dim) if a != axis]] = values
-            lines.append(line)
+    lines = grid_lines(np.full(dim, lo), np.full(dim, hi), 5, 30)
     return Scene(name=f"blobs-{dim}d", description="Gaussian blobs", dim=dim,
                  class_names=tuple(f"class {c}" for c in range(classes)), surfaces=(), curves=(),
-                 grid=Grid(np.array(lines)), samples=X, labels=y,
+                 grid=Grid(lines), samples=X, labels=y,
                  clouds=tuple(Cloud(c, X[y == c]) for c in range(classes)))
 
 

@@ -16,6 +16,7 @@ from layerlapse.draw.style import PALETTE, Style
 from layerlapse.networks.stretch import tangent_frames
 from layerlapse.render import render_frames, resolve_settings
 from layerlapse.scenes.base import Cloud, Grid, Scene
+from layerlapse.scenes.geometry import grid_lines
 
 
 def blobs(dim: int, classes: int, n: int, *, images: tuple[int, int] | None = None, spread: float = 0.3,
@@ -27,19 +28,12 @@ def blobs(dim: int, classes: int, n: int, *, images: tuple[int, int] | None = No
                               *([np.linspace(-1, 1, classes)] if dim == 3 else [])], 1)
     y = np.arange(n) % classes
     X = centres[y] + spread * rng.standard_normal((n, dim))
-    ticks, t = np.linspace(-3.5, 3.5, 5), np.linspace(-3.5, 3.5, 20)
-    lines = []
-    for axis in range(dim):
-        for values in itertools.product(ticks, repeat=dim - 1):
-            line = np.zeros((len(t), dim))
-            line[:, axis] = t
-            line[:, [a for a in range(dim) if a != axis]] = values
-            lines.append(line)
+    lines = grid_lines(np.full(dim, -3.5), np.full(dim, 3.5), 5, 20)
     clouds = tuple(Cloud(c, X[y == c], None if images is None else rng.uniform(0, 1, ((y == c).sum(), *images)))
                    for c in range(classes))
     return Scene(name=f"blobs-{dim}d-{classes}", description="Gaussian blobs", dim=dim,
                  class_names=tuple(f"class {c}" for c in range(classes)), surfaces=(), curves=(),
-                 grid=Grid(np.array(lines)), samples=X, labels=y, clouds=clouds)
+                 grid=Grid(lines), samples=X, labels=y, clouds=clouds)
 
 
 def prepared(scene: Scene, epochs: int = 30):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from layerlapse.errors import LayerlapseError
 from layerlapse.limits import SEED_MAX
 from layerlapse.scenes.base import Cloud, Grid, Scene
-from layerlapse.scenes.geometry import grid_lines
+from layerlapse.scenes.geometry import grid_lines, principal_axes
 
 #: the optional dependency (``pip install 'layerlapse[digits]'``) that holds the images
 EXTRA = "digits"
@@ -60,9 +60,7 @@ def split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def principal_grid(points: np.ndarray, lines: int, per_line: int = 64) -> np.ndarray:
     """Grid lines (L, P, n) in the plane of the top two principal directions of ``points``
     (N, n) through their mean, spanning their scores in those directions."""
-    mean = points.mean(0)
-    _, _, vt = np.linalg.svd(points - mean, full_matrices=False)
-    plane = vt[:2]  # (2, n)
+    mean, plane = principal_axes(points, 2)  # (2, n)
     scores = (points - mean) @ plane.T
     flat = grid_lines(scores.min(0), scores.max(0), lines, per_line)  # (L, P, 2)
     return mean + flat @ plane

@@ -111,6 +111,14 @@ def grid_lines(lo: np.ndarray, hi: np.ndarray, lines_per_axis: int, points_per_l
     return np.array(out)
 
 
+def principal_axes(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (n,) of points X (N, n) and their ``k`` main principal directions (k, n),
+    orthonormal rows: where a grid is drawn among wide data."""
+    mean = X.mean(0)
+    _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
+    return mean, vt[:k]
+
+
 def padded_box(X: np.ndarray, pad: float) -> tuple[np.ndarray, np.ndarray]:
     """The bounding box of X (N, n) grown by ``pad`` times its largest side on every side."""
     lo, hi = X.min(0), X.max(0)

@@ -19,7 +19,7 @@ import numpy as np
 from layerlapse.errors import LayerlapseError
 from layerlapse.limits import MAX_CLASSES, MAX_INPUT_DIM, MAX_POINTS, REASONS
 from layerlapse.scenes.base import Cloud, Curve, Grid, Scene, Surface
-from layerlapse.scenes.geometry import grid_lines, padded_box
+from layerlapse.scenes.geometry import grid_lines, padded_box, principal_axes
 
 #: grid lines per axis and points per line: a 2-D grid as dense as the planar presets', a
 #: box of lines as sparse as a mesh scene's (3-D, and the principal box of wider data)
@@ -56,9 +56,7 @@ def ambient_grid(X: np.ndarray) -> np.ndarray:
     if n <= 3:
         lo, hi = padded_box(X, GRID_PAD)
         return grid_lines(lo, hi, GRID_LINES[n], GRID_POINTS if n > 1 else 2 * GRID_POINTS)
-    mean = X.mean(0)
-    _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
-    axes = vt[:3]  # (3, n) orthonormal: the main principal directions
+    mean, axes = principal_axes(X, 3)  # (3, n) orthonormal: the main principal directions
     coords = (X - mean) @ axes.T
     lo, hi = padded_box(coords, GRID_PAD)
     # a direction the data barely spreads along still gets a box a tenth as deep as the widest
