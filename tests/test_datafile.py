@@ -304,3 +304,16 @@ def test_stretch_colouring_of_a_very_wide_network_is_refused_before_training(tmp
     assert result.exit_code == 2
     assert "color_by: 'stretch' on a 1024-wide network" in result.output and "training:" not in result.output
     assert not (tmp_path / "w.mp4").exists()
+
+
+def test_2d_data_seen_in_3d_is_first_looked_at_from_higher_up():
+    """2-D data goes through 3-wide layers, so it is drawn in 3-D: from the iso view's 22
+    degrees its plane was a thin slanted band (a fifth of the frame's height); the preset
+    looks from 55 degrees. 3-D data keeps the iso view; --camera still overrides a preset's view."""
+    from layerlapse.app.request import themed_style
+
+    flat = data_preset(Scene.from_points(*blobs(n_dim=2)))
+    assert flat.style == {"view": (-35.0, 55.0)}
+    assert themed_style(flat, None, {}).direction() == (-35.0, 55.0)
+    assert themed_style(flat, None, {"camera": "front"}).direction() == (-90.0, 0.0)
+    assert data_preset(Scene.from_points(*blobs(n_dim=3))).style is None
