@@ -48,6 +48,12 @@ def grid_points_per_line(first: np.ndarray) -> int:
     return n
 
 
+def _broken(start: int, stop: int, per_line: int) -> np.ndarray:
+    """Row indices of the grid's points, line after line, with -1 (a NaN break) between lines."""
+    rows = np.arange(start, stop).reshape(-1, per_line)
+    return np.concatenate([rows, np.full((len(rows), 1), -1)], axis=1).ravel()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("trajectory", help="a layerlapse --save-trajectory .npz")
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid-points-per-line", type=int, default=None,
                         help="default: inferred from the first frame")
     parser.add_argument("--title", default="two-curves \u00b7 2-2-2 tanh")
+    parser.add_argument("--plain", action="store_true",
+                        help="the plainest loop: every grid line in one Line2D (NaN-separated), no text")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     t0 = time.perf_counter()
@@ -90,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             (line,) = ax.plot([], [], color=color, lw=CURVE_PX * px, solid_capstyle="round",
                               zorder=3 if label >= 0 else 2)
             moving.append((line, slice(int(start), int(stop))))
+        elif kind == "grid" and args.plain:  # one artist for all grid lines: NaN rows break them
+            per_line = args.grid_points_per_line or grid_points_per_line(positions[0, start:stop])
+            (line,) = ax.plot([], [], color=GRID_COLOR, lw=GRID_PX * px, zorder=1)
+            moving.append((line, _broken(int(start), int(stop), per_line)))
         elif kind == "grid":
             per_line = args.grid_points_per_line or grid_points_per_line(positions[0, start:stop])
             for s in range(int(start), int(stop), per_line):
@@ -97,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                 moving.append((line, slice(s, s + per_line)))
         else:
             raise SystemExit(f"two_curves_matplotlib: a 2-D scene has no {kind!r} parts")
-    label = fig.text(16 / width, 1 - 16 / height, "", ha="left", va="top", fontsize=30 * px, color=TEXT_COLOR)
-    fig.text(16 / width, 16 / height, args.title, ha="left", va="bottom", fontsize=20 * px, color=TEXT_COLOR)
+    label = fig.text(0, 0, "") if args.plain else fig.text(16 / width, 1 - 16 / height, "", ha="left", va="top", fontsize=30 * px, color=TEXT_COLOR)
+    if not args.plain:
+        fig.text(16 / width, 16 / height, args.title, ha="left", va="bottom", fontsize=20 * px, color=TEXT_COLOR)
     aspect = width / height
 
     writer = FFMpegWriter(fps=fps, codec="libx264",
@@ -108,14 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         for f in range(n_frames):
             frame = positions[f]
             for line, rows in moving:
-                line.set_data(frame[rows, 0], frame[rows, 1])
+                if isinstance(rows, np.ndarray):  # grid rows with -1 marking the breaks
+                    xy = np.where((rows < 0)[:, None], np.nan, frame[rows])
+                    line.set_data(xy[:, 0], xy[:, 1])
+                else:
+                    line.set_data(frame[rows, 0], frame[rows, 1])
             # refit the view to this frame, keeping the aspect
             lo, hi = frame.min(axis=0), frame.max(axis=0)
             centre, half = (lo + hi) / 2, np.maximum((hi - lo) / 2, 1e-9) * (1 + 2 * MARGIN)
             half = np.maximum(half, [half[1] * aspect, half[0] / aspect])
             ax.set_xlim(centre[0] - half[0], centre[0] + half[0])
             ax.set_ylim(centre[1] - half[1], centre[1] + half[1])
-            label.set_text(str(stage_names[frame_stage[f]]))
+            if not args.plain:
+                label.set_text(str(stage_names[frame_stage[f]]))
             writer.grab_frame()
     plt.close(fig)
     print(f"wrote {args.out} ({n_frames} frames, {width}x{height}, {time.perf_counter() - t0:.2f} s)")
