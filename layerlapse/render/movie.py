@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 from tqdm import tqdm
 
 from layerlapse._files import check_folder_writable
@@ -179,10 +180,14 @@ def render_frames(
     batch: int = 8,
     cards: Cards | None = None,
     captions: str = "burn",
+    reuse: bool = True,
 ):
     """Yield every frame of the timeline as (H, W, 3) uint8 at ``settings.render_size``,
     rendered in one Plotter; ``cards`` stand where the timeline has them, ``captions``
-    ``burn`` draws each stage's caption on the frames."""
+    ``burn`` draws each stage's caption on the frames. A frame drawn from the same inputs as
+    the one before (:meth:`~layerlapse.render.view.SceneView.frame_key`: holds, cards) is not
+    rendered again: the same pixels are yielded (the same array; do not write into it), unless
+    ``reuse`` is False."""
     from layerlapse.render.view import SceneView  # VTK loads here: the size checks above stay light
 
     settings = settings.for_view(planar=deformation.planar)
@@ -194,13 +199,19 @@ def render_frames(
     bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
     seen = Visibility(scene.class_names)
+    shown: tuple | None = None  # the key of the last frame rendered, and its pixels
+    pixels = np.zeros(0, np.uint8)
     try:
         for idx, positions in deformation.iter_display(batch):
             view.heat_batch(idx)
             for frame, pos in zip(idx, positions):
-                view.show_frame(int(frame), pos)
+                # a hold or a card: the same inputs as the frame before give the same pixels
+                key = view.frame_key(int(frame), pos) if reuse else None
+                if key is None or key != shown:
+                    view.show_frame(int(frame), pos)
+                    pixels, shown = view.grab(), key
                 seen.record(int(frame), view.visible_pixels)
-                yield view.grab()
+                yield pixels
                 bar.update(1)
     finally:
         bar.close()

@@ -378,6 +378,26 @@ class SceneView:
         self._shown_points = positions[self.class_points]  # what the verdict's inset keeps clear of
         self.show_card(getattr(timeline, "card_at", lambda _: None)(frame))
 
+    def frame_key(self, frame: int, positions: np.ndarray) -> tuple:
+        """Everything :meth:`show_frame` draws timeline ``frame`` from: two frames with equal
+        keys render the same pixels, so a movie's holds and cards render once (see
+        :func:`~layerlapse.render.movie.render_frames`). The stage and its time stand for what
+        follows from them (the heat map, the readout, the activation's box, the carried
+        boundary); the camera's pose, the caption, the card and the decision's fade are read
+        directly."""
+        timeline, camera, layers = self.deformation.timeline, self.camera, self.layers
+        at = min(frame, len(camera.radius) - 1)
+        pose = (camera.centre[at].tobytes(), float(camera.radius[at]), float(camera.depth[at]),
+                float(camera.azimuth[at]), None if camera.room is None else camera.room[at].tobytes())
+        stage = getattr(timeline, "stage", None)
+        moment = None if stage is None else (int(stage[frame]), float(timeline.t[frame]), int(timeline.name[frame]))
+        head = self.deformation.display_head(frame)
+        projection = layers.projection(np.array([frame]))[0].tobytes() if layers is not None and layers.dim > 3 \
+            else None
+        return (positions.tobytes(), self.frame_label(frame), timeline.boundary_opacity(frame),
+                getattr(timeline, "card_at", lambda _: None)(frame), moment, pose, projection,
+                None if head is None else (head[0].tobytes(), head[1].tobytes()))
+
     def show_card(self, which: str | None) -> None:
         """Stand the card ``which`` (``title``, ``verdict``, None) over the frame: the stage
         label gives way to it, and on the verdict the inset looks at the misclassified samples."""
