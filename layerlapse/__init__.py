@@ -10,43 +10,91 @@
 >>> ll.batch("examples/small-sweep.toml", "outputs/batch")             # a sweep of jobs on Dask
 """
 
+import importlib
 import sys
 import types
+from typing import TYPE_CHECKING
 
-from layerlapse.app.api import (
-    NetworkOptions,
-    Prepared,
-    RenderResult,
-    deform,
-    export_meshes,
-    figure,
-    get_network,
-    inline_movie,
-    inspect,
-    notebook,
-    prepare,
-    render,
-    show,
-    train_network,
-    web,
-)
-from layerlapse.app.datafile import load_data
-from layerlapse.app.presets import SCENES, Preset, SceneSpec, load_scene, register_scene, scene, scene_names
-from layerlapse.app.scenefile import load_scene_file
-from layerlapse.app.trajectory import save_trajectory
-from layerlapse.batch import BatchResult, batch
-from layerlapse.errors import LayerlapseError
-from layerlapse.networks import (
-    Deformation,
-    Network,
-    NetworkConfig,
-    Timeline,
-    TimelineConfig,
-    TrainConfig,
-    load_network,
-    save_network,
-)
-from layerlapse.scenes import Curve, Grid, Scene, Surface
+if TYPE_CHECKING:
+    from layerlapse.app.api import (
+        NetworkOptions,
+        Prepared,
+        RenderResult,
+        deform,
+        export_meshes,
+        figure,
+        get_network,
+        inline_movie,
+        inspect,
+        notebook,
+        prepare,
+        render,
+        show,
+        train_network,
+        web,
+    )
+    from layerlapse.app.datafile import load_data
+    from layerlapse.app.presets import SCENES, Preset, SceneSpec, load_scene, register_scene, scene, scene_names
+    from layerlapse.app.scenefile import load_scene_file
+    from layerlapse.app.trajectory import save_trajectory
+    from layerlapse.batch import BatchResult, batch
+    from layerlapse.errors import LayerlapseError
+    from layerlapse.networks import (
+        Deformation,
+        Network,
+        NetworkConfig,
+        Timeline,
+        TimelineConfig,
+        TrainConfig,
+        load_network,
+        save_network,
+    )
+    from layerlapse.scenes import Curve, Grid, Scene, Surface
+
+#: where each public name lives: imported at its first use, so `import layerlapse` (and the
+#: command line's --help) does not load torch, scipy or VTK before a name needs them
+_HOMES = {
+    "NetworkOptions": "layerlapse.app.api",
+    "Prepared": "layerlapse.app.api",
+    "RenderResult": "layerlapse.app.api",
+    "deform": "layerlapse.app.api",
+    "export_meshes": "layerlapse.app.api",
+    "figure": "layerlapse.app.api",
+    "get_network": "layerlapse.app.api",
+    "inline_movie": "layerlapse.app.api",
+    "inspect": "layerlapse.app.api",
+    "notebook": "layerlapse.app.api",
+    "prepare": "layerlapse.app.api",
+    "render": "layerlapse.app.api",
+    "show": "layerlapse.app.api",
+    "train_network": "layerlapse.app.api",
+    "web": "layerlapse.app.api",
+    "load_data": "layerlapse.app.datafile",
+    "Preset": "layerlapse.app.presets",
+    "SCENES": "layerlapse.app.presets",
+    "SceneSpec": "layerlapse.app.presets",
+    "load_scene": "layerlapse.app.presets",
+    "register_scene": "layerlapse.app.presets",
+    "scene": "layerlapse.app.presets",
+    "scene_names": "layerlapse.app.presets",
+    "load_scene_file": "layerlapse.app.scenefile",
+    "save_trajectory": "layerlapse.app.trajectory",
+    "BatchResult": "layerlapse.batch",
+    "batch": "layerlapse.batch",
+    "LayerlapseError": "layerlapse.errors",
+    "Deformation": "layerlapse.networks",
+    "Network": "layerlapse.networks",
+    "NetworkConfig": "layerlapse.networks",
+    "Timeline": "layerlapse.networks",
+    "TimelineConfig": "layerlapse.networks",
+    "TrainConfig": "layerlapse.networks",
+    "load_network": "layerlapse.networks",
+    "save_network": "layerlapse.networks",
+    "Curve": "layerlapse.scenes",
+    "Grid": "layerlapse.scenes",
+    "Scene": "layerlapse.scenes",
+    "Surface": "layerlapse.scenes",
+}
 
 __all__ = [
     "SCENES",
@@ -102,6 +150,17 @@ class _Package(types.ModuleType):
         if name in ("render", "web", "batch") and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
+
+    def __getattr__(self, name: str) -> object:
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'layerlapse' has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        types.ModuleType.__setattr__(self, name, value)  # past the guard: a function, not the subpackage
+        return value
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(__all__))
 
 
 sys.modules[__name__].__class__ = _Package

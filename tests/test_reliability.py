@@ -170,7 +170,7 @@ def test_a_failed_final_rename_leaves_nothing(monkeypatch):
     original = view.SceneView.show_frame
 
     def sabotage(self, frame, positions, **kw):
-        if frame == 2:
+        if frame >= 2 and not Path("late.mp4").exists():  # frame 2 may be a hold's, not rendered again
             Path("late.mp4").mkdir()
         return original(self, frame, positions, **kw)
 

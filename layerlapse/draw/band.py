@@ -16,7 +16,6 @@ frame's numbered ticks and the box (:mod:`layerlapse.draw.ticks`).
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 #: the camera's radius is at most this many times the data's own: the data's framing never
 #: shrinks below 1 / SWING of the view (with FIT = 1.3 and the depth term, the framed points
@@ -34,6 +33,8 @@ def smoothed_correction(correction: np.ndarray, fps: float, still: np.ndarray) -
     """Smooth a per-frame correction (F,) or (F, k) in time; the frames ``still`` (F,) (the
     input hold, which must not zoom) take the smoothed value of the first frame after them,
     so they stay constant and join the rest without a step."""
+    from scipy.ndimage import gaussian_filter1d  # a movie's camera, not a still's
+
     sigma = max(SMOOTHING * fps, 1e-6)
     out = gaussian_filter1d(np.asarray(correction, dtype=float), sigma, axis=0, mode="nearest")
     lead = int(np.argmin(still)) if (~still).any() else still.size
@@ -63,4 +64,6 @@ def orbit_speed(hold: np.ndarray, fps: float) -> np.ndarray:
     """The share (F,) of the orbit's speed each frame turns at: 1 in the frames ``hold`` (F,)
     (the pauses and the output hold, where nothing moves), 0 elsewhere, eased in and out, so
     that a turning camera is never a third motion beside the data's and the zoom's."""
+    from scipy.ndimage import gaussian_filter1d
+
     return np.clip(gaussian_filter1d(hold.astype(float), max(ORBIT_EASE * fps, 1e-6), mode="nearest"), 0.0, 1.0)

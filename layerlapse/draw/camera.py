@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from layerlapse.draw.band import banded_radius, orbit_speed, smoothed_correction, stray_centre
 from layerlapse.draw.edge import edge_on_azimuth, head_normal, turn_to_edge
@@ -133,6 +132,8 @@ class CameraPath:
             f = np.arange(start, min(start + batch, source.n_frames))
             parts.append(framing(source.display(f, idx), towards[f], up[f], right[f], aspect))
         centre, radius, depth = (np.concatenate(p) for p in zip(*parts))
+        from scipy.ndimage import gaussian_filter1d, maximum_filter1d  # a movie's camera only, not a still's
+
         sigma = max(style.camera_smoothing * fps, 1e-6)
         # look ahead no further than the Gaussian reaches back, and zoom evenly (in log):
         # a camera that pulls back long before the data grows leaves it tiny for seconds
@@ -285,6 +286,8 @@ def _group_radii(need: np.ndarray, group: np.ndarray, keys: np.ndarray, zooms: n
         if not z.any():
             continue
         target = np.where(z, r, radius[frames])  # held frames keep the still radius
+        from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
         log_r = np.log(maximum_filter1d(target, size=int(round(sigma)) + 1, mode="nearest"))
         radius[frames] = np.maximum(np.exp(gaussian_filter1d(log_r, sigma / 2, mode="nearest")), r)
     return radius

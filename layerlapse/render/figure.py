@@ -222,14 +222,14 @@ class StillRenderer:
         self.seen.record(self.seen.frames, self.view.visible_pixels)
 
     def image(self, *, transparent: bool) -> np.ndarray:
-        self.view.plotter.render_window.Render()  # screenshot() only reads the buffer back
+        self.view.plotter.render()  # screenshot() only reads the buffer back
         img = self.view.plotter.screenshot(transparent_background=transparent, return_img=True)
         return _downsample(np.asarray(img), self.k)
 
     def unlabelled_image(self) -> tuple[np.ndarray, list[Label]]:
         """The view without its text, and the text actors taken out (for a vector figure to
         write as text)."""
-        self.view.plotter.render_window.Render()  # lays the labels out, so their boxes are known
+        self.view.plotter.render()  # lays the labels out, so their boxes are known
         texts = labels(self.view.plotter.render_window)
         for label in texts:
             label.actor.SetVisibility(False)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyvista as pv
-import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
 from layerlapse.draw.colour import ColourLike, float_rgb
 from layerlapse.draw.heat import RAMP_SIZE, class_ramp, ramp_index, ratio_text
 from layerlapse.draw.heat import ticks as ratio_ticks
+from layerlapse.render import _vtk as vtk
 
 #: the scalar array every heat-coloured mesh carries
 ARRAY = "stretch"

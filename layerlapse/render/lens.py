@@ -26,7 +26,7 @@ PLACE_POINTS = 4000
 
 def _polyline(points: np.ndarray, colour, width: float):
     """A closed 2-D polyline in normalised viewport coordinates: (actor, its vtkPoints)."""
-    import vtk
+    from layerlapse.render import _vtk as vtk
 
     pts = vtk.vtkPoints()
     for x, y in points:
@@ -97,7 +97,7 @@ class Inset:
 
     def __init__(self, plotter: pv.Plotter, actors: list, *, background: str, colour: str, font_size: int,
                  markers=None, viewport: tuple[float, float, float, float] = CORNERS[0]) -> None:
-        import vtk
+        from layerlapse.render import _vtk as vtk
 
         self.size = tuple(plotter.render_window.GetSize())
         self.renderer = vtk.vtkRenderer()

@@ -205,7 +205,7 @@ class Markers:
 
     def __init__(self, plotter: pv.Plotter, points: np.ndarray, *, colour: ColourLike, size: float,
                  ring: float | None = None) -> None:
-        import vtk
+        from layerlapse.render import _vtk as vtk
 
         self.count = len(points)
         # translucent: a class under many markers keeps its hue (darker), not hidden; the 3-D
@@ -245,7 +245,7 @@ class Markers:
         return (self.centres[:, None] + circle[None]).reshape(-1, 3).astype(np.float32)
 
     def _actor(self, mesh: pv.PolyData, colour: ColourLike, size: float):
-        import vtk
+        from layerlapse.render import _vtk as vtk
 
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputData(mesh)

@@ -40,7 +40,7 @@ def cutaways(class_sets: dict[int, np.ndarray], class_actors: dict[int, list], s
 
     Only a class with surfaces (``solids``: their labels) can enclose: a curve hides nothing
     its bounding box holds, and cutting it (the trefoil around its ring) breaks the knot open."""
-    import vtk
+    from layerlapse.render import _vtk as vtk
 
     boxes = {label: (start[idx].min(0), start[idx].max(0)) for label, idx in class_sets.items() if len(idx)}
     out = []

@@ -32,8 +32,7 @@ class Ticks:
 
     def __init__(self, plotter: pv.Plotter, *, shown: int, colour: ColourLike, label_colour: ColourLike,
                  width: float, font_size: int, z: float, planar: bool, halo: ColourLike = "white") -> None:
-        import vtk
-
+        from layerlapse.render import _vtk as vtk
         from layerlapse.render.overlays import line_mesh
 
         self.shown, self.z, self.planar, self.font_px = shown, z, planar, float(font_size)

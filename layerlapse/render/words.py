@@ -39,7 +39,7 @@ def legend_rows(widths: list[float], budget: float) -> list[list[int]]:
 
 
 def _viewport_coordinate():
-    import vtk
+    from layerlapse.render import _vtk as vtk
 
     coordinate = vtk.vtkCoordinate()
     coordinate.SetCoordinateSystemToNormalizedViewport()
@@ -59,7 +59,7 @@ def _rectangle(x0: float, y0: float, x1: float, y1: float, colour, opacity: floa
 
 def _actor_2d(poly: pv.PolyData, colour):
     """A 2-D actor drawing ``poly`` (normalised viewport coordinates) in ``colour``."""
-    import vtk
+    from layerlapse.render import _vtk as vtk
 
     mapper = vtk.vtkPolyDataMapper2D()
     mapper.SetInputData(poly)
@@ -83,7 +83,7 @@ def _ring(x: float, y: float, radius_px: float, size: tuple[int, int], colour, w
 
 
 def _text(colour, size: float, *, bold: bool = False, centred: bool = False):
-    import vtk
+    from layerlapse.render import _vtk as vtk
 
     actor = vtk.vtkTextActor()
     actor.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
@@ -115,7 +115,7 @@ class Words:
 
     def __init__(self, plotter: pv.Plotter, *, size: tuple[int, int], style: Style, class_names: tuple[str, ...],
                  cards: Cards | None, markers: str | None = None) -> None:
-        import vtk
+        from layerlapse.render import _vtk as vtk
 
         self.plotter, self.size, self.style = plotter, size, style
         self.scale = size[1] / 720

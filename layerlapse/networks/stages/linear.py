@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import linalg
 
 from layerlapse.errors import LayerlapseError, choice_error
 from layerlapse.networks.stages.base import Stage, rows_at, seen, times
@@ -82,6 +81,8 @@ def rotation_log(Q: np.ndarray) -> RotationLog:
     here the -1 eigenvalues, which come in pairs when det Q = +1, are paired into
     rotations by pi in the planes their Schur vectors span.
     """
+    from scipy import linalg  # 0.15 s of imports, on the first rotation
+
     n = Q.shape[0]
     T, Z = linalg.schur(Q, output="real")
     us, vs, thetas, negatives = [], [], [], []
