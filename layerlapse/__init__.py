@@ -15,6 +15,8 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
+from layerlapse._version import __version__
+
 if TYPE_CHECKING:
     from layerlapse.app.api import (
         NetworkOptions,
@@ -115,6 +117,7 @@ __all__ = [
     "Timeline",
     "TimelineConfig",
     "TrainConfig",
+    "__version__",
     "batch",
     "deform",
     "export_meshes",

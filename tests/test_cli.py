@@ -39,6 +39,27 @@ def test_help_and_scenes():
     assert all(len(line.split()) > 2 for line in lines)
 
 
+def test_version_is_in_one_place():
+    import importlib.metadata
+    import re
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    import layerlapse
+
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"layerlapse {layerlapse.__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", layerlapse.__version__)
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "layerlapse._version.__version__"}
+    assert importlib.metadata.version("layerlapse") == layerlapse.__version__  # the installed metadata
+
+
 def test_render_end_to_end(tmp_path):
     r = run("render", "linked-tori", *TINY, "--size", "128x72", "--fps", "6", "--seconds-per-stage", "0.3",
             "--no-progress", "--save-trajectory", "traj.npz")

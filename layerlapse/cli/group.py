@@ -87,6 +87,22 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from layerlapse._version import __version__
+
+        typer.echo(f"layerlapse {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Watch a neural network's layers stretch and squish the manifolds its data lives on."""
+
+
 def fail(message: str) -> None:
     """Print one error line and exit 2 (outside typer's own error handling)."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
