@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from layerlapse._extras import require
 from layerlapse._files import check_output, output_path
 from layerlapse.app import network as source
 from layerlapse.app.request import NetworkOptions, Request, SceneLike, Unpack
@@ -77,6 +78,7 @@ def inspect(
     from layerlapse.networks import certificate as cert_module
 
     _check_arguments(every, fps, linear_path)
+    require("ripser", "inspect: the Betti numbers per layer")
     req = Request.of(scene, None, options)
     folder = _folder(req, out)
     timeline = req.timeline(seconds_per_stage)

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from layerlapse._extras import require
 from layerlapse._files import check_folder_writable, check_replaceable
 from layerlapse.app.presets import Preset
 from layerlapse.app.shipped import shipped_network
@@ -159,6 +160,8 @@ def train_network(preset: Preset, *, network: dict | None = None, training: dict
     """Train the scene's network (its defaults, with overrides) on its samples."""
     config, train_config = network_settings(preset, network, training)
     check_scale(preset)
+    if config.flow is not None:
+        require("torchdiffeq", "training a flow layer")
     with training_progress(train_config, progress=progress, samples=preset.samples, labels=preset.labels,
                            config=config) as report:
         return train(preset.samples, preset.labels, config, train_config, scene_key=preset.key, progress=report)
@@ -191,6 +194,8 @@ def get_network(preset: Preset, *, checkpoint: str | Path | None = None, network
             if checkpoint is not None:
                 raise LayerlapseError(f"{exc}; retrain it with --retrain (retrain=True)") from None
             warnings.warn(f"{exc}; retraining the cached network", stacklevel=3)
+    if config.flow is not None:
+        require("torchdiffeq", "training a flow layer")  # before a folder is made for it
     if checkpoint is not None:
         check_folder_writable(path, "checkpoint")  # before training, not after
         if path.is_file():                         # --retrain into a user's file: only one of ours

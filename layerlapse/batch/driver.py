@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from layerlapse._extras import require
 from layerlapse.batch.gallery import write_gallery
 from layerlapse.batch.job import JobResult, run_job
 from layerlapse.batch.lock import check_wait, locked
@@ -191,6 +192,7 @@ def batch(
                       progress=progress, wait_for_workers=wait_for_workers, job_timeout=job_timeout, wait=wait)
     options.check()
     jobs = read_sweep(sweep)
+    require("distributed", "batch: running a sweep's jobs")
     if scheduler is not None:
         from layerlapse.batch.cluster import check_scheduler
 
