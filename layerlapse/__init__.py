@@ -2,7 +2,7 @@
 
 >>> import layerlapse as ll
 >>> scene = ll.load_scene("linked-tori")
->>> net = ll.get_network(scene)                 # trains, or loads outputs/linked-tori/network-*.pt
+>>> net = ll.get_network(scene)                 # trains, or loads the cached network (layerlapse cache list)
 >>> ll.render(scene, "outputs/tori.mp4", network=net, quality="low")
 >>> ll.figure(scene, "outputs/tori-sheet.png", network=net, sheet=True)
 >>> ll.render(scene, "outputs/mine.mp4", model=my_torch_sequential)   # your own PyTorch model

@@ -31,9 +31,16 @@ def regen_references(request):
 
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
-    """Every test runs in its own folder, so default outputs/ never touches the repo."""
+    """Every test runs in its own folder, so default outputs/ never touches the repo, with its
+    own network cache (LAYERLAPSE_CACHE, inherited by the processes it starts)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LAYERLAPSE_CACHE", str(tmp_path / "cache"))
     yield
+
+
+def cached_networks(tmp_path, scene: str) -> list:
+    """The networks cached for ``scene`` in a test's own cache (see :func:`_in_tmp`)."""
+    return sorted((tmp_path / "cache" / "networks" / scene).glob("network-*.pt"))
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ import os
 import time
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import cached_networks
 from typer.testing import CliRunner
 
 from layerlapse.app import api
@@ -53,7 +55,7 @@ def knn_trained(scene):
 def cached(scene):
     """Train into the default cache; -> (network, its .pt)."""
     net = api.get_network(scene, training=TRAINING, progress=False)
-    (pt,) = (app_network.OUTPUTS / "two-curves").glob("network-*.pt")
+    (pt,) = cached_networks(Path.cwd(), "two-curves")
     return net, pt
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conftest import cached_networks
 from typer.testing import CliRunner
 
 from layerlapse.cli import app
@@ -68,7 +69,7 @@ def test_render_end_to_end(tmp_path):
     assert out.exists() and out.stat().st_size > 1000
     assert "accuracy" in r.stdout and f"wrote {out.relative_to(tmp_path)}" in r.stdout
     assert np.load(tmp_path / "traj.npz")["positions"].shape[2] == 3
-    checkpoints = list((tmp_path / "outputs" / "linked-tori").glob("network-*.pt"))
+    checkpoints = cached_networks(tmp_path, "linked-tori")
     assert len(checkpoints) == 1
     # a second render reuses the checkpoint instead of training
     r = run("render", "linked-tori", *TINY, "--size", "64x48", "--fps", "4", "--seconds-per-stage", "0.2",
@@ -168,7 +169,7 @@ def test_your_own_model_renders_and_bad_models_are_one_line(tmp_path):
             "--seconds-per-stage", "0.2", "-o", "mine.mp4")
     assert r.returncode == 0, r.stderr
     assert "network 2-3-3-2 tanh,leaky_relu(0.2): accuracy" in r.stdout and (tmp_path / "mine.mp4").exists()
-    assert not list((tmp_path / "outputs").glob("**/network-*.pt"))  # nothing trained
+    assert not list((tmp_path / "cache").glob("**/network-*.pt"))  # nothing trained
     torch.save(model, tmp_path / "pickled.pt")
     r = run("render", "disk-annulus-lift", "--model", "pickled.pt", *tiny)
     assert r.returncode == 2 and "would run arbitrary code" in r.stderr and "torch.jit.save" in r.stderr

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import cached_networks
 from typer.testing import CliRunner
 
 import layerlapse as ll
@@ -132,7 +133,7 @@ def test_cli_trains_on_a_csv_and_takes_a_model_for_an_npz(tmp_path):
     write_csv(tmp_path / "pts.csv", X, y)
     r = cli("train", "pts.csv", "--epochs", "3", "--no-progress")
     assert r.exit_code == 0, r.output
-    assert "2-3-3-3-3 tanh on pts.csv" in r.stdout and list((tmp_path / "outputs" / "pts").glob("network-*.pt"))
+    assert "2-3-3-3-3 tanh on pts.csv" in r.stdout and cached_networks(tmp_path, "pts")
     np.savez(tmp_path / "pts.npz", X=X, y=y)
     torchscript_model(tmp_path / "model.pt", X, y, 3)
     r = cli("export", "pts.npz", "--model", "model.pt", "--at", "input")

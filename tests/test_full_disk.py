@@ -54,7 +54,8 @@ def test_a_full_disk_under_the_trajectory_is_one_line_and_keeps_the_movie(monkey
     assert not isinstance(r.exception, OSError), r.exception  # today: the traceback of np.savez_compressed
     assert r.exit_code == EXIT_WRITE == 74
     assert re.fullmatch(r"error: save_trajectory: could not write 't\.npz' \(No space left on device\); no partial "
-                        r"file was left; outputs/two-curves/network-\w+\.pt, x\.mp4 were written complete and kept\n",
+                        r"file was left; \S+/cache/networks/two-curves/network-\w+\.pt, x\.mp4 were written complete and "
+                        r"kept\n",
                         r.stderr), r.stderr  # the network trained for it is cached (its numpy sidecar not named)
     assert Path("x.mp4").is_file() and not Path("t.npz").exists() and leftovers() == []
 

@@ -1,12 +1,13 @@
 """Training, checkpoints and their refusals."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_SPIRALS, TINY_TORI
+from conftest import TINY_SPIRALS, TINY_TORI, cached_networks
 
 from layerlapse.app import api
-from layerlapse.app import network as app_network
 from layerlapse.errors import LayerlapseError
 from layerlapse.networks import NetworkConfig, TrainConfig, load_network, save_network, train
 
@@ -72,13 +73,13 @@ def test_checkpoint_with_nan_weights_is_refused(tmp_path, spirals):
 
 def test_get_network_trains_once_then_reuses(spirals):
     a = api.get_network(spirals, training=dict(epochs=2), progress=False)
-    files = list((app_network.OUTPUTS / "spirals").glob("network-*.pt"))
+    files = cached_networks(Path.cwd(), "spirals")
     assert len(files) == 1
     b = api.get_network(spirals, training=dict(epochs=2), progress=False)
     assert b.accuracy == a.accuracy
     assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
     api.get_network(spirals, training=dict(epochs=3), progress=False)  # another config, another file
-    assert len(list((app_network.OUTPUTS / "spirals").glob("network-*.pt"))) == 2
+    assert len(cached_networks(Path.cwd(), "spirals")) == 2
 
 
 def test_bad_configs_name_the_field(spirals):

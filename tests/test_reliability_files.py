@@ -167,12 +167,14 @@ TRAINING = {"epochs": 2}
 
 @pytest.fixture
 def read_only(monkeypatch):
-    """Folders under ``ro/`` and ``outputs/`` refuse new files as a read-only mount does (the
-    tests run as root in CI, where a chmod would not stop a write)."""
+    """Folders under ``ro/``, ``outputs/`` and ``cache/`` (the network cache, moved there)
+    refuse new files as a read-only mount does (the tests run as root in CI, where a chmod
+    would not stop a write)."""
+    monkeypatch.setenv("LAYERLAPSE_CACHE", "cache")
     real_open = os.open
 
     def refusing(path, flags, *args, **kwargs):
-        if str(path).startswith(("ro/", "outputs/")) and flags & os.O_CREAT:
+        if str(path).startswith(("ro/", "outputs/", "cache/")) and flags & os.O_CREAT:
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
         return real_open(path, flags, *args, **kwargs)
 
@@ -181,18 +183,19 @@ def read_only(monkeypatch):
 
 def test_a_read_only_cache_trains_without_saving(read_only):
     scene = api.load_scene("two-curves", **SCENE)
-    with pytest.warns(UserWarning, match=r"network: could not be cached in 'outputs/two-curves' \(Read-only file "
-                                         r"system\); it serves this run only"):
+    with pytest.warns(UserWarning, match=r"network: could not be cached in 'cache/networks/two-curves' \(Read-only "
+                                         r"file system\); it serves this run only"):
         net = api.get_network(scene, training=TRAINING, progress=False)
-    assert net.accuracy is not None and not list(Path("outputs").rglob("*.pt"))
+    assert net.accuracy is not None and not list(Path("cache").rglob("*.pt"))
 
 
-def test_a_cache_that_is_a_file_trains_without_saving_on_the_command_line():
-    Path("outputs").write_text("in the way")
+def test_a_cache_that_is_a_file_trains_without_saving_on_the_command_line(monkeypatch):
+    monkeypatch.setenv("LAYERLAPSE_CACHE", "cache")
+    Path("cache").write_text("in the way")
     r = run("figure", "two-curves", *TINY, "--size", "64x48", "--supersample", "1", "-o", "f.png", "--no-progress")
     assert r.exit_code == 0 and Path("f.png").is_file(), r.stderr
-    assert "notice: network: could not be cached in 'outputs/two-curves' ('outputs' is a file)" in r.stderr
-    assert Path("outputs").read_text() == "in the way"
+    assert "notice: network: could not be cached in 'cache/networks/two-curves' ('cache' is a file)" in r.stderr
+    assert Path("cache").read_text() == "in the way"
 
 
 def test_a_cache_that_fills_up_keeps_the_trained_network(monkeypatch):

@@ -3,13 +3,14 @@ the training clock; `reproduce` on a reduced setting."""
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import trimesh
+from conftest import cached_networks
 
 from layerlapse.app import api
-from layerlapse.app import network as app_network
 from layerlapse.app.presets import SCENES, scene_names
 from layerlapse.app.scenefile import load_scene_file, resolve_scene
 from layerlapse.draw.style import OKABE_ITO
@@ -80,7 +81,7 @@ def test_grid_only_uses_its_fixed_layer():
     net = api.get_network(scene, progress=False)
     assert net.accuracy is None
     np.testing.assert_allclose(net.model.hidden[0].weight.detach().numpy(), [[1.6, 0.9], [-0.7, 1.4]], atol=1e-6)
-    assert not list((app_network.OUTPUTS).glob("grid-only/*.pt"))  # nothing trained or saved
+    assert not cached_networks(Path.cwd(), "grid-only")  # nothing trained or saved
 
 
 def test_width_four_tori_are_projected_continuously():

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_SPIRALS
+from conftest import TINY_SPIRALS, cached_networks
 
 from layerlapse.app import api
 from layerlapse.errors import LayerlapseError
@@ -49,7 +49,7 @@ def spirals():
 
 def test_render_with_a_cached_network_does_not_import_torch(tmp_path, spirals):
     net = api.get_network(spirals, training=TRAINING, progress=False)  # trains and caches it here
-    (pt,) = (tmp_path / "outputs" / "spirals").glob("network-*.pt")
+    (pt,) = cached_networks(tmp_path, "spirals")
     assert sidecar_path(pt).is_file()
     result = run_cached("--render")
     assert result == {"torch": False, "accuracy": net.accuracy}
@@ -58,7 +58,7 @@ def test_render_with_a_cached_network_does_not_import_torch(tmp_path, spirals):
 
 def test_a_checkpoint_without_sidecar_gets_one_on_first_load(tmp_path, spirals):
     api.get_network(spirals, training=TRAINING, progress=False)
-    (pt,) = (tmp_path / "outputs" / "spirals").glob("network-*.pt")
+    (pt,) = cached_networks(tmp_path, "spirals")
     sidecar_path(pt).unlink()  # as a checkpoint saved before sidecars existed
     assert run_cached()["torch"] is True  # read with torch, sidecar written
     assert sidecar_path(pt).is_file()

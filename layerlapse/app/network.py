@@ -34,7 +34,8 @@ from layerlapse.networks.timeline import Timeline, TimelineConfig
 from layerlapse.networks.train import Network, TrainConfig, train
 from layerlapse.scenes.registry import validation_message
 
-#: where renders and cached networks go by default (relative to the working folder)
+#: where renders go by default (relative to the working folder); networks are cached in the
+#: user's cache folder (:mod:`layerlapse.app.cache`)
 OUTPUTS = Path("outputs")
 
 #: samples spanning less (or more) than this many units are far from what a network's
@@ -68,8 +69,11 @@ def timeline_settings(preset: Preset, overrides: dict | None = None) -> Timeline
 
 
 def default_checkpoint(preset: Preset, config: NetworkConfig, training: TrainConfig) -> Path:
-    """``outputs/<scene>/network-<hash>.pt``: one file per geometry, architecture and training."""
-    return OUTPUTS / preset.name / f"network-{fingerprint(preset.key, config, training)}.pt"
+    """``<cache>/networks/<scene>/network-<hash>.pt`` (:mod:`layerlapse.app.cache`): one file
+    per geometry, architecture and training, shared by every working folder."""
+    from layerlapse.app.cache import network_folder
+
+    return network_folder(preset.name) / f"network-{fingerprint(preset.key, config, training)}.pt"
 
 
 class TrainingEstimate:

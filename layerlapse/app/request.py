@@ -54,7 +54,7 @@ class NetworkOptions(TypedDict, total=False):
         ``"tanh"`` or ``"relu,tanh"``.
     checkpoint
         A checkpoint path: loaded if it exists, else trained and saved there (default:
-        ``outputs/<scene>/network-<hash>.pt``).
+        the user cache folder, :mod:`layerlapse.app.cache`).
     network_config
         Overrides of the scene's default network, e.g. ``{"hidden": (4, 4)}``.
     training

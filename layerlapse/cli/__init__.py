@@ -2,10 +2,11 @@
 
 ``group`` holds the command group (one error line, exit codes, signals) and the entry point
 :func:`main`; ``options`` the options shared by several commands and their parsers;
-``commands`` the drawing commands; ``sweeps`` ``batch`` and ``reproduce``.
+``commands`` the drawing commands; ``sweeps`` ``batch`` and ``reproduce``; ``cache`` the
+network cache's ``list`` and ``clear``.
 """
 
-from layerlapse.cli import commands, sweeps  # noqa: F401  (registers the commands on app)
+from layerlapse.cli import cache, commands, sweeps  # noqa: F401  (registers the commands on app)
 from layerlapse.cli.group import app, main
 from layerlapse.cli.options import make_style
 

@@ -49,7 +49,7 @@ def scenes_command() -> None:
 def train_command(
     scene: SceneArg,
     fit: dict,
-    checkpoint: Annotated[Path | None, typer.Option(help="where to save (default: outputs/SCENE/network-HASH.pt)")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="where to save (default: the user cache, see `layerlapse cache list`)")] = None,
     set_: SetOpt = None,
     labels: LabelsOpt = None,
     progress: ProgressOpt = True,
