@@ -197,8 +197,9 @@ class SplitRender:
         if not 1 <= self.wait_for_workers <= 86_400:
             raise range_error("wait_for_workers", self.wait_for_workers, "1 to 86400 seconds")
         if out is not None and output_kind(Path(out)) == ".gif":
-            raise LayerlapseError(f"out: {Path(out).name!r} is a GIF, one palette over the whole clip, which is not "
-                                  "split across workers; allowed with --workers or --scheduler: .mp4, .webm or a "
+            split = f"--workers {self.workers}" if self.workers is not None else f"--scheduler {self.scheduler}"
+            raise LayerlapseError(f"workers: {split} with {Path(out).name!r}: a GIF is one palette over the whole "
+                                  "clip and is not split; allowed with --workers or --scheduler: .mp4, .webm or a "
                                   "folder for PNG frames")
         if self.scheduler is not None:
             from layerlapse.batch.cluster import check_scheduler
