@@ -40,11 +40,14 @@ from layerlapse._files import (
 )
 from layerlapse.errors import LayerlapseError
 
-#: the encoder's threads, fixed: x264 and VP9 make other pictures with another thread count
-#: (measured: 1, 2 and 3 threads decode to three different movies), and a movie split across
-#: workers must decode to the frames one process makes, on any machine. Encoding is a small
-#: part of a frame's cost (see DESIGN.md), so two threads keep up with the renderer.
-ENCODER_THREADS = 2
+#: the encoder's threads, fixed, and one: x264 and VP9 make other pictures with another thread
+#: count (measured: 1, 2 and 3 threads decode to three different movies), and a movie split
+#: across workers must decode to the frames one process makes, on any machine; with two
+#: threads x264 also wrote different (equivalent) bytes in 2 of 15 runs of the same frames on
+#: a loaded machine, with one thread never. Encoding runs beside the renderer on its own
+#: thread and is a small part of a frame's cost (see DESIGN.md; two-curves at 720p, where it
+#: matters most, measured 2-8% slower than with two threads on the 2-core machine).
+ENCODER_THREADS = 1
 
 #: extension -> ffmpeg settings (the names imageio-ffmpeg's ``write_frames`` used).
 #: H.264 and VP9 with yuv420p need even sides.
