@@ -44,12 +44,15 @@ def start_render(checkpoint, out="out/x.mp4"):
 
 
 def wait_for_frames(proc, folder, timeout=60.0):
-    """The temporary movie, once ffmpeg has written into it; fails if the render ends first."""
+    """The temporary movie, once ffmpeg has written into it; fails if the render ends first.
+    A movie longer than a piece is a temporary folder of pieces (render/pieces.py): once a
+    piece's own temporary has bytes in it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for tmp in folder.glob(TEMP_GLOB):
             try:
-                if tmp.stat().st_size > 0:
+                written = tmp.glob(".piece_*.part.mp4") if tmp.is_dir() else [tmp]
+                if any(part.stat().st_size > 0 for part in written):
                     return tmp
             except FileNotFoundError:
                 pass

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 #: the clocks a movie can run on
 CLOCKS = ("depth", "training")
+#: what renders a movie's frames into its file: called as render.movie.write_movie is
+MovieWriter = Callable[..., Path]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ def render(
     seconds: float = 12.0,
     cards: bool = True,
     captions: str = "burn",
+    movie_writer: MovieWriter | None = None,
     **options: Unpack[NetworkOptions],
 ) -> RenderResult:
     """Render a scene's deformation through every layer of its network to a movie.
@@ -94,6 +98,10 @@ def render(
         ``burn`` (each stage's caption on the frames), ``file`` (as WebVTT and SRT files
         beside the movie, ``MOVIE.vtt`` and ``MOVIE.srt``, with the cards; none on the frames)
         or ``none``.
+    movie_writer
+        What renders the frames into the file, called as
+        :func:`~layerlapse.render.movie.write_movie` is (the default: in this process);
+        :class:`layerlapse.batch.split.SplitRender` splits the movie across Dask workers.
     **options
         Where the network comes from (``network=``, ``model=``, ``checkpoint=``,
         ``network_config=``, ``training=``, ``retrain=``, ``progress=``): see
@@ -116,7 +124,7 @@ def render(
     plan = MoviePlan.of(req, out, MovieAsk(quality, size, fps, seconds_per_stage, save_trajectory, over, seconds,
                                            cards=cards, captions=captions))
     if over == "training":
-        return _render_training(req, plan)
+        return _render_training(req, plan, movie_writer)
     prepared = req.prepare()
     if req.planned_config() is None:  # a user's model: its length is known once it is read
         plan.check_length(prepared.network.config)
@@ -124,9 +132,9 @@ def render(
     deformation = prepared.deform(fps=plan.settings.fps, timeline=card_timeline(plan.timeline, words),
                                   linear_path=linear_path)
     title = prepared.title if req.preset.class_names else req.name
-    write_movie(plan.out, req.preset.scene, deformation, plan.settings, style=req.style, title=title,
-                accuracy=prepared.accuracy, progress=options.get("progress", True), cards=words,
-                captions=captions)
+    (movie_writer or write_movie)(plan.out, req.preset.scene, deformation, plan.settings, style=req.style,
+                                  title=title, accuracy=prepared.accuracy, progress=options.get("progress", True),
+                                  cards=words, captions=captions)
     trajectory = write_trajectory(plan.trajectory, req.preset.scene, deformation) if plan.trajectory else None
     subtitles: tuple[Path, ...] = ()
     if captions == "file":
@@ -289,7 +297,7 @@ def _check_training_look(req: Request, plan: MoviePlan) -> None:
 
 
 
-def _render_training(req: Request, plan: MoviePlan) -> RenderResult:
+def _render_training(req: Request, plan: MoviePlan, movie_writer: MovieWriter | None = None) -> RenderResult:
     """A movie of the last representation as a fresh network trains (``over="training"``)."""
     from layerlapse.networks.training_clock import record_training
     from layerlapse.render.movie import write_movie
@@ -305,6 +313,7 @@ def _render_training(req: Request, plan: MoviePlan) -> RenderResult:
                                          frames=max(2, int(round(plan.seconds * settings.fps))), fps=settings.fps,
                                          scene_key=preset.key, progress=report)
     title = f"{preset.name} \u00b7 {config.describe()} \u00b7 training"
-    write_movie(plan.out, preset.scene, movie, settings, style=req.style, title=title, accuracy=None,
-                progress=progress, captions="none" if plan.captions == "none" else "burn")
+    (movie_writer or write_movie)(plan.out, preset.scene, movie, settings, style=req.style, title=title,
+                                  accuracy=None, progress=progress,
+                                  captions="none" if plan.captions == "none" else "burn")
     return RenderResult(plan.out, network, movie, None)

@@ -71,17 +71,18 @@ def check_scheduler(address: str, timeout: float | None = None) -> None:
 
 
 @contextlib.contextmanager
-def connected(scheduler: str | None, workers: int, retries: int) -> Iterator[Client]:
+def connected(scheduler: str | None, workers: int, retries: int,
+              environ: dict[str, str] | None = None) -> Iterator[Client]:
     """A client of the running ``scheduler``, or (None) of a local cluster of ``workers``
     processes started here, which runs a job again ``retries`` times if its worker dies; both
-    closed after."""
+    closed after. ``environ``: more for the local workers' environment (:func:`worker_environ`)."""
     import dask
 
     # VTK and torch are not fork-safe: workers start (and restart) as fresh processes
     settings: dict[str, Any] = {"distributed.worker.multiprocessing-method": "spawn",
                                 "distributed.scheduler.allowed-failures": retries}
     if scheduler is None:  # the cores the workers leave idle go to their torch threads
-        settings["distributed.nanny.pre-spawn-environ"] = worker_environ(workers)
+        settings["distributed.nanny.pre-spawn-environ"] = {**worker_environ(workers), **(environ or {})}
     # what goes wrong is said in one line (or in the manifest); Dask's client would also log
     # each lost connection and reconnect attempt as a traceback
     quiet = logging.getLogger("distributed.client")

@@ -82,17 +82,27 @@ def render_command(
     orbit: Annotated[float | None, typer.Option(help="camera orbit speed in degrees per second (3D scenes; default 6)")] = None,
     cards: Annotated[bool, typer.Option("--cards/--no-cards", help="open with a title card (the question) and end with a verdict card")] = True,
     captions: Annotated[str, typer.Option(help="each stage's caption: burn (on the frames), file (MOVIE.vtt and MOVIE.srt beside the movie) or none")] = "burn",
+    workers: Annotated[int | None, typer.Option(help="split the movie across N local worker processes (Dask): each renders pieces of about 4 s, joined without re-encoding into the file one process makes (.mp4, .webm or PNG frames)")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="split the movie across the workers of a running `dask scheduler` (tcp://HOST:PORT)")] = None,
+    retries: Annotated[int, typer.Option(help="with --workers: render a dead worker's frames again this many times")] = 2,
     set_: SetOpt = None,
     labels: LabelsOpt = None,
 ) -> None:
     """Render SCENE's deformation through every layer of a trained network to a movie."""
     from layerlapse.app import api
 
+    writer = None
+    if workers is not None or scheduler is not None:  # checked before the scene is even read
+        from layerlapse.batch.split import SplitRender
+
+        writer = SplitRender(workers=workers, scheduler=scheduler, retries=retries)
+        writer.check(out)
     scene_obj = load(scene, set_, labels)
     result = api.render(
         scene_obj, out, quality=quality, size=parse_size(size), fps=fps, seconds_per_stage=seconds_per_stage,
         linear_path=linear_path, style=make_style(scene_obj, **look, orbit=orbit, anti_aliasing=anti_aliasing),
-        save_trajectory=save_trajectory, over=over, seconds=seconds, cards=cards, captions=captions, **net,
+        save_trajectory=save_trajectory, over=over, seconds=seconds, cards=cards, captions=captions,
+        movie_writer=writer, **net,
     )
     report(result, scene_obj)
 

@@ -40,18 +40,29 @@ from layerlapse._files import (
 )
 from layerlapse.errors import LayerlapseError
 
+#: the encoder's threads, fixed, and one: x264 and VP9 make other pictures with another thread
+#: count (measured: 1, 2 and 3 threads decode to three different movies), and a movie split
+#: across workers must decode to the frames one process makes, on any machine; with two
+#: threads x264 also wrote different (equivalent) bytes in 2 of 15 runs of the same frames on
+#: a loaded machine, with one thread never. Encoding runs beside the renderer on its own
+#: thread and is a small part of a frame's cost (see DESIGN.md; two-curves at 720p, where it
+#: matters most, measured 2-8% slower than with two threads on the 2-core machine).
+ENCODER_THREADS = 1
+
 #: extension -> ffmpeg settings (the names imageio-ffmpeg's ``write_frames`` used).
 #: H.264 and VP9 with yuv420p need even sides.
 MOVIE_FORMATS: dict[str, dict] = {
     ".mp4": {
         "codec": "libx264",
         "pix_fmt_out": "yuv420p",
-        "output_params": ["-crf", "18", "-preset", "veryfast", "-movflags", "+faststart"],
+        "output_params": ["-threads", str(ENCODER_THREADS), "-crf", "18", "-preset", "veryfast",
+                          "-movflags", "+faststart"],
     },
     ".webm": {
         "codec": "libvpx-vp9",
         "pix_fmt_out": "yuv420p",
-        "output_params": ["-b:v", "0", "-crf", "31", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1"],
+        "output_params": ["-threads", str(ENCODER_THREADS), "-b:v", "0", "-crf", "31", "-deadline", "realtime",
+                          "-cpu-used", "8", "-row-mt", "1"],
     },
     ".gif": {
         "codec": "gif",
@@ -99,12 +110,17 @@ class FrameWriter:
     """Write RGB frames (H, W, 3) uint8 to ``path`` atomically; use as a context manager.
 
     The format follows the extension (:data:`MOVIE_FORMATS`); no extension writes
-    ``frame_00000.png``, ... into the folder ``path``.
+    ``frame_00000.png``, ... into the folder ``path`` (numbered from ``first_index``).
+    ``final=False``: a part of an output (a piece of a movie, :mod:`~layerlapse.render.pieces`),
+    renamed into place without being counted as an output made; ``faststart=False`` leaves
+    an MP4's index at its end (a piece is joined, and the join moves the index).
     """
 
     def __init__(self, path: str | Path, size: tuple[int, int], fps: float, *, queue_size: int = 8,
-                 input_size: tuple[int, int] | None = None) -> None:
+                 input_size: tuple[int, int] | None = None, first_index: int = 0, final: bool = True,
+                 faststart: bool = True) -> None:
         self.path = Path(path)
+        self.first_index, self.final, self.faststart = first_index, final, faststart
         self.size = size
         #: frames arrive at this size and are scaled down to ``size`` (area average) on the
         #: writer's side: by ffmpeg for movies, by Pillow for PNG frames
@@ -144,7 +160,7 @@ class FrameWriter:
     def _run(self) -> None:
         try:
             if self.kind == FOLDER:
-                for i, frame in enumerate(self._frames()):
+                for i, frame in enumerate(self._frames(), start=self.first_index):
                     iio.imwrite(self.tmp / f"frame_{i:05d}.png", self._downscale(frame), compress_level=3)
                 return
             proc = self._encoder
@@ -173,6 +189,9 @@ class FrameWriter:
         from stdin, never padded to macro blocks), plus the downscale to ``size``."""
         settings = MOVIE_FORMATS[self.kind]
         params = list(settings["output_params"])
+        if not self.faststart and "+faststart" in params:
+            i = params.index("+faststart")
+            del params[i - 1 : i + 1]
         if self.input_size != tuple(self.size):
             scale = f"scale={self.size[0]}:{self.size[1]}:flags=area"
             if "-vf" in params:  # join the format's own filter chain
@@ -273,7 +292,9 @@ class FrameWriter:
                 self._stop_encoder()
             self._end_thread()
             if success and self._error is None and self.frames_written:
-                if self.kind == FOLDER:
+                if not self.final:  # a piece: in a temporary folder of the caller's
+                    os.replace(self.tmp, self.path)
+                elif self.kind == FOLDER:
                     if self.path.exists():  # only earlier frames: see check_frame_folder
                         shutil.rmtree(self.path)
                         remember_replaced(self.path)
@@ -285,7 +306,8 @@ class FrameWriter:
                 done = True
                 return self.path
         except BaseException as exc:  # interrupted while ffmpeg finished the file
-            note(exc, "writing", self.path)
+            if self.final:  # a piece's name means nothing to the user: its movie's writer says which
+                note(exc, "writing", self.path)
             raise
         finally:
             self._stop_encoder()  # a no-op after a clean finish; ffmpeg reaped in every case

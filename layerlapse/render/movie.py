@@ -168,6 +168,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def movie_camera(scene: Scene, deformation: FrameSource, settings: RenderSettings, *, style: Style) -> CameraPath:
+    """The camera of every frame of the movie (whole-movie framing: made once, and handed to
+    each worker of a split render so that every range is seen as in the whole movie)."""
+    settings = settings.for_view(planar=deformation.planar)
+    return CameraPath.for_movie(deformation, fps=settings.fps, style=style, aspect=settings.size[0] / settings.size[1],
+                                subset=scene.framed_points())
+
+
 def render_frames(
     scene: Scene,
     deformation: FrameSource,
@@ -180,29 +188,45 @@ def render_frames(
     batch: int = 8,
     cards: Cards | None = None,
     captions: str = "burn",
+    frames: range | None = None,
+    camera: CameraPath | None = None,
+    seen: Visibility | None = None,
     reuse: bool = True,
 ):
-    """Yield every frame of the timeline as (H, W, 3) uint8 at ``settings.render_size``,
-    rendered in one Plotter; ``cards`` stand where the timeline has them, ``captions``
-    ``burn`` draws each stage's caption on the frames. A frame drawn from the same inputs as
-    the one before (:meth:`~layerlapse.render.view.SceneView.frame_key`: holds, cards) is not
-    rendered again: the same pixels are yielded (the same array; do not write into it), unless
-    ``reuse`` is False."""
+    """Yield every frame of the timeline (or of ``frames``, a range of it) as (H, W, 3) uint8
+    at ``settings.render_size``, rendered in one Plotter; ``cards`` stand where the timeline
+    has them, ``captions`` ``burn`` draws each stage's caption on the frames.
+
+    A range's frames are those of the whole movie: its positions are computed in the whole
+    movie's batches (a range starting on a multiple of ``batch`` has the same ones), and what
+    the view keeps from earlier frames (the verdict lens, chosen at the verdict's first frame)
+    is primed. ``camera``: :func:`movie_camera`, if made already. ``seen``: record which frames
+    lose a class from sight there (the caller warns); None: warn here, once the frames end.
+
+    A frame drawn from the same inputs as the one before
+    (:meth:`~layerlapse.render.view.SceneView.frame_key`: holds, cards) is not rendered again:
+    the same pixels are yielded (the same array; do not write into it), unless ``reuse`` is
+    False. A range's first frame is always rendered."""
     from layerlapse.render.view import SceneView  # VTK loads here: the size checks above stay light
 
     settings = settings.for_view(planar=deformation.planar)
-    camera = CameraPath.for_movie(deformation, fps=settings.fps, style=style,
-                                  aspect=settings.size[0] / settings.size[1], subset=scene.framed_points())
+    frames = range(deformation.n_frames) if frames is None else frames
+    if camera is None:
+        camera = movie_camera(scene, deformation, settings, style=style)
     view = SceneView(scene, deformation, camera, style=style, size=settings.render_size,
                      anti_aliasing=settings.anti_aliasing, title=title, accuracy=accuracy, cards=cards,
                      captions=captions)
-    bar = tqdm(total=deformation.n_frames, unit="frame", desc="render", disable=not progress,
+    bar = tqdm(total=len(frames), unit="frame", desc="render", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
-    seen = Visibility(scene.class_names)
+    warn = seen is None
+    seen = Visibility(scene.class_names) if seen is None else seen
     shown: tuple | None = None  # the key of the last frame rendered, and its pixels
     pixels = np.zeros(0, np.uint8)
     try:
-        for idx, positions in deformation.iter_display(batch):
+        _prime(view, deformation, frames.start)
+        for start in range(frames.start - frames.start % batch, frames.stop, batch):
+            idx = np.arange(max(start, frames.start), min(start + batch, frames.stop))
+            positions = deformation.display(idx)
             view.heat_batch(idx)
             for frame, pos in zip(idx, positions):
                 # a hold or a card: the same inputs as the frame before give the same pixels
@@ -216,7 +240,16 @@ def render_frames(
     finally:
         bar.close()
         view.close()
-    seen.warn(fps=settings.fps)
+    if warn:
+        seen.warn(fps=settings.fps)
+
+
+def _prime(view: Any, deformation: FrameSource, start: int) -> None:
+    """Before a range that starts at ``start`` inside the verdict card, show the verdict's
+    first frame (not grabbed): the lens on the errors is chosen there and kept to the end."""
+    span = getattr(deformation.timeline, "card_span", lambda _: None)("verdict")
+    if span is not None and span[0] < start:
+        view.show_frame(span[0], deformation.display(np.array([span[0]]))[0])
 
 
 def write_movie(
@@ -236,24 +269,40 @@ def write_movie(
     ``cards`` and ``captions`` as :func:`render_frames` has them.
 
     The extension picks the format: ``.mp4`` (H.264), ``.webm`` (VP9), ``.gif``
-    (palette-optimised), none: a folder of PNG frames.
+    (palette-optimised), none: a folder of PNG frames. An MP4 or WebM longer than a piece
+    (about 4 s) is encoded piece by piece and joined (:mod:`~layerlapse.render.pieces`).
     """
+    from layerlapse.render.pieces import MovieWriter, is_cut
+
     path = Path(path)
+    kind = check_movie_target(path, deformation.n_frames, settings)
+    settings = settings.for_view(planar=deformation.planar)
+    writer: FrameWriter | MovieWriter
+    if kind != FOLDER and is_cut(kind, deformation.n_frames, settings.fps):
+        writer = MovieWriter(path, settings.size, settings.fps, input_size=settings.render_size,
+                             n_frames=deformation.n_frames)
+    else:
+        writer = FrameWriter(path, settings.size, settings.fps, input_size=settings.render_size)
+    with writer:
+        for frame in render_frames(scene, deformation, settings, style=style, title=title, accuracy=accuracy,
+                                   progress=progress, cards=cards, captions=captions):
+            writer.write(frame)
+    return path
+
+
+def check_movie_target(path: Path, n_frames: int, settings: RenderSettings) -> str:
+    """The target's kind (see :func:`~layerlapse.render.encoder.output_kind`), once its folder
+    is writable; a PNG folder must hold only earlier frames; a large GIF is warned about."""
     kind = output_kind(path)
     check_folder_writable(path)
     if kind == FOLDER:
         check_frame_folder(path)
     if kind == ".gif":
-        estimate = deformation.n_frames * settings.size[0] * settings.size[1] * 0.12
+        estimate = n_frames * settings.size[0] * settings.size[1] * 0.12
         if estimate > GIF_WARN_BYTES:
             warnings.warn(
-                f"out: this GIF will be about {estimate / 1e6:.0f} MB ({deformation.n_frames} frames at "
+                f"out: this GIF will be about {estimate / 1e6:.0f} MB ({n_frames} frames at "
                 f"{settings.size[0]}x{settings.size[1]}); use .mp4 or .webm, or a smaller --size/--fps",
-                stacklevel=2,
+                stacklevel=3,
             )
-    settings = settings.for_view(planar=deformation.planar)
-    with FrameWriter(path, settings.size, settings.fps, input_size=settings.render_size) as writer:
-        for frame in render_frames(scene, deformation, settings, style=style, title=title, accuracy=accuracy,
-                                   progress=progress, cards=cards, captions=captions):
-            writer.write(frame)
-    return path
+    return kind

@@ -239,6 +239,13 @@ class Visibility:
             if pixels < VISIBLE_PIXELS:
                 self.lost.setdefault(label, []).append(frame)
 
+    def add(self, lost: dict[int, list[int]], frames: int) -> None:
+        """What another view recorded over other frames of the same movie (a split render's
+        worker): ``lost`` as :attr:`lost` holds it, over ``frames`` frames."""
+        self.frames += frames
+        for label, which in lost.items():
+            self.lost[label] = sorted([*self.lost.get(label, []), *which])
+
     def warn(self, *, fps: float | None = None, what: str = "frames") -> None:
         for label, frames in sorted(self.lost.items()):
             name = "the grid" if label == GRID else f"class {self.class_names[label]!r}"
