@@ -29,7 +29,8 @@ def hide(monkeypatch, module: str) -> None:
     ("distributed", ("batch", str(ROOT / "examples" / "small-sweep.toml"), "-o", "swept"), "batch: running a sweep's jobs"),
     ("ripser", ("inspect", "two-curves"), "inspect: the Betti numbers per layer"),
     ("torchdiffeq", ("train", "linked-tori-flow", "--epochs", "1"), "training a flow layer"),
-], ids=["batch", "inspect", "flow"])
+    ("distributed", ("render", "two-curves", "--workers", "2"), "render --workers/--scheduler: a split render"),
+], ids=["batch", "inspect", "flow", "split"])
 def test_a_missing_extra_is_one_line_before_any_work(monkeypatch, tmp_path, module, args, what):
     hide(monkeypatch, module)
     r = run(*args)

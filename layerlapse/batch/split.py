@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from layerlapse._activity import note
+from layerlapse._extras import require
 from layerlapse.errors import LayerlapseError, range_error
 
 if TYPE_CHECKING:
@@ -201,6 +202,7 @@ class SplitRender:
             raise LayerlapseError(f"workers: {split} with {Path(out).name!r}: a GIF is one palette over the whole "
                                   "clip and is not split; allowed with --workers or --scheduler: .mp4, .webm or a "
                                   "folder for PNG frames")
+        require("distributed", "render --workers/--scheduler: a split render")
         if self.scheduler is not None:
             from layerlapse.batch.cluster import check_scheduler
 
