@@ -128,7 +128,8 @@ def test_bad_settings_are_one_line_before_anything_runs(tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["--workers", "0"], "error: workers: 0 is out of range; allowed: 1 to 1024"),
     (["--workers", "2", "-o", "x.gif"], "error: workers: --workers 2 with 'x.gif': a GIF is one palette"),
-    (["--scheduler", "tcp://127.0.0.1:9"], "error: scheduler: 'tcp://127.0.0.1:9': no Dask scheduler answered"),
+    pytest.param(["--scheduler", "tcp://127.0.0.1:9"], "error: scheduler: 'tcp://127.0.0.1:9': no Dask scheduler "
+                 "answered", marks=pytest.mark.slow),  # the probe waits its 5 s out
 ])
 def test_the_command_refuses_bad_input_with_one_line(args, message):
     r = run(*RENDER, *args)
