@@ -16,31 +16,41 @@ import typer
 from layerlapse.errors import LayerlapseError
 
 # Options shared by several commands: one definition each, gathered into groups below.
+#: the panels a command's --help groups its options in
+PANEL_SCENE = "Scene"
+PANEL_NETWORK = "Network"
+PANEL_TRAINING = "Training"
+PANEL_TIMELINE = "Timeline"
+PANEL_STYLE = "Style"
+PANEL_OUTPUT = "Output"
+PANEL_SPLIT = "Split across workers"
+
 SceneArg = Annotated[str, typer.Argument(help="a scene name (see `layerlapse scenes`), a .toml scene file, file.py[:NAME], or a data file (.npz, .csv, .npy with --labels)")]
-LabelsOpt = Annotated[Path | None, typer.Option(help="the labels (.npy) of a SCENE that is a .npy of features")]
+LabelsOpt = Annotated[Path | None, typer.Option(help="the labels (.npy) of a SCENE that is a .npy of features", rich_help_panel=PANEL_SCENE)]
 
 
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)")]
-CheckpointOpt = Annotated[Path | None, typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there")]
-EpochsOpt = Annotated[int | None, typer.Option(help="training epochs (default: the scene's)")]
-SeedOpt = Annotated[int | None, typer.Option(help="training seed")]
-ProgressOpt = Annotated[bool, typer.Option(help="show progress bars")]
-CameraOpt = Annotated[str | None, typer.Option(help="camera: a direction iso (default), front or top (2-D scenes always look from the top), and/or follow (refit every frame) or still (default: still within each layer), e.g. front,follow")]
-GridOpt = Annotated[str | None, typer.Option(help="grid: full (2-D default), box (3-D default: the box's edges and a few faint lines) or none")]
-BackgroundOpt = Annotated[str | None, typer.Option(help="white (papers; default), dark (talks) or any colour")]
-ColorByOpt = Annotated[str | None, typer.Option(help="class (default: each class in its colour) or stretch (a heat map of how much the layers so far stretch space: area on surfaces, length on lines; log scale, 1 = unchanged)")]
-BoundaryOpt = Annotated[str | None, typer.Option(help="plane (default: the decision boundary at the output) or pulled-back (the set where the logits tie, carried from the input through every stage)")]
-HudOpt = Annotated[bool | None, typer.Option("--hud/--no-hud", help="a small readout of det W(t), the linking number and the accuracy")]
-ColorsOpt = Annotated[str | None, typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)")]
-SizeOpt = Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels")]
-HiddenOpt = Annotated[str | None, typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's")]
-ActivationOpt = Annotated[str | None, typer.Option(help="tanh, sigmoid, softplus, relu, leaky_relu, elu, silu, gelu, gelu_tanh or identity, e.g. leaky_relu(0.2); one for all layers or one per layer, comma-separated (default: the scene's)")]
-HeadOpt = Annotated[str | None, typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)")]
-KOpt = Annotated[int | None, typer.Option("--k", help="neighbours for --head knn")]
-ModelOpt = Annotated[Path | None, typer.Option(help="your own trained model, read without running anything in it: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations, or a state_dict (.pt) or .safetensors file of one with --arch and --activation")]
-ArchOpt = Annotated[str | None, typer.Option(help="with a state_dict or .safetensors --model: its layer widths, inputs to classes, e.g. 64-16-8-10 (--activation gives the hidden layers' activation)")]
-RestartsOpt = Annotated[int | None, typer.Option(help="train this many times from different seeds and keep the best (default: the scene's); training takes epochs x restarts")]
-RetrainOpt = Annotated[bool, typer.Option(help="train afresh (into the cache, or --checkpoint), even if a shipped or cached network exists")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="scene parameter KEY=VALUE (repeatable)", rich_help_panel=PANEL_SCENE, metavar="KEY=VALUE")]
+CheckpointOpt = Annotated[Path | None, typer.Option(help="network checkpoint: loaded if it exists, else trained and saved there", rich_help_panel=PANEL_NETWORK)]
+EpochsOpt = Annotated[int | None, typer.Option(help="training epochs (default: the scene's)", rich_help_panel=PANEL_TRAINING)]
+SeedOpt = Annotated[int | None, typer.Option(help="training seed", rich_help_panel=PANEL_TRAINING)]
+ProgressOpt = Annotated[bool, typer.Option(help="show progress bars", rich_help_panel=PANEL_OUTPUT)]
+CameraOpt = Annotated[str | None, typer.Option(help="camera: a direction iso (default), front or top (2-D scenes always look from the top), and/or follow (refit every frame) or still (default: still within each layer), e.g. front,follow", rich_help_panel=PANEL_STYLE, metavar="iso|front|top[,still|follow]")]
+GridOpt = Annotated[str | None, typer.Option(help="grid: full (2-D default), box (3-D default: the box's edges and a few faint lines) or none", rich_help_panel=PANEL_STYLE, metavar="full|box|none")]
+BackgroundOpt = Annotated[str | None, typer.Option(help="white (papers; default), dark (talks) or any colour", rich_help_panel=PANEL_STYLE, metavar="white|dark|COLOUR")]
+ColorByOpt = Annotated[str | None, typer.Option(help="class (default: each class in its colour) or stretch (a heat map of how much the layers so far stretch space: area on surfaces, length on lines; log scale, 1 = unchanged)", rich_help_panel=PANEL_STYLE, metavar="class|stretch")]
+BoundaryOpt = Annotated[str | None, typer.Option(help="plane (default: the decision boundary at the output) or pulled-back (the set where the logits tie, carried from the input through every stage)", rich_help_panel=PANEL_STYLE, metavar="plane|pulled-back")]
+HudOpt = Annotated[bool | None, typer.Option("--hud/--no-hud", help="a small readout of det W(t), the linking number and the accuracy", rich_help_panel=PANEL_STYLE)]
+ColorsOpt = Annotated[str | None, typer.Option(help="class colours, comma-separated (default: Okabe-Ito, colour-blind safe)", rich_help_panel=PANEL_STYLE, metavar="C1,C2,...")]
+PreviewOpt = Annotated[bool, typer.Option("--preview", "-p", help="open the result in the system's viewer when done (where a display exists)", rich_help_panel=PANEL_OUTPUT)]
+SizeOpt = Annotated[str | None, typer.Option(help="WIDTHxHEIGHT in pixels", rich_help_panel=PANEL_OUTPUT, metavar="WxH")]
+HiddenOpt = Annotated[str | None, typer.Option(help="hidden layer widths, e.g. 4,4 (or none: no hidden layer); default: the scene's", rich_help_panel=PANEL_NETWORK, metavar="W1,W2,...")]
+ActivationOpt = Annotated[str | None, typer.Option(help="tanh, sigmoid, softplus, relu, leaky_relu, elu, silu, gelu, gelu_tanh or identity, e.g. leaky_relu(0.2); one for all layers or one per layer, comma-separated (default: the scene's)", rich_help_panel=PANEL_NETWORK)]
+HeadOpt = Annotated[str | None, typer.Option(help="the classifier: linear (a hyperplane) or knn (a k-nearest-neighbour vote on the last representation)", rich_help_panel=PANEL_NETWORK, metavar="linear|knn")]
+KOpt = Annotated[int | None, typer.Option("--k", help="neighbours for --head knn", rich_help_panel=PANEL_NETWORK)]
+ModelOpt = Annotated[Path | None, typer.Option(help="your own trained model, read without running anything in it: a TorchScript file (torch.jit.save) of an nn.Sequential of Linear layers and element-wise activations, or a state_dict (.pt) or .safetensors file of one with --arch and --activation", rich_help_panel=PANEL_NETWORK)]
+ArchOpt = Annotated[str | None, typer.Option(help="with a state_dict or .safetensors --model: its layer widths, inputs to classes, e.g. 64-16-8-10 (--activation gives the hidden layers' activation)", rich_help_panel=PANEL_NETWORK, metavar="IN-W1-...-CLASSES")]
+RestartsOpt = Annotated[int | None, typer.Option(help="train this many times from different seeds and keep the best (default: the scene's); training takes epochs x restarts", rich_help_panel=PANEL_TRAINING)]
+RetrainOpt = Annotated[bool, typer.Option(help="train afresh (into the cache, or --checkpoint), even if a shipped or cached network exists", rich_help_panel=PANEL_NETWORK)]
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
@@ -252,3 +262,25 @@ def replaced(path: Any, sep: str = " (") -> str:
     if not was_replaced(path):
         return ""
     return ", replaced" if sep == ", " else " (replaced)"
+
+
+def open_preview(path: Any) -> None:
+    """Open ``path`` in the system's viewer (``xdg-open``, ``open``, the Windows shell), without
+    waiting for it; without a display, one notice line says where the file is instead."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    target = os.fspath(path)
+    if sys.platform == "win32":
+        os.startfile(target)  # type: ignore[attr-defined]
+        return
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    display = sys.platform == "darwin" or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if not display or shutil.which(opener) is None:
+        why = "no display" if not display else f"no {opener}"
+        typer.echo(f"notice: preview: {why} to open {target!r} with; it is written", err=True)
+        return
+    subprocess.Popen([opener, target], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)

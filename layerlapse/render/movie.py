@@ -29,6 +29,8 @@ from layerlapse.render.sight import Visibility
 from layerlapse.scenes.base import Scene
 
 MAX_SIDE = 8192
+#: ``quality="l"``, ``"m"``, ``"h"`` (``-q l``, as manim's -ql/-qm/-qh)
+QUALITY_LETTERS = {"l": "low", "m": "medium", "h": "high"}
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,9 @@ def resolve_settings(
     MP4 and WebM round odd sides down to even, with a warning; GIF defaults to at most
     640 pixels wide and 12 fps unless size or fps are given.
     """
+    quality = QUALITY_LETTERS.get(quality, quality)
     if quality not in QUALITIES:
-        raise LayerlapseError(f"quality: unknown value {quality!r}; allowed: {', '.join(QUALITIES)}")
+        raise LayerlapseError(f"quality: unknown value {quality!r}; allowed: {', '.join(QUALITIES)} (or l, m, h)")
     preset = QUALITIES[quality]
     w, h = pixel_size(size) if size is not None else preset.size
     if kind == ".gif" and size is None and w > GIF_MAX_WIDTH:
