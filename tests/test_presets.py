@@ -54,6 +54,7 @@ def test_editing_style_or_timeline_of_a_scene_file_keeps_the_network(tmp_path):
     assert _key(load_scene_file(path)) != before
 
 
+@pytest.mark.slow  # meshes sampled twice: 6 s; the fast lane stays under 4 min on a busy 2-core machine
 def test_a_mesh_scene_key_follows_the_mesh_content(tmp_path):
     shutil.copytree(EXAMPLES / "meshes", tmp_path / "meshes")
     shutil.copy(EXAMPLES / "my-meshes.toml", tmp_path / "my-meshes.toml")

@@ -52,6 +52,7 @@ def plain() -> str:
     return _trained()
 
 
+@pytest.mark.slow  # trains in fresh processes under other kernels: 13 s; the fast lane stays under 4 min on a busy 2-core machine
 def test_same_weights_under_another_cpus_kernels(plain):
     # a CPU without AVX2 (torch's DEFAULT kernels) and one on which MKL takes its compatible
     # path: before the kernels were pinned, each changed these weights (from d88238 to 092186

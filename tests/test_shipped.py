@@ -102,6 +102,7 @@ def test_a_shipped_file_that_fails_its_hash_is_an_error_naming_it(tmp_path, monk
     assert str(path) in message and "SHA-256" in message and "--retrain" in message and "\n" not in message
 
 
+@pytest.mark.slow  # a real process on a copied package: 6 s; the fast lane stays under 4 min on a busy 2-core machine
 def test_a_damaged_shipped_file_exits_2(tmp_path):
     folder = tmp_path / "pkg"
     shutil.copytree(shipped.FOLDER.parent, folder / "layerlapse", ignore=shutil.ignore_patterns("__pycache__"))
