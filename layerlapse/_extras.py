@@ -2,7 +2,8 @@
 
 Rendering movies and stills needs only the core dependencies; ``layerlapse batch``,
 ``reproduce`` and ``render --workers`` need Dask (``[batch]``), ``inspect``'s Betti numbers
-need ripser (``[inspect]``), and training a flow layer needs torchdiffeq (``[flow]``).
+need ripser (``[inspect]``), training a flow layer needs torchdiffeq (``[flow]``), and
+``export --animate`` needs pygltflib (``[gltf]``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ EXTRAS = {
     "distributed": ("batch", "dask[distributed]"),
     "ripser": ("inspect", "ripser"),
     "torchdiffeq": ("flow", "torchdiffeq"),
+    "pygltflib": ("gltf", "pygltflib"),
 }
 
 

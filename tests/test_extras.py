@@ -30,7 +30,8 @@ def hide(monkeypatch, module: str) -> None:
     ("ripser", ("inspect", "two-curves"), "inspect: the Betti numbers per layer"),
     ("torchdiffeq", ("train", "linked-tori-flow", "--epochs", "1"), "training a flow layer"),
     ("distributed", ("render", "two-curves", "--workers", "2"), "render --workers/--scheduler: a split render"),
-], ids=["batch", "inspect", "flow", "split"])
+    ("pygltflib", ("export", "two-curves", "--animate"), "export --animate: an animated glTF"),
+], ids=["batch", "inspect", "flow", "split", "gltf"])
 def test_a_missing_extra_is_one_line_before_any_work(monkeypatch, tmp_path, module, args, what):
     hide(monkeypatch, module)
     r = run(*args)

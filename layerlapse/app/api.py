@@ -15,7 +15,7 @@ from layerlapse.app.movie import RenderResult, render
 from layerlapse.app.presets import load_scene
 from layerlapse.app.request import NetworkOptions, Prepared, SceneLike, Unpack, as_preset
 from layerlapse.app.request import prepare as prepare_request
-from layerlapse.app.stills import export_meshes, figure
+from layerlapse.app.stills import export_animation, export_meshes, figure
 from layerlapse.app.views import inline_movie, notebook, show, web
 from layerlapse.networks.deformation import Deformation
 from layerlapse.networks.timeline import TimelineConfig
@@ -26,6 +26,7 @@ __all__ = [
     "Prepared",
     "RenderResult",
     "deform",
+    "export_animation",
     "export_meshes",
     "figure",
     "get_network",

@@ -1,5 +1,6 @@
-"""``figure`` and ``export_meshes``: publication stills, contact sheets, and the deformed
-meshes at chosen stages for Blender or MeshLab."""
+"""``figure``, ``export_meshes`` and ``export_animation``: publication stills, contact sheets,
+the deformed meshes at chosen stages, and the whole deformation as one animated glTF, for
+Blender, MeshLab or three.js."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from layerlapse.errors import LayerlapseError
 
 if TYPE_CHECKING:
     from layerlapse.draw.style import Style
+    from layerlapse.web.gltf import AnimatedGlb
 
 
 def figure(
@@ -157,3 +159,65 @@ def export_meshes(
     for target in export_targets(out, list(at)):
         check_output(target)
     return write(out, req.preset.scene, req.prepare().deform(), at, style=req.style)
+
+
+def export_animation(
+    scene: SceneLike,
+    out: str | Path | None = None,
+    *,
+    keyframes: int = 24,
+    grid: bool = True,
+    style: Style | None = None,
+    cards: bool = True,
+    **options: Unpack[NetworkOptions],
+) -> AnimatedGlb:
+    """The whole deformation as one animated ``.glb``: morph targets at the web page's keyframes,
+    one animation over the movie's timeline, materials in the class colours.
+
+    Parameters
+    ----------
+    scene
+        A preset name, scene file, Preset, Scene or :class:`Prepared`.
+    out
+        A ``.glb``; default ``outputs/<scene>/<scene>-animated.glb``.
+    keyframes
+        The most keyframe intervals per stage (1-256; fewer make a smaller file).
+    grid
+        The grid as a node of line segments, deformed with the data.
+    style
+        For the class colours.
+    cards
+        Time the animation as the movie with its title and verdict cards (their holds).
+    **options
+        Where the network comes from: see :class:`NetworkOptions`.
+
+    Returns
+    -------
+    AnimatedGlb
+        The file, its keyframes' frames and times, its mesh nodes and its size.
+
+    Examples
+    --------
+    >>> made = ll.export_animation("linked-tori", "tori.glb")   # then File > Import > glTF in Blender
+    """
+    from layerlapse._extras import require
+    from layerlapse.app.movie import cards_for
+    from layerlapse.draw.words import card_timeline
+    from layerlapse.web.gltf import write_animated_glb
+
+    require("pygltflib", "export --animate: an animated glTF")  # before any work
+    req = Request.of(scene, style, options)
+    out = output_path(out) if out is not None else req.default_out("-animated.glb")
+    if out.suffix.lower() != ".glb":
+        raise LayerlapseError(f"out: an animated export is one .glb; {out.name!r} is not")
+    if not (isinstance(keyframes, int) and 1 <= keyframes <= 256):
+        raise LayerlapseError(f"keyframes: {keyframes!r} is out of range; allowed: 1 to 256 per stage")
+    req.check_look()
+    if not req.preset.scene.surfaces and not req.preset.scene.curves:
+        raise LayerlapseError(f"scene: {req.name!r} has points only, no meshes or curves to export; render, figure "
+                              "and web draw its points")
+    check_output(out)
+    prepared = req.prepare()
+    words = cards_for(prepared) if cards else None
+    deformation = prepared.deform(timeline=card_timeline(prepared.preset.timeline, words))
+    return write_animated_glb(out, req.preset.scene, deformation, style=req.style, keyframes=keyframes, grid=grid)

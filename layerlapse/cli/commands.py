@@ -168,15 +168,24 @@ def export_command(
     out: Annotated[str | None, typer.Option("--out", "-o", help=".ply, .obj or .glb; several stages add -STAGE to the name (default: outputs/SCENE/SCENE.glb)", rich_help_panel=PANEL_OUTPUT, metavar="PATH")] = None,
     colors: ColorsOpt = None,
     color_by: ColorByOpt = None,
+    animate: Annotated[bool, typer.Option(help="one .glb whose meshes carry the whole deformation as morph targets, played by an animation over the movie's timeline (Blender, three.js); --at is not used", rich_help_panel=PANEL_OUTPUT)] = False,
+    keyframes: Annotated[int, typer.Option(help="with --animate: the most keyframe intervals per stage (fewer: a smaller file)", rich_help_panel=PANEL_OUTPUT)] = 24,
+    grid: Annotated[bool, typer.Option("--grid/--no-grid", help="with --animate: the grid as a node of line segments", rich_help_panel=PANEL_OUTPUT)] = True,
     set_: SetOpt = None,
     labels: LabelsOpt = None,
 ) -> None:
-    """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or MeshLab."""
+    """Export the deformed meshes at chosen stages (PLY/OBJ/GLB, coloured by class) for Blender or
+    MeshLab, or with --animate the whole deformation as one animated .glb."""
     from layerlapse.app import api
 
     scene_obj = load(scene, set_, labels)
-    paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()],
-                              style=make_style(scene_obj, None, None, colors, color_by=color_by), **net)
+    style = make_style(scene_obj, None, None, colors, color_by=color_by)
+    if animate:
+        made = api.export_animation(scene_obj, out, keyframes=keyframes, grid=grid, style=style, **net)
+        typer.echo(f"wrote {made.path} ({made.size / 1e6:.1f} MB, {len(made.frames)} keyframes over "
+                   f"{float(made.times[-1]):.1f} s, meshes {', '.join(made.nodes)}{replaced(made.path, ', ')})")
+        return
+    paths = api.export_meshes(scene_obj, out, at=[s.strip() for s in at.split(",") if s.strip()], style=style, **net)
     for p in paths:
         typer.echo(f"wrote {p}{replaced(p)}")
 
