@@ -118,8 +118,10 @@ class FrameWriter:
 
     def __init__(self, path: str | Path, size: tuple[int, int], fps: float, *, queue_size: int = 8,
                  input_size: tuple[int, int] | None = None, first_index: int = 0, final: bool = True,
-                 faststart: bool = True) -> None:
+                 faststart: bool = True, shown_as: str | Path | None = None) -> None:
         self.path = Path(path)
+        #: the file an error names: the movie a piece belongs to, not the piece inside its folder
+        self.shown_as = Path(shown_as) if shown_as is not None else self.path
         self.first_index, self.final, self.faststart = first_index, final, faststart
         self.size = size
         #: frames arrive at this size and are scaled down to ``size`` (area average) on the
@@ -233,7 +235,7 @@ class FrameWriter:
         """ffmpeg's exit, in its own words; a full disk (its "No space left on device") as a WriteError."""
         says = self._ffmpeg_says()
         code = self._encoder.returncode if self._encoder is not None else None
-        return as_write_error(says, self.path) or LayerlapseError(f"ffmpeg {what} (exit {code}){says}")
+        return as_write_error(says, self.shown_as) or LayerlapseError(f"ffmpeg {what} (exit {code}){says}")
 
     def _stop_encoder(self) -> None:
         """Kill ffmpeg if it still runs and reap it (no zombie, no half-finished file)."""
@@ -325,7 +327,7 @@ class FrameWriter:
     def _failure(self) -> LayerlapseError:
         """The writer thread's error, for the caller: a full disk as a WriteError (exit 74)."""
         assert self._error is not None
-        return as_write_error(self._error, self.path) or LayerlapseError(f"writer: {self._error}")
+        return as_write_error(self._error, self.shown_as) or LayerlapseError(f"writer: {self._error}")
 
     def __enter__(self) -> FrameWriter:
         return self

@@ -72,8 +72,9 @@ class PieceWriter:
     when complete: a writer killed mid-piece leaves only that piece's temporary name."""
 
     def __init__(self, folder: Path, kind: str, size: tuple[int, int], fps: float, *,
-                 input_size: tuple[int, int], pieces: Iterable[tuple[int, range]]) -> None:
+                 input_size: tuple[int, int], pieces: Iterable[tuple[int, range]], target: Path | None = None) -> None:
         self.folder, self.kind, self.size, self.fps, self.input_size = Path(folder), kind, size, fps, input_size
+        self.target = target  # the movie the pieces make: what a failure to write one names
         self.pieces = list(pieces)
         self.done: list[Path] = []
         self._writer: FrameWriter | None = None
@@ -86,7 +87,7 @@ class PieceWriter:
             index, frames = self.pieces[len(self.done)]
             self._writer = FrameWriter(self.folder / piece_name(index, self.kind), self.size, self.fps,
                                        input_size=self.input_size, first_index=frames.start, final=False,
-                                       faststart=False)
+                                       faststart=False, shown_as=self.target)
             self._left = len(frames)
         self._writer.write(frame)
         self._left -= 1
@@ -126,7 +127,7 @@ def join_pieces(pieces: list[Path], path: Path) -> Path:
     tmp = temporary_sibling(path)
     done = False
     try:
-        _concat(pieces, tmp, kind)
+        _concat(pieces, tmp, kind, path)
         commit(tmp, path)
         done = True
     except BaseException as exc:
@@ -138,7 +139,7 @@ def join_pieces(pieces: list[Path], path: Path) -> Path:
     return path
 
 
-def _concat(pieces: list[Path], tmp: Path, kind: str) -> None:
+def _concat(pieces: list[Path], tmp: Path, kind: str, target: Path) -> None:
     """ffmpeg's concat demuxer over ``pieces`` into ``tmp``; its own words if it fails; bounded."""
     listing = pieces[0].parent / "pieces.txt"
     # the concat list's quoting: a quote ends the name, so it is written as '\''
@@ -166,7 +167,7 @@ def _concat(pieces: list[Path], tmp: Path, kind: str) -> None:
             said.seek(0)
             lines = [line.strip() for line in said.read().decode(errors="replace").splitlines() if line.strip()]
             text = "; ".join(lines[:2])
-            raise as_write_error(text, tmp) or LayerlapseError(f"ffmpeg: joining the pieces failed (exit {code})"
+            raise as_write_error(text, target) or LayerlapseError(f"ffmpeg: joining the pieces failed (exit {code})"
                                                               + (f": {text}" if text else ""))
 
 
@@ -202,7 +203,7 @@ class MovieWriter:
         check_folder_writable(self.path)
         self.folder = temporary_sibling(self.path, folder=True)
         self.pieces = PieceWriter(self.folder, kind, size, fps, input_size=input_size,
-                                  pieces=enumerate(piece_ranges(n_frames, fps)))
+                                  pieces=enumerate(piece_ranges(n_frames, fps)), target=self.path)
 
     def write(self, frame: np.ndarray) -> None:
         self.pieces.write(frame)
