@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: setup demo test test-slow lint bench clean
+.PHONY: setup demo test test-slow lint bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: setup
 	$(VENV)/bin/ruff check layerlapse tests benchmarks examples tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# the docs site, offline, into build/site: the gallery rendered from the code first, then MkDocs
+# (warnings are errors); open build/site/index.html
+docs: setup
+	$(PY) tools/build_gallery.py
+	$(VENV)/bin/mkdocs build --strict
 
 bench: setup
 	$(PY) benchmarks/render_throughput.py
