@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import numpy as np
@@ -116,3 +117,51 @@ def chromium():
             pytest.fail("chromium is not installed; .ci/run installs it with apt-get")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return exe
+
+
+@contextlib.contextmanager
+def spawned_cluster(workers: int = 2):
+    """A local Dask cluster of ``workers`` spawned processes (VTK is not fork-safe), each under
+    a nanny that restarts it: ``(scheduler address, client)``, closed after."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
+        local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(local)
+        try:
+            yield local.scheduler_address, client
+        finally:
+            client.close()
+            local.close()
+
+
+def wait_until(proc, ready, *, timeout: float, what: str) -> None:
+    """Poll ``ready()`` until it is true while the process ``proc`` runs; kill it and fail the
+    test (naming ``what`` did not happen) if it ends first or ``timeout`` seconds pass."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"{what} (rc {proc.poll()}): {proc.communicate()}")
+        time.sleep(0.02)
+
+
+def kill_first_busy_worker(client, prefix: str, killed: list, timeout: float = 60) -> None:
+    """SIGKILL the first Dask worker the scheduler says runs a task whose key starts with
+    ``prefix`` (its pid appended to ``killed``); gives up after ``timeout`` seconds. Run it on a
+    thread beside the work."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [w for w, keys in client.processing().items() if any(str(k).startswith(prefix) for k in keys)]
+        if busy:
+            pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            return
+        time.sleep(0.02)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import kill_first_busy_worker, spawned_cluster
 from typer.testing import CliRunner
 
 import layerlapse as ll
@@ -69,16 +70,9 @@ def sweep(folder: Path, grid: str = "seed = [0, 1]\nhidden = [[2], [3]]", *, out
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two spawned worker processes (VTK is not fork-safe), each under a nanny that restarts it."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
-        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(local)
-        yield local.scheduler_address, client
-        client.close()
-        local.close()
+    """Two spawned worker processes, each under a nanny that restarts it."""
+    with spawned_cluster() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -180,18 +174,7 @@ def test_a_killed_worker_is_retried(cluster, tmp_path):
     path = sweep(tmp_path, "seed = [7]", epochs=2000)  # trains for a second or two: long enough to be killed in
     killed: list[int] = []
 
-    def kill_once_started() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the scheduler says which worker runs the job
-            busy = [w for w, keys in client.processing().items() if any(str(k).startswith("job-") for k in keys)]
-            if busy:
-                pid = client.run(os.getpid, workers=busy)[busy[0]]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                return
-            time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_once_started)
+    killer = threading.Thread(target=kill_first_busy_worker, args=(client, "job-", killed))
     killer.start()
     result = ll.batch(path, tmp_path / "out", scheduler=address, retries=2, progress=False)
     killer.join()

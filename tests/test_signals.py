@@ -16,7 +16,7 @@ import av
 import numpy as np
 import psutil
 import pytest
-from conftest import train_two_curves
+from conftest import train_two_curves, wait_until
 
 from layerlapse._files import remove_stale_temporaries, temporary_sibling
 from layerlapse.errors import LayerlapseError
@@ -247,12 +247,8 @@ def test_ctrl_c_stops_a_batch_and_the_next_run_resumes(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "layerlapse", "batch", str(sweep), "-o", str(tmp_path / "out"),
                              "--workers", "1", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    deadline = time.monotonic() + 90
-    while not (manifest.exists() and manifest.read_text().count("\n") >= 1):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"no job finished (rc {proc.poll()}): {proc.communicate()}")
-        time.sleep(0.02)
+    wait_until(proc, lambda: manifest.exists() and manifest.read_text().count("\n") >= 1, timeout=90,
+               what="no job finished")
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import av
 import numpy as np
 import psutil
 import pytest
+from conftest import kill_first_busy_worker, spawned_cluster, wait_until
 from test_cli import run
 
 from layerlapse.app import api
@@ -142,16 +142,9 @@ def test_the_command_refuses_bad_input_with_one_line(args, message):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two spawned worker processes, each under a nanny that restarts it (as tests/test_batch.py)."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
-        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(local)
-        yield local.scheduler_address, client
-        client.close()
-        local.close()
+    """Two spawned worker processes, each under a nanny that restarts it."""
+    with spawned_cluster() as running:
+        yield running
 
 
 @pytest.mark.slow
@@ -177,18 +170,7 @@ def test_a_killed_workers_frames_are_rendered_again(movie, cluster, tmp_path):
     address, client = cluster
     killed: list[int] = []
 
-    def kill_once_rendering() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            busy = [w for w, keys in client.processing().items() if any(str(k).startswith("frames-") for k in keys)]
-            if busy:
-                pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                return
-            time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_once_rendering)
+    killer = threading.Thread(target=kill_first_busy_worker, args=(client, "frames-", killed))
     killer.start()
     split = SplitRender(scheduler=address, progress=False)
     out = split(tmp_path / "split.mp4", movie.scene, movie.deformation, movie.settings, style=movie.style,
@@ -211,12 +193,8 @@ def test_ctrl_c_leaves_no_partial_file_and_no_workers(tmp_path):
             "--no-progress", "--workers", "2", "-o", "out/x.mp4"]
     proc = subprocess.Popen([sys.executable, "-m", "layerlapse", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list(out.glob(".x.layerlapse-*.part.mp4/piece_*.mp4")):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"no piece was made (rc {proc.poll()}): {proc.communicate()}")
-        time.sleep(0.02)
+    wait_until(proc, lambda: list(out.glob(".x.layerlapse-*.part.mp4/piece_*.mp4")), timeout=120,
+               what="no piece was made")
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
