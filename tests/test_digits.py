@@ -112,6 +112,7 @@ def test_the_shipped_network_loads_and_pulls_the_held_out_digits_apart(monkeypat
     assert "of 449 held-out images" in second
 
 
+@pytest.mark.slow  # trains the digits preset: 5 s
 def test_training_the_preset_reaches_the_held_out_bound():
     preset = load_scene("digits")
     net = source.train_network(preset, progress=False)

@@ -144,7 +144,8 @@ THREE_D = ["disk-annulus-lift", "linked-tori", "linked-tori-4d", "unlink", "easy
            "sphere-shell-4d", "trefoil", "linked-tori-flow", "linked-tori-flow-4d"]
 
 
-@pytest.mark.parametrize("name", THREE_D)
+# the flows' deformations are ODE solves (5-6 s each): the slow lane
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if "flow" in n else n for n in THREE_D])
 def test_the_output_sees_the_decision_plane_edge_on(name):
     """At the last frame the view direction lies within 25 degrees of the plane (today the
     plane was seen face-on: linked-tori-4d, linked-tori-flow-4d), the turn eased (no jump)

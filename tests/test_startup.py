@@ -47,6 +47,7 @@ def spirals():
     return api.load_scene("spirals", **TINY_SPIRALS)
 
 
+@pytest.mark.slow  # trains, then a fresh process renders: 4 s
 def test_render_with_a_cached_network_does_not_import_torch(tmp_path, spirals):
     net = api.get_network(spirals, training=TRAINING, progress=False)  # trains and caches it here
     (pt,) = cached_networks(tmp_path, "spirals")
@@ -56,6 +57,7 @@ def test_render_with_a_cached_network_does_not_import_torch(tmp_path, spirals):
     assert (tmp_path / "cached.mp4").stat().st_size > 1000
 
 
+@pytest.mark.slow  # trains, then a fresh process loads: 4 s
 def test_a_checkpoint_without_sidecar_gets_one_on_first_load(tmp_path, spirals):
     api.get_network(spirals, training=TRAINING, progress=False)
     (pt,) = cached_networks(tmp_path, "spirals")
