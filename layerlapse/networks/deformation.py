@@ -63,10 +63,13 @@ class FrameSource(Protocol):
         """The classifier head as an affine map of display space at ``frame``, or None."""
         ...
 
-    def iter_display(self, batch: int = 16) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(frame indices (B,), display positions (B, V, 3))`` over the whole timeline."""
-        for start in range(0, self.n_frames, batch):
-            idx = np.arange(start, min(start + batch, self.n_frames))
+    def iter_display(self, batch: int = 16, frames: range | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(frame indices (B,), display positions (B, V, 3))`` over the whole timeline,
+        or over ``frames`` (a range of it) in the whole timeline's batches: a range that starts
+        on a multiple of ``batch`` gets the same positions as the whole movie, bit for bit."""
+        frames = range(self.n_frames) if frames is None else frames
+        for start in range(frames.start - frames.start % batch, frames.stop, batch):
+            idx = np.arange(max(start, frames.start), min(start + batch, frames.stop))
             yield idx, self.display(idx)
 
 

@@ -227,9 +227,7 @@ def render_frames(
     pixels = np.zeros(0, np.uint8)
     try:
         _prime(view, deformation, frames.start)
-        for start in range(frames.start - frames.start % batch, frames.stop, batch):
-            idx = np.arange(max(start, frames.start), min(start + batch, frames.stop))
-            positions = deformation.display(idx)
+        for idx, positions in deformation.iter_display(batch, frames):
             view.heat_batch(idx)
             for frame, pos in zip(idx, positions):
                 # a hold or a card: the same inputs as the frame before give the same pixels
